@@ -1,0 +1,65 @@
+# sock - a netcat that never loses a byte.
+#
+# CC, CFLAGS, CPPFLAGS, LDFLAGS, PREFIX and DESTDIR are the user's; the
+# project's own flags are added from SOCK_* so that `make CFLAGS=-O0` keeps
+# the warnings and the feature macros.
+
+PREFIX	?= /usr/local
+BINDIR	 = $(PREFIX)/bin
+MANDIR	 = $(PREFIX)/share/man
+CC	?= cc
+CFLAGS	?= -O2 -g
+
+SOCK_CPPFLAGS = -D_DEFAULT_SOURCE
+SOCK_CFLAGS   = -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes \
+		-Wmissing-prototypes -Wpointer-arith -Wformat=2
+SAN_FLAGS     = -fsanitize=address,undefined -fno-omit-frame-pointer \
+		-fno-sanitize-recover=all
+
+SRCS	= sock.c relay.c util.c
+OBJS	= sock.o relay.o util.o
+
+all: sock
+
+sock: $(OBJS)
+	$(CC) $(LDFLAGS) -o $@ $(OBJS) $(LDLIBS)
+
+.c.o:
+	$(CC) $(SOCK_CPPFLAGS) $(CPPFLAGS) $(SOCK_CFLAGS) $(CFLAGS) -c $<
+
+$(OBJS): sock.h
+
+# The whole suite; bats from PATH, else a pinned copy from npm (test/run).
+test: sock
+	test/run
+
+# The whole suite again, against a build with AddressSanitizer and UBSan.
+sock-san: $(SRCS) sock.h
+	$(CC) $(SOCK_CPPFLAGS) $(CPPFLAGS) $(SOCK_CFLAGS) $(CFLAGS) \
+	    $(SAN_FLAGS) $(LDFLAGS) -o $@ $(SRCS) $(LDLIBS)
+
+sanitize: sock-san
+	SOCK="$$(pwd)/sock-san" \
+	ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:detect_leaks=1 \
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	    test/run
+
+lint:
+	mandoc -Tlint -W warning man/sock.1
+	shellcheck -x test/run test/helper.bash .ci/run
+	shellcheck -x -s bash -e SC2030,SC2031,SC2154,SC2034 test/*.bats
+
+install: sock
+	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	cp -f sock $(DESTDIR)$(BINDIR)/sock
+	chmod 755 $(DESTDIR)$(BINDIR)/sock
+	cp -f man/sock.1 $(DESTDIR)$(MANDIR)/man1/sock.1
+	chmod 644 $(DESTDIR)$(MANDIR)/man1/sock.1
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/sock $(DESTDIR)$(MANDIR)/man1/sock.1
+
+clean:
+	rm -f sock sock-san $(OBJS)
+
+.PHONY: all test sanitize lint install uninstall clean

@@ -1,0 +1,373 @@
+/*
+ * Mechanism: parse numbers, resolve, connect, listen, accept, format
+ * addresses. Nothing here prints, exits or reads the options.
+ */
+#include <sys/types.h>
+#include <sys/select.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sock.h"
+
+long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int
+parse_duration(const char *s, long long *ms)
+{
+	long long whole = 0, frac = 0, scale = 1000;
+	const char *p = s;
+	bool digits = false, roundup = false;
+
+	for (; *p >= '0' && *p <= '9'; p++) {
+		whole = whole * 10 + (*p - '0');
+		digits = true;
+		if (whole > 1000000)
+			goto range;
+	}
+	if (*p == '.') {
+		for (p++; *p >= '0' && *p <= '9'; p++) {
+			digits = true;
+			/* Keep milliseconds; a finer non-zero digit rounds up. */
+			if (scale > 1) {
+				scale /= 10;
+				frac += (*p - '0') * scale;
+			} else if (*p != '0')
+				roundup = true;
+		}
+	}
+	if (!digits || *p != '\0') {
+		errno = EINVAL;
+		return -1;
+	}
+	if (roundup)
+		frac++;
+	if (frac > 999) {
+		whole++;
+		frac -= 1000;
+	}
+	if (whole > 1000000 || (whole == 1000000 && frac > 0))
+		goto range;
+	*ms = whole * 1000 + frac;
+	return 0;
+range:
+	errno = ERANGE;
+	return -1;
+}
+
+int
+parse_port_number(const char *s, int *port)
+{
+	long v = 0;
+	const char *p;
+
+	if (*s == '\0') {
+		errno = EINVAL;
+		return -1;
+	}
+	for (p = s; *p != '\0'; p++) {
+		if (*p < '0' || *p > '9') {
+			errno = EINVAL;
+			return -1;
+		}
+		v = v * 10 + (*p - '0');
+		if (v > 65535) {
+			errno = ERANGE;
+			return -1;
+		}
+	}
+	*port = (int)v;
+	return 0;
+}
+
+int
+set_nonblock(int fd, bool on)
+{
+	int fl;
+
+	if ((fl = fcntl(fd, F_GETFL)) == -1)
+		return -1;
+	fl = on ? fl | O_NONBLOCK : fl & ~O_NONBLOCK;
+	return fcntl(fd, F_SETFL, fl);
+}
+
+int
+set_cloexec(int fd)
+{
+	return fcntl(fd, F_SETFD, FD_CLOEXEC);
+}
+
+int
+resolve(const char *host, const char *port, int family, int socktype,
+    bool numeric, bool passive, struct addrinfo **res)
+{
+	struct addrinfo hints;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = family;
+	hints.ai_socktype = socktype;
+	hints.ai_protocol = socktype == SOCK_DGRAM ? IPPROTO_UDP : IPPROTO_TCP;
+	if (numeric)
+		hints.ai_flags |= AI_NUMERICHOST | AI_NUMERICSERV;
+	if (passive)
+		hints.ai_flags |= AI_PASSIVE;
+	return getaddrinfo(host, port, &hints, res);
+}
+
+/* A new socket like ai's, close-on-exec and non-blocking. */
+static int
+new_socket(int family, int socktype, int protocol)
+{
+	int fd;
+
+	if ((fd = socket(family, socktype, protocol)) == -1)
+		return -1;
+	if (set_cloexec(fd) == -1 || set_nonblock(fd, true) == -1) {
+		int saved = errno;
+
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * Wait until fd is writable (a non-blocking connect has finished) or
+ * timeout_ms passes; then return the connect's result.
+ */
+static int
+wait_connected(int fd, long long timeout_ms)
+{
+	long long deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	struct timeval tv, *tvp;
+	fd_set wfds;
+	socklen_t len;
+	int error, n;
+
+	if (fd >= FD_SETSIZE) {
+		errno = EMFILE;
+		return -1;
+	}
+	for (;;) {
+		tvp = NULL;
+		if (deadline >= 0) {
+			long long left = deadline - now_ms();
+
+			if (left <= 0) {
+				errno = ETIMEDOUT;
+				return -1;
+			}
+			tv.tv_sec = left / 1000;
+			tv.tv_usec = (left % 1000) * 1000;
+			tvp = &tv;
+		}
+		FD_ZERO(&wfds);
+		FD_SET(fd, &wfds);
+		n = select(fd + 1, NULL, &wfds, NULL, tvp);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return -1;
+		if (n == 0)
+			continue;	/* the deadline check above ends it */
+		len = sizeof(error);
+		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &len) == -1)
+			return -1;
+		if (error != 0) {
+			errno = error;
+			return -1;
+		}
+		return 0;
+	}
+}
+
+int
+connect_addr(const struct addrinfo *ai, const struct addrinfo *src,
+    long long timeout_ms)
+{
+	int fd, saved, on = 1;
+
+	if ((fd = new_socket(ai->ai_family, ai->ai_socktype,
+	    ai->ai_protocol)) == -1)
+		return -1;
+	if (src != NULL) {
+		/* A source port may still be in TIME_WAIT from the last run. */
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+		if (bind(fd, src->ai_addr, src->ai_addrlen) == -1)
+			goto fail;
+	}
+	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+		return fd;
+	if (errno != EINPROGRESS && errno != EINTR)
+		goto fail;
+	if (wait_connected(fd, timeout_ms) == -1)
+		goto fail;
+	return fd;
+fail:
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return -1;
+}
+
+int
+listen_addr(const struct addrinfo *ai, bool v6only)
+{
+	int fd, saved, on = 1, v6 = v6only;
+
+	if ((fd = new_socket(ai->ai_family, ai->ai_socktype,
+	    ai->ai_protocol)) == -1)
+		return -1;
+	if (ai->ai_family != AF_UNIX &&
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1)
+		goto fail;
+	if (ai->ai_family == AF_INET6 &&
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6, sizeof(v6)) == -1)
+		goto fail;
+	if (bind(fd, ai->ai_addr, ai->ai_addrlen) == -1)
+		goto fail;
+	if (ai->ai_socktype == SOCK_STREAM && listen(fd, SOMAXCONN) == -1)
+		goto fail;
+	return fd;
+fail:
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return -1;
+}
+
+int
+accept_conn(int lfd, struct sockaddr *sa, socklen_t *salen)
+{
+	int fd;
+
+	for (;;) {
+		fd = accept(lfd, sa, salen);
+		if (fd != -1)
+			break;
+		if (errno != EINTR)
+			return -1;
+	}
+	if (set_cloexec(fd) == -1 || set_nonblock(fd, true) == -1) {
+		int saved = errno;
+
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
+int
+addr_port(const struct sockaddr *sa, socklen_t salen, char *host,
+    size_t hostlen, int *port)
+{
+	const struct sockaddr_in6 *sin6;
+	struct sockaddr_in sin;
+
+	(void)salen;
+	switch (sa->sa_family) {
+	case AF_INET:
+		memcpy(&sin, sa, sizeof(sin));
+		break;
+	case AF_INET6:
+		sin6 = (const struct sockaddr_in6 *)sa;
+		if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+			/* A dual-stack listener sees IPv4 clients this way. */
+			memset(&sin, 0, sizeof(sin));
+			sin.sin_family = AF_INET;
+			sin.sin_port = sin6->sin6_port;
+			memcpy(&sin.sin_addr, &sin6->sin6_addr.s6_addr[12], 4);
+			break;
+		}
+		if (inet_ntop(AF_INET6, &sin6->sin6_addr, host,
+		    (socklen_t)hostlen) == NULL)
+			return -1;
+		*port = ntohs(sin6->sin6_port);
+		return 0;
+	default:
+		errno = EAFNOSUPPORT;
+		return -1;
+	}
+	if (inet_ntop(AF_INET, &sin.sin_addr, host, (socklen_t)hostlen) == NULL)
+		return -1;
+	*port = ntohs(sin.sin_port);
+	return 0;
+}
+
+void
+format_addr(const struct sockaddr *sa, socklen_t salen, char *buf,
+    size_t len)
+{
+	const struct sockaddr_un *sun;
+	char host[INET6_ADDRSTRLEN];
+	size_t plen;
+	int port;
+
+	if (sa->sa_family == AF_UNIX) {
+		sun = (const struct sockaddr_un *)sa;
+		plen = salen > offsetof(struct sockaddr_un, sun_path) ?
+		    salen - offsetof(struct sockaddr_un, sun_path) : 0;
+		if (plen == 0 || sun->sun_path[0] == '\0')
+			snprintf(buf, len, "(unnamed)");
+		else
+			snprintf(buf, len, "%.*s", (int)strnlen(sun->sun_path,
+			    plen), sun->sun_path);
+		return;
+	}
+	if (addr_port(sa, salen, host, sizeof(host), &port) == -1)
+		snprintf(buf, len, "(unknown address)");
+	else
+		snprintf(buf, len, "%s port %d", host, port);
+}
+
+ssize_t
+write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	size_t done = 0;
+	ssize_t n;
+
+	while (done < len) {
+		n = write(fd, p + done, len - done);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		done += (size_t)n;
+	}
+	return (ssize_t)done;
+}
+
+void
+format_seconds(long long ms, char *buf, size_t len)
+{
+	char *p;
+
+	snprintf(buf, len, "%lld.%03lld", ms / 1000, ms % 1000);
+	p = buf + strlen(buf) - 1;
+	while (*p == '0')
+		*p-- = '\0';
+	if (*p == '.')
+		*p = '\0';
+}
