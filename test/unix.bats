@@ -1,0 +1,247 @@
+#!/usr/bin/env bats
+# shellcheck disable=SC2016,SC2153,SC2154
+# SC2016: sh -c scripts take their arguments as "$0" "$1"... on purpose.
+# SC2153/SC2154: T, SOCK, PORT, LPID, BG_PID, EXIT_STATUS come from
+# helper.bash (loaded by bats' load, which shellcheck cannot follow);
+# stderr and stderr_lines from bats' run --separate-stderr.
+# Unix-domain sockets (-U, -uU): both directions, the socket file's
+# lifetime, foreign files, errors, path length.
+
+load helper
+bats_require_minimum_version 1.5.0
+
+# open_feed FIFO: make FIFO and keep it open for writing in a background
+# process (FEED_PID), so whoever reads it sees no end of input until
+# end_feed kills that process.
+open_feed() {
+	hold_fifo "$1"
+	bg sh -c 'exec sleep 60 >"$0"' "$1"
+	FEED_PID=$BG_PID
+}
+
+end_feed() {
+	kill "$1" 2>/dev/null || true
+	wait "$1" 2>/dev/null || true
+}
+
+# feed FIFO TEXT: write TEXT to an open FIFO (bounded, never hangs).
+feed() {
+	timeout 5 sh -c 'printf "%s" "$1" >"$0"' "$1" "$2"
+}
+
+has_text() {
+	grep -qF -- "$2" "$1"
+}
+
+# socket_paths PID: the paths bound by PID's Unix sockets (from
+# /proc/net/unix, matched by inode), one per line.
+socket_paths() {
+	local fd ino
+	for fd in /proc/"$1"/fd/*; do
+		ino=$(readlink "$fd" 2>/dev/null) || continue
+		case $ino in
+		'socket:['*']')
+			ino=${ino#socket:[}
+			awk -v i="${ino%]}" '$7 == i && NF >= 8 { print $8 }' /proc/net/unix
+			;;
+		esac
+	done
+}
+
+# unix_listen IN OUT ERR ARGS...: start "sock -v -l -U ARGS" (prefixed by
+# the words in LAUNCH, if any) with stdin from IN, stdout to OUT, stderr to
+# ERR; wait for its "listening on" line; set LPID.
+unix_listen() {
+	local in=$1 out=$2 err=$3
+	shift 3
+	"${LAUNCH[@]}" "$SOCK" -v -l -U "$@" <"$in" >"$out" 2>"$err" 3>&- &
+	LPID=$!
+	PIDS+=("$LPID")
+	wait_for 5 grep -q '^sock: listening on ' "$err" || { cat "$err" >&2; return 1; }
+}
+
+setup() {
+	common_setup
+	LAUNCH=()
+	S=$T/s.sock
+}
+
+@test "a Unix stream socket carries data both ways" {
+	random_file "$T/down" 100000
+	random_file "$T/up" 100000
+	unix_listen "$T/down" "$T/lout" "$T/lerr" "$S"
+	grep -qxF "sock: listening on $S (unix)" "$T/lerr"
+	bg sh -c 'exec "$0" -U "$1" <"$2" >"$3"' "$SOCK" "$S" "$T/up" "$T/cout"
+	wait_exit "$BG_PID" 5
+	[ "$EXIT_STATUS" -eq 0 ]
+	wait_exit "$LPID" 5
+	[ "$EXIT_STATUS" -eq 0 ]
+	same_file "$T/up" "$T/lout"
+	same_file "$T/down" "$T/cout"
+}
+
+@test "a Unix stream client with empty stdin receives the listener's data" {
+	random_file "$T/down" 100000
+	unix_listen "$T/down" "$T/lout" "$T/lerr" "$S"
+	bg sh -c 'exec "$0" -U "$1" </dev/null >"$2"' "$SOCK" "$S" "$T/cout"
+	wait_exit "$BG_PID" 5
+	[ "$EXIT_STATUS" -eq 0 ]
+	same_file "$T/down" "$T/cout"
+	wait_exit "$LPID" 5
+	[ "$EXIT_STATUS" -eq 0 ]
+	[ ! -s "$T/lout" ]
+}
+
+@test "-v prints the Unix connection lines" {
+	unix_listen /dev/null "$T/lout" "$T/lerr" "$S"
+	printf 'x' >"$T/msg"
+	run -0 --separate-stderr timeout 10 "$SOCK" -v -U "$S" <"$T/msg"
+	grep -qxF "sock: connected to $S (unix)" <<<"$stderr"
+	wait_exit "$LPID" 5
+	grep -qxF "sock: connection from (unnamed) (unix)" "$T/lerr"
+}
+
+@test "the socket file is removed when the listener exits normally" {
+	unix_listen /dev/null "$T/lout" "$T/lerr" "$S"
+	[ -S "$S" ]
+	printf 'x' >"$T/msg"
+	run -0 timeout 10 "$SOCK" -U "$S" <"$T/msg"
+	wait_exit "$LPID" 5
+	[ "$EXIT_STATUS" -eq 0 ]
+	[ ! -e "$S" ]
+}
+
+@test "the socket file is removed when the listener gets SIGTERM" {
+	unix_listen /dev/null "$T/lout" "$T/lerr" "$S"
+	[ -S "$S" ]
+	kill -TERM "$LPID"
+	wait_exit "$LPID" 5
+	[ "$EXIT_STATUS" -eq 143 ]
+	[ ! -e "$S" ]
+}
+
+@test "the socket file is removed when the listener gets SIGINT" {
+	# A background job of a non-interactive shell starts with SIGINT
+	# ignored; give sock the default disposition, as a terminal would.
+	env --default-signal=INT true 2>/dev/null ||
+	    skip "env --default-signal is not supported"
+	LAUNCH=(env --default-signal=INT)
+	unix_listen /dev/null "$T/lout" "$T/lerr" "$S"
+	[ -S "$S" ]
+	kill -INT "$LPID"
+	wait_exit "$LPID" 5
+	[ "$EXIT_STATUS" -eq 130 ]
+	[ ! -e "$S" ]
+}
+
+@test "a listener whose path is an existing file exits 1 and leaves the file" {
+	printf 'foreign' >"$S"
+	run -1 --separate-stderr timeout 10 "$SOCK" -U -l "$S" </dev/null
+	[ -z "$output" ]
+	[[ ${stderr_lines[0]} == "sock: "*"$S"* ]]
+	[ "$(cat "$S")" = foreign ]
+}
+
+@test "a listener whose path is another listener's socket exits 1 and leaves it" {
+	unix_listen /dev/null "$T/lout" "$T/lerr" "$S"
+	run -1 --separate-stderr timeout 10 "$SOCK" -U -l "$S" </dev/null
+	[[ ${stderr_lines[0]} == "sock: "*"$S"* ]]
+	[ -S "$S" ]
+	printf 'still there' >"$T/msg"
+	run -0 timeout 10 "$SOCK" -U "$S" <"$T/msg"
+	wait_exit "$LPID" 5
+	same_file "$T/msg" "$T/lout"
+}
+
+@test "a Unix datagram socket carries data both ways" {
+	open_feed "$T/lin"
+	local lfeed=$FEED_PID
+	unix_listen "$T/lin" "$T/lout" "$T/lerr" -u "$S"
+	grep -qxF "sock: listening on $S (unixgram)" "$T/lerr"
+	open_feed "$T/cin"
+	local cfeed=$FEED_PID
+	bg sh -c 'exec "$0" -uU "$1" <"$2" >"$3" 2>"$4"' \
+	    "$SOCK" "$S" "$T/cin" "$T/cout" "$T/cerr"
+	local cpid=$BG_PID
+	feed "$T/cin" 'ping
+'
+	wait_for 5 has_text "$T/lout" ping
+	feed "$T/lin" 'pong
+'
+	wait_for 5 has_text "$T/cout" pong
+	end_feed "$cfeed"
+	end_feed "$lfeed"
+	wait_exit "$cpid" 4
+	[ "$EXIT_STATUS" -eq 0 ]
+	wait_exit "$LPID" 4
+	[ "$EXIT_STATUS" -eq 0 ]
+	[ "$(cat "$T/lout")" = ping ]
+	[ "$(cat "$T/cout")" = pong ]
+	[ ! -e "$S" ]
+}
+
+@test "a Unix datagram client removes its temporary socket file at exit" {
+	local tmp
+	unix_listen /dev/null "$T/lout" "$T/lerr" -u "$S"
+	open_feed "$T/cin"
+	local cfeed=$FEED_PID
+	bg sh -c 'exec "$0" -uU "$1" <"$2" >/dev/null' "$SOCK" "$S" "$T/cin"
+	local cpid=$BG_PID
+	feed "$T/cin" 'x
+'
+	wait_for 5 has_text "$T/lout" x
+	tmp=$(socket_paths "$cpid")
+	[ -n "$tmp" ]
+	[ "$(wc -l <<<"$tmp")" -eq 1 ]
+	[ -S "$tmp" ]
+	end_feed "$cfeed"
+	wait_exit "$cpid" 4
+	[ "$EXIT_STATUS" -eq 0 ]
+	[ ! -e "$tmp" ]
+}
+
+@test "connecting to a missing Unix path exits 1 naming the path" {
+	run -1 --separate-stderr timeout 10 "$SOCK" -U "$T/missing.sock" </dev/null
+	[ -z "$output" ]
+	[ "$stderr" = "sock: connect to $T/missing.sock: No such file or directory" ]
+}
+
+@test "a Unix path of 108 bytes is a usage error" {
+	local dir=$T/d path
+	mkdir "$dir"
+	path=$dir/$(printf 'x%.0s' $(seq 1 $((108 - ${#dir} - 1))))
+	[ "${#path}" -eq 108 ]
+	run -2 --separate-stderr timeout 10 "$SOCK" -U -l "$path" </dev/null
+	[ -z "$output" ]
+	[[ ${stderr_lines[0]} == "sock: Unix socket path too long (108 bytes, at most 107): \"$dir"* ]]
+	[ ! -e "$path" ]
+}
+
+@test "a Unix path of 107 bytes works" {
+	local dir=$T/d path
+	mkdir "$dir"
+	path=$dir/$(printf 'y%.0s' $(seq 1 $((107 - ${#dir} - 1))))
+	[ "${#path}" -eq 107 ]
+	unix_listen /dev/null "$T/lout" "$T/lerr" "$path"
+	printf 'long path' >"$T/msg"
+	run -0 timeout 10 "$SOCK" -U "$path" <"$T/msg"
+	wait_exit "$LPID" 5
+	same_file "$T/msg" "$T/lout"
+}
+
+@test "a Unix datagram client removes its temporary socket file on SIGTERM" {
+	local tmp
+	unix_listen /dev/null "$T/lout" "$T/lerr" -u "$S"
+	open_feed "$T/cin"
+	bg sh -c 'exec "$0" -uU "$1" <"$2" >/dev/null' "$SOCK" "$S" "$T/cin"
+	local cpid=$BG_PID
+	feed "$T/cin" 'x
+'
+	wait_for 5 has_text "$T/lout" x
+	tmp=$(socket_paths "$cpid")
+	[ -S "$tmp" ]
+	kill -TERM "$cpid"
+	wait_exit "$cpid" 4
+	[ "$EXIT_STATUS" -eq 143 ]
+	[ ! -e "$tmp" ]
+}
