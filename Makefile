@@ -10,7 +10,7 @@ MANDIR	 = $(PREFIX)/share/man
 CC	?= cc
 CFLAGS	?= -O2 -g
 
-SOCK_CPPFLAGS = -D_DEFAULT_SOURCE
+SOCK_CPPFLAGS = -D_GNU_SOURCE
 SOCK_CFLAGS   = -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes \
 		-Wmissing-prototypes -Wpointer-arith -Wformat=2
 SAN_FLAGS     = -fsanitize=address,undefined -fno-omit-frame-pointer \

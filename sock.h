@@ -143,7 +143,7 @@ void	format_addr(const struct sockaddr *sa, socklen_t salen, char *buf,
 int	addr_port(const struct sockaddr *sa, socklen_t salen, char *host,
 	    size_t hostlen, int *port);
 
-/* Write all of buf to a blocking fd, retrying EINTR. */
+/* Write all of buf to fd, retrying EINTR and waiting out EAGAIN. */
 ssize_t	write_all(int fd, const void *buf, size_t len);
 
 /* Format a duration in ms as seconds without trailing zeros ("1", "0.5"). */

@@ -345,6 +345,7 @@ write_all(int fd, const void *buf, size_t len)
 {
 	const char *p = buf;
 	size_t done = 0;
+	fd_set wfds;
 	ssize_t n;
 
 	while (done < len) {
@@ -352,6 +353,15 @@ write_all(int fd, const void *buf, size_t len)
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
+			if ((errno == EAGAIN || errno == EWOULDBLOCK) &&
+			    fd < FD_SETSIZE) {
+				/* A non-blocking descriptor: wait until it drains. */
+				FD_ZERO(&wfds);
+				FD_SET(fd, &wfds);
+				if (select(fd + 1, NULL, &wfds, NULL, NULL) != -1 ||
+				    errno == EINTR)
+					continue;
+			}
 			return -1;
 		}
 		done += (size_t)n;
