@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <netdb.h>
 #include <signal.h>
 #include <stddef.h>
@@ -30,6 +31,8 @@
 #include "sock.h"
 
 #define MAX_LISTENERS	16	/* addresses one listen host may resolve to */
+#define DEFAULT_MAX_CONNS 100	/* clients served at once, as ncat */
+#define MAX_CONNS_LIMIT	(FD_SETSIZE - 24)	/* room for select's other fds */
 
 /*
  * Files sock created and must remove at exit or on SIGINT/SIGTERM: a Unix
@@ -43,15 +46,38 @@ enum {
 	OPT_NO_SHUTDOWN = 256,
 	OPT_SEND_ONLY,
 	OPT_RECV_ONLY,
-	OPT_VERSION
+	OPT_VERSION,
+	OPT_WAIT,
+	OPT_BROKER,
+	OPT_CHAT,
+	OPT_MAX_CONNS,
+	OPT_ALLOW,
+	OPT_DENY,
+	OPT_ALLOWFILE,
+	OPT_DENYFILE,
+	OPT_PROGRESS,
+	OPT_NODELAY,
+	OPT_KEEPALIVE
 };
 
 static const struct option longopts[] = {
+	{ "allow",		required_argument, NULL, OPT_ALLOW },
+	{ "allowfile",		required_argument, NULL, OPT_ALLOWFILE },
+	{ "broker",		no_argument,	NULL,	OPT_BROKER },
+	{ "chat",		no_argument,	NULL,	OPT_CHAT },
+	{ "deny",		required_argument, NULL, OPT_DENY },
+	{ "denyfile",		required_argument, NULL, OPT_DENYFILE },
 	{ "help",		no_argument,	NULL,	'h' },
+	{ "hex-dump",		required_argument, NULL, 'o' },
+	{ "keepalive",		no_argument,	NULL,	OPT_KEEPALIVE },
+	{ "max-conns",		required_argument, NULL, OPT_MAX_CONNS },
 	{ "no-shutdown",	no_argument,	NULL,	OPT_NO_SHUTDOWN },
+	{ "nodelay",		no_argument,	NULL,	OPT_NODELAY },
+	{ "progress",		optional_argument, NULL, OPT_PROGRESS },
 	{ "recv-only",		no_argument,	NULL,	OPT_RECV_ONLY },
 	{ "send-only",		no_argument,	NULL,	OPT_SEND_ONLY },
 	{ "version",		no_argument,	NULL,	OPT_VERSION },
+	{ "wait",		required_argument, NULL, OPT_WAIT },
 	{ NULL,			0,		NULL,	0 }
 };
 
@@ -63,25 +89,53 @@ usage(FILE *fp)
 "       sock -l [options] [host] port      listen (port 0: the kernel picks)\n"
 "       sock -l -p port [options] [host]   listen, traditional spelling\n"
 "       sock -U [-l] [options] path        Unix-domain socket\n"
+"       sock -z [options] host ports       scan: 22, 20-25, 22,80,8000-8100\n"
 "\n"
-"  -4               use IPv4 only\n"
-"  -6               use IPv6 only\n"
-"  -d               do not read stdin; finish when the peer closes\n"
-"  -h, --help       print this help and exit\n"
-"  -k               keep listening: serve clients one after another (with -l)\n"
+"Connection:\n"
+"  -4, -6           use IPv4 only, IPv6 only\n"
 "  -l               listen for a connection instead of connecting\n"
-"  -N               send the FIN after stdin ends even if stdin was empty\n"
-"  -n               numeric addresses and ports only: no DNS or service names\n"
+"  -k               keep listening: serve clients concurrently (with -l)\n"
 "  -p port          with -l: port to listen on; else: local source port\n"
-"  -q secs          after stdin ends, quit once secs pass with nothing received\n"
 "  -s addr          local source address (with -l: address to listen on)\n"
-"  -U               Unix-domain socket (with -u: datagram)\n"
 "  -u               UDP\n"
-"  -v               verbose: connection events and a summary (-vv: more)\n"
+"  -U               Unix-domain socket (with -u: datagram)\n"
+"  -n               numeric addresses and ports only: no DNS or service names\n"
 "  -w secs          connect timeout and idle timeout (exit 3 when it expires)\n"
+"  --wait secs      retry connecting until it works or secs pass (exit 3)\n"
+"End of stream:\n"
+"  -q secs          after stdin ends, quit once secs pass with nothing received\n"
+"  -N               send the FIN after stdin ends even if stdin was empty\n"
 "  --no-shutdown    never send a FIN before the end\n"
-"  --recv-only      the same as -d\n"
+"  -d, --recv-only  do not read stdin; finish when the peer closes\n"
 "  --send-only      discard what arrives; exit once stdin is sent\n"
+"Servers:\n"
+"  -e 'prog args'   run prog (split on blanks, no shell) on the connection\n"
+"  -c 'command'     run command with /bin/sh -c on the connection\n"
+"  --broker         relay every client's data to all other clients (-k)\n"
+"  --chat           --broker with a <userN> prefix on each line\n"
+"  --max-conns n    refuse clients beyond n at once (default 100)\n"
+"  --allow list     admit only these addresses/CIDR blocks (comma-separated)\n"
+"  --deny list      refuse these addresses/CIDR blocks\n"
+"  --allowfile f    --allow, one entry a line from f (# comments)\n"
+"  --denyfile f     --deny, one entry a line from f\n"
+"Scanning:\n"
+"  -z               report which ports accept connections\n"
+"  -r               scan the ports in random order\n"
+"  -i secs          pause between lines sent, or between ports scanned\n"
+"Observation:\n"
+"  -v               verbose: events and a summary (-vv: more)\n"
+"  --progress[=always] live transfer status on stderr (a terminal, or always)\n"
+"  -o, --hex-dump file  hex dump of the traffic to file\n"
+"  -C               send CRLF for each LF from stdin\n"
+"  -t               refuse telnet option negotiation\n"
+"Socket options:\n"
+"  -I len, -O len   receive and send buffer sizes\n"
+"  -T tos           lowdelay, throughput, reliability, DSCP name, or number\n"
+"  -M ttl           IP TTL / IPv6 hop limit\n"
+"  -b               allow UDP broadcast\n"
+"  --nodelay        disable Nagle's algorithm (TCP_NODELAY)\n"
+"  --keepalive      enable TCP keepalives\n"
+"  -h, --help       print this help and exit\n"
 "  --version        print the version and exit\n"
 "\n"
 "Durations are seconds and may have a fraction (-w 0.5).\n"
@@ -109,121 +163,358 @@ init_opts(struct opts *o)
 	o->family = AF_UNSPEC;
 	o->timeout_ms = -1;
 	o->quit_ms = -1;
+	o->wait_ms = -1;
+	o->interval_ms = -1;
 	o->fin = FIN_AFTER_DATA;
+	o->max_conns = DEFAULT_MAX_CONNS;
+	o->sockopts.rcvbuf = o->sockopts.sndbuf = -1;
+	o->sockopts.tos = o->sockopts.ttl = -1;
 }
 
-static void
-parse_args(int argc, char *argv[], struct opts *o)
+/* A duration that must be more than zero (-w, -i, --wait). */
+static long long
+positive_duration(const char *opt, const char *arg)
 {
-	const char *p_arg = NULL, *s_arg = NULL;
-	bool opt4 = false, opt6 = false, force_fin = false, no_fin = false;
-	int ch, n;
-	char **rest;
+	long long ms;
 
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":46dhklNnp:q:s:Uuvw:", longopts,
-	    NULL)) != -1) {
-		switch (ch) {
-		case '4':
-			opt4 = true;
-			o->family = AF_INET;
-			break;
-		case '6':
-			opt6 = true;
-			o->family = AF_INET6;
-			break;
-		case 'd':
-		case OPT_RECV_ONLY:
-			o->recv_only = true;
-			break;
-		case 'h':
-			usage(stdout);
-			exit(EXIT_OK);
-		case 'k':
-			o->keep_open = true;
-			break;
-		case 'l':
-			o->listen = true;
-			break;
-		case 'N':
-			force_fin = true;
-			break;
-		case 'n':
-			o->numeric = true;
-			break;
-		case 'p':
-			p_arg = optarg;
-			break;
-		case 'q':
-			if (parse_duration(optarg, &o->quit_ms) == -1)
-				usage_error("invalid -q value \"%s\": must be a "
-				    "number of seconds, 0 or more", optarg);
-			break;
-		case 's':
-			s_arg = optarg;
-			break;
-		case 'U':
-			o->unix_domain = true;
-			break;
-		case 'u':
-			o->udp = true;
-			break;
-		case 'v':
-			o->verbose++;
-			break;
-		case 'w':
-			if (parse_duration(optarg, &o->timeout_ms) == -1 ||
-			    o->timeout_ms == 0)
-				usage_error("invalid -w value \"%s\": must be a "
-				    "number of seconds greater than 0", optarg);
-			break;
-		case OPT_NO_SHUTDOWN:
-			no_fin = true;
-			break;
-		case OPT_SEND_ONLY:
-			o->send_only = true;
-			break;
-		case OPT_VERSION:
-			printf("sock %s\n", SOCK_VERSION);
-			exit(EXIT_OK);
-		case ':':
-			usage_error("option -%c needs a value", optopt);
-		default:
-			if (optopt != 0)
-				usage_error("unknown option -%c", optopt);
-			usage_error("unknown option %.*s",
-			    (int)strcspn(argv[optind - 1], "="), argv[optind - 1]);
-		}
+	if (parse_duration(arg, &ms) == -1 || ms == 0)
+		usage_error("invalid %s value \"%s\": must be a number of "
+		    "seconds greater than 0", opt, arg);
+	return ms;
+}
+
+/* Add the comma-separated address blocks of list to acl. */
+static void
+acl_add_list(struct acl *acl, const char *opt, const char *list)
+{
+	struct cidr c;
+	char *copy, *p, *entry;
+
+	if ((copy = strdup(list)) == NULL)
+		err(EXIT_LOCAL, "strdup");
+	for (p = copy; (entry = strsep(&p, ",")) != NULL;) {
+		if (parse_cidr(entry, &c) == -1)
+			usage_error("invalid address \"%s\" in %s: must be an "
+			    "IPv4 or IPv6 address or CIDR block", entry, opt);
+		if (acl_add(acl, &c) == -1)
+			err(EXIT_LOCAL, "%s", opt);
 	}
-	rest = argv + optind;
-	n = argc - optind;
+	free(copy);
+}
 
-	/* Conflicts between options, one message per rule. */
-	if (opt4 && opt6)
+/*
+ * Add the address blocks listed in file (one a line, blank lines and #
+ * comments ignored) to acl. A file that cannot be read is a runtime
+ * failure; a bad entry is a usage error that names the file and line.
+ */
+static void
+acl_add_file(struct acl *acl, const char *opt, const char *file)
+{
+	struct cidr c;
+	FILE *fp;
+	char *line = NULL, *p, *end;
+	size_t size = 0;
+	unsigned long lineno = 0;
+
+	if ((fp = fopen(file, "r")) == NULL)
+		err(EXIT_NET, "%s %s", opt, file);
+	while (getline(&line, &size, fp) != -1) {
+		lineno++;
+		line[strcspn(line, "#\r\n")] = '\0';
+		p = line + strspn(line, " \t");
+		end = p + strlen(p);
+		while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
+			*--end = '\0';
+		if (*p == '\0')
+			continue;
+		if (parse_cidr(p, &c) == -1)
+			usage_error("invalid address \"%s\" in %s line %lu: must "
+			    "be an IPv4 or IPv6 address or CIDR block", p, file,
+			    lineno);
+		if (acl_add(acl, &c) == -1)
+			err(EXIT_LOCAL, "%s", opt);
+	}
+	if (ferror(fp))
+		err(EXIT_NET, "%s %s", opt, file);
+	free(line);
+	fclose(fp);
+}
+
+/* A socket option's size or count: a whole number from min to max. */
+static int
+int_option(const char *opt, const char *arg, long min, long max)
+{
+	int v;
+
+	if (parse_int(arg, min, max, &v) == -1)
+		usage_error("invalid %s value \"%s\": must be a number from %ld "
+		    "to %ld", opt, arg, min, max);
+	return v;
+}
+
+/* What parse_args saw that later checks need but opts does not keep. */
+struct seen {
+	const char	*p_arg;		/* -p */
+	const char	*s_arg;		/* -s */
+	bool		 opt4, opt6;
+	bool		 force_fin;	/* -N */
+	bool		 no_fin;	/* --no-shutdown */
+	bool		 max_conns;	/* --max-conns */
+	bool		 acl;		/* any of --allow, --deny, ... */
+};
+
+static void
+parse_option(int ch, struct opts *o, struct seen *seen, char *argv[])
+{
+	switch (ch) {
+	case '4':
+		seen->opt4 = true;
+		o->family = AF_INET;
+		break;
+	case '6':
+		seen->opt6 = true;
+		o->family = AF_INET6;
+		break;
+	case 'b':
+		o->sockopts.broadcast = true;
+		break;
+	case 'C':
+		o->crlf = true;
+		break;
+	case 'c':
+		o->exec_shell = optarg;
+		break;
+	case 'd':
+	case OPT_RECV_ONLY:
+		o->recv_only = true;
+		break;
+	case 'e':
+		o->exec_prog = optarg;
+		break;
+	case 'h':
+		usage(stdout);
+		exit(EXIT_OK);
+	case 'I':
+		o->sockopts.rcvbuf = int_option("-I", optarg, 1, INT_MAX / 2);
+		break;
+	case 'i':
+		o->interval_ms = positive_duration("-i", optarg);
+		break;
+	case 'k':
+		o->keep_open = true;
+		break;
+	case 'l':
+		o->listen = true;
+		break;
+	case 'M':
+		o->sockopts.ttl = int_option("-M", optarg, 1, 255);
+		break;
+	case 'N':
+		seen->force_fin = true;
+		break;
+	case 'n':
+		o->numeric = true;
+		break;
+	case 'O':
+		o->sockopts.sndbuf = int_option("-O", optarg, 1, INT_MAX / 2);
+		break;
+	case 'o':
+		if (*optarg == '\0')
+			usage_error("invalid -o value \"\": must be a file name");
+		o->hexdump_path = optarg;
+		break;
+	case 'p':
+		seen->p_arg = optarg;
+		break;
+	case 'q':
+		if (parse_duration(optarg, &o->quit_ms) == -1)
+			usage_error("invalid -q value \"%s\": must be a number "
+			    "of seconds, 0 or more", optarg);
+		break;
+	case 'r':
+		o->random_order = true;
+		break;
+	case 's':
+		seen->s_arg = optarg;
+		break;
+	case 'T':
+		if (parse_tos(optarg, &o->sockopts.tos) == -1)
+			usage_error("invalid -T value \"%s\": must be lowdelay, "
+			    "throughput, reliability, a DSCP name (af11-af43, "
+			    "cs0-cs7, ef) or 0-255", optarg);
+		break;
+	case 't':
+		o->telnet = true;
+		break;
+	case 'U':
+		o->unix_domain = true;
+		break;
+	case 'u':
+		o->udp = true;
+		break;
+	case 'v':
+		o->verbose++;
+		break;
+	case 'w':
+		o->timeout_ms = positive_duration("-w", optarg);
+		break;
+	case 'z':
+		o->scan = true;
+		break;
+	case OPT_ALLOW:
+		seen->acl = true;
+		acl_add_list(&o->allow, "--allow", optarg);
+		break;
+	case OPT_ALLOWFILE:
+		seen->acl = true;
+		acl_add_file(&o->allow, "--allowfile", optarg);
+		break;
+	case OPT_BROKER:
+		o->broker = true;
+		break;
+	case OPT_CHAT:
+		o->chat = true;
+		break;
+	case OPT_DENY:
+		seen->acl = true;
+		acl_add_list(&o->deny, "--deny", optarg);
+		break;
+	case OPT_DENYFILE:
+		seen->acl = true;
+		acl_add_file(&o->deny, "--denyfile", optarg);
+		break;
+	case OPT_KEEPALIVE:
+		o->sockopts.keepalive = true;
+		break;
+	case OPT_MAX_CONNS:
+		seen->max_conns = true;
+		o->max_conns = int_option("--max-conns", optarg, 1,
+		    MAX_CONNS_LIMIT);
+		break;
+	case OPT_NODELAY:
+		o->sockopts.nodelay = true;
+		break;
+	case OPT_NO_SHUTDOWN:
+		seen->no_fin = true;
+		break;
+	case OPT_PROGRESS:
+		if (optarg == NULL || strcmp(optarg, "auto") == 0)
+			o->progress = PROGRESS_TTY;
+		else if (strcmp(optarg, "always") == 0)
+			o->progress = PROGRESS_ALWAYS;
+		else
+			usage_error("invalid --progress value \"%s\": must be "
+			    "auto or always", optarg);
+		break;
+	case OPT_SEND_ONLY:
+		o->send_only = true;
+		break;
+	case OPT_VERSION:
+		printf("sock %s\n", SOCK_VERSION);
+		exit(EXIT_OK);
+	case OPT_WAIT:
+		o->wait_ms = positive_duration("--wait", optarg);
+		break;
+	case ':':
+		if (optopt != 0)
+			usage_error("option -%c needs a value", optopt);
+		usage_error("option %s needs a value", argv[optind - 1]);
+	default:
+		if (optopt != 0)
+			usage_error("unknown option -%c", optopt);
+		usage_error("unknown option %.*s",
+		    (int)strcspn(argv[optind - 1], "="), argv[optind - 1]);
+	}
+}
+
+/*
+ * Reject combinations that cannot work or that would leave an option
+ * without effect: one rule, one message.
+ */
+static void
+check_conflicts(struct opts *o, const struct seen *seen)
+{
+	bool server = o->broker || o->chat;
+	bool exec = o->exec_prog != NULL || o->exec_shell != NULL;
+
+	if (seen->opt4 && seen->opt6)
 		usage_error("-4 and -6 cannot be used together");
+	if (o->scan && o->listen)
+		usage_error("-z and -l cannot be used together");
+	if (o->scan && o->unix_domain)
+		usage_error("-z cannot be used with -U");
+	if (o->random_order && !o->scan)
+		usage_error("-r needs -z");
+	if (o->wait_ms >= 0 && o->listen)
+		usage_error("--wait cannot be used with -l");
+	if (server && !o->listen)
+		usage_error("--%s needs -l", o->chat ? "chat" : "broker");
+	if (server && o->udp)
+		usage_error("--%s cannot be used with -u", o->chat ?
+		    "chat" : "broker");
+	if (o->broker && o->chat)
+		usage_error("--broker and --chat cannot be used together");
+	if (server)
+		o->keep_open = true;
 	if (o->keep_open && !o->listen)
 		usage_error("-k needs -l");
+	if (seen->max_conns && !o->listen)
+		usage_error("--max-conns needs -l");
+	if (seen->acl && !o->listen)
+		usage_error("--allow and --deny need -l");
+	if (seen->acl && o->unix_domain)
+		usage_error("--allow and --deny cannot be used with -U");
+	if (o->exec_prog != NULL && o->exec_shell != NULL)
+		usage_error("-e and -c cannot be used together");
+	if (exec && server)
+		usage_error("-%c cannot be used with --%s", o->exec_prog ?
+		    'e' : 'c', o->chat ? "chat" : "broker");
+	if (exec && (o->recv_only || o->send_only || o->hexdump_path ||
+	    o->crlf || o->telnet || o->progress != PROGRESS_OFF ||
+	    o->quit_ms >= 0 || o->interval_ms >= 0 || seen->force_fin ||
+	    seen->no_fin))
+		usage_error("-%c cannot be used with -d, --send-only, "
+		    "--recv-only, -N, --no-shutdown, -q, -i, -o, -C, -t or "
+		    "--progress: the program talks to the peer directly",
+		    o->exec_prog ? 'e' : 'c');
+	if (exec && o->scan)
+		usage_error("-%c cannot be used with -z", o->exec_prog ? 'e' : 'c');
 	if (o->recv_only && o->send_only)
 		usage_error("-d and --send-only cannot be used together");
-	if (force_fin && no_fin)
+	if (seen->force_fin && seen->no_fin)
 		usage_error("-N and --no-shutdown cannot be used together");
-	if (force_fin && o->recv_only)
+	if (seen->force_fin && o->recv_only)
 		usage_error("-N and -d cannot be used together");
-	if (o->udp && force_fin)
+	if (o->udp && seen->force_fin)
 		usage_error("-N cannot be used with -u");
-	if (o->udp && no_fin)
+	if (o->udp && seen->no_fin)
 		usage_error("--no-shutdown cannot be used with -u");
+	if (o->sockopts.broadcast && !o->udp)
+		usage_error("-b needs -u");
 	if (o->unix_domain) {
-		if (opt4 || opt6)
-			usage_error("-U cannot be used with -%c", opt4 ? '4' : '6');
-		if (p_arg != NULL)
+		if (seen->opt4 || seen->opt6)
+			usage_error("-U cannot be used with -%c",
+			    seen->opt4 ? '4' : '6');
+		if (seen->p_arg != NULL)
 			usage_error("-U cannot be used with -p");
-		if (s_arg != NULL)
+		if (seen->s_arg != NULL)
 			usage_error("-U cannot be used with -s");
+		if (o->sockopts.tos >= 0 || o->sockopts.ttl >= 0 || o->sockopts.broadcast)
+			usage_error("-U cannot be used with -T, -M or -b");
 	}
-	o->fin = force_fin ? FIN_ALWAYS : no_fin ? FIN_NEVER : FIN_AFTER_DATA;
+	if ((o->sockopts.nodelay || o->sockopts.keepalive) && (o->udp || o->unix_domain))
+		usage_error("--%s works on TCP only", o->sockopts.nodelay ?
+		    "nodelay" : "keepalive");
+	if (o->telnet && o->udp)
+		usage_error("-t cannot be used with -u");
+	o->fin = seen->force_fin ? FIN_ALWAYS : seen->no_fin ? FIN_NEVER :
+	    FIN_AFTER_DATA;
+}
 
-	/* Operands, by mode. */
+/* The operands, by mode. */
+static void
+parse_operands(int n, char **rest, struct opts *o, const struct seen *seen)
+{
 	if (o->unix_domain) {
 		if (n < 1)
 			usage_error("missing socket path");
@@ -231,12 +522,12 @@ parse_args(int argc, char *argv[], struct opts *o)
 			usage_error("too many operands: \"%s\"", rest[1]);
 		o->path = rest[0];
 	} else if (o->listen) {
-		if (p_arg != NULL) {
+		if (seen->p_arg != NULL) {
 			if (n > 1 || (n == 1 &&
 			    strspn(rest[0], "0123456789") == strlen(rest[0])))
 				usage_error("-p and a port operand cannot both "
 				    "be given");
-			o->port = p_arg;
+			o->port = seen->p_arg;
 			o->host = n == 1 ? rest[0] : NULL;
 		} else {
 			if (n < 1)
@@ -246,24 +537,50 @@ parse_args(int argc, char *argv[], struct opts *o)
 			o->port = rest[n - 1];
 			o->host = n == 2 ? rest[0] : NULL;
 		}
-		if (s_arg != NULL) {
+		if (seen->s_arg != NULL) {
 			if (o->host != NULL)
 				usage_error("-s and a host operand cannot both "
 				    "be given with -l");
-			o->host = s_arg;
+			o->host = seen->s_arg;
 		}
 	} else {
 		if (n < 1)
-			usage_error("missing host and port");
+			usage_error(o->scan ? "missing host and ports" :
+			    "missing host and port");
 		if (n < 2)
-			usage_error("missing port");
+			usage_error(o->scan ? "missing ports" : "missing port");
 		if (n > 2)
 			usage_error("too many operands: \"%s\"", rest[2]);
 		o->host = rest[0];
-		o->port = rest[1];
-		o->source_addr = s_arg;
-		o->source_port = p_arg;
+		if (o->scan) {
+			const char *why;
+
+			o->ports = rest[1];
+			if (parse_port_list(o->ports, o->numeric, o->udp,
+			    &o->scan_ports, &o->scan_nports, &why) == -1)
+				usage_error("invalid port list \"%s\": %s",
+				    o->ports, why);
+		} else
+			o->port = rest[1];
+		o->source_addr = seen->s_arg;
+		o->source_port = seen->p_arg;
 	}
+}
+
+static void
+parse_args(int argc, char *argv[], struct opts *o)
+{
+	struct seen seen;
+	int ch;
+
+	memset(&seen, 0, sizeof(seen));
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv,
+	    ":46bCc:de:hI:i:klM:NnO:o:p:q:rs:T:tUuvw:z", longopts,
+	    NULL)) != -1)
+		parse_option(ch, o, &seen, argv);
+	check_conflicts(o, &seen);
+	parse_operands(argc - optind, argv + optind, o, &seen);
 }
 
 /* A port operand or -p value: a number 0-65535 or, without -n, a service. */
@@ -309,8 +626,10 @@ check_opts(const struct opts *o)
 			    sizeof(cleanup_path) - 1, o->path);
 		return;
 	}
-	check_port(o, o->port);
-	if (!o->listen && parse_port_number(o->port, &num) == 0 && num == 0)
+	if (!o->scan)
+		check_port(o, o->port);
+	if (!o->listen && !o->scan && parse_port_number(o->port, &num) == 0 &&
+	    num == 0)
 		usage_error("invalid port \"%s\": port 0 is only valid with -l",
 		    o->port);
 	if (o->source_port != NULL)
@@ -454,7 +773,7 @@ run_unix_connect(const struct opts *o)
 		return EXIT_LOCAL;
 	memset(&c, 0, sizeof(c));
 	if ((c.fd = connect_addr(&ai, o->udp ? &selfai : NULL,
-	    o->timeout_ms)) == -1) {
+	    o->timeout_ms, &o->sockopts)) == -1) {
 		warn("connect to %s", o->path);
 		return errno == ETIMEDOUT ? EXIT_TIMEOUT : EXIT_NET;
 	}
@@ -467,63 +786,109 @@ run_unix_connect(const struct opts *o)
 }
 
 /*
- * Try every address host resolves to, in order, until one connects. Returns
- * the socket with *c filled in, or an exit status (negated) after saying
- * why the last address failed.
+ * Try every address host resolves to, in order, until one connects, each
+ * try bounded by timeout_ms. Returns the socket with *c filled in, or -1
+ * with *status (timeout only if every address timed out), *why (an errno,
+ * or a getaddrinfo code if *why_gai) and c->name (the last address) set.
  */
 static int
-connect_any(const struct opts *o, struct conn *c)
+connect_any(const struct opts *o, struct conn *c, long long timeout_ms,
+    int *status, int *why, bool *why_gai)
 {
 	struct addrinfo *res, *ai, *src;
-	int gai, fd = -1, saved = 0, socktype;
+	int gai, fd = -1, socktype;
 	bool all_timed_out = true;
-	char name[sizeof(c->name)];
 
+	*why_gai = false;
+	*status = EXIT_NET;
+	snprintf(c->name, sizeof(c->name), "%s port %s", o->host, o->port);
 	socktype = o->udp ? SOCK_DGRAM : SOCK_STREAM;
 	if ((gai = resolve(o->host, o->port, o->family, socktype, o->numeric,
 	    false, &res)) != 0) {
-		warnx("resolve %s: %s", o->host, gai == EAI_SYSTEM ?
-		    strerror(errno) : gai_strerror(gai));
-		return -EXIT_NET;
+		*why = gai == EAI_SYSTEM ? errno : gai;
+		*why_gai = gai != EAI_SYSTEM;
+		return -1;
 	}
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		format_addr(ai->ai_addr, ai->ai_addrlen, name, sizeof(name));
+		format_addr(ai->ai_addr, ai->ai_addrlen, c->name,
+		    sizeof(c->name));
 		src = NULL;
 		if ((o->source_addr != NULL || o->source_port != NULL) &&
 		    (gai = resolve(o->source_addr, o->source_port != NULL ?
 		    o->source_port : "0", ai->ai_family, socktype, o->numeric,
 		    true, &src)) != 0) {
-			saved = EADDRNOTAVAIL;
+			*why = EADDRNOTAVAIL;
 			all_timed_out = false;
 			if (o->verbose > 1)
 				warnx("source %s for %s: %s", o->source_addr ?
-				    o->source_addr : "*", name,
+				    o->source_addr : "*", c->name,
 				    gai_strerror(gai));
 			continue;
 		}
 		if (o->verbose > 1)
-			warnx("trying %s (%s)", name, proto_name(o));
-		fd = connect_addr(ai, src, o->timeout_ms);
-		saved = errno;
+			warnx("trying %s (%s)", c->name, proto_name(o));
+		fd = connect_addr(ai, src, timeout_ms, &o->sockopts);
+		*why = errno;
 		if (src != NULL)
 			freeaddrinfo(src);
 		if (fd != -1)
 			break;
-		if (saved != ETIMEDOUT)
+		if (*why != ETIMEDOUT)
 			all_timed_out = false;
 		if (o->verbose > 1 && ai->ai_next != NULL)
-			warnx("connect to %s: %s", name, strerror(saved));
+			warnx("connect to %s: %s", c->name, strerror(*why));
 	}
 	freeaddrinfo(res);
 	if (fd == -1) {
-		warnx("connect to %s: %s", name, strerror(saved));
-		return all_timed_out ? -EXIT_TIMEOUT : -EXIT_NET;
+		*status = all_timed_out ? EXIT_TIMEOUT : EXIT_NET;
+		return -1;
 	}
 	c->fd = fd;
 	c->dgram = o->udp;
 	c->connected = true;
-	memcpy(c->name, name, sizeof(name));
 	return fd;
+}
+
+static const char *
+why_text(int why, bool why_gai)
+{
+	return why_gai ? gai_strerror(why) : strerror(why);
+}
+
+/*
+ * --wait: try again, with a growing pause, until a connection works or
+ * wait_ms passes. Each try is bounded by -w and by the time that is left.
+ */
+static int
+connect_waiting(const struct opts *o, struct conn *c, int *status)
+{
+	long long deadline = now_ms() + o->wait_ms, left, pause = 50, limit;
+	char secs[32];
+	bool why_gai;
+	int why;
+
+	for (;;) {
+		left = deadline - now_ms();
+		limit = o->timeout_ms >= 0 && o->timeout_ms < left ?
+		    o->timeout_ms : left;
+		if (connect_any(o, c, limit > 0 ? limit : 1, status, &why,
+		    &why_gai) != -1)
+			return c->fd;
+		left = deadline - now_ms();
+		if (left <= 0)
+			break;
+		if (o->verbose > 1)
+			warnx("connect to %s: %s; trying again", c->name,
+			    why_text(why, why_gai));
+		usleep((useconds_t)(pause < left ? pause : left) * 1000);
+		if (pause < 400)
+			pause *= 2;
+	}
+	format_seconds(o->wait_ms, secs, sizeof(secs));
+	warnx("gave up waiting for %s after %s s: %s", c->name, secs,
+	    why_text(why, why_gai));
+	*status = EXIT_TIMEOUT;
+	return -1;
 }
 
 static int
@@ -531,11 +896,21 @@ run_connect(const struct opts *o)
 {
 	struct relay_io io = { isatty(STDIN_FILENO), false };
 	struct conn c;
-	int rv;
+	bool why_gai;
+	int status, why;
 
 	memset(&c, 0, sizeof(c));
-	if ((rv = connect_any(o, &c)) < 0)
-		return -rv;
+	if (o->wait_ms >= 0) {
+		if (connect_waiting(o, &c, &status) == -1)
+			return status;
+	} else if (connect_any(o, &c, o->timeout_ms, &status, &why,
+	    &why_gai) == -1) {
+		if (why_gai)
+			warnx("resolve %s: %s", o->host, gai_strerror(why));
+		else
+			warnx("connect to %s: %s", c.name, strerror(why));
+		return status;
+	}
 	if (o->verbose > 0)
 		warnx("connected to %s (%s)", c.name, proto_name(o));
 	return serve(o, &c, &io);
@@ -587,7 +962,7 @@ listen_family(const struct opts *o, int family, bool v6only, int *fds)
 		if (port >= 0)
 			set_port(ai->ai_addr, port);
 		format_addr(ai->ai_addr, ai->ai_addrlen, name, sizeof(name));
-		if ((fds[n] = listen_addr(ai, v6only)) == -1) {
+		if ((fds[n] = listen_addr(ai, v6only, &o->sockopts)) == -1) {
 			saved = errno;
 			/* An address family the system lacks is not fatal. */
 			if (errno == EAFNOSUPPORT || errno == EADDRNOTAVAIL)
@@ -797,7 +1172,7 @@ run_unix_listen(const struct opts *o)
 	int fd;
 
 	unix_addrinfo(o->path, o->udp ? SOCK_DGRAM : SOCK_STREAM, &sun, &ai);
-	if ((fd = listen_addr(&ai, false)) == -1) {
+	if ((fd = listen_addr(&ai, false, &o->sockopts)) == -1) {
 		warn("bind to %s", o->path);
 		return EXIT_NET;
 	}
@@ -810,19 +1185,39 @@ run_unix_listen(const struct opts *o)
 	return serve_streams(o, &fd, 1, &io);
 }
 
+/*
+ * Messages start with "sock: " whatever the binary is called (a test
+ * build, a link named nc): err(3) takes the name from here.
+ */
+static void
+set_program_name(void)
+{
+#if defined(__GLIBC__)
+	static char name[] = "sock";
+
+	program_invocation_short_name = name;
+#elif defined(__APPLE__) || defined(__FreeBSD__) || defined(__OpenBSD__) || \
+    defined(__NetBSD__) || defined(__DragonFly__)
+	setprogname("sock");
+#endif
+}
+
 int
 main(int argc, char *argv[])
 {
 	struct opts o;
 	int status;
 
+	set_program_name();
 	open_std_fds();
 	init_opts(&o);
 	parse_args(argc, argv, &o);
 	check_opts(&o);
 	install_signals();
 
-	if (o.unix_domain)
+	if (o.scan)
+		status = scan(&o);
+	else if (o.unix_domain)
 		status = o.listen ? run_unix_listen(&o) : run_unix_connect(&o);
 	else
 		status = o.listen ? run_listen(&o) : run_connect(&o);

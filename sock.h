@@ -36,6 +36,36 @@ enum fin_policy {
 	FIN_NEVER		/* --no-shutdown */
 };
 
+/* --progress: when to draw the live status line. */
+enum progress {
+	PROGRESS_OFF,
+	PROGRESS_TTY,		/* --progress: only if stderr is a terminal */
+	PROGRESS_ALWAYS		/* --progress=always: a line per interval */
+};
+
+/* Socket options to set on every socket; -1 or false: the default. */
+struct sockopts {
+	int		 rcvbuf;	/* -I: SO_RCVBUF */
+	int		 sndbuf;	/* -O: SO_SNDBUF */
+	int		 tos;		/* -T: IP_TOS / IPV6_TCLASS */
+	int		 ttl;		/* -M: IP_TTL / IPV6_UNICAST_HOPS */
+	bool		 broadcast;	/* -b: SO_BROADCAST */
+	bool		 nodelay;	/* --nodelay: TCP_NODELAY */
+	bool		 keepalive;	/* --keepalive: SO_KEEPALIVE */
+};
+
+/* An address block, for --allow and --deny. */
+struct cidr {
+	int		 family;	/* AF_INET or AF_INET6 */
+	unsigned char	 addr[16];	/* network byte order */
+	int		 prefix;	/* bits that must match */
+};
+
+struct acl {
+	struct cidr	*v;
+	size_t		 n;
+};
+
 /* The parsed command line; filled once by parse_args, then read-only. */
 struct opts {
 	int		 family;	/* AF_UNSPEC, AF_INET or AF_INET6 */
@@ -55,6 +85,32 @@ struct opts {
 	enum fin_policy	 fin;		/* -N, --no-shutdown */
 	bool		 recv_only;	/* -d, --recv-only */
 	bool		 send_only;	/* --send-only */
+
+	/* Scanning and waiting. */
+	bool		 scan;		/* -z */
+	const char	*ports;		/* -z: the port list operand */
+	int		*scan_ports;	/* -z: parsed, ascending, no repeats */
+	size_t		 scan_nports;
+	bool		 random_order;	/* -r */
+	long long	 wait_ms;	/* --wait; -1: none */
+	long long	 interval_ms;	/* -i; -1: none */
+
+	/* Servers. */
+	const char	*exec_prog;	/* -e: "prog args", split on blanks */
+	const char	*exec_shell;	/* -c: given to /bin/sh -c */
+	bool		 broker;	/* --broker */
+	bool		 chat;		/* --chat */
+	int		 max_conns;	/* --max-conns */
+	struct acl	 allow;		/* --allow, --allowfile */
+	struct acl	 deny;		/* --deny, --denyfile */
+
+	/* Observation. */
+	const char	*hexdump_path;	/* -o */
+	bool		 crlf;		/* -C */
+	bool		 telnet;	/* -t */
+	enum progress	 progress;	/* --progress */
+
+	struct sockopts	 sockopts;	/* -I -O -T -M -b --nodelay --keepalive */
 };
 
 /* One connected (or, for a -k UDP listener, bound) socket and its peer. */
@@ -115,19 +171,28 @@ int	resolve(const char *host, const char *port, int family, int socktype,
 	    bool numeric, bool passive, struct addrinfo **res);
 
 /*
- * Start a non-blocking connect of a new socket to ai, bound first to src
- * (may be NULL), and wait for it at most timeout_ms (-1: the kernel's own
+ * Start a non-blocking connect of a new socket to ai, with the options so,
+ * bound first to src (may be NULL), and wait for it at most timeout_ms (-1: the kernel's own
  * limit). Returns the connected, non-blocking socket, or -1 with errno
  * (ETIMEDOUT when the wait ran out).
  */
 int	connect_addr(const struct addrinfo *ai, const struct addrinfo *src,
-	    long long timeout_ms);
+	    long long timeout_ms, const struct sockopts *so);
 
 /*
- * A bound socket for ai (listening if stream) with SO_REUSEADDR; v6only
- * picks IPV6_V6ONLY for AF_INET6 sockets. Returns the fd or -1.
+ * A bound socket for ai (listening if stream) with SO_REUSEADDR and the
+ * options so; v6only picks IPV6_V6ONLY for AF_INET6 sockets. Returns the
+ * fd or -1.
  */
-int	listen_addr(const struct addrinfo *ai, bool v6only);
+int	listen_addr(const struct addrinfo *ai, bool v6only,
+	    const struct sockopts *so);
+
+/*
+ * Set the options so asks for on fd, a socket of family and socktype.
+ * Returns -1 with errno and *what naming the option that failed.
+ */
+int	set_sockopts(int fd, int family, int socktype,
+	    const struct sockopts *so, const char **what);
 
 /* Accept on a listening fd; the new socket is non-blocking, close-on-exec. */
 int	accept_conn(int lfd, struct sockaddr *sa, socklen_t *salen);
@@ -146,7 +211,50 @@ int	addr_port(const struct sockaddr *sa, socklen_t salen, char *host,
 /* Write all of buf to fd, retrying EINTR and waiting out EAGAIN. */
 ssize_t	write_all(int fd, const void *buf, size_t len);
 
+/*
+ * Parse "addr" or "addr/prefix" (IPv4 or IPv6, numeric) into c. Returns -1
+ * with EINVAL on anything else.
+ */
+int	parse_cidr(const char *s, struct cidr *c);
+
+/*
+ * Does sa (IPv4, IPv6, or IPv4-mapped IPv6 matched as IPv4) fall in any
+ * block of acl?
+ */
+bool	acl_match(const struct acl *acl, const struct sockaddr *sa);
+
+/* Append a block to acl. Returns -1 with ENOMEM. */
+int	acl_add(struct acl *acl, const struct cidr *c);
+
+/*
+ * Parse a whole number (decimal, or 0x hex) from min to max. Returns -1
+ * with EINVAL (not a number) or ERANGE.
+ */
+int	parse_int(const char *s, long min, long max, int *out);
+
+/* Parse an IP TOS: lowdelay, throughput, reliability, a DSCP name, 0-255. */
+int	parse_tos(const char *s, int *tos);
+
 /* Format a duration in ms as seconds without trailing zeros ("1", "0.5"). */
 void	format_seconds(long long ms, char *buf, size_t len);
+
+/*
+ * scan.c
+ */
+
+/*
+ * Parse a -z port list ("22", "20-25", "22,80,8000-8100", service names
+ * unless numeric) into an ascending array without repeats, malloc'd.
+ * Returns 0, or -1 with *why pointing at a static text that says what is
+ * wrong (e.g. "range 30-20 runs backwards").
+ */
+int	parse_port_list(const char *s, bool numeric, bool udp, int **ports,
+	    size_t *n, const char **why);
+
+/*
+ * Probe o->host on o->scan_ports as SPEC.md's Scanning section says,
+ * print what -v asks for, and return the exit status (0: a port is open).
+ */
+int	scan(const struct opts *o);
 
 #endif /* SOCK_H */

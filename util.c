@@ -8,14 +8,18 @@
 #include <sys/un.h>
 
 #include <netinet/in.h>
+#include <netinet/ip.h>
+#include <netinet/tcp.h>
 #include <arpa/inet.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <stdlib.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -200,15 +204,62 @@ wait_connected(int fd, long long timeout_ms)
 	}
 }
 
+static int
+setint(int fd, int level, int name, int value)
+{
+	return setsockopt(fd, level, name, &value, sizeof(value));
+}
+
+int
+set_sockopts(int fd, int family, int socktype, const struct sockopts *so,
+    const char **what)
+{
+	if (so->rcvbuf > 0 && setint(fd, SOL_SOCKET, SO_RCVBUF,
+	    so->rcvbuf) == -1)
+		return *what = "SO_RCVBUF", -1;
+	if (so->sndbuf > 0 && setint(fd, SOL_SOCKET, SO_SNDBUF,
+	    so->sndbuf) == -1)
+		return *what = "SO_SNDBUF", -1;
+	if (so->broadcast && setint(fd, SOL_SOCKET, SO_BROADCAST, 1) == -1)
+		return *what = "SO_BROADCAST", -1;
+	if (so->keepalive && setint(fd, SOL_SOCKET, SO_KEEPALIVE, 1) == -1)
+		return *what = "SO_KEEPALIVE", -1;
+	if (so->nodelay && socktype == SOCK_STREAM &&
+	    setint(fd, IPPROTO_TCP, TCP_NODELAY, 1) == -1)
+		return *what = "TCP_NODELAY", -1;
+	if (so->tos >= 0 && family == AF_INET &&
+	    setint(fd, IPPROTO_IP, IP_TOS, so->tos) == -1)
+		return *what = "IP_TOS", -1;
+	if (so->tos >= 0 && family == AF_INET6) {
+		if (setint(fd, IPPROTO_IPV6, IPV6_TCLASS, so->tos) == -1)
+			return *what = "IPV6_TCLASS", -1;
+		/* A dual-stack socket's IPv4 traffic takes IP_TOS. */
+		(void)setint(fd, IPPROTO_IP, IP_TOS, so->tos);
+	}
+	if (so->ttl > 0 && family == AF_INET &&
+	    setint(fd, IPPROTO_IP, IP_TTL, so->ttl) == -1)
+		return *what = "IP_TTL", -1;
+	if (so->ttl > 0 && family == AF_INET6) {
+		if (setint(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, so->ttl) == -1)
+			return *what = "IPV6_UNICAST_HOPS", -1;
+		(void)setint(fd, IPPROTO_IP, IP_TTL, so->ttl);
+	}
+	return 0;
+}
+
 int
 connect_addr(const struct addrinfo *ai, const struct addrinfo *src,
-    long long timeout_ms)
+    long long timeout_ms, const struct sockopts *so)
 {
+	const char *what;
 	int fd, saved, on = 1;
 
 	if ((fd = new_socket(ai->ai_family, ai->ai_socktype,
 	    ai->ai_protocol)) == -1)
 		return -1;
+	if (so != NULL && set_sockopts(fd, ai->ai_family, ai->ai_socktype, so,
+	    &what) == -1)
+		goto fail;
 	if (src != NULL) {
 		/* A source port may still be in TIME_WAIT from the last run. */
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
@@ -230,13 +281,17 @@ fail:
 }
 
 int
-listen_addr(const struct addrinfo *ai, bool v6only)
+listen_addr(const struct addrinfo *ai, bool v6only, const struct sockopts *so)
 {
+	const char *what;
 	int fd, saved, on = 1, v6 = v6only;
 
 	if ((fd = new_socket(ai->ai_family, ai->ai_socktype,
 	    ai->ai_protocol)) == -1)
 		return -1;
+	if (so != NULL && set_sockopts(fd, ai->ai_family, ai->ai_socktype, so,
+	    &what) == -1)
+		goto fail;
 	if (ai->ai_family != AF_UNIX &&
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1)
 		goto fail;
@@ -380,4 +435,150 @@ format_seconds(long long ms, char *buf, size_t len)
 		*p-- = '\0';
 	if (*p == '.')
 		*p = '\0';
+}
+
+int
+parse_cidr(const char *s, struct cidr *c)
+{
+	char buf[INET6_ADDRSTRLEN + 8], *slash;
+	int bits, max;
+
+	if (strlen(s) >= sizeof(buf))
+		goto bad;
+	strcpy(buf, s);
+	memset(c, 0, sizeof(*c));
+	if ((slash = strchr(buf, '/')) != NULL)
+		*slash++ = '\0';
+	if (inet_pton(AF_INET, buf, c->addr) == 1) {
+		c->family = AF_INET;
+		max = 32;
+	} else if (inet_pton(AF_INET6, buf, c->addr) == 1) {
+		c->family = AF_INET6;
+		max = 128;
+	} else
+		goto bad;
+	c->prefix = max;
+	if (slash != NULL) {
+		if (parse_port_number(slash, &bits) == -1 || bits > max ||
+		    strlen(slash) > 3)
+			goto bad;
+		c->prefix = bits;
+	}
+	return 0;
+bad:
+	errno = EINVAL;
+	return -1;
+}
+
+/* Do the first bits of a and b agree? */
+static bool
+prefix_equal(const unsigned char *a, const unsigned char *b, int bits)
+{
+	int i;
+	unsigned char mask;
+
+	for (i = 0; bits >= 8; i++, bits -= 8)
+		if (a[i] != b[i])
+			return false;
+	if (bits == 0)
+		return true;
+	mask = (unsigned char)(0xff << (8 - bits));
+	return (a[i] & mask) == (b[i] & mask);
+}
+
+bool
+acl_match(const struct acl *acl, const struct sockaddr *sa)
+{
+	const struct sockaddr_in6 *sin6;
+	unsigned char addr[16];
+	int family;
+	size_t i;
+
+	if (sa->sa_family == AF_INET) {
+		family = AF_INET;
+		memcpy(addr, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+	} else if (sa->sa_family == AF_INET6) {
+		sin6 = (const struct sockaddr_in6 *)sa;
+		if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+			family = AF_INET;
+			memcpy(addr, &sin6->sin6_addr.s6_addr[12], 4);
+		} else {
+			family = AF_INET6;
+			memcpy(addr, &sin6->sin6_addr, 16);
+		}
+	} else
+		return false;
+	for (i = 0; i < acl->n; i++)
+		if (acl->v[i].family == family &&
+		    prefix_equal(acl->v[i].addr, addr, acl->v[i].prefix))
+			return true;
+	return false;
+}
+
+int
+acl_add(struct acl *acl, const struct cidr *c)
+{
+	struct cidr *v;
+
+	if ((v = realloc(acl->v, (acl->n + 1) * sizeof(*v))) == NULL)
+		return -1;
+	acl->v = v;
+	acl->v[acl->n++] = *c;
+	return 0;
+}
+
+int
+parse_int(const char *s, long min, long max, int *out)
+{
+	char *end;
+	long v;
+
+	if (*s < '0' || *s > '9') {
+		errno = EINVAL;
+		return -1;
+	}
+	errno = 0;
+	/* Base 10, or 16 with 0x; never octal: "010" is ten. */
+	v = strtol(s, &end, s[0] == '0' && (s[1] == 'x' || s[1] == 'X') ?
+	    16 : 10);
+	if (*end != '\0') {
+		errno = EINVAL;
+		return -1;
+	}
+	if (errno == ERANGE || v < min || v > max) {
+		errno = ERANGE;
+		return -1;
+	}
+	*out = (int)v;
+	return 0;
+}
+
+/* IP TOS names (RFC 1349) and DSCP code points (RFC 2474, 2597, 3246). */
+static const struct {
+	const char	*name;
+	int		 tos;
+} tos_names[] = {
+	{ "lowdelay", 0x10 }, { "throughput", 0x08 }, { "reliability", 0x04 },
+	{ "mincost", 0x02 },
+	{ "af11", 0x28 }, { "af12", 0x30 }, { "af13", 0x38 },
+	{ "af21", 0x48 }, { "af22", 0x50 }, { "af23", 0x58 },
+	{ "af31", 0x68 }, { "af32", 0x70 }, { "af33", 0x78 },
+	{ "af41", 0x88 }, { "af42", 0x90 }, { "af43", 0x98 },
+	{ "cs0", 0x00 }, { "cs1", 0x20 }, { "cs2", 0x40 }, { "cs3", 0x60 },
+	{ "cs4", 0x80 }, { "cs5", 0xa0 }, { "cs6", 0xc0 }, { "cs7", 0xe0 },
+	{ "ef", 0xb8 }, { "va", 0xb0 }, { "le", 0x04 }
+};
+
+int
+parse_tos(const char *s, int *tos)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(tos_names) / sizeof(tos_names[0]); i++) {
+		if (strcasecmp(s, tos_names[i].name) == 0) {
+			*tos = tos_names[i].tos;
+			return 0;
+		}
+	}
+	return parse_int(s, 0, 255, tos);
 }
