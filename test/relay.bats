@@ -1,0 +1,491 @@
+#!/usr/bin/env bats
+# The relay: SPEC.md "The relay", rules 1-7. Every peer here is a scripted
+# python3 peer (PEER_PY below) so each test controls exactly when the other
+# side sends, half-closes, resets or merely watches for a FIN.
+#
+# Each @test body runs in a subshell (SC2030/SC2031); run sets status,
+# output and stderr, and helper.bash sets PORT and LPID (SC2154/SC2153).
+# shellcheck disable=SC2030,SC2031,SC2153,SC2154
+
+load helper
+bats_require_minimum_version 1.5.0
+
+# PEER_PY: a scripted TCP peer on 127.0.0.1.
+#   peer.py listen PORTFILE ACTION...   listen on port 0, write the port to
+#                                       PORTFILE (atomically), accept one client
+#   peer.py connect PORT ACTION...      connect to PORT
+# Actions, run in order (a failed check exits 1 with a "peer:" message):
+#   send=FILE          send the whole file
+#   sendstr=TEXT       send TEXT
+#   flood=N            send N bytes as fast as possible; a reset ends it quietly
+#   stream=N,SECS      send "line K" N times, SECS apart
+#   recv_all=FILE      read until EOF into FILE
+#   recv_n=N           read exactly N bytes (EOF before that: failure)
+#   slow_recv=FILE     read until EOF into FILE, 64 KiB at a time, 0.03 s apart
+#   no_eof=SECS        check that nothing at all (no byte, no FIN) arrives for SECS
+#   eof_within=SECS    check that EOF arrives within SECS (data before it is dropped)
+#   shut_wr            shutdown(SHUT_WR): send our FIN
+#   rst                close with SO_LINGER 0: send a reset
+#   close              close normally
+#   sleep=SECS         sleep
+#   touch=FILE         create FILE (a progress mark the test waits for)
+PEER_PY=$(cat <<'PY'
+import os, socket, struct, sys, time
+
+def fail(msg):
+    sys.stderr.write("peer: %s\n" % msg)
+    sys.exit(1)
+
+role, where = sys.argv[1], sys.argv[2]
+if role == "listen":
+    srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(1)
+    with open(where + ".tmp", "w") as f:
+        f.write("%d\n" % srv.getsockname()[1])
+    os.rename(where + ".tmp", where)
+    c, _ = srv.accept()
+    srv.close()
+else:
+    c = socket.create_connection(("127.0.0.1", int(where)))
+
+for act in sys.argv[3:]:
+    op, _, arg = act.partition("=")
+    if op == "send":
+        with open(arg, "rb") as f:
+            c.sendall(f.read())
+    elif op == "sendstr":
+        c.sendall(arg.encode())
+    elif op == "flood":
+        left, block = int(arg), os.urandom(1 << 20)
+        try:
+            while left > 0:
+                n = c.send(block[:left])
+                left -= n
+        except OSError:
+            pass
+    elif op == "stream":
+        n, secs = arg.split(",")
+        for k in range(int(n)):
+            if k:
+                time.sleep(float(secs))
+            c.sendall(b"line %d\n" % (k + 1))
+    elif op in ("recv_all", "slow_recv"):
+        with open(arg, "wb") as f:
+            while True:
+                if op == "slow_recv":
+                    d = c.recv(65536, socket.MSG_WAITALL)
+                    time.sleep(0.03)
+                else:
+                    d = c.recv(65536)
+                if not d:
+                    break
+                f.write(d)
+    elif op == "recv_n":
+        left = int(arg)
+        while left > 0:
+            d = c.recv(min(left, 65536))
+            if not d:
+                fail("EOF with %d bytes still expected" % left)
+            left -= len(d)
+    elif op == "no_eof":
+        c.settimeout(float(arg))
+        try:
+            d = c.recv(65536)
+        except socket.timeout:
+            d = None
+        c.settimeout(None)
+        if d is not None:
+            fail("expected silence for %s s, got %s" % (arg, repr(d[:20]) if d else "EOF"))
+    elif op == "eof_within":
+        c.settimeout(float(arg))
+        try:
+            while c.recv(65536):
+                pass
+        except socket.timeout:
+            fail("no EOF within %s s" % arg)
+        c.settimeout(None)
+    elif op == "shut_wr":
+        c.shutdown(socket.SHUT_WR)
+    elif op == "rst":
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        c.close()
+    elif op == "close":
+        c.close()
+    elif op == "sleep":
+        time.sleep(float(arg))
+    elif op == "touch":
+        open(arg, "w").close()
+    else:
+        fail("unknown action " + act)
+PY
+)
+
+# SLOW_PY IN OUT CHUNK SECS COUNT: read IN (opened here, so a FIFO does not
+# block the caller) CHUNK bytes at a time with SECS between reads, write it to
+# OUT, and the byte count to the file COUNT at EOF.
+SLOW_PY=$(cat <<'PY'
+import os, sys, time
+src, dst, chunk, secs = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
+count = sys.argv[5]
+total = 0
+fd = os.open(src, os.O_RDONLY)
+with open(dst, "wb") as out:
+    while True:
+        d = os.read(fd, chunk)
+        if not d:
+            break
+        total += len(d)
+        out.write(d)
+        time.sleep(secs)
+with open(count, "w") as f:
+    f.write("%d\n" % total)
+PY
+)
+
+# peer_listen ACTION...: start the python peer listening on 127.0.0.1; sets
+# PPORT and PEER (its PID). Its stderr goes to $T/peer.err.
+peer_listen() {
+	rm -f "$T/pport"
+	bg python3 -c "$PEER_PY" listen "$T/pport" "$@" 2>"$T/peer.err" 5>&-
+	PEER=$BG_PID
+	wait_for 5 test -s "$T/pport"
+	PPORT=$(cat "$T/pport")
+}
+
+# peer_connect PORT ACTION...: start the python peer as a client of PORT.
+peer_connect() {
+	bg python3 -c "$PEER_PY" connect "$@" 2>"$T/peer.err" 5>&-
+	PEER=$BG_PID
+}
+
+# peer_ok: the peer exits 0 within 5 s (its checks passed).
+peer_ok() {
+	wait_exit "$PEER" 5
+	if [ "$EXIT_STATUS" -ne 0 ]; then
+		cat "$T/peer.err" >&2
+		return 1
+	fi
+}
+
+# sock_bg IN OUT ERR ARGS...: run sock ARGS in the background with the given
+# stdin, stdout and stderr (opened in the child, so FIFOs do not block the
+# test); SPID is its PID.
+sock_bg() {
+	local in=$1 out=$2 err=$3
+	shift 3
+	"$SOCK" "$@" <"$in" >"$out" 2>"$err" 3>&- 5>&- &
+	SPID=$!
+	PIDS+=("$SPID")
+}
+
+# sock_ok: sock (SPID) exits 0 within SECS (default 5).
+sock_ok() {
+	wait_exit "$SPID" "${1:-5}"
+	if [ "$EXIT_STATUS" -ne 0 ]; then
+		cat "$T/err" >&2
+		return 1
+	fi
+}
+
+now_ms() {
+	echo $(( $(date +%s%N) / 1000000 ))
+}
+
+size_is() {
+	[ -e "$1" ] && [ "$(wc -c <"$1")" -eq "$2" ]
+}
+
+@test "sock as client sends FIN at end of stdin and still receives the reply sent after it" {
+	random_file "$T/data" 300000
+	random_file "$T/reply" 200000
+	peer_listen recv_all="$T/got" send="$T/reply" close
+	hold_fifo "$T/in"
+	sock_bg "$T/in" "$T/out" "$T/err" 127.0.0.1 "$PPORT"
+	exec 5>"$T/in"
+	cat "$T/data" >&5
+	exec 5>&-
+	sock_ok
+	peer_ok
+	same_file "$T/data" "$T/got"
+	same_file "$T/reply" "$T/out"
+}
+
+@test "sock as listener sends FIN at end of stdin and still receives the reply sent after it" {
+	random_file "$T/data" 300000
+	random_file "$T/reply" 200000
+	hold_fifo "$T/in"
+	# Read-write open does not block on a FIFO; sock gets it without fd 5.
+	exec 5<>"$T/in"
+	sock_listen "$T/in" "$T/out" "$T/err" 127.0.0.1 0 5>&-
+	SPID=$LPID
+	peer_connect "$PORT" recv_all="$T/got" send="$T/reply" close
+	cat "$T/data" >&5
+	exec 5>&-
+	sock_ok
+	peer_ok
+	same_file "$T/data" "$T/got"
+	same_file "$T/reply" "$T/out"
+}
+
+@test "sock as client with empty stdin holds its FIN back while the peer is still sending" {
+	random_file "$T/data" 500000
+	peer_listen no_eof=0.7 send="$T/data" close
+	sock_bg /dev/null "$T/out" "$T/err" 127.0.0.1 "$PPORT"
+	sock_ok
+	peer_ok
+	same_file "$T/data" "$T/out"
+}
+
+@test "sock as listener with empty stdin holds its FIN back while the client is still sending" {
+	random_file "$T/data" 500000
+	sock_listen /dev/null "$T/out" "$T/err" 127.0.0.1 0
+	SPID=$LPID
+	peer_connect "$PORT" no_eof=0.7 send="$T/data" close
+	sock_ok
+	peer_ok
+	same_file "$T/data" "$T/out"
+}
+
+@test "-N sends the FIN at once when stdin is empty" {
+	random_file "$T/data" 100000
+	peer_listen eof_within=2 send="$T/data" close
+	sock_bg /dev/null "$T/out" "$T/err" -N 127.0.0.1 "$PPORT"
+	sock_ok
+	peer_ok
+	same_file "$T/data" "$T/out"
+}
+
+@test "--no-shutdown sends no FIN when stdin ends" {
+	random_file "$T/data" 100000
+	peer_listen recv_n=100000 no_eof=0.7 sendstr=done close
+	hold_fifo "$T/in"
+	sock_bg "$T/in" "$T/out" "$T/err" --no-shutdown 127.0.0.1 "$PPORT"
+	exec 5>"$T/in"
+	cat "$T/data" >&5
+	exec 5>&-
+	sock_ok
+	peer_ok
+	[ "$(cat "$T/out")" = "done" ]
+}
+
+@test "after the peer's FIN sock closes its stdout and goes on sending stdin" {
+	random_file "$T/reply" 100000
+	random_file "$T/part2" 300000
+	printf 'part1\n' >"$T/part1"
+	cat "$T/part1" "$T/part2" >"$T/sent"
+	peer_listen send="$T/reply" shut_wr recv_all="$T/got" close
+	hold_fifo "$T/in"
+	hold_fifo "$T/outfifo"
+	# The reader of sock's stdout: it exits when it sees EOF.
+	bg cat "$T/outfifo" >"$T/out"
+	READER=$BG_PID
+	sock_bg "$T/in" "$T/outfifo" "$T/err" 127.0.0.1 "$PPORT"
+	exec 5>"$T/in"
+	cat "$T/part1" >&5
+	wait_exit "$READER" 5
+	[ "$EXIT_STATUS" -eq 0 ]
+	same_file "$T/reply" "$T/out"
+	# stdin is still open: sock must still be there, and still sending.
+	kill -0 "$SPID"
+	timeout 5 cat "$T/part2" >&5
+	exec 5>&-
+	sock_ok
+	peer_ok
+	same_file "$T/sent" "$T/got"
+}
+
+@test "-q 0 quits as soon as stdin has been sent although the peer never closes" {
+	random_file "$T/data" 200000
+	peer_listen recv_all="$T/got" touch="$T/got.done" sleep=30
+	sock_bg "$T/data" "$T/out" "$T/err" -q 0 127.0.0.1 "$PPORT"
+	sock_ok 3
+	wait_for 5 test -e "$T/got.done"
+	same_file "$T/data" "$T/got"
+}
+
+@test "-q 1 counts from the last byte received, so a reply still streaming in is not cut off" {
+	printf 'hello\n' >"$T/data"
+	# 7 lines over 1.8 s, then silence without closing.
+	peer_listen stream=7,0.3 sleep=30
+	sock_bg "$T/data" "$T/out" "$T/err" -q 1 127.0.0.1 "$PPORT"
+	sock_ok 6
+	[ "$(wc -l <"$T/out")" -eq 7 ]
+	[ "$(tail -n 1 "$T/out")" = "line 7" ]
+}
+
+@test "-w 1 ends an idle connection with exit 3 and an idle timeout message" {
+	peer_listen sleep=30
+	hold_fifo "$T/in"
+	start=$(now_ms)
+	sock_bg "$T/in" "$T/out" "$T/err" -w 1 127.0.0.1 "$PPORT"
+	exec 5>"$T/in"
+	wait_exit "$SPID" 5
+	elapsed=$(( $(now_ms) - start ))
+	exec 5>&-
+	[ "$EXIT_STATUS" -eq 3 ]
+	[ "$(cat "$T/err")" = "sock: connection to 127.0.0.1 port $PPORT: idle timeout after 1 s" ]
+	[ "$elapsed" -ge 900 ]
+	[ ! -s "$T/out" ]
+}
+
+@test "-w does not fire while data keeps arriving" {
+	peer_listen stream=7,0.3 close
+	sock_bg /dev/null "$T/out" "$T/err" -w 1 127.0.0.1 "$PPORT"
+	sock_ok 6
+	[ "$(wc -l <"$T/out")" -eq 7 ]
+}
+
+@test "-w does not fire while data keeps being sent" {
+	peer_listen recv_all="$T/got" sendstr=ok close
+	hold_fifo "$T/in"
+	sock_bg "$T/in" "$T/out" "$T/err" -w 1 127.0.0.1 "$PPORT"
+	exec 5>"$T/in"
+	for i in 1 2 3 4 5 6 7; do
+		printf 'line %s\n' "$i" >&5
+		sleep 0.3
+	done
+	exec 5>&-
+	sock_ok
+	peer_ok
+	[ "$(wc -l <"$T/got")" -eq 7 ]
+	[ "$(cat "$T/out")" = ok ]
+}
+
+# recv_only_case FLAG: sock FLAG never reads stdin (a FIFO the test keeps
+# open, holding a line), sends no FIN, and exits 0 when the peer closes.
+recv_only_case() {
+	peer_listen sendstr=hello no_eof=0.7 close
+	hold_fifo "$T/in"
+	sock_bg "$T/in" "$T/out" "$T/err" "$1" 127.0.0.1 "$PPORT"
+	exec 5>"$T/in"
+	printf 'not for the peer\n' >&5
+	sock_ok
+	peer_ok
+	[ "$(cat "$T/out")" = hello ]
+	# The line is still in the FIFO: sock never read it.
+	IFS= read -r -t 2 line <"$T/in"
+	exec 5>&-
+	[ "$line" = "not for the peer" ]
+}
+
+@test "-d never reads stdin, sends no FIN, and exits 0 when the peer closes" {
+	recv_only_case -d
+}
+
+@test "--recv-only never reads stdin, sends no FIN, and exits 0 when the peer closes" {
+	recv_only_case --recv-only
+}
+
+@test "--send-only discards what arrives and exits 0 once stdin is sent, though the peer stays" {
+	random_file "$T/data" 200000
+	random_file "$T/junk" 100000
+	peer_listen send="$T/junk" recv_all="$T/got" touch="$T/got.done" sleep=30
+	sock_bg "$T/data" "$T/out" "$T/err" --send-only 127.0.0.1 "$PPORT"
+	sock_ok
+	# A peer whose read fails (a reset: data lost) never gets there.
+	wait_for 5 test -e "$T/got.done" || { cat "$T/peer.err" >&2; false; }
+	same_file "$T/data" "$T/got"
+	[ ! -s "$T/out" ]
+}
+
+@test "a reset from the peer while sock is sending exits 1 and names the connection" {
+	peer_listen recv_n=65536 rst
+	run --separate-stderr timeout 10 "$SOCK" 127.0.0.1 "$PPORT" </dev/zero
+	[ "$status" -eq 1 ]
+	[[ "$stderr" =~ ^sock:\ (write\ to|read\ from)\ 127\.0\.0\.1\ port\ $PPORT:\ (Connection\ reset\ by\ peer|Broken\ pipe)$ ]]
+}
+
+@test "a reset from the peer while sock is receiving exits 1 and names the connection" {
+	peer_listen flood=1000000 rst
+	hold_fifo "$T/in"
+	sock_bg "$T/in" /dev/null "$T/err" 127.0.0.1 "$PPORT"
+	exec 5>"$T/in"
+	wait_exit "$SPID" 5
+	exec 5>&-
+	[ "$EXIT_STATUS" -eq 1 ]
+	[[ "$(cat "$T/err")" =~ ^sock:\ (read\ from|write\ to)\ 127\.0\.0\.1\ port\ $PPORT:\ Connection\ reset\ by\ peer$ ]]
+}
+
+@test "a full stdout exits 4 with a write to stdout message" {
+	peer_listen flood=1000000 close
+	# shellcheck disable=SC2016 # expanded by the inner shell
+	run --separate-stderr timeout 10 sh -c '"$1" 127.0.0.1 "$2" </dev/null >/dev/full' sh "$SOCK" "$PPORT"
+	[ "$status" -eq 4 ]
+	[ "$stderr" = "sock: write to stdout: No space left on device" ]
+}
+
+@test "a directory as stdin exits 4 with a read from stdin message" {
+	peer_listen recv_all=/dev/null close
+	run --separate-stderr timeout 10 "$SOCK" 127.0.0.1 "$PPORT" </
+	[ "$status" -eq 4 ]
+	[ "$stderr" = "sock: read from stdin: Is a directory" ]
+}
+
+@test "a closed pipe downstream ends sock promptly with status 141 and no message" {
+	peer_listen flood=50000000 close
+	start=$(now_ms)
+	# shellcheck disable=SC2016 # expanded by the inner shell
+	run -0 timeout 10 bash -c '"$1" 127.0.0.1 "$2" </dev/null 2>"$3" | head -c 10 >"$4"; echo "${PIPESTATUS[*]}"' \
+		_ "$SOCK" "$PPORT" "$T/err" "$T/out"
+	elapsed=$(( $(now_ms) - start ))
+	[ "$output" = "141 0" ]
+	[ ! -s "$T/err" ]
+	[ "$(wc -c <"$T/out")" -eq 10 ]
+	[ "$elapsed" -lt 3000 ]
+}
+
+@test "a slow reader of sock's stdout loses nothing" {
+	random_file "$T/data" 3000000
+	peer_listen send="$T/data" close
+	hold_fifo "$T/outfifo"
+	bg python3 -c "$SLOW_PY" "$T/outfifo" "$T/out" 65536 0.03 "$T/count"
+	READER=$BG_PID
+	sock_bg /dev/null "$T/outfifo" "$T/err" 127.0.0.1 "$PPORT"
+	sock_ok 15
+	wait_exit "$READER" 5
+	[ "$EXIT_STATUS" -eq 0 ]
+	same_file "$T/data" "$T/out"
+}
+
+@test "a slow reader at the peer loses nothing" {
+	random_file "$T/data" 3000000
+	peer_listen slow_recv="$T/got" close
+	sock_bg "$T/data" "$T/out" "$T/err" 127.0.0.1 "$PPORT"
+	sock_ok 15
+	peer_ok
+	same_file "$T/data" "$T/got"
+}
+
+@test "memory stays bounded while 50 MB flow to a slow reader" {
+	peer_listen flood=52428800 close
+	hold_fifo "$T/outfifo"
+	# About 50 MB/s at most: far slower than the peer sends.
+	bg python3 -c "$SLOW_PY" "$T/outfifo" /dev/null 262144 0.005 "$T/count"
+	READER=$BG_PID
+	sock_bg /dev/null "$T/outfifo" "$T/err" 127.0.0.1 "$PPORT"
+	# VmHWM is the peak RSS so far; its last sample before exit is the peak.
+	peak=0 i=0
+	for (( i = 0; i < 1500; i++ )); do
+		v=$(awk '/^VmHWM:/ { print $2 }' "/proc/$SPID/status" 2>/dev/null) || true
+		[ -n "$v" ] || break
+		[ "$v" -le "$peak" ] || peak=$v
+		sleep 0.02
+	done
+	sock_ok 5
+	wait_exit "$READER" 5
+	[ "$EXIT_STATUS" -eq 0 ]
+	[ "$(cat "$T/count")" -eq 52428800 ]
+	echo "peak RSS of sock: $peak kB" >&2
+	[ "$peak" -gt 0 ]
+	[ "$peak" -lt 16384 ]
+}
+
+@test "SIGTERM ends sock promptly in the middle of a transfer" {
+	peer_listen recv_n=1048576 touch="$T/flowing" recv_all=/dev/null
+	sock_bg /dev/zero "$T/out" "$T/err" 127.0.0.1 "$PPORT"
+	wait_for 5 test -e "$T/flowing"
+	kill -TERM "$SPID"
+	wait_exit "$SPID" 2
+	[ "$EXIT_STATUS" -eq 143 ]
+}
