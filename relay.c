@@ -33,6 +33,28 @@
 #define DGRAM_QUIET_MS	1000	/* rule 9: quiet time before a UDP exit */
 #define QUIT_DRAIN_READS 64	/* reads of what already arrived at -q */
 #define UNSENT_POLL_MS	10	/* how often --send-only looks at its queue */
+#define PROGRESS_TTY_MS	250	/* --progress redraws on a terminal */
+#define PROGRESS_LOG_MS	1000	/* --progress=always: a line a second */
+
+/* Telnet (RFC 854) bytes that -t must recognise. */
+enum {
+	TELNET_SE = 240,
+	TELNET_SB = 250,
+	TELNET_WILL = 251,
+	TELNET_WONT = 252,
+	TELNET_DO = 253,
+	TELNET_DONT = 254,
+	TELNET_IAC = 255
+};
+
+/* Where the -t parser is within a command that may span reads. */
+enum telnet_state {
+	TN_DATA,		/* plain data */
+	TN_IAC,			/* after IAC */
+	TN_OPTION,		/* after IAC WILL/WONT/DO/DONT */
+	TN_SB,			/* inside a subnegotiation */
+	TN_SB_IAC		/* IAC inside a subnegotiation */
+};
 
 #ifndef MSG_NOSIGNAL
 #define MSG_NOSIGNAL	0	/* SIGPIPE is ignored anyway; see main */
@@ -83,7 +105,19 @@ struct session {
 	long long	 last_recv;	/* anything arrived, for -q */
 	long long	 stdin_done_at;	/* stdin ended and was sent; -1 */
 	unsigned long long received;	/* bytes read from the socket */
+	unsigned long long sent_before;	/* up.bytes when the session began */
+	long long	 next_send_at;	/* -i: no line before this time */
+	long long	 progress_every; /* --progress interval; 0: off */
+	long long	 next_progress;
+	long long	 progress_t;	/* the last report, for the rate */
+	unsigned long long progress_bytes;
+	long long	 stdin_size;	/* bytes stdin will give; -1: unknown */
+	enum telnet_state telnet;	/* -t */
+	unsigned char	 telnet_cmd;	/* WILL/WONT/DO/DONT being read */
 };
+
+/* -C: the last byte read from stdin was a CR (a CRLF is not doubled). */
+static bool	 crlf_after_cr;
 
 static bool
 dir_done(const struct dir *d)
@@ -178,6 +212,145 @@ write_error(const struct session *s, const struct dir *d)
 	return d->sink == s->c->fd ? EXIT_NET : EXIT_LOCAL;
 }
 
+/*
+ * -o: add n bytes of direction dir (0 sent, 1 received) to the dump. Lines
+ * are cut every 16 bytes of one direction, whatever the read sizes, so the
+ * dump of a given stream does not depend on timing.
+ */
+static void
+dump_bytes(struct relay_io *io, int dir, const char *p, size_t n)
+{
+	size_t take;
+
+	if (io->dump_len > 0 && io->dump_dir != dir)
+		relay_dump_flush(io);
+	io->dump_dir = dir;
+	while (n > 0) {
+		take = sizeof(io->dump_line) - io->dump_len;
+		if (take > n)
+			take = n;
+		memcpy(io->dump_line + io->dump_len, p, take);
+		io->dump_len += take;
+		p += take;
+		n -= take;
+		if (io->dump_len == sizeof(io->dump_line))
+			relay_dump_flush(io);
+	}
+}
+
+void
+relay_dump_flush(struct relay_io *io)
+{
+	char line[HEXLINE_MAX];
+	size_t len;
+
+	if (io->hexdump == NULL || io->dump_len == 0)
+		return;
+	len = format_hex_line(line, io->dump_dir == 0 ? '>' : '<',
+	    io->dump_off[io->dump_dir], io->dump_line, io->dump_len);
+	fwrite(line, 1, len, io->hexdump);
+	io->dump_off[io->dump_dir] += io->dump_len;
+	io->dump_len = 0;
+}
+
+/*
+ * -C: read stdin into d with each LF that is not already preceded by a CR
+ * sent as CRLF. At most half the room is read, since every byte may grow
+ * to two.
+ */
+static int
+fill_crlf(struct session *s, struct dir *d, size_t room)
+{
+	static char raw[STREAM_BUFSIZE / 2];
+	char *out = d->buf + d->off + d->len;
+	size_t want = room / 2 < sizeof(raw) ? room / 2 : sizeof(raw);
+	ssize_t n, i;
+
+	if (want == 0)
+		return 0;
+	if ((n = read(d->src, raw, want)) == -1) {
+		if (errno == EINTR || errno == EAGAIN)
+			return 0;
+		return read_error(s, d);
+	}
+	if (n == 0) {
+		d->eof = true;
+		return 0;
+	}
+	for (i = 0; i < n; i++) {
+		if (raw[i] == '\n' && !crlf_after_cr)
+			*out++ = '\r';
+		*out++ = raw[i];
+		crlf_after_cr = raw[i] == '\r';
+	}
+	d->len = (size_t)(out - d->buf) - d->off;
+	s->last_activity = now_ms();
+	return 0;
+}
+
+/* -t: tell the peer no (IAC DONT/WONT opt), best effort. */
+static void
+telnet_refuse(struct session *s, unsigned char cmd, unsigned char opt)
+{
+	unsigned char reply[3] = { TELNET_IAC, 0, opt };
+
+	if (s->fin_sent)
+		return;
+	reply[1] = cmd == TELNET_DO ? TELNET_WONT : TELNET_DONT;
+	/* A lost refusal only makes the peer wait for an answer. */
+	(void)send(s->c->fd, reply, sizeof(reply), MSG_NOSIGNAL);
+	if (s->io->hexdump != NULL)
+		dump_bytes(s->io, 0, (const char *)reply, sizeof(reply));
+}
+
+/*
+ * -t: strip telnet commands from the n bytes at p, refusing every option
+ * the peer asks for or offers, and return how many data bytes remain.
+ * The state carries over between reads.
+ */
+static size_t
+telnet_filter(struct session *s, char *p, size_t n)
+{
+	unsigned char b;
+	size_t i, out = 0;
+
+	for (i = 0; i < n; i++) {
+		b = (unsigned char)p[i];
+		switch (s->telnet) {
+		case TN_DATA:
+			if (b == TELNET_IAC)
+				s->telnet = TN_IAC;
+			else
+				p[out++] = (char)b;
+			break;
+		case TN_IAC:
+			s->telnet = TN_DATA;
+			if (b == TELNET_IAC)
+				p[out++] = (char)b;	/* an escaped 255 */
+			else if (b >= TELNET_WILL && b <= TELNET_DONT) {
+				s->telnet_cmd = b;
+				s->telnet = TN_OPTION;
+			} else if (b == TELNET_SB)
+				s->telnet = TN_SB;
+			break;
+		case TN_OPTION:
+			if (s->telnet_cmd == TELNET_DO ||
+			    s->telnet_cmd == TELNET_WILL)
+				telnet_refuse(s, s->telnet_cmd, b);
+			s->telnet = TN_DATA;
+			break;
+		case TN_SB:
+			if (b == TELNET_IAC)
+				s->telnet = TN_SB_IAC;
+			break;
+		case TN_SB_IAC:
+			s->telnet = b == TELNET_SE ? TN_DATA : TN_SB;
+			break;
+		}
+	}
+	return out;
+}
+
 /* Read what the source has into d. Returns 0 or an exit status. */
 static int
 fill(struct session *s, struct dir *d)
@@ -191,6 +364,8 @@ fill(struct session *s, struct dir *d)
 
 	if (from_socket && s->o->send_only)
 		d->off = d->len = 0;	/* what arrives is thrown away */
+	if (!from_socket && s->o->crlf && d->pipe[0] == -1)
+		return fill_crlf(s, d, room);
 #ifdef HAVE_SPLICE
 	if (d->pipe[0] != -1) {
 		n = splice(d->src, NULL, d->pipe[1], NULL, room,
@@ -225,10 +400,17 @@ fill(struct session *s, struct dir *d)
 	/* An empty datagram is a datagram, not the end. */
 	if (n == 0 && !(from_socket && c->dgram)) {
 		d->eof = true;
+		if (from_socket && s->o->verbose > 0)
+			warnx("FIN received from %s", c->name);
 		return 0;
 	}
+	if (from_socket && s->io->hexdump != NULL)
+		dump_bytes(s->io, 1, d->buf + d->off + d->len, (size_t)n);
 	if (from_socket && s->o->send_only)
 		return 0;
+	if (from_socket && s->o->telnet)
+		n = (ssize_t)telnet_filter(s, d->buf + d->off + d->len,
+		    (size_t)n);
 	d->len += (size_t)n;
 	return 0;
 }
@@ -257,13 +439,36 @@ unsplice(struct session *s, struct dir *d)
 	return 0;
 }
 
+/*
+ * -i: how much of d may go now: up to the end of the first line (or the
+ * datagram). Returns 0 while a line is still incomplete and more may come.
+ */
+static size_t
+line_length(const struct dir *d, bool dgram)
+{
+	const char *nl;
+
+	if (dgram)
+		return d->len;
+	if ((nl = memchr(d->buf + d->off, '\n', d->len)) != NULL)
+		return (size_t)(nl - (d->buf + d->off)) + 1;
+	if (d->eof || d->off + d->len == d->cap)
+		return d->len;
+	return 0;
+}
+
 /* Give the sink what waits in d. Returns 0 or an exit status. */
 static int
 drain(struct session *s, struct dir *d)
 {
 	struct conn *c = s->c;
 	bool to_socket = d->sink == c->fd;
+	size_t want = d->len;
 	ssize_t n;
+
+	if (to_socket && s->o->interval_ms >= 0 &&
+	    (want = line_length(d, c->dgram)) == 0)
+		return 0;
 
 #ifdef HAVE_SPLICE
 	if (d->pipe[0] != -1) {
@@ -274,23 +479,27 @@ drain(struct session *s, struct dir *d)
 	} else
 #endif
 	if (to_socket && !c->connected)
-		n = sendto(d->sink, d->buf + d->off, d->len, MSG_NOSIGNAL,
+		n = sendto(d->sink, d->buf + d->off, want, MSG_NOSIGNAL,
 		    (struct sockaddr *)&c->peer, c->peerlen);
 	else if (to_socket)
-		n = send(d->sink, d->buf + d->off, d->len, MSG_NOSIGNAL);
+		n = send(d->sink, d->buf + d->off, want, MSG_NOSIGNAL);
 	else
-		n = write(d->sink, d->buf + d->off, d->len);
+		n = write(d->sink, d->buf + d->off, want);
 	if (n == -1) {
 		if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
 			return 0;
 		return write_error(s, d);
 	}
 	if (to_socket && c->dgram)
-		n = (ssize_t)d->len;	/* a datagram goes whole or not */
+		n = (ssize_t)want;	/* a datagram goes whole or not */
+	if (to_socket && s->io->hexdump != NULL && d->pipe[0] == -1)
+		dump_bytes(s->io, 0, d->buf + d->off, (size_t)n);
 	d->len -= (size_t)n;
 	d->bytes += (unsigned long long)n;
 	d->off = d->len == 0 ? 0 : d->off + (size_t)n;
 	s->last_activity = now_ms();
+	if (to_socket && s->o->interval_ms >= 0 && (size_t)n == want)
+		s->next_send_at = s->last_activity + s->o->interval_ms;
 	return 0;
 }
 
@@ -380,6 +589,8 @@ maybe_send_fin(struct session *s)
 		return EXIT_NET;
 	}
 	s->fin_sent = true;
+	if (o->verbose > 0)
+		warnx("FIN sent to %s", s->c->name);
 	return 0;
 }
 
@@ -410,6 +621,98 @@ next_deadline(const struct session *s, int *status)
 		}
 	}
 	return deadline;
+}
+
+/* The next moment the loop must wake without traffic (-1: none). */
+static long long
+next_wakeup(const struct session *s)
+{
+	long long t = -1;
+
+	if (up.len > 0 && s->next_send_at > 0)
+		t = s->next_send_at;
+	if (s->progress_every > 0 && (t < 0 || s->next_progress < t))
+		t = s->next_progress;
+	return t;
+}
+
+/* Bytes as a person reads them: 1023 B, 1.5 KiB, 12.3 MiB, ... */
+static void
+human_bytes(double v, char *buf, size_t len)
+{
+	static const char *unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	size_t i = 0;
+
+	while (v >= 1024 && i < sizeof(unit) / sizeof(unit[0]) - 1) {
+		v /= 1024;
+		i++;
+	}
+	if (i == 0)
+		snprintf(buf, len, "%.0f B", v);
+	else
+		snprintf(buf, len, "%.1f %s", v, unit[i]);
+}
+
+static void
+clock_text(long long ms, char *buf, size_t len)
+{
+	long long secs = ms / 1000;
+
+	if (secs >= 3600)
+		snprintf(buf, len, "%lld:%02lld:%02lld", secs / 3600,
+		    secs / 60 % 60, secs % 60);
+	else
+		snprintf(buf, len, "%lld:%02lld", secs / 60, secs % 60);
+}
+
+/*
+ * --progress: one status line. On a terminal it is redrawn in place
+ * (final: cleared); for a log (--progress=always, not a terminal) it is a
+ * new line each time.
+ */
+static void
+report_progress(struct session *s, bool final)
+{
+	unsigned long long sent = up.bytes - s->sent_before, total;
+	long long now = now_ms(), elapsed = now - s->start;
+	bool tty = s->progress_every == PROGRESS_TTY_MS;
+	char line[256], a[32], b[32], cur[32], avg[32], el[32], eta[48];
+	double rate, mean;
+	int len;
+
+	total = sent + s->received;
+	rate = now > s->progress_t ? (double)(total - s->progress_bytes) *
+	    1000.0 / (double)(now - s->progress_t) : 0;
+	mean = elapsed > 0 ? (double)total * 1000.0 / (double)elapsed : 0;
+	s->progress_t = now;
+	s->progress_bytes = total;
+	s->next_progress = now + s->progress_every;
+	if (final && tty) {
+		write_all(STDERR_FILENO, "\r\033[K", 4);
+		return;
+	}
+	human_bytes((double)sent, a, sizeof(a));
+	human_bytes((double)s->received, b, sizeof(b));
+	human_bytes(rate, cur, sizeof(cur));
+	human_bytes(mean, avg, sizeof(avg));
+	clock_text(elapsed, el, sizeof(el));
+	eta[0] = '\0';
+	if (s->stdin_size > 0 && mean > 0) {
+		unsigned long long left = sent < (unsigned long long)s->stdin_size ?
+		    (unsigned long long)s->stdin_size - sent : 0;
+		char t[32];
+
+		clock_text((long long)((double)left / mean * 1000.0), t,
+		    sizeof(t));
+		snprintf(eta, sizeof(eta), ", %.0f%%, ETA %s",
+		    100.0 * (double)sent / (double)s->stdin_size, t);
+	}
+	len = snprintf(line, sizeof(line), "%ssock: sent %s, received %s, "
+	    "%s/s (average %s/s), %s%s%s", tty ? "\r" : "", a, b, cur, avg, el,
+	    eta, tty ? "\033[K" : "\n");
+	if (len > 0)
+		write_all(STDERR_FILENO, line, (size_t)len < sizeof(line) ?
+		    (size_t)len : sizeof(line) - 1);
 }
 
 /*
@@ -452,13 +755,17 @@ finished(const struct session *s)
 	return dir_done(&up);
 }
 
-/* Watch d's source while it has room and its sink while it holds bytes. */
+/*
+ * Watch d's source while it has room and its sink while it holds bytes
+ * (and, with -i, once the pause after the last line is over).
+ */
 static void
-watch(const struct dir *d, bool dgram, fd_set *rfds, fd_set *wfds)
+watch(const struct session *s, const struct dir *d, long long now,
+    fd_set *rfds, fd_set *wfds)
 {
-	if (!d->eof && dir_room(d, dgram) > 0)
+	if (!d->eof && dir_room(d, s->c->dgram) > 0)
 		FD_SET(d->src, rfds);
-	if (d->len > 0)
+	if (d->len > 0 && !(d == &up && s->next_send_at > now))
 		FD_SET(d->sink, wfds);
 }
 
@@ -482,7 +789,7 @@ relay_loop(struct session *s)
 	struct conn *c = s->c;
 	fd_set rfds, wfds;
 	struct timeval tv, *tvp;
-	long long deadline, now, left;
+	long long deadline, now, left, wake;
 	int n, rv, status;
 	char secs[32];
 
@@ -496,14 +803,22 @@ relay_loop(struct session *s)
 		if (finished(s))
 			return EXIT_OK;
 
+		now = now_ms();
+		if (s->progress_every > 0 && now >= s->next_progress)
+			report_progress(s, false);
 		FD_ZERO(&rfds);
 		FD_ZERO(&wfds);
-		watch(&up, c->dgram, &rfds, &wfds);
-		watch(&down, c->dgram, &rfds, &wfds);
+		watch(s, &up, now, &rfds, &wfds);
+		watch(s, &down, now, &rfds, &wfds);
 
 		tvp = NULL;
 		status = EXIT_OK;
 		deadline = next_deadline(s, &status);
+		wake = next_wakeup(s);
+		if (wake >= 0 && (deadline < 0 || wake < deadline)) {
+			deadline = wake;
+			status = -1;
+		}
 		if (o->send_only && s->fin_sent) {
 			/* Nothing signals the last acknowledgement: poll. */
 			now = now_ms();
@@ -541,6 +856,20 @@ relay_loop(struct session *s)
 	}
 }
 
+/* How many bytes stdin still holds, if it is a regular file; else -1. */
+static long long
+stdin_size(void)
+{
+	struct stat st;
+	off_t pos;
+
+	if (fstat(STDIN_FILENO, &st) == -1 || !S_ISREG(st.st_mode))
+		return -1;
+	if ((pos = lseek(STDIN_FILENO, 0, SEEK_CUR)) == -1 || pos > st.st_size)
+		return -1;
+	return (long long)(st.st_size - pos);
+}
+
 int
 relay(const struct opts *o, struct conn *c, struct relay_io *io)
 {
@@ -561,6 +890,14 @@ relay(const struct opts *o, struct conn *c, struct relay_io *io)
 	s.io = io;
 	s.start = s.last_activity = s.last_recv = now_ms();
 	s.stdin_done_at = -1;
+	s.sent_before = up.bytes;
+	s.stdin_size = stdin_size();
+	if (o->progress == PROGRESS_ALWAYS && !isatty(STDERR_FILENO))
+		s.progress_every = PROGRESS_LOG_MS;
+	else if (o->progress != PROGRESS_OFF && isatty(STDERR_FILENO))
+		s.progress_every = PROGRESS_TTY_MS;
+	s.progress_t = s.start;
+	s.next_progress = s.start + s.progress_every;
 
 	up.src = STDIN_FILENO;
 	up.sink = c->fd;
@@ -576,10 +913,15 @@ relay(const struct opts *o, struct conn *c, struct relay_io *io)
 	down.bytes = 0;
 	down.cap = c->dgram ? DGRAM_BUFSIZE : sizeof(downbuf);
 #ifdef HAVE_SPLICE
-	/* Datagrams keep their boundaries only on the copy path. */
-	if (!c->dgram) {
-		try_splice(&up);
-		if (!o->send_only)
+	/*
+	 * Datagrams keep their boundaries only on the copy path, and bytes
+	 * that must be seen or changed on the way (-o, -C, -t, -i) pass
+	 * through the buffer.
+	 */
+	if (!c->dgram && o->hexdump_path == NULL) {
+		if (!o->crlf && o->interval_ms < 0)
+			try_splice(&up);
+		if (!o->send_only && !o->telnet)
 			try_splice(&down);
 	}
 #endif
@@ -592,6 +934,10 @@ relay(const struct opts *o, struct conn *c, struct relay_io *io)
 	if (down.len > 0)
 		down.len = down.off = 0;	/* stdout failed: nowhere to go */
 	end_splice(&down);
+	if (s.progress_every > 0)
+		report_progress(&s, true);
+	if (io->hexdump != NULL)
+		fflush(io->hexdump);
 
 	if (o->verbose > 0) {
 		elapsed = now_ms() - s.start;

@@ -761,11 +761,10 @@ unix_client_addr(struct sockaddr_un *sun, struct addrinfo *ai)
 }
 
 static int
-run_unix_connect(const struct opts *o)
+run_unix_connect(const struct opts *o, struct relay_io *io)
 {
 	struct sockaddr_un sun, self;
 	struct addrinfo ai, selfai;
-	struct relay_io io = { isatty(STDIN_FILENO), false };
 	struct conn c;
 
 	unix_addrinfo(o->path, o->udp ? SOCK_DGRAM : SOCK_STREAM, &sun, &ai);
@@ -782,7 +781,7 @@ run_unix_connect(const struct opts *o)
 	snprintf(c.name, sizeof(c.name), "%s", o->path);
 	if (o->verbose > 0)
 		warnx("connected to %s (%s)", c.name, proto_name(o));
-	return serve(o, &c, &io);
+	return serve(o, &c, io);
 }
 
 /*
@@ -892,9 +891,8 @@ connect_waiting(const struct opts *o, struct conn *c, int *status)
 }
 
 static int
-run_connect(const struct opts *o)
+run_connect(const struct opts *o, struct relay_io *io)
 {
-	struct relay_io io = { isatty(STDIN_FILENO), false };
 	struct conn c;
 	bool why_gai;
 	int status, why;
@@ -913,7 +911,7 @@ run_connect(const struct opts *o)
 	}
 	if (o->verbose > 0)
 		warnx("connected to %s (%s)", c.name, proto_name(o));
-	return serve(o, &c, &io);
+	return serve(o, &c, io);
 }
 
 static void
@@ -1144,9 +1142,8 @@ serve_streams(const struct opts *o, int *fds, int n, struct relay_io *io)
 }
 
 static int
-run_listen(const struct opts *o)
+run_listen(const struct opts *o, struct relay_io *io)
 {
-	struct relay_io io = { isatty(STDIN_FILENO), false };
 	int fds[MAX_LISTENERS], i, n;
 
 	if ((n = open_listeners(o, fds)) == -1)
@@ -1159,14 +1156,13 @@ run_listen(const struct opts *o)
 		}
 	}
 	if (o->udp)
-		return serve_datagrams(o, fds, n, &io);
-	return serve_streams(o, fds, n, &io);
+		return serve_datagrams(o, fds, n, io);
+	return serve_streams(o, fds, n, io);
 }
 
 static int
-run_unix_listen(const struct opts *o)
+run_unix_listen(const struct opts *o, struct relay_io *io)
 {
-	struct relay_io io = { isatty(STDIN_FILENO), false };
 	struct sockaddr_un sun;
 	struct addrinfo ai;
 	int fd;
@@ -1181,8 +1177,8 @@ run_unix_listen(const struct opts *o)
 	if (o->verbose > 0)
 		warnx("listening on %s (%s)", o->path, proto_name(o));
 	if (o->udp)
-		return serve_datagrams(o, &fd, 1, &io);
-	return serve_streams(o, &fd, 1, &io);
+		return serve_datagrams(o, &fd, 1, io);
+	return serve_streams(o, &fd, 1, io);
 }
 
 /*
@@ -1202,9 +1198,33 @@ set_program_name(void)
 #endif
 }
 
+/* What the relay keeps across connections; -o's file is opened here. */
+static void
+open_io(const struct opts *o, struct relay_io *io)
+{
+	memset(io, 0, sizeof(*io));
+	io->stdin_tty = isatty(STDIN_FILENO);
+	if (o->hexdump_path != NULL &&
+	    (io->hexdump = fopen(o->hexdump_path, "w")) == NULL)
+		err(EXIT_LOCAL, "-o %s", o->hexdump_path);
+}
+
+/* Finish the dump; a dump that could not be written is a local failure. */
+static void
+close_io(struct relay_io *io)
+{
+	if (io->hexdump == NULL)
+		return;
+	relay_dump_flush(io);
+	if (fclose(io->hexdump) == EOF)
+		err(EXIT_LOCAL, "write to hex dump");
+	io->hexdump = NULL;
+}
+
 int
 main(int argc, char *argv[])
 {
+	struct relay_io io;
 	struct opts o;
 	int status;
 
@@ -1217,9 +1237,15 @@ main(int argc, char *argv[])
 
 	if (o.scan)
 		status = scan(&o);
-	else if (o.unix_domain)
-		status = o.listen ? run_unix_listen(&o) : run_unix_connect(&o);
-	else
-		status = o.listen ? run_listen(&o) : run_connect(&o);
+	else {
+		open_io(&o, &io);
+		if (o.unix_domain)
+			status = o.listen ? run_unix_listen(&o, &io) :
+			    run_unix_connect(&o, &io);
+		else
+			status = o.listen ? run_listen(&o, &io) :
+			    run_connect(&o, &io);
+		close_io(&io);
+	}
 	exit(status);
 }

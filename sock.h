@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 struct addrinfo;
 
@@ -127,10 +128,15 @@ struct conn {
  * relay.c
  */
 
-/* State of stdin and stdout that outlives one connection (for -k). */
+/* State of stdin, stdout and the dump that outlives one connection. */
 struct relay_io {
 	bool		 stdin_tty;	/* stdin is a terminal (rule 3) */
 	bool		 stdout_closed;	/* stdout was closed after the peer's FIN */
+	FILE		*hexdump;	/* -o, or NULL */
+	unsigned long long dump_off[2];	/* bytes dumped: sent, received */
+	unsigned char	 dump_line[16];	/* a line not yet complete ... */
+	size_t		 dump_len;
+	int		 dump_dir;	/* ... and its direction */
 };
 
 /*
@@ -139,6 +145,9 @@ struct relay_io {
  * caller closes c->fd.
  */
 int	relay(const struct opts *, struct conn *c, struct relay_io *);
+
+/* Write out the hex dump's last, incomplete line. */
+void	relay_dump_flush(struct relay_io *);
 
 /*
  * util.c
@@ -234,6 +243,18 @@ int	parse_int(const char *s, long min, long max, int *out);
 
 /* Parse an IP TOS: lowdelay, throughput, reliability, a DSCP name, 0-255. */
 int	parse_tos(const char *s, int *tos);
+
+/* Room format_hex_line needs, its newline and NUL included. */
+#define HEXLINE_MAX	128
+
+/*
+ * Format one line of a hex dump, hexdump -C style: marker ('>' sent, '<'
+ * received), the offset in that direction, up to 16 bytes in hex and as
+ * printable ASCII. Writes a newline-terminated string into out (at least
+ * HEXLINE_MAX bytes) and returns its length.
+ */
+size_t	format_hex_line(char *out, char marker, unsigned long long off,
+	    const unsigned char *b, size_t n);
 
 /* Format a duration in ms as seconds without trailing zeros ("1", "0.5"). */
 void	format_seconds(long long ms, char *buf, size_t len);

@@ -582,3 +582,36 @@ parse_tos(const char *s, int *tos)
 	}
 	return parse_int(s, 0, 255, tos);
 }
+
+size_t
+format_hex_line(char *out, char marker, unsigned long long off,
+    const unsigned char *b, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	char *p = out;
+	size_t i;
+
+	if (n > 16)
+		n = 16;
+	p += snprintf(p, HEXLINE_MAX, "%c %08llx  ", marker, off);
+	for (i = 0; i < 16; i++) {
+		if (i < n) {
+			*p++ = hex[b[i] >> 4];
+			*p++ = hex[b[i] & 0xf];
+		} else {
+			*p++ = ' ';
+			*p++ = ' ';
+		}
+		*p++ = ' ';
+		if (i == 7)
+			*p++ = ' ';
+	}
+	*p++ = ' ';
+	*p++ = '|';
+	for (i = 0; i < n; i++)
+		*p++ = b[i] >= 0x20 && b[i] < 0x7f ? (char)b[i] : '.';
+	*p++ = '|';
+	*p++ = '\n';
+	*p = '\0';
+	return (size_t)(p - out);
+}
