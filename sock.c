@@ -31,8 +31,6 @@
 #include "sock.h"
 
 #define MAX_LISTENERS	16	/* addresses one listen host may resolve to */
-#define DEFAULT_MAX_CONNS 100	/* clients served at once, as ncat */
-#define MAX_CONNS_LIMIT	(FD_SETSIZE - 24)	/* room for select's other fds */
 
 /*
  * Files sock created and must remove at exit or on SIGINT/SIGTERM: a Unix
@@ -479,6 +477,13 @@ check_conflicts(struct opts *o, const struct seen *seen)
 		    o->exec_prog ? 'e' : 'c');
 	if (exec && o->scan)
 		usage_error("-%c cannot be used with -z", o->exec_prog ? 'e' : 'c');
+	if (o->exec_prog != NULL && check_exec_args(o->exec_prog) == 0)
+		usage_error("-e needs a program to run");
+	if (o->keep_open && !o->udp && (o->crlf || o->telnet ||
+	    o->interval_ms >= 0 || o->hexdump_path != NULL ||
+	    o->progress != PROGRESS_OFF))
+		usage_error("-k, --broker and --chat cannot be used with -C, "
+		    "-t, -i, -o or --progress");
 	if (o->recv_only && o->send_only)
 		usage_error("-d and --send-only cannot be used together");
 	if (seen->force_fin && seen->no_fin)
@@ -698,7 +703,7 @@ open_std_fds(void)
 	}
 }
 
-static const char *
+const char *
 proto_name(const struct opts *o)
 {
 	if (o->unix_domain)
@@ -706,12 +711,17 @@ proto_name(const struct opts *o)
 	return o->udp ? "udp" : "tcp";
 }
 
-/* Relay over c, close it, and say goodbye. Returns the relay's status. */
+/*
+ * Relay over c (or hand it to the -e/-c program) and close it. Returns
+ * the exit status.
+ */
 static int
 serve(const struct opts *o, struct conn *c, struct relay_io *io)
 {
 	int status;
 
+	if (o->exec_prog != NULL || o->exec_shell != NULL)
+		return run_program(o, c->fd, c->name);
 	status = relay(o, c, io);
 	close(c->fd);
 	return status;
@@ -1094,51 +1104,27 @@ serve_datagrams(const struct opts *o, int *fds, int n, struct relay_io *io)
 }
 
 /*
- * A stream listener: accept a client and relay; with -k go back for the
- * next one, reporting a client's failure and going on, unless stdout
- * itself failed.
+ * A stream listener. Many clients at once (-k, --broker, --chat) are the
+ * server's; a single client is accepted (the listening sockets closed
+ * then) and relayed, or handed to the -e/-c program.
  */
 static int
 serve_streams(const struct opts *o, int *fds, int n, struct relay_io *io)
 {
-	struct sockaddr_storage ss;
-	socklen_t sslen;
 	struct conn c;
-	char from[sizeof(c.name)];
-	int lfd, status;
+	int lfd, fd;
 
-	for (;;) {
+	if (o->keep_open)
+		return serve_clients(o, fds, n, io);
+	do {
 		if ((lfd = wait_listeners(fds, n)) == -1)
 			return EXIT_NET;
-		memset(&c, 0, sizeof(c));
-		sslen = sizeof(ss);
-		if ((c.fd = accept_conn(lfd, (struct sockaddr *)&ss,
-		    &sslen)) == -1) {
-			if (errno == ECONNABORTED || errno == EAGAIN ||
-			    errno == EWOULDBLOCK)
-				continue;
-			warn("accept");
+		/* A client --allow/--deny refuses does not count. */
+		if ((fd = admit_client(o, lfd, 0, &c)) == -2)
 			return EXIT_NET;
-		}
-		if (c.fd >= FD_SETSIZE) {
-			warnx("descriptor %d is too large for select", c.fd);
-			close(c.fd);
-			continue;
-		}
-		if (!o->keep_open)
-			close_all(fds, n);
-		format_addr((struct sockaddr *)&ss, sslen, from, sizeof(from));
-		if (o->verbose > 0)
-			warnx("connection from %s (%s)", from, proto_name(o));
-		/* Messages name the far end; a Unix client is rarely named. */
-		snprintf(c.name, sizeof(c.name), "%s", o->unix_domain ?
-		    o->path : from);
-		c.connected = true;
-		status = serve(o, &c, io);
-		if (!o->keep_open || status == EXIT_LOCAL ||
-		    status == EXIT_PIPE)
-			return status;
-	}
+	} while (fd == -1);
+	close_all(fds, n);
+	return serve(o, &c, io);
 }
 
 static int

@@ -10,6 +10,7 @@
 #define SOCK_H
 
 #include <sys/types.h>
+#include <sys/select.h>
 #include <sys/socket.h>
 
 #include <stdbool.h>
@@ -123,6 +124,17 @@ struct conn {
 	socklen_t	 peerlen;
 	char		 name[128];	/* the peer, for messages */
 };
+
+/* Clients served at once: select's FD_SETSIZE, less room for the rest. */
+#define DEFAULT_MAX_CONNS 100
+#define MAX_CONNS_LIMIT	(FD_SETSIZE - 24)
+
+/*
+ * sock.c
+ */
+
+/* "tcp", "udp", "unix" or "unixgram", as -v and SOCK_PROTO say it. */
+const char *proto_name(const struct opts *);
 
 /*
  * relay.c
@@ -258,6 +270,51 @@ size_t	format_hex_line(char *out, char marker, unsigned long long off,
 
 /* Format a duration in ms as seconds without trailing zeros ("1", "0.5"). */
 void	format_seconds(long long ms, char *buf, size_t len);
+
+/*
+ * exec.c
+ */
+
+/* How many words -e's "prog args" splits into (0: none); -1 on ENOMEM. */
+int	check_exec_args(const char *prog);
+
+/*
+ * Start the -e/-c program with fd as its stdin and stdout and the
+ * SOCK_* variables describing fd. Returns its pid, or -1 after saying why.
+ * The caller still owns (and should close) fd.
+ */
+pid_t	spawn_program(const struct opts *, int fd);
+
+/* sock's view of a program's wait status: its exit code, or 128 + signal. */
+int	program_status(int wstatus);
+
+/*
+ * Run the program on fd (closed here), wait for it and return
+ * program_status; name is the peer, for -v.
+ */
+int	run_program(const struct opts *, int fd, const char *name);
+
+/*
+ * server.c
+ */
+
+/*
+ * Accept one client from lfd, applying --allow/--deny and --max-conns
+ * (nclients already connected): a client refused is closed at once, with a
+ * -v message. Returns the new socket with c filled in, or -1 (refused, or
+ * a transient accept failure: try again) or -2 (accept failed for good,
+ * said why).
+ */
+int	admit_client(const struct opts *, int lfd, int nclients,
+	    struct conn *c);
+
+/*
+ * Serve every client of the listening sockets at once (-k, --broker,
+ * --chat, -e/-c with -k), as SPEC.md's Servers paragraph says. Returns
+ * the exit status.
+ */
+int	serve_clients(const struct opts *, int *lfds, int nl,
+	    struct relay_io *);
 
 /*
  * scan.c

@@ -1,0 +1,182 @@
+/*
+ * -e and -c: run a program with the connection as its stdin and stdout,
+ * inetd-style. The socket itself is handed over, so no byte passes
+ * through sock. In a file of its own because connect mode, the single
+ * listener and the -k server all start programs the same way.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <err.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sock.h"
+
+#define MAX_EXEC_ARGS	64
+
+/*
+ * Split "prog args" on blanks into argv (no shell, no quoting, so nothing
+ * in the arguments can be interpreted). Returns the count; 0 if empty.
+ */
+static int
+split_args(char *s, char **argv, int max)
+{
+	int n = 0;
+	char *tok;
+
+	while (n < max - 1 && (tok = strsep(&s, " \t")) != NULL)
+		if (*tok != '\0')
+			argv[n++] = tok;
+	argv[n] = NULL;
+	return n;
+}
+
+int
+check_exec_args(const char *prog)
+{
+	char *copy, *argv[MAX_EXEC_ARGS];
+	int n;
+
+	if ((copy = strdup(prog)) == NULL)
+		return -1;
+	n = split_args(copy, argv, MAX_EXEC_ARGS);
+	free(copy);
+	return n;
+}
+
+/* Describe one end of fd in the child's environment (NAME_ADDR, NAME_PORT). */
+static void
+export_addr(const char *addrvar, const char *portvar, struct sockaddr *sa,
+    socklen_t len)
+{
+	char host[INET6_ADDRSTRLEN + 8], port[16];
+	int num;
+
+	host[0] = port[0] = '\0';
+	if (sa->sa_family == AF_UNIX)
+		format_addr(sa, len, host, sizeof(host));
+	else if (addr_port(sa, len, host, sizeof(host), &num) == 0)
+		snprintf(port, sizeof(port), "%d", num);
+	setenv(addrvar, strcmp(host, "(unnamed)") == 0 ? "" : host, 1);
+	setenv(portvar, port, 1);
+}
+
+/*
+ * Leave the child with a message: _exit, since exit would run sock's
+ * atexit cleanup and remove the parent's Unix socket file.
+ */
+static void __attribute__((noreturn))
+child_fail(int status, const char *what)
+{
+	warn("%s", what);
+	_exit(status);
+}
+
+/*
+ * In the child, with every signal blocked: set up signals, descriptors and
+ * environment, then exec.
+ */
+static void __attribute__((noreturn))
+run_child(const struct opts *o, int fd, const sigset_t *mask)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int type;
+	char *copy, *argv[MAX_EXEC_ARGS];
+
+	len = sizeof(ss);
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0)
+		export_addr("SOCK_REMOTE_ADDR", "SOCK_REMOTE_PORT",
+		    (struct sockaddr *)&ss, len);
+	len = sizeof(ss);
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
+		export_addr("SOCK_LOCAL_ADDR", "SOCK_LOCAL_PORT",
+		    (struct sockaddr *)&ss, len);
+	len = sizeof(type);
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == -1)
+		type = SOCK_STREAM;
+	setenv("SOCK_PROTO", o->unix_domain ?
+	    (type == SOCK_DGRAM ? "unixgram" : "unix") :
+	    (type == SOCK_DGRAM ? "udp" : "tcp"), 1);
+
+	/* The program expects ordinary signals and blocking descriptors. */
+	signal(SIGPIPE, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGCHLD, SIG_DFL);
+	sigprocmask(SIG_SETMASK, mask, NULL);
+	if (dup2(fd, STDIN_FILENO) == -1 || dup2(fd, STDOUT_FILENO) == -1)
+		child_fail(126, "dup2");
+	if (fd > STDERR_FILENO)
+		close(fd);
+	set_nonblock(STDIN_FILENO, false);
+
+	if (o->exec_shell != NULL) {
+		execl("/bin/sh", "sh", "-c", o->exec_shell, (char *)NULL);
+		child_fail(127, "exec /bin/sh");
+	}
+	if ((copy = strdup(o->exec_prog)) == NULL)
+		child_fail(126, "strdup");
+	split_args(copy, argv, MAX_EXEC_ARGS);
+	execvp(argv[0], argv);
+	child_fail(errno == ENOENT ? 127 : 126, argv[0]);
+}
+
+pid_t
+spawn_program(const struct opts *o, int fd)
+{
+	sigset_t all, old;
+	pid_t pid;
+
+	/* No signal handler of sock's may run in the child. */
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, &old);
+	pid = fork();
+	if (pid == 0)
+		run_child(o, fd, &old);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	if (pid == -1)
+		warn("fork");
+	return pid;
+}
+
+int
+program_status(int wstatus)
+{
+	if (WIFEXITED(wstatus))
+		return WEXITSTATUS(wstatus);
+	if (WIFSIGNALED(wstatus))
+		return 128 + WTERMSIG(wstatus);
+	return EXIT_LOCAL;
+}
+
+int
+run_program(const struct opts *o, int fd, const char *name)
+{
+	pid_t pid;
+	int wstatus, status;
+
+	pid = spawn_program(o, fd);
+	close(fd);
+	if (pid == -1)
+		return EXIT_LOCAL;
+	while (waitpid(pid, &wstatus, 0) == -1)
+		if (errno != EINTR) {
+			warn("waitpid");
+			return EXIT_LOCAL;
+		}
+	status = program_status(wstatus);
+	if (o->verbose > 0)
+		warnx("program %ld for %s exited with status %d", (long)pid,
+		    name, status);
+	return status;
+}

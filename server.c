@@ -1,0 +1,750 @@
+/*
+ * Listen mode as a small server: many clients at once (-k), a broker or a
+ * chat room between them (--broker, --chat), a program per connection
+ * (-k with -e/-c), and the admission rules (--allow, --deny, --max-conns).
+ * One select(2) loop, no threads. A file of its own because one client
+ * and one stdin (relay.c) is a different problem from many clients
+ * sharing one stdin and one stdout.
+ */
+#include <sys/types.h>
+#include <sys/select.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sock.h"
+
+#define CLIENT_QUEUE	(256 * 1024)	/* bytes waiting for one client */
+#define OUT_QUEUE	(256 * 1024)	/* bytes waiting for stdout */
+#define READ_CHUNK	(64 * 1024)	/* one read from a client or stdin */
+#define CHAT_CHUNK	4096		/* --chat reads less: prefixes grow it */
+#define CHAT_PREFIX_MAX	24		/* "<user4294967295> " and then some */
+#define EMFILE_PAUSE_US	100000		/* out of descriptors: wait, retry */
+
+#ifndef MSG_NOSIGNAL
+#define MSG_NOSIGNAL	0
+#endif
+
+/* Bytes waiting for one sink, kept from buf[off] for len bytes. */
+struct queue {
+	char		*buf;
+	size_t		 cap;
+	size_t		 off;
+	size_t		 len;
+};
+
+struct client {
+	int		 fd;
+	char		 name[128];	/* for messages */
+	unsigned	 id;		/* --chat: <userN> */
+	struct queue	 out;		/* bytes for this client */
+	bool		 eof;		/* it sent its FIN */
+	bool		 fin_sent;
+	bool		 got_stdin;	/* it was sent some of stdin */
+	bool		 line_start;	/* --chat: its next byte starts a line */
+	long long	 last_activity;	/* for -w */
+	bool		 dead;		/* to be removed at the next sweep */
+	const char	*why;		/* and why, for -v (NULL: it just ended) */
+};
+
+struct server {
+	const struct opts *o;
+	struct relay_io	*io;
+	int		*lfds;
+	int		 nl;
+	struct client	*clients[MAX_CONNS_LIMIT];
+	int		 n;
+	struct queue	 out;		/* bytes for stdout */
+	bool		 stdin_eof;
+	long long	 stdin_eof_at;
+	unsigned long long stdin_bytes;
+	bool		 stdin_line_start; /* --chat: for <user0> */
+	unsigned	 next_id;
+	long long	 last_recv;	/* for -q */
+	int		 status;	/* the worst failure so far */
+};
+
+static size_t
+queue_room(const struct queue *q)
+{
+	return q->cap - q->len;
+}
+
+/* Append n bytes; the caller made sure of the room. */
+static void
+queue_push(struct queue *q, const char *p, size_t n)
+{
+	if (q->off + q->len + n > q->cap) {
+		memmove(q->buf, q->buf + q->off, q->len);
+		q->off = 0;
+	}
+	memcpy(q->buf + q->off + q->len, p, n);
+	q->len += n;
+}
+
+static void
+queue_consume(struct queue *q, size_t n)
+{
+	q->off += n;
+	q->len -= n;
+	if (q->len == 0)
+		q->off = 0;
+}
+
+static bool
+chatty(const struct opts *o)
+{
+	return o->broker || o->chat;
+}
+
+/* Remember the worst outcome: a loss outranks a timeout. */
+static void
+note_failure(struct server *s, int status)
+{
+	if (s->status == EXIT_OK || status == EXIT_NET)
+		s->status = status;
+}
+
+/*
+ * --chat: copy n bytes from user id into dst with "<userN> " before every
+ * line. dst must hold n + (n + 1) * CHAT_PREFIX_MAX bytes.
+ */
+static size_t
+chat_format(unsigned id, bool *line_start, const char *p, size_t n, char *dst)
+{
+	size_t i, len = 0;
+
+	for (i = 0; i < n; i++) {
+		if (*line_start)
+			len += (size_t)snprintf(dst + len, CHAT_PREFIX_MAX,
+			    "<user%u> ", id);
+		dst[len++] = p[i];
+		*line_start = p[i] == '\n';
+	}
+	return len;
+}
+
+/*
+ * Mark c for removal. Clients leave the array only in sweep(), so loops
+ * over it never see it change under them.
+ */
+static void
+kill_client(struct client *c, const char *why)
+{
+	if (!c->dead) {
+		c->dead = true;
+		c->why = why;
+	}
+}
+
+/*
+ * Give n bytes to every client but skip (its own data does not echo
+ * back). A --broker/--chat client with no room is dropped: one client
+ * that does not read must not stall the others. Plain -k never gets here
+ * without room for everyone (back pressure instead).
+ */
+static void
+broadcast(struct server *s, const struct client *skip, const char *p,
+    size_t n, bool from_stdin)
+{
+	int i;
+
+	for (i = 0; i < s->n; i++) {
+		struct client *c = s->clients[i];
+
+		if (c == skip || c->dead)
+			continue;
+		if (queue_room(&c->out) < n) {
+			kill_client(c, "its queue is full (it does not read)");
+			continue;
+		}
+		queue_push(&c->out, p, n);
+		if (from_stdin)
+			c->got_stdin = true;
+	}
+}
+
+/* --chat: tell everyone (and stdout) something, if there is room. */
+static void
+announce(struct server *s, const struct client *skip, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+announce(struct server *s, const struct client *skip, const char *fmt, ...)
+{
+	char line[256];
+	va_list ap;
+	int len;
+
+	va_start(ap, fmt);
+	len = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (len < 0)
+		return;
+	if ((size_t)len >= sizeof(line))
+		len = sizeof(line) - 1;
+	if (!s->o->send_only && queue_room(&s->out) >= (size_t)len)
+		queue_push(&s->out, line, (size_t)len);
+	broadcast(s, skip, line, (size_t)len, false);
+}
+
+/*
+ * Remove the clients marked dead. A --chat leave notice may overflow (and
+ * so mark) another client, hence the repeat.
+ */
+static void
+sweep(struct server *s)
+{
+	struct client *c;
+	bool again = true;
+	int i;
+
+	while (again) {
+		again = false;
+		for (i = 0; i < s->n; i++) {
+			c = s->clients[i];
+			if (!c->dead)
+				continue;
+			if (s->o->verbose > 0 && c->why != NULL)
+				warnx("dropping %s: %s", c->name, c->why);
+			else if (s->o->verbose > 0)
+				warnx("connection with %s closed", c->name);
+			close(c->fd);
+			free(c->out.buf);
+			s->clients[i] = s->clients[--s->n];
+			if (s->o->chat)
+				announce(s, NULL, "<announce> <user%u> is "
+				    "disconnected.\n", c->id);
+			free(c);
+			again = true;
+			break;
+		}
+	}
+}
+
+int
+admit_client(const struct opts *o, int lfd, int nclients, struct conn *c)
+{
+	struct sockaddr_storage ss;
+	socklen_t sslen = sizeof(ss);
+	char from[sizeof(c->name)];
+	int fd;
+
+	if ((fd = accept_conn(lfd, (struct sockaddr *)&ss, &sslen)) == -1) {
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+		    errno == ENOMEM) {
+			/* The listener stays readable: do not spin. */
+			warn("accept");
+			usleep(EMFILE_PAUSE_US);
+			return -1;
+		}
+		if (errno == ECONNABORTED || errno == EAGAIN ||
+		    errno == EWOULDBLOCK || errno == EINTR || errno == EPROTO)
+			return -1;
+		warn("accept");
+		return -2;
+	}
+	format_addr((struct sockaddr *)&ss, sslen, from, sizeof(from));
+	if (fd >= FD_SETSIZE) {
+		warnx("refused %s: descriptor %d is too large for select",
+		    from, fd);
+		close(fd);
+		return -1;
+	}
+	if ((o->allow.n > 0 && !acl_match(&o->allow, (struct sockaddr *)&ss)) ||
+	    acl_match(&o->deny, (struct sockaddr *)&ss)) {
+		if (o->verbose > 0)
+			warnx("refused %s: not allowed by --allow/--deny", from);
+		close(fd);
+		return -1;
+	}
+	if (nclients >= o->max_conns) {
+		if (o->verbose > 0)
+			warnx("refused %s: already %d clients (--max-conns)",
+			    from, nclients);
+		close(fd);
+		return -1;
+	}
+	if (o->verbose > 0)
+		warnx("connection from %s (%s)", from, proto_name(o));
+	memset(c, 0, sizeof(*c));
+	c->fd = fd;
+	c->connected = true;
+	/* Messages name the far end; a Unix client is rarely named. */
+	snprintf(c->name, sizeof(c->name), "%s", o->unix_domain ? o->path :
+	    from);
+	return fd;
+}
+
+/* Take a new client from lfd into the server. Returns 0 or an exit status. */
+static int
+add_client(struct server *s, int lfd)
+{
+	struct client *c;
+	struct conn conn;
+	int fd;
+
+	if ((fd = admit_client(s->o, lfd, s->n, &conn)) == -2)
+		return EXIT_NET;
+	if (fd == -1)
+		return 0;
+	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	    (c->out.buf = malloc(CLIENT_QUEUE)) == NULL) {
+		warn("client %s", conn.name);
+		free(c);
+		close(fd);
+		return 0;
+	}
+	c->fd = fd;
+	c->out.cap = CLIENT_QUEUE;
+	c->id = ++s->next_id;
+	c->line_start = true;
+	c->last_activity = now_ms();
+	memcpy(c->name, conn.name, sizeof(c->name));
+	if (s->o->chat) {
+		char addr[sizeof(c->name)];
+
+		memcpy(addr, c->name, sizeof(addr));
+		announce(s, NULL, "<announce> %s is connected as <user%u>.\n",
+		    addr, c->id);
+	}
+	s->clients[s->n++] = c;
+	return 0;
+}
+
+/* Read stdin and hand it to the clients. Returns 0 or an exit status. */
+static int
+read_stdin(struct server *s)
+{
+	static char buf[CHAT_CHUNK + (CHAT_CHUNK + 1) * CHAT_PREFIX_MAX];
+	static char raw[READ_CHUNK];
+	size_t want = s->o->chat ? CHAT_CHUNK : READ_CHUNK, len;
+	ssize_t n;
+
+	if ((n = read(STDIN_FILENO, raw, want)) == -1) {
+		if (errno == EINTR || errno == EAGAIN)
+			return 0;
+		warn("read from stdin");
+		return EXIT_LOCAL;
+	}
+	if (n == 0) {
+		s->stdin_eof = true;
+		s->stdin_eof_at = now_ms();
+		return 0;
+	}
+	s->stdin_bytes += (unsigned long long)n;
+	if (s->o->chat) {
+		len = chat_format(0, &s->stdin_line_start, raw, (size_t)n, buf);
+		broadcast(s, NULL, buf, len, true);
+	} else
+		broadcast(s, NULL, raw, (size_t)n, true);
+	return 0;
+}
+
+/* Read from c; its data goes to stdout and, as broker, to the rest. */
+static void
+read_client(struct server *s, struct client *c)
+{
+	static char buf[CHAT_CHUNK + (CHAT_CHUNK + 1) * CHAT_PREFIX_MAX];
+	static char raw[READ_CHUNK];
+	const char *data = raw;
+	size_t len;
+	ssize_t n;
+
+	n = read(c->fd, raw, s->o->chat ? CHAT_CHUNK : READ_CHUNK);
+	if (n == -1) {
+		if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
+			return;
+		warn("read from %s", c->name);
+		note_failure(s, EXIT_NET);
+		kill_client(c, NULL);
+		return;
+	}
+	c->last_activity = s->last_recv = now_ms();
+	if (n == 0) {
+		c->eof = true;
+		if (s->o->verbose > 0)
+			warnx("FIN received from %s", c->name);
+		return;
+	}
+	len = (size_t)n;
+	if (s->o->chat) {
+		len = chat_format(c->id, &c->line_start, raw, len, buf);
+		data = buf;
+	}
+	/* stdout's room was checked before reading: see client_readable. */
+	if (!s->o->send_only)
+		queue_push(&s->out, data, len);
+	if (chatty(s->o))
+		broadcast(s, c, data, len, false);
+}
+
+/* Send what waits for c. */
+static void
+write_client(struct server *s, struct client *c)
+{
+	ssize_t n;
+
+	n = send(c->fd, c->out.buf + c->out.off, c->out.len, MSG_NOSIGNAL);
+	if (n == -1) {
+		if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
+			return;
+		warn("write to %s", c->name);
+		note_failure(s, EXIT_NET);
+		kill_client(c, NULL);
+		return;
+	}
+	queue_consume(&c->out, (size_t)n);
+	c->last_activity = now_ms();
+}
+
+static int
+write_stdout(struct server *s)
+{
+	ssize_t n;
+
+	n = write(STDOUT_FILENO, s->out.buf + s->out.off, s->out.len);
+	if (n == -1) {
+		if (errno == EINTR || errno == EAGAIN)
+			return 0;
+		if (errno == EPIPE)
+			return EXIT_PIPE;
+		warn("write to stdout");
+		return EXIT_LOCAL;
+	}
+	queue_consume(&s->out, (size_t)n);
+	return 0;
+}
+
+/*
+ * May client data be read now? Only when stdout can take a whole read, so
+ * a read is never split or lost; a slow stdout holds the clients back.
+ */
+static bool
+client_readable(const struct server *s, const struct client *c)
+{
+	size_t chunk = s->o->chat ? CHAT_CHUNK +
+	    (CHAT_CHUNK + 1) * CHAT_PREFIX_MAX : READ_CHUNK;
+
+	return !c->eof && (s->o->send_only || queue_room(&s->out) >= chunk);
+}
+
+/*
+ * May stdin be read now? Only with someone to send it to, and, for plain
+ * -k, when every client can take a whole read (back pressure: what stdin
+ * says reaches every client, or nobody is sent more).
+ */
+static bool
+stdin_readable(const struct server *s)
+{
+	int i;
+
+	if (s->o->recv_only || s->stdin_eof || s->n == 0)
+		return false;
+	if (chatty(s->o))
+		return true;
+	for (i = 0; i < s->n; i++)
+		if (!s->clients[i]->dead &&
+		    queue_room(&s->clients[i]->out) < READ_CHUNK)
+			return false;
+	return true;
+}
+
+/*
+ * The end of each client, by the relay's rules: once stdin has ended and
+ * its share is sent, it gets a FIN (held back if it got none of stdin);
+ * once it has sent its FIN too (or stdin is a terminal, or will never be
+ * read), it is closed.
+ */
+static void
+finish_clients(struct server *s)
+{
+	const struct opts *o = s->o;
+	struct client *c;
+	bool stdin_over = s->stdin_eof || o->recv_only || s->io->stdin_tty;
+	int i;
+
+	for (i = 0; i < s->n; i++) {
+		c = s->clients[i];
+		if (c->dead || c->out.len > 0)
+			continue;
+		if (s->stdin_eof && !c->fin_sent && !chatty(o) &&
+		    o->fin != FIN_NEVER && (c->got_stdin || o->fin == FIN_ALWAYS)) {
+			if (shutdown(c->fd, SHUT_WR) == -1 && errno != ENOTCONN) {
+				warn("write to %s", c->name);
+				note_failure(s, EXIT_NET);
+				kill_client(c, NULL);
+				continue;
+			}
+			c->fin_sent = true;
+			if (o->verbose > 0)
+				warnx("FIN sent to %s", c->name);
+		}
+		if (c->eof && (stdin_over || chatty(o)))
+			kill_client(c, NULL);
+	}
+}
+
+/* Drop clients idle for -w; returns the next moment one may expire. */
+static long long
+expire_idle(struct server *s, long long now)
+{
+	long long next = -1, t;
+	char secs[32];
+	int i;
+
+	if (s->o->timeout_ms < 0)
+		return -1;
+	for (i = 0; i < s->n; i++) {
+		t = s->clients[i]->last_activity + s->o->timeout_ms;
+		if (s->clients[i]->dead)
+			continue;
+		if (t <= now) {
+			format_seconds(s->o->timeout_ms, secs, sizeof(secs));
+			warnx("connection to %s: idle timeout after %s s",
+			    s->clients[i]->name, secs);
+			note_failure(s, EXIT_TIMEOUT);
+			kill_client(s->clients[i], NULL);
+		} else if (next < 0 || t < next)
+			next = t;
+	}
+	return next;
+}
+
+/* Write out what waits for stdout before leaving. */
+static int
+flush_stdout(struct server *s)
+{
+	fd_set wfds;
+	int rv;
+
+	while (s->out.len > 0) {
+		FD_ZERO(&wfds);
+		FD_SET(STDOUT_FILENO, &wfds);
+		if (select(STDOUT_FILENO + 1, NULL, &wfds, NULL, NULL) == -1 &&
+		    errno != EINTR)
+			return EXIT_LOCAL;
+		if ((rv = write_stdout(s)) != 0)
+			return rv;
+	}
+	return 0;
+}
+
+static int
+serve_loop(struct server *s)
+{
+	const struct opts *o = s->o;
+	fd_set rfds, wfds;
+	struct timeval tv, *tvp;
+	long long now, deadline, t;
+	int i, maxfd, rv;
+
+	for (;;) {
+		finish_clients(s);
+		sweep(s);
+		/*
+		 * A server whose stdin carried data ends once that is over
+		 * and every client is done; one with nothing to say (an empty
+		 * stdin, -d) is a sink and runs until it is stopped.
+		 */
+		if (s->stdin_eof && s->stdin_bytes > 0 && s->n == 0)
+			return flush_stdout(s);
+
+		now = now_ms();
+		deadline = expire_idle(s, now);
+		sweep(s);
+		if (s->stdin_eof && o->quit_ms >= 0) {
+			t = (s->last_recv > s->stdin_eof_at ? s->last_recv :
+			    s->stdin_eof_at) + o->quit_ms;
+			if (t <= now)
+				return flush_stdout(s);
+			if (deadline < 0 || t < deadline)
+				deadline = t;
+		}
+
+		FD_ZERO(&rfds);
+		FD_ZERO(&wfds);
+		maxfd = STDOUT_FILENO;
+		for (i = 0; i < s->nl; i++) {
+			FD_SET(s->lfds[i], &rfds);
+			if (s->lfds[i] > maxfd)
+				maxfd = s->lfds[i];
+		}
+		if (stdin_readable(s))
+			FD_SET(STDIN_FILENO, &rfds);
+		if (s->out.len > 0)
+			FD_SET(STDOUT_FILENO, &wfds);
+		for (i = 0; i < s->n; i++) {
+			struct client *c = s->clients[i];
+
+			if (client_readable(s, c))
+				FD_SET(c->fd, &rfds);
+			if (c->out.len > 0)
+				FD_SET(c->fd, &wfds);
+			if (c->fd > maxfd)
+				maxfd = c->fd;
+		}
+		tvp = NULL;
+		if (deadline >= 0) {
+			t = deadline > now ? deadline - now : 0;
+			tv.tv_sec = t / 1000;
+			tv.tv_usec = (t % 1000) * 1000;
+			tvp = &tv;
+		}
+		if (select(maxfd + 1, &rfds, &wfds, NULL, tvp) == -1) {
+			if (errno == EINTR)
+				continue;
+			warn("select");
+			return EXIT_LOCAL;
+		}
+
+		if (FD_ISSET(STDOUT_FILENO, &wfds) &&
+		    (rv = write_stdout(s)) != 0)
+			return rv;
+		if (FD_ISSET(STDIN_FILENO, &rfds) && (rv = read_stdin(s)) != 0)
+			return rv;
+		for (i = 0; i < s->n; i++) {
+			struct client *c = s->clients[i];
+
+			if (!c->dead && FD_ISSET(c->fd, &wfds))
+				write_client(s, c);
+			if (!c->dead && FD_ISSET(c->fd, &rfds))
+				read_client(s, c);
+		}
+		for (i = 0; i < s->nl; i++)
+			if (FD_ISSET(s->lfds[i], &rfds) &&
+			    (rv = add_client(s, s->lfds[i])) != 0)
+				return rv;
+	}
+}
+
+/*
+ * -k with -e/-c: a program per connection, as inetd does. SIGCHLD wakes
+ * the loop through a pipe, so every child is reaped and none is left a
+ * zombie; --max-conns counts the programs still running.
+ */
+static int	chld_pipe[2] = { -1, -1 };
+
+static void
+on_sigchld(int sig)
+{
+	int saved = errno;
+
+	(void)sig;
+	(void)write(chld_pipe[1], "", 1);
+	errno = saved;
+}
+
+/* Reap every child that has exited; returns how many. */
+static int
+reap_children(const struct opts *o)
+{
+	int wstatus, n = 0;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &wstatus, WNOHANG)) > 0) {
+		n++;
+		if (o->verbose > 0)
+			warnx("program %ld exited with status %d", (long)pid,
+			    program_status(wstatus));
+	}
+	return n;
+}
+
+static int
+serve_programs(const struct opts *o, int *lfds, int nl)
+{
+	struct sigaction sa;
+	struct conn c;
+	fd_set rfds;
+	char drain[64];
+	int i, maxfd, running = 0, fd;
+
+	if (pipe(chld_pipe) == -1) {
+		warn("pipe");
+		return EXIT_LOCAL;
+	}
+	set_cloexec(chld_pipe[0]);
+	set_cloexec(chld_pipe[1]);
+	set_nonblock(chld_pipe[0], true);
+	set_nonblock(chld_pipe[1], true);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_sigchld;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_NOCLDSTOP;
+	sigaction(SIGCHLD, &sa, NULL);
+
+	for (;;) {
+		FD_ZERO(&rfds);
+		FD_SET(chld_pipe[0], &rfds);
+		maxfd = chld_pipe[0];
+		for (i = 0; i < nl; i++) {
+			FD_SET(lfds[i], &rfds);
+			if (lfds[i] > maxfd)
+				maxfd = lfds[i];
+		}
+		if (select(maxfd + 1, &rfds, NULL, NULL, NULL) == -1) {
+			if (errno == EINTR)
+				continue;
+			warn("select");
+			return EXIT_LOCAL;
+		}
+		if (FD_ISSET(chld_pipe[0], &rfds)) {
+			while (read(chld_pipe[0], drain, sizeof(drain)) > 0)
+				;
+			running -= reap_children(o);
+			if (running < 0)
+				running = 0;
+		}
+		for (i = 0; i < nl; i++) {
+			if (!FD_ISSET(lfds[i], &rfds))
+				continue;
+			if ((fd = admit_client(o, lfds[i], running, &c)) == -2)
+				return EXIT_NET;
+			if (fd == -1)
+				continue;
+			if (spawn_program(o, fd) != -1)
+				running++;
+			close(fd);
+		}
+	}
+}
+
+int
+serve_clients(const struct opts *o, int *lfds, int nl, struct relay_io *io)
+{
+	struct server s;
+	int status, i;
+
+	if (o->exec_prog != NULL || o->exec_shell != NULL)
+		return serve_programs(o, lfds, nl);
+
+	memset(&s, 0, sizeof(s));
+	s.o = o;
+	s.io = io;
+	s.lfds = lfds;
+	s.nl = nl;
+	s.stdin_line_start = true;
+	s.last_recv = now_ms();
+	s.status = EXIT_OK;
+	if ((s.out.buf = malloc(OUT_QUEUE)) == NULL) {
+		warn("malloc");
+		return EXIT_LOCAL;
+	}
+	s.out.cap = OUT_QUEUE;
+	status = serve_loop(&s);
+	for (i = 0; i < s.n; i++)
+		kill_client(s.clients[i], NULL);
+	sweep(&s);
+	free(s.out.buf);
+	return status != EXIT_OK ? status : s.status;
+}
