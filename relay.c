@@ -387,6 +387,12 @@ fill(struct session *s, struct dir *d)
 			return 0;
 		return read_error(s, d);
 	}
+	if (from_socket && !c->connected &&
+	    !admitted(s->o, (struct sockaddr *)&from)) {
+		if (s->o->verbose > 1)
+			warnx("dropped a datagram refused by --allow/--deny");
+		return 0;
+	}
 	s->last_activity = now_ms();
 	if (from_socket) {
 		s->last_recv = s->last_activity;

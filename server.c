@@ -231,6 +231,14 @@ sweep(struct server *s)
 	}
 }
 
+bool
+admitted(const struct opts *o, const struct sockaddr *sa)
+{
+	if (o->allow.n > 0 && !acl_match(&o->allow, sa))
+		return false;
+	return !acl_match(&o->deny, sa);
+}
+
 int
 admit_client(const struct opts *o, int lfd, int nclients, struct conn *c)
 {
@@ -260,8 +268,7 @@ admit_client(const struct opts *o, int lfd, int nclients, struct conn *c)
 		close(fd);
 		return -1;
 	}
-	if ((o->allow.n > 0 && !acl_match(&o->allow, (struct sockaddr *)&ss)) ||
-	    acl_match(&o->deny, (struct sockaddr *)&ss)) {
+	if (!admitted(o, (struct sockaddr *)&ss)) {
 		if (o->verbose > 0)
 			warnx("refused %s: not allowed by --allow/--deny", from);
 		close(fd);

@@ -1072,15 +1072,28 @@ serve_datagrams(const struct opts *o, int *fds, int n, struct relay_io *io)
 	int i;
 
 	memset(&c, 0, sizeof(c));
-	if ((c.fd = wait_listeners(fds, n)) == -1)
-		return EXIT_NET;
-	c.peerlen = sizeof(c.peer);
-	r = recvfrom(c.fd, &byte, 1, MSG_PEEK, (struct sockaddr *)&c.peer,
-	    &c.peerlen);
-	if (r == -1) {
-		warn("read from %s", o->path != NULL ? o->path : "socket");
-		close_all(fds, n);
-		return EXIT_NET;
+	for (;;) {
+		if ((c.fd = wait_listeners(fds, n)) == -1)
+			return EXIT_NET;
+		c.peerlen = sizeof(c.peer);
+		r = recvfrom(c.fd, &byte, 1, MSG_PEEK,
+		    (struct sockaddr *)&c.peer, &c.peerlen);
+		if (r == -1) {
+			warn("read from %s", o->path != NULL ? o->path :
+			    "socket");
+			close_all(fds, n);
+			return EXIT_NET;
+		}
+		if (o->unix_domain || admitted(o, (struct sockaddr *)&c.peer))
+			break;
+		/* A refused sender's datagram is taken off and dropped. */
+		(void)recv(c.fd, &byte, 1, 0);
+		if (o->verbose > 0) {
+			format_addr((struct sockaddr *)&c.peer, c.peerlen,
+			    c.name, sizeof(c.name));
+			warnx("refused %s: not allowed by --allow/--deny",
+			    c.name);
+		}
 	}
 	format_addr((struct sockaddr *)&c.peer, c.peerlen, c.name,
 	    sizeof(c.name));

@@ -244,6 +244,9 @@ int	parse_cidr(const char *s, struct cidr *c);
  */
 bool	acl_match(const struct acl *acl, const struct sockaddr *sa);
 
+/* May a client at sa in, by --allow and --deny? */
+bool	admitted(const struct opts *, const struct sockaddr *sa);
+
 /* Append a block to acl. Returns -1 with ENOMEM. */
 int	acl_add(struct acl *acl, const struct cidr *c);
 

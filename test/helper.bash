@@ -6,6 +6,11 @@
 # polled, never slept for; ports come from the kernel (port 0) or from
 # free_port.
 
+# Variables set here (T, PORT, LPID, BG_PID, EXIT_STATUS) are read by the
+# .bats files that load this one.
+# shellcheck disable=SC2034
+true
+
 SOCK=${SOCK:-"$BATS_TEST_DIRNAME/../sock"}
 PIDS=()
 
