@@ -77,6 +77,7 @@ struct dir {
 	size_t		 len;
 	int		 pipe[2];	/* -1: the copy path */
 	size_t		 pipecap;
+	bool		 pipe_full;	/* out of pipe slots, whatever len says */
 	bool		 eof;		/* the source has ended */
 	unsigned long long bytes;	/* bytes delivered to the sink */
 };
@@ -130,7 +131,7 @@ static size_t
 dir_room(const struct dir *d, bool dgram)
 {
 	if (d->pipe[0] != -1)
-		return d->pipecap - d->len;
+		return d->pipe_full ? 0 : d->pipecap - d->len;
 	if (dgram)
 		return d->len > 0 ? 0 : d->src == STDIN_FILENO ?
 		    STDIN_DGRAM_MAX : d->cap;
@@ -375,6 +376,14 @@ fill(struct session *s, struct dir *d)
 			end_splice(d);
 			return 0;
 		}
+		/*
+		 * A pipe holds a number of buffers, not of bytes: spliced
+		 * socket data can fill every slot long before len reaches
+		 * pipecap. The source was ready, so the pipe is full: stop
+		 * reading until the sink takes something, or sock would spin.
+		 */
+		if (n == -1 && errno == EAGAIN && d->len > 0)
+			d->pipe_full = true;
 	} else
 #endif
 	if (from_socket && !c->connected)
@@ -503,6 +512,7 @@ drain(struct session *s, struct dir *d)
 	d->len -= (size_t)n;
 	d->bytes += (unsigned long long)n;
 	d->off = d->len == 0 ? 0 : d->off + (size_t)n;
+	d->pipe_full = false;
 	s->last_activity = now_ms();
 	if (to_socket && s->o->interval_ms >= 0 && (size_t)n == want)
 		s->next_send_at = s->last_activity + s->o->interval_ms;
