@@ -44,9 +44,18 @@ sanitize: sock-san
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	    test/run
 
+# sock beside nc.openbsd, ncat and socat, interleaved; prints medians and
+# ratios (bench/bench.sh --quick for a short run).
+bench: sock
+	bench/bench.sh
+
+# libFuzzer harnesses for every parser of outside input (clang needed).
+fuzz:
+	fuzz/run.sh
+
 lint:
 	mandoc -Tlint -W warning man/sock.1
-	shellcheck -x test/run test/helper.bash .ci/run
+	shellcheck -x test/run test/helper.bash .ci/run bench/bench.sh fuzz/run.sh
 	shellcheck -x -s bash -e SC2030,SC2031,SC2154,SC2034 test/*.bats
 
 install: sock
@@ -62,4 +71,4 @@ uninstall:
 clean:
 	rm -f sock sock-san $(OBJS)
 
-.PHONY: all test sanitize lint install uninstall clean
+.PHONY: all test sanitize bench fuzz lint install uninstall clean

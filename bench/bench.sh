@@ -1,0 +1,802 @@
+#!/usr/bin/env bash
+# bench/bench.sh - measure sock against nc.openbsd, ncat and socat on 127.0.0.1.
+#
+#   bench/bench.sh [--quick] [--rounds N]      (run from the repository root)
+#
+# Metrics, each for every installed tool, the same tool on both ends:
+#   1. bulk TCP throughput in four shapes (file->null, pipe->pipe, download,
+#      ->file), every run's byte count verified;
+#   2. CPU seconds (user+sys of both relay processes) per GiB moved;
+#   3. round-trip latency of 1-byte messages through the tool to an echo server;
+#   4. start-up time (`TOOL -h`, refused connect) and peak RSS of the receiver;
+#   5. sequential connections per second against a keep-listening listener.
+# The tools are interleaved (A B C D A B C D ...) over several rounds; the
+# tables show medians and ratios to nc.openbsd.  The raw per-run numbers are
+# written to ${TMPDIR:-/tmp}/sock-bench-*.tsv.
+#
+# Environment: SOCK (default ./sock), BENCH_DIR (where the data files go;
+# default /dev/shm when it has room, else ${TMPDIR:-/tmp}), TMPDIR.
+
+set -uo pipefail
+export LC_ALL=C
+
+usage() {
+	cat <<'EOF'
+usage: bench/bench.sh [--quick] [--rounds N]
+
+Compare sock with nc.openbsd, ncat and socat over 127.0.0.1: bulk throughput
+(file->null, pipe->pipe, download, ->file), CPU per GiB, 1-byte round-trip
+latency, start-up time, peak RSS and connections per second.
+
+  --quick       1 round, 256 MiB transfers, fewer iterations (about 1 minute)
+  --rounds N    number of interleaved rounds (default 3)
+  -h, --help    this text
+
+Environment: SOCK (the binary, default ./sock), BENCH_DIR (directory for the
+data files, default /dev/shm if it has room, else ${TMPDIR:-/tmp}), TMPDIR
+(where the raw results file is written).
+EOF
+}
+
+die() {
+	printf 'bench: %s\n' "$*" >&2
+	exit 1
+}
+
+note() {
+	printf 'bench: %s\n' "$*" >&2
+}
+
+QUICK=0
+ROUNDS=
+while (($# > 0)); do
+	case $1 in
+	--quick) QUICK=1 ;;
+	--rounds)
+		(($# >= 2)) || die "--rounds needs a value"
+		ROUNDS=$2
+		shift
+		;;
+	--rounds=*) ROUNDS=${1#--rounds=} ;;
+	-h | --help)
+		usage
+		exit 0
+		;;
+	*)
+		usage >&2
+		exit 2
+		;;
+	esac
+	shift
+done
+
+if ((QUICK)); then
+	: "${ROUNDS:=1}"
+	BYTES=$((256 * 1024 * 1024))
+	LAT_N=300
+	CPS_N=100
+	START_RUNS=100
+else
+	: "${ROUNDS:=3}"
+	BYTES=$((2 * 1024 * 1024 * 1024))
+	LAT_N=2000
+	CPS_N=500
+	START_RUNS=200
+fi
+[[ $ROUNDS =~ ^[1-9][0-9]?$ ]] || die "--rounds must be a number from 1 to 99"
+
+# ---------------------------------------------------------------- set-up ---
+
+SOCK=${SOCK:-./sock}
+if [[ ! -x $SOCK && $SOCK == ./sock && -f Makefile ]]; then
+	note "$SOCK is missing; building it with make"
+	make >&2 || die "make failed"
+fi
+[[ -x $SOCK ]] || die "$SOCK is not an executable (build it with make, or set SOCK)"
+SOCK=$(realpath "$SOCK") || die "cannot resolve $SOCK"
+
+[[ -n ${EPOCHREALTIME:-} ]] || die "bash 5 or later is needed"
+command -v python3 >/dev/null || die "python3 is needed"
+# The real interpreter (not a pyenv shim), started without site: fast start-up.
+PY=$(python3 -c 'import sys; print(sys.executable)') || die "python3 does not run"
+PY=("$PY" -I -S)
+command -v ss >/dev/null || die "ss (iproute2) is needed"
+for c in head wc stat realpath timeout mkfifo; do
+	command -v "$c" >/dev/null || die "$c is needed"
+done
+
+TOOLS=()
+for t in sock nc.openbsd ncat socat; do
+	if [[ $t == sock ]] || command -v "$t" >/dev/null; then
+		TOOLS+=("$t")
+	else
+		note "$t is not installed: skipped"
+	fi
+done
+
+if [[ -z ${BENCH_DIR:-} ]]; then
+	BENCH_DIR=${TMPDIR:-/tmp}
+	# tmpfs keeps the disk out of the measurement; it must hold two files.
+	if [[ -d /dev/shm && -w /dev/shm ]]; then
+		avail=$(df -Pk /dev/shm | awk 'NR == 2 { print $4 }')
+		if [[ $avail =~ ^[0-9]+$ ]] && ((avail * 1024 > 2 * BYTES + 512 * 1024 * 1024)); then
+			BENCH_DIR=/dev/shm
+		fi
+	fi
+fi
+WORK=$(mktemp -d "$BENCH_DIR/sock-bench.XXXXXX") || die "cannot create a directory in $BENCH_DIR"
+RAW=${TMPDIR:-/tmp}/sock-bench-$(date +%Y%m%d-%H%M%S)-$$.tsv
+: >"$RAW" || die "cannot write $RAW"
+
+JOBS=()
+cleanup() {
+	local p='' f i
+	local -a pids=()
+	trap - INT TERM
+	for f in "$WORK"/*.pid; do
+		[[ -f $f ]] || continue
+		read -r p <"$f" && [[ $p =~ ^[0-9]+$ ]] && pids+=("$p")
+	done
+	pids+=("${JOBS[@]}")
+	for p in "${pids[@]}"; do
+		kill -TERM "$p" 2>/dev/null
+	done
+	# At most 3 s for them to go, then SIGKILL; reap our jobs.
+	for ((i = 0; i < 30; i++)); do
+		for p in "${pids[@]}"; do
+			kill -0 "$p" 2>/dev/null && break
+		done
+		kill -0 "$p" 2>/dev/null || break
+		nap 0.1
+	done
+	for p in "${pids[@]}"; do
+		kill -KILL "$p" 2>/dev/null
+	done
+	for p in "${JOBS[@]}"; do
+		wait "$p" 2>/dev/null
+	done
+	[[ -n ${NAP_FD:-} ]] && exec {NAP_FD}>&-
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# nap SECONDS: sleep without forking (read from a FIFO nobody writes to).
+mkfifo "$WORK/nap" || die "mkfifo failed"
+exec {NAP_FD}<>"$WORK/nap"
+nap() {
+	read -r -t "$1" -u "$NAP_FD" _
+}
+
+# ------------------------------------------------------------ python parts ---
+# Written to $WORK as files, run with "${PY[@]}".
+
+# run.py PREFIX CMD...: run CMD, write PREFIX.pid (its pid) and, when it has
+# exited, PREFIX.ru: "start end utime stime peak_rss_kib exit_code rss_source"
+# (monotonic clock, seconds).  Exits with CMD's code.  The peak RSS is VmHWM
+# read at the child's exit (a ptrace exit stop, nothing else is traced): the
+# child's ru_maxrss would include this python's own RSS, which the kernel
+# carries across the fork and exec.  Without ptrace, ru_maxrss is used.
+cat >"$WORK/run.py" <<'EOF' || die "cannot write $WORK/run.py"
+import ctypes, os, signal, sys, time
+prefix, argv = sys.argv[1], sys.argv[2:]
+libc = ctypes.CDLL(None, use_errno=True)
+libc.ptrace.restype = ctypes.c_long
+libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p]
+TRACEME, CONT, SETOPTIONS = 0, 7, 0x4200
+O_TRACEEXEC, O_TRACEEXIT, O_EXITKILL, EVENT_EXEC, EVENT_EXIT = 0x10, 0x40, 0x100000, 4, 6
+t0 = time.monotonic()
+pid = os.fork()
+if pid == 0:
+    try:
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+        libc.ptrace(TRACEME, 0, None, None)     # stops at the exec
+        os.execvp(argv[0], argv)
+    except OSError as e:
+        os.write(2, f"bench: {argv[0]}: {e.strerror}\n".encode())
+    os._exit(127)
+def forward(sig, _frame):
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
+for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+    signal.signal(s, forward)
+with open(prefix + ".pid", "w") as f:
+    f.write(f"{pid}\n")
+hwm, traced = None, False
+def hiwater():
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+while True:
+    _, status, ru = os.wait4(pid, 0)
+    if not os.WIFSTOPPED(status):
+        break
+    sig, event = os.WSTOPSIG(status), (status >> 16) & 0xff
+    if not traced and sig == signal.SIGTRAP:     # the exec
+        traced = True
+        libc.ptrace(SETOPTIONS, pid, None, O_TRACEEXEC | O_TRACEEXIT | O_EXITKILL)
+        sig = 0
+    elif event == EVENT_EXIT:
+        hwm, sig = hiwater(), 0
+    elif event == EVENT_EXEC:                     # a wrapper script's exec
+        sig = 0
+    libc.ptrace(CONT, pid, None, sig)            # pass other signals on
+t1 = time.monotonic()
+code = os.waitstatus_to_exitcode(status)
+code = 128 - code if code < 0 else code
+rss, src = (hwm, "VmHWM") if hwm is not None else (ru.ru_maxrss, "ru_maxrss")
+with open(prefix + ".tmp", "w") as f:
+    f.write(f"{t0:.6f} {t1:.6f} {ru.ru_utime:.6f} {ru.ru_stime:.6f} {rss} {code} {src}\n")
+os.rename(prefix + ".tmp", prefix + ".ru")
+os.unlink(prefix + ".pid")
+sys.exit(code)
+EOF
+
+cat >"$WORK/freeport.py" <<'EOF' || die "cannot write $WORK/freeport.py"
+import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])
+EOF
+
+# lat.py N WARMUP LIMIT CMD...: an echo server on 127.0.0.1, CMD (PORT in it
+# replaced) as its client with stdin/stdout pipes; N timed round trips of one
+# byte.  Prints "median_us p99_us".
+cat >"$WORK/lat.py" <<'EOF' || die "cannot write $WORK/lat.py"
+import os, signal, socket, subprocess, sys, time
+n, warm, limit = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
+srv = socket.socket()
+srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind(("127.0.0.1", 0))
+srv.listen(4)
+port = srv.getsockname()[1]
+echo = os.fork()
+if echo == 0:
+    signal.alarm(int(limit) + 5)
+    c, _ = srv.accept()
+    srv.close()
+    c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    while True:
+        d = c.recv(65536)
+        if not d:
+            break
+        c.sendall(d)
+    os._exit(0)
+srv.close()
+class Late(Exception):
+    pass
+def late(*_):
+    raise Late()
+signal.signal(signal.SIGALRM, late)
+argv = [a.replace("PORT", str(port)) for a in sys.argv[4:]]
+p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0)
+w, r = p.stdin.fileno(), p.stdout.fileno()
+lat, err = [], None
+signal.setitimer(signal.ITIMER_REAL, limit)
+try:
+    for i in range(warm + n):
+        t = time.perf_counter_ns()
+        os.write(w, b"x")
+        if os.read(r, 1) != b"x":
+            err = f"no echo after {i} round trips (exit status {p.poll()})"
+            break
+        if i >= warm:
+            lat.append(time.perf_counter_ns() - t)
+except Late:
+    err = f"timed out after {limit} s"
+signal.setitimer(signal.ITIMER_REAL, 0)
+p.stdin.close()
+try:
+    p.wait(timeout=0.5)
+except subprocess.TimeoutExpired:
+    p.terminate()
+    try:
+        p.wait(timeout=2)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+os.kill(echo, signal.SIGKILL)
+os.waitpid(echo, 0)
+if err:
+    sys.exit(f"bench: latency {argv[0]}: {err}")
+lat.sort()
+print(f"{lat[len(lat) // 2] / 1000:.1f} {lat[min(len(lat) - 1, len(lat) * 99 // 100)] / 1000:.1f}")
+EOF
+
+# cps.py PORT N WARMUP LIMIT: N clients in sequence, each connects, sends 6
+# bytes, half-closes and waits for the listener to close (so the listener
+# has really served it).  Prints connections per second.
+cat >"$WORK/cps.py" <<'EOF' || die "cannot write $WORK/cps.py"
+import signal, socket, sys, time
+port, n, warm, limit = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+class Late(Exception):
+    pass
+def late(*_):
+    raise Late()
+signal.signal(signal.SIGALRM, late)
+signal.setitimer(signal.ITIMER_REAL, limit)
+def one():
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    try:
+        s.sendall(b"hello\n")
+        s.shutdown(socket.SHUT_WR)
+        while s.recv(4096):
+            pass
+    finally:
+        s.close()
+i = 0
+try:
+    for i in range(warm):
+        one()
+    t = time.monotonic()
+    for i in range(n):
+        one()
+    el = time.monotonic() - t
+except Late:
+    sys.exit(f"bench: connections: timed out after {limit} s ({i} done)")
+except OSError as e:
+    sys.exit(f"bench: connections: client {i}: {e}")
+print(f"{n / el:.1f}")
+EOF
+
+# start.py N CMD...: fallback when hyperfine is missing; median wall time (ms)
+# of N runs (after 10 warm-up runs) and the exit codes seen.
+cat >"$WORK/start.py" <<'EOF' || die "cannot write $WORK/start.py"
+import subprocess, sys, time
+n, argv = int(sys.argv[1]), sys.argv[2:]
+ts, codes = [], set()
+for i in range(10 + n):
+    t = time.perf_counter()
+    c = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=10).returncode
+    if i >= 10:
+        ts.append(time.perf_counter() - t)
+        codes.add(c)
+ts.sort()
+print(f"{ts[len(ts) // 2] * 1000:.3f} {','.join(map(str, sorted(codes)))}")
+EOF
+
+cat >"$WORK/hyperfine.py" <<'EOF' || die "cannot write $WORK/hyperfine.py"
+import json, sys
+r = json.load(open(sys.argv[1]))["results"][0]
+print(f"{r['median'] * 1000:.3f} {','.join(map(str, sorted(set(r['exit_codes']))))}")
+EOF
+
+# report.py RAW: the tables.
+cat >"$WORK/report.py" <<'EOF' || die "cannot write $WORK/report.py"
+import math, statistics, sys
+raw, rounds, size = sys.argv[1], sys.argv[2], sys.argv[3]
+tools = sys.argv[4].split()
+ref = "nc.openbsd"
+vals = {}
+for line in open(raw):
+    if line.startswith("#") or not line.strip():
+        continue
+    metric, shape, tool, _rnd, v = line.split("\t")
+    vals.setdefault((metric, shape, tool), []).append(float(v))
+def med(metric, shape, tool):
+    v = vals.get((metric, shape, tool))
+    return statistics.median(v) if v else None
+best = {}     # (metric, shape) -> best tool
+ratios = {}   # metric -> [sock / ref per shape]
+def table(title, metric, shapes, unit, fmt, higher):
+    print()
+    print(title)
+    print(f"  (median of {rounds} run(s); x = ratio to {ref}; {'higher' if higher else 'lower'} is better)")
+    head = "  " + f"{'tool':<12}" + "".join(f"{s[1]:>22}" for s in shapes)
+    print(head)
+    for tool in tools:
+        row = "  " + f"{tool:<12}"
+        for shape, _label in shapes:
+            m, r = med(metric, shape, tool), med(metric, shape, ref)
+            if m is None:
+                row += f"{'-':>22}"
+                continue
+            x = f"{m / r:6.2f}x" if r else "      -"
+            row += f"{fmt.format(m):>12} {unit:<2}{x}"
+        print(row)
+    for shape, _label in shapes:
+        ms = [(med(metric, shape, t), t) for t in tools if med(metric, shape, t) is not None]
+        if ms:
+            best[(metric, shape)] = (max if higher else min)(ms)[1]
+        m, r = med(metric, shape, "sock"), med(metric, shape, ref)
+        if m and r:
+            ratios.setdefault(metric, []).append(m / r)
+tput = [("a", "file->null"), ("b", "pipe->pipe"), ("c", "download"), ("d", "->file")]
+table(f"1. Bulk throughput over 127.0.0.1, {size} per run, GB/s (10^9 bytes/s)", "tput", tput, "", "{:.2f}", True)
+ceil = vals.get(("pipe_ceiling", "b", "-"))
+if ceil:
+    print(f"  note: head -c N /dev/zero | wc -c alone (no network) runs at {statistics.median(ceil):.2f} GB/s: the ceiling of pipe->pipe")
+table("2. CPU seconds (user+sys, sender + receiver) per GiB moved", "cpu", tput, "s", "{:.3f}", False)
+table("3. Round-trip latency of 1-byte messages through the tool (us)", "rtt", [("med", "median"), ("p99", "p99")], "us", "{:.1f}", False)
+table("4a. Start-up time (ms)", "start", [("help", "TOOL -h"), ("refused", "refused connect")], "ms", "{:.2f}", False)
+table("4b. Peak RSS of the receiving process during bulk transfers (MiB)", "rss", tput, "M", "{:.1f}", False)
+table("5. Connections per second (sequential clients, keep-listening listener)", "cps", [("seq", "conn/s")], "", "{:.0f}", True)
+def geo(xs):
+    return math.exp(sum(map(math.log, xs)) / len(xs)) if xs else None
+names = [("tput", "throughput"), ("cpu", "CPU/GiB"), ("rtt", "latency"), ("start", "start-up"), ("rss", "RSS"), ("cps", "conn/s")]
+parts = [f"{label} {geo(ratios[m]):.2f}x" for m, label in names if m in ratios]
+won = sum(1 for v in best.values() if v == "sock")
+print()
+if parts:
+    print(f"SUMMARY sock/{ref} (geometric mean over columns): " + ", ".join(parts)
+          + f"; sock is the best of {len(tools)} tools in {won} of {len(best)} columns")
+else:
+    print(f"SUMMARY sock best of {len(tools)} tools in {won} of {len(best)} columns ({ref} missing: no ratios)")
+EOF
+
+# ---------------------------------------------------------------- helpers ---
+
+free_port() {
+	"${PY[@]}" "$WORK/freeport.py"
+}
+
+# raw METRIC SHAPE TOOL ROUND VALUE
+raw() {
+	printf '%s\t%s\t%s\t%s\t%s\n' "$@" >>"$RAW"
+}
+
+# wait_listen PORT [FILE]: until something listens on 127.0.0.1:PORT (at
+# most 5 s); fails at once if FILE (the listener's result file) appears.
+wait_listen() {
+	local end=$((SECONDS + 5))
+	while ((SECONDS <= end)); do
+		[[ -n $(ss -Hltn "sport = :$1") ]] && return 0
+		[[ -n ${2:-} && -e $2 ]] && return 1
+		nap 0.01
+	done
+	return 1
+}
+
+# finish LIMIT FILE...: wait (at most LIMIT s) until every FILE exists and
+# every job in JOBS has ended; reap the jobs.  Kills them and fails on timeout.
+finish() {
+	local limit=$1 end=$((SECONDS + $1)) f p
+	shift
+	for f in "$@"; do
+		while [[ ! -e $f ]]; do
+			((SECONDS > end)) && fail_run "still running after ${limit} s"
+			nap 0.02
+		done
+	done
+	for p in "${JOBS[@]}"; do
+		while kill -0 "$p" 2>/dev/null; do
+			((SECONDS > end)) && fail_run "still running after ${limit} s"
+			nap 0.02
+		done
+		wait "$p" 2>/dev/null
+	done
+	JOBS=()
+}
+
+RUN_DESC=
+fail_run() {
+	local f
+	local -a x
+	for f in "$WORK"/*.err; do
+		[[ -s $f ]] && sed "s|^|  ${f##*/}: |" "$f" >&2
+	done
+	for f in "$WORK"/*.ru; do
+		[[ -s $f ]] && read -r -a x <"$f" && note "${f##*/}: exit status ${x[5]:-?}"
+	done
+	note "partial raw numbers: $RAW"
+	die "FAILED: $RUN_DESC: $*"
+}
+
+# Commands for TOOL in each role; PORT is substituted.  Every tool moves the
+# same bytes one way and both ends exit on their own:
+#   sock        plain (it half-closes at the end of stdin, the other end
+#               exits at the peer's FIN)
+#   nc.openbsd  -N on the sending end
+#   ncat        --send-only / --recv-only (without them an ncat client that
+#               meets the end of stdin closes the connection: data is lost)
+#   socat       -u (one way), STDIN / STDOUT
+CMD=()
+cmd_for() { # ROLE TOOL PORT
+	local port=$3
+	case $2:$1 in
+	sock:recv-listen | sock:send-listen) CMD=("$SOCK" -l 127.0.0.1 "$port") ;;
+	sock:send-connect | sock:recv-connect | sock:client) CMD=("$SOCK" 127.0.0.1 "$port") ;;
+	sock:keep) CMD=("$SOCK" -k -l 127.0.0.1 "$port") ;;
+	nc.openbsd:recv-listen) CMD=(nc.openbsd -l 127.0.0.1 "$port") ;;
+	nc.openbsd:send-listen) CMD=(nc.openbsd -N -l 127.0.0.1 "$port") ;;
+	nc.openbsd:send-connect) CMD=(nc.openbsd -N 127.0.0.1 "$port") ;;
+	nc.openbsd:recv-connect | nc.openbsd:client) CMD=(nc.openbsd 127.0.0.1 "$port") ;;
+	nc.openbsd:keep) CMD=(nc.openbsd -k -l 127.0.0.1 "$port") ;;
+	ncat:recv-listen) CMD=(ncat --recv-only -l 127.0.0.1 "$port") ;;
+	ncat:send-listen) CMD=(ncat --send-only -l 127.0.0.1 "$port") ;;
+	ncat:send-connect) CMD=(ncat --send-only 127.0.0.1 "$port") ;;
+	ncat:recv-connect) CMD=(ncat --recv-only 127.0.0.1 "$port") ;;
+	ncat:client) CMD=(ncat 127.0.0.1 "$port") ;;
+	ncat:keep) CMD=(ncat -k -l 127.0.0.1 "$port") ;;
+	socat:recv-listen) CMD=(socat -u "TCP-LISTEN:$port,bind=127.0.0.1,reuseaddr" STDOUT) ;;
+	socat:send-listen) CMD=(socat -u STDIN "TCP-LISTEN:$port,bind=127.0.0.1,reuseaddr") ;;
+	socat:send-connect) CMD=(socat -u STDIN "TCP:127.0.0.1:$port") ;;
+	socat:recv-connect) CMD=(socat -u "TCP:127.0.0.1:$port" STDOUT) ;;
+	socat:client) CMD=(socat STDIO "TCP:127.0.0.1:$port") ;;
+	socat:keep) CMD=(socat -u "TCP-LISTEN:$port,bind=127.0.0.1,reuseaddr,fork" STDOUT) ;;
+	*) die "internal: no command for $2 $1" ;;
+	esac
+}
+
+lo_rx() {
+	local v=0
+	[[ -r /sys/class/net/lo/statistics/rx_bytes ]] && read -r v </sys/class/net/lo/statistics/rx_bytes
+	printf '%s\n' "$v"
+}
+
+# fd_pos FD: the file offset of this shell's descriptor FD.
+fd_pos() {
+	local k v
+	while read -r k v; do
+		[[ $k == pos: ]] && {
+			printf '%s\n' "$v"
+			return
+		}
+	done <"/proc/$$/fdinfo/$1"
+	printf '%s\n' -1
+}
+
+# ------------------------------------------------------------------- bulk ---
+
+DATA=$WORK/data
+LIMIT=$((30 + BYTES / 20000000)) # seconds per transfer: generous, but bounded
+
+# bulk SHAPE TOOL ROUND
+#   a  file -> sender -> socket -> receiver (listener) -> /dev/null
+#   b  head -c N /dev/zero | sender -> socket -> receiver (listener) | wc -c
+#   c  download: listener sends the file, the client receives to /dev/null
+#   d  file -> sender -> socket -> receiver (listener) -> file
+bulk() {
+	local shape=$1 tool=$2 rnd=$3 port in got rx0 rx1 f
+	local -a s r
+	RUN_DESC="bulk shape $shape, $tool, round $rnd"
+	rm -f "$WORK"/*.ru "$WORK"/*.err "$WORK/count" "$WORK/out"
+	port=$(free_port) || die "no free port"
+	rx0=$(lo_rx)
+	case $shape in
+	a | d)
+		cmd_for recv-listen "$tool" "$port"
+		if [[ $shape == a ]]; then
+			"${PY[@]}" "$WORK/run.py" "$WORK/recv" "${CMD[@]}" </dev/null >/dev/null 2>"$WORK/recv.err" &
+		else
+			"${PY[@]}" "$WORK/run.py" "$WORK/recv" "${CMD[@]}" </dev/null >"$WORK/out" 2>"$WORK/recv.err" &
+		fi
+		JOBS+=("$!")
+		wait_listen "$port" "$WORK/recv.ru" || fail_run "the listener is not listening"
+		exec {in}<"$DATA"
+		cmd_for send-connect "$tool" "$port"
+		"${PY[@]}" "$WORK/run.py" "$WORK/send" "${CMD[@]}" <&"$in" >/dev/null 2>"$WORK/send.err" &
+		JOBS+=("$!")
+		finish "$LIMIT" "$WORK/recv.ru" "$WORK/send.ru"
+		got=$(fd_pos "$in")
+		exec {in}<&-
+		;;
+	b)
+		cmd_for recv-listen "$tool" "$port"
+		"${PY[@]}" "$WORK/run.py" "$WORK/recv" "${CMD[@]}" </dev/null 2>"$WORK/recv.err" | wc -c >"$WORK/count" &
+		JOBS+=("$!")
+		wait_listen "$port" "$WORK/recv.ru" || fail_run "the listener is not listening"
+		cmd_for send-connect "$tool" "$port"
+		head -c "$BYTES" /dev/zero | "${PY[@]}" "$WORK/run.py" "$WORK/send" "${CMD[@]}" >/dev/null 2>"$WORK/send.err" &
+		JOBS+=("$!")
+		finish "$LIMIT" "$WORK/recv.ru" "$WORK/send.ru"
+		got=-1
+		[[ -s $WORK/count ]] && read -r got <"$WORK/count"
+		;;
+	c)
+		exec {in}<"$DATA"
+		cmd_for send-listen "$tool" "$port"
+		"${PY[@]}" "$WORK/run.py" "$WORK/send" "${CMD[@]}" <&"$in" >/dev/null 2>"$WORK/send.err" &
+		JOBS+=("$!")
+		wait_listen "$port" "$WORK/send.ru" || fail_run "the listener is not listening"
+		cmd_for recv-connect "$tool" "$port"
+		"${PY[@]}" "$WORK/run.py" "$WORK/recv" "${CMD[@]}" </dev/null >/dev/null 2>"$WORK/recv.err" &
+		JOBS+=("$!")
+		finish "$LIMIT" "$WORK/recv.ru" "$WORK/send.ru"
+		got=$(fd_pos "$in")
+		exec {in}<&-
+		;;
+	esac
+	rx1=$(lo_rx)
+	if [[ $shape == d ]]; then
+		got=$(stat -c %s "$WORK/out") || got=-1
+		rm -f "$WORK/out"
+	fi
+	read -r -a s <"$WORK/send.ru" || fail_run "no result from the sender"
+	read -r -a r <"$WORK/recv.ru" || fail_run "no result from the receiver"
+	((s[5] == 0)) || fail_run "the sender exited with status ${s[5]}"
+	((r[5] == 0)) || fail_run "the receiver exited with status ${r[5]}"
+	case $shape in
+	a | c) f="the sender consumed" ;;
+	b) f="wc -c counted" ;;
+	d) f="the output file has" ;;
+	esac
+	[[ $got == "$BYTES" ]] || fail_run "$f $got bytes, expected $BYTES"
+	# With /dev/null as the output, also check that the bytes crossed lo.
+	if [[ $shape == a || $shape == c ]] && ((rx1 > 0 && rx1 - rx0 < BYTES)); then
+		fail_run "only $((rx1 - rx0)) bytes crossed the loopback interface, expected $BYTES"
+	fi
+	# start: the connecting side (started second); end: the later exit.
+	local -a v
+	read -r -a v < <(
+		"${PY[@]}" -c '
+import sys
+b, s, r, shape = int(sys.argv[1]), sys.argv[2].split(), sys.argv[3].split(), sys.argv[4]
+t0 = float(r[0] if shape == "c" else s[0])
+wall = max(float(s[1]), float(r[1])) - t0
+cpu = sum(map(float, s[2:4] + r[2:4]))
+print(f"{b / wall / 1e9:.4f} {cpu / (b / 2**30):.4f} {int(r[4]) / 1024:.1f} {wall:.4f}")
+' "$BYTES" "${s[*]}" "${r[*]}" "$shape"
+	)
+	((${#v[@]} == 4)) || fail_run "cannot compute the result"
+	raw tput "$shape" "$tool" "$rnd" "${v[0]}"
+	raw cpu "$shape" "$tool" "$rnd" "${v[1]}"
+	raw rss "$shape" "$tool" "$rnd" "${v[2]}"
+	printf '# bulk %s %s round %s: wall %s s, send "%s", recv "%s"\n' \
+		"$shape" "$tool" "$rnd" "${v[3]}" "${s[*]}" "${r[*]}" >>"$RAW"
+}
+
+pipe_ceiling() {
+	local t0 t1 n
+	t0=$EPOCHREALTIME
+	n=$(head -c "$BYTES" /dev/zero | wc -c)
+	t1=$EPOCHREALTIME
+	[[ $n == "$BYTES" ]] || die "head | wc -c counted $n bytes"
+	raw pipe_ceiling b - "$1" "$("${PY[@]}" -c "print(f'{$BYTES / ($t1 - $t0) / 1e9:.4f}')")"
+}
+
+# ---------------------------------------------------------------- latency ---
+
+latency() {
+	local tool=$1 rnd=$2 out
+	local -a v
+	RUN_DESC="latency, $tool, round $rnd"
+	cmd_for client "$tool" PORT
+	out=$("${PY[@]}" "$WORK/lat.py" "$LAT_N" 50 60 "${CMD[@]}" 2>"$WORK/lat.err") ||
+		fail_run "$(cat "$WORK/lat.err")"
+	read -r -a v <<<"$out"
+	((${#v[@]} == 2)) || fail_run "unexpected output: $out"
+	raw rtt med "$tool" "$rnd" "${v[0]}"
+	raw rtt p99 "$tool" "$rnd" "${v[1]}"
+}
+
+# ------------------------------------------------------------ connections ---
+
+conns() {
+	local tool=$1 rnd=$2 port pid out
+	RUN_DESC="connections per second, $tool, round $rnd"
+	port=$(free_port) || die "no free port"
+	cmd_for keep "$tool" "$port"
+	"${CMD[@]}" </dev/null >/dev/null 2>"$WORK/keep.err" &
+	pid=$!
+	JOBS+=("$pid")
+	wait_listen "$port" || fail_run "the listener is not listening after 5 s"
+	out=$("${PY[@]}" "$WORK/cps.py" "$port" "$CPS_N" 20 60 2>"$WORK/cps.err") ||
+		fail_run "$(cat "$WORK/cps.err")"
+	kill -0 "$pid" 2>/dev/null || fail_run "the keep-listening listener exited"
+	kill -TERM "$pid" 2>/dev/null
+	finish 10
+	raw cps seq "$tool" "$rnd" "$out"
+}
+
+# --------------------------------------------------------------- start-up ---
+
+REFUSED_PORT=1
+if [[ -n $(ss -Hltn "sport = :1") ]]; then
+	REFUSED_PORT=$(free_port) || die "no free port"
+	note "something listens on port 1; the refused connect uses port $REFUSED_PORT"
+fi
+
+startup() {
+	local tool=$1 rnd=$2 kind out code
+	local -a v
+	for kind in help refused; do
+		RUN_DESC="start-up ($kind), $tool, round $rnd"
+		if [[ $kind == help ]]; then
+			CMD=("$tool" -h)
+			[[ $tool == sock ]] && CMD=("$SOCK" -h)
+		else
+			cmd_for client "$tool" "$REFUSED_PORT"
+		fi
+		if ((HAVE_HYPERFINE)); then
+			local q=() a
+			for a in "${CMD[@]}"; do
+				q+=("$(printf '%q' "$a")")
+			done
+			timeout 300 hyperfine -N -i --style none --warmup 20 --runs "$START_RUNS" \
+				--export-json "$WORK/hf.json" "${q[*]}" >/dev/null 2>"$WORK/hf.err" ||
+				fail_run "hyperfine failed: $(cat "$WORK/hf.err")"
+			out=$("${PY[@]}" "$WORK/hyperfine.py" "$WORK/hf.json") || fail_run "bad hyperfine output"
+		else
+			out=$(timeout 300 "${PY[@]}" "$WORK/start.py" "$START_RUNS" "${CMD[@]}") ||
+				fail_run "the timing loop failed"
+		fi
+		read -r -a v <<<"$out"
+		code=${v[1]:-?}
+		if [[ $kind == refused && ,$code, == *,0,* ]]; then
+			fail_run "a connect to 127.0.0.1 port $REFUSED_PORT succeeded (exit codes $code)"
+		fi
+		[[ $kind == help && $code != 0 && $rnd == 1 ]] &&
+			printf '# note: %s exits with %s\n' "${CMD[*]}" "$code" >>"$RAW"
+		raw start "$kind" "$tool" "$rnd" "${v[0]}"
+	done
+}
+
+# ------------------------------------------------------------------- main ---
+
+HAVE_HYPERFINE=0
+command -v hyperfine >/dev/null && HAVE_HYPERFINE=1
+
+human() {
+	if ((BYTES % (1024 * 1024 * 1024) == 0)); then
+		printf '%d GiB' $((BYTES / 1024 / 1024 / 1024))
+	else
+		printf '%d MiB' $((BYTES / 1024 / 1024))
+	fi
+}
+SIZE=$(human)
+
+version_of() {
+	case $1 in
+	sock) "$SOCK" --version 2>&1 | head -n 1 ;;
+	nc.openbsd) nc.openbsd -h 2>&1 | head -n 1 ;;
+	ncat) ncat --version 2>&1 | head -n 1 ;;
+	socat) socat -V 2>&1 | sed -n 's/^socat version \([^ ]*\).*/socat \1/p' ;;
+	esac
+}
+
+{
+	printf '# sock benchmark %s, %s, kernel %s, %s CPUs\n' "$(date -Is)" "$(uname -n)" "$(uname -r)" "$(nproc)"
+	printf '# rounds %s, bulk %s bytes, latency n=%s, connections n=%s, start-up runs %s\n' \
+		"$ROUNDS" "$BYTES" "$LAT_N" "$CPS_N" "$START_RUNS"
+	for t in "${TOOLS[@]}"; do
+		printf '# %s: %s\n' "$t" "$(version_of "$t")"
+	done
+	printf '# metric\tshape\ttool\tround\tvalue\n'
+} >>"$RAW"
+
+printf 'sock benchmark: %s, %s CPUs, load %s; %s round(s), tools interleaved\n' \
+	"$(uname -sr)" "$(nproc)" "$(cut -d' ' -f1-3 /proc/loadavg)" "$ROUNDS"
+for t in "${TOOLS[@]}"; do
+	printf '  %-11s %s\n' "$t" "$(version_of "$t")"
+done
+printf 'ends: sock plain; nc.openbsd -N on the sending end; ncat --send-only/--recv-only; socat -u (bulk)\n'
+printf 'data: %s of zeros from /dev/zero in %s; start-up timed with %s\n' \
+	"$SIZE" "$WORK" "$( ((HAVE_HYPERFINE)) && echo hyperfine || echo a python loop)"
+
+note "writing the $SIZE data file"
+head -c "$BYTES" /dev/zero >"$DATA" || die "cannot write $DATA"
+[[ $(stat -c %s "$DATA") == "$BYTES" ]] || die "$DATA is short"
+
+T_START=$SECONDS
+for ((rnd = 1; rnd <= ROUNDS; rnd++)); do
+	for shape in a b c d; do
+		note "round $rnd/$ROUNDS: bulk $shape (${TOOLS[*]})"
+		for t in "${TOOLS[@]}"; do
+			bulk "$shape" "$t" "$rnd"
+		done
+	done
+	pipe_ceiling "$rnd"
+	note "round $rnd/$ROUNDS: latency, connections, start-up"
+	for t in "${TOOLS[@]}"; do
+		latency "$t" "$rnd"
+	done
+	for t in "${TOOLS[@]}"; do
+		conns "$t" "$rnd"
+	done
+	for t in "${TOOLS[@]}"; do
+		startup "$t" "$rnd"
+	done
+done
+rm -f "$DATA"
+
+"${PY[@]}" "$WORK/report.py" "$RAW" "$ROUNDS" "$SIZE" "${TOOLS[*]}" || die "report failed"
+printf '\nraw per-run numbers: %s (%d s)\n' "$RAW" $((SECONDS - T_START))
