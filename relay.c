@@ -120,6 +120,18 @@ struct session {
 /* -C: the last byte read from stdin was a CR (a CRLF is not doubled). */
 static bool	 crlf_after_cr;
 
+/* --progress has drawn a line on the terminal that a message must clear. */
+static bool	 progress_drawn;
+
+/* Clear the progress line, so that a message starts on a line of its own. */
+static void
+clear_progress(void)
+{
+	if (progress_drawn)
+		write_all(STDERR_FILENO, "\r\033[K", 4);
+	progress_drawn = false;
+}
+
 static bool
 dir_done(const struct dir *d)
 {
@@ -200,6 +212,7 @@ end_splice(struct dir *d)
 static int
 read_error(const struct session *s, const struct dir *d)
 {
+	clear_progress();
 	warn("read from %s", d->src_name);
 	return d->src == s->c->fd ? EXIT_NET : EXIT_LOCAL;
 }
@@ -209,6 +222,7 @@ write_error(const struct session *s, const struct dir *d)
 {
 	if (d->sink != s->c->fd && errno == EPIPE)
 		return EXIT_PIPE;	/* rule 4: quietly, like any filter */
+	clear_progress();
 	warn("write to %s", d->sink_name);
 	return d->sink == s->c->fd ? EXIT_NET : EXIT_LOCAL;
 }
@@ -415,8 +429,10 @@ fill(struct session *s, struct dir *d)
 	/* An empty datagram is a datagram, not the end. */
 	if (n == 0 && !(from_socket && c->dgram)) {
 		d->eof = true;
-		if (from_socket && s->o->verbose > 0)
+		if (from_socket && s->o->verbose > 0) {
+			clear_progress();
 			warnx("FIN received from %s", c->name);
+		}
 		return 0;
 	}
 	if (from_socket && s->io->hexdump != NULL)
@@ -605,8 +621,10 @@ maybe_send_fin(struct session *s)
 		return EXIT_NET;
 	}
 	s->fin_sent = true;
-	if (o->verbose > 0)
+	if (o->verbose > 0) {
+		clear_progress();
 		warnx("FIN sent to %s", s->c->name);
+	}
 	return 0;
 }
 
@@ -704,7 +722,7 @@ report_progress(struct session *s, bool final)
 	s->progress_bytes = total;
 	s->next_progress = now + s->progress_every;
 	if (final && tty) {
-		write_all(STDERR_FILENO, "\r\033[K", 4);
+		clear_progress();
 		return;
 	}
 	human_bytes((double)sent, a, sizeof(a));
@@ -729,6 +747,7 @@ report_progress(struct session *s, bool final)
 	if (len > 0)
 		write_all(STDERR_FILENO, line, (size_t)len < sizeof(line) ?
 		    (size_t)len : sizeof(line) - 1);
+	progress_drawn = tty;
 }
 
 /*
@@ -846,6 +865,7 @@ relay_loop(struct session *s)
 		if (deadline >= 0) {
 			now = now_ms();
 			if (deadline <= now && status == EXIT_TIMEOUT) {
+				clear_progress();
 				format_seconds(o->timeout_ms, secs, sizeof(secs));
 				warnx("connection to %s: idle timeout after %s s",
 				    c->name, secs);
@@ -863,6 +883,7 @@ relay_loop(struct session *s)
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
+			clear_progress();
 			warn("select");
 			return EXIT_LOCAL;
 		}
@@ -952,8 +973,14 @@ relay(const struct opts *o, struct conn *c, struct relay_io *io)
 	end_splice(&down);
 	if (s.progress_every > 0)
 		report_progress(&s, true);
-	if (io->hexdump != NULL)
-		fflush(io->hexdump);
+	if (io->hexdump != NULL && !io->dump_failed &&
+	    fflush(io->hexdump) == EOF) {
+		clear_progress();
+		warn("write to hex dump");
+		io->dump_failed = true;
+		if (status == EXIT_OK)
+			status = EXIT_LOCAL;
+	}
 
 	if (o->verbose > 0) {
 		elapsed = now_ms() - s.start;

@@ -1208,16 +1208,28 @@ open_io(const struct opts *o, struct relay_io *io)
 		err(EXIT_LOCAL, "-o %s", o->hexdump_path);
 }
 
-/* Finish the dump; a dump that could not be written is a local failure. */
-static void
+/*
+ * Finish the dump. A dump that could not be written is a local failure
+ * (said once: the relay may have said it already).
+ */
+static int
 close_io(struct relay_io *io)
 {
+	bool failed;
+
 	if (io->hexdump == NULL)
-		return;
+		return EXIT_OK;
 	relay_dump_flush(io);
+	errno = EIO;	/* ferror() keeps the flag of a write, not errno */
+	failed = ferror(io->hexdump) != 0;
 	if (fclose(io->hexdump) == EOF)
-		err(EXIT_LOCAL, "write to hex dump");
+		failed = true;
 	io->hexdump = NULL;
+	if (!failed)
+		return EXIT_OK;
+	if (!io->dump_failed)
+		warn("write to hex dump");
+	return EXIT_LOCAL;
 }
 
 int
@@ -1244,7 +1256,8 @@ main(int argc, char *argv[])
 		else
 			status = o.listen ? run_listen(&o, &io) :
 			    run_connect(&o, &io);
-		close_io(&io);
+		if (close_io(&io) != EXIT_OK && status == EXIT_OK)
+			status = EXIT_LOCAL;
 	}
 	exit(status);
 }

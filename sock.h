@@ -149,6 +149,7 @@ struct relay_io {
 	unsigned char	 dump_line[16];	/* a line not yet complete ... */
 	size_t		 dump_len;
 	int		 dump_dir;	/* ... and its direction */
+	bool		 dump_failed;	/* a write to the dump failed (said) */
 };
 
 /*

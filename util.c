@@ -316,7 +316,16 @@ accept_conn(int lfd, struct sockaddr *sa, socklen_t *salen)
 	int fd;
 
 	for (;;) {
+#if defined(SOCK_NONBLOCK) && defined(SOCK_CLOEXEC)
+		/* One call instead of three: it counts in connections/s. */
+		fd = accept4(lfd, sa, salen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd != -1)
+			return fd;
+		if (errno == ENOSYS)
+			fd = accept(lfd, sa, salen);
+#else
 		fd = accept(lfd, sa, salen);
+#endif
 		if (fd != -1)
 			break;
 		if (errno != EINTR)

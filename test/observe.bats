@@ -1,0 +1,680 @@
+#!/usr/bin/env bats
+# Observation (SPEC.md "Observation"): -v events and the summary line,
+# --progress, the -o hex dump, -C, -t and -i. Byte counts, dumps and the
+# bytes on the wire are checked exactly, against a scripted python3 peer.
+#
+# Each @test body runs in a subshell (SC2030/SC2031); run sets status,
+# output and stderr, and helper.bash sets PORT and LPID (SC2154/SC2153).
+# shellcheck disable=SC2030,SC2031,SC2153,SC2154
+
+load helper
+bats_require_minimum_version 1.5.0
+
+# PEER_PY: a scripted TCP peer on 127.0.0.1.
+#   peer.py listen PORTFILE ACTION...   listen on port 0, write the port to
+#                                       PORTFILE (atomically), accept one client
+#   peer.py connect PORT ACTION...      connect to PORT
+# Actions, run in order (a failed check exits 1 with a "peer:" message):
+#   rcvbuf=N           (listen, any position) SO_RCVBUF N before listening
+#   no_client=SECS     (listen, first) check that nobody connects for SECS,
+#                      then exit 0
+#   name=FILE          write our own port (the client's port) to FILE
+#   send=FILE          send the whole file
+#   sendhex=HEX        send these bytes
+#   drip=HEX,SECS      send these bytes one at a time, SECS apart
+#   both=SEND,RECV     send file SEND and, at the same time, read until EOF
+#                      into RECV; shut_wr once SEND is sent
+#   recv_all=FILE      read until EOF into FILE (flushed after every read)
+#   recv_n=N,FILE      read exactly N bytes into FILE
+#   paced_recv=N,SECS  read N bytes spread evenly over SECS, then until EOF
+#   lines=N,FILE       read N lines; FILE gets the monotonic arrival time of
+#                      each, one a line, and FILE.data the bytes
+#   shut_wr            shutdown(SHUT_WR): send our FIN
+#   close              close normally
+#   sleep=SECS         sleep
+PEER_PY=$(cat <<'PY'
+import os, socket, sys, threading, time
+
+def fail(msg):
+    sys.stderr.write("peer: %s\n" % msg)
+    sys.exit(1)
+
+role, where, acts = sys.argv[1], sys.argv[2], sys.argv[3:]
+if role == "listen":
+    srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    for act in acts:
+        if act.startswith("rcvbuf="):
+            srv.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, int(act[7:]))
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(1)
+    with open(where + ".tmp", "w") as f:
+        f.write("%d\n" % srv.getsockname()[1])
+    os.rename(where + ".tmp", where)
+    if acts and acts[0].startswith("no_client="):
+        srv.settimeout(float(acts[0].partition("=")[2]))
+        try:
+            srv.accept()
+        except socket.timeout:
+            sys.exit(0)
+        fail("a client connected")
+    c, _ = srv.accept()
+    srv.close()
+else:
+    c = socket.create_connection(("127.0.0.1", int(where)))
+c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+def recv_into(path):
+    with open(path, "wb") as f:
+        while True:
+            d = c.recv(65536)
+            if not d:
+                break
+            f.write(d)
+            f.flush()
+
+for act in acts:
+    op, _, arg = act.partition("=")
+    if op == "rcvbuf":
+        pass
+    elif op == "name":
+        with open(arg + ".tmp", "w") as f:
+            f.write("%d\n" % c.getsockname()[1])
+        os.rename(arg + ".tmp", arg)
+    elif op == "send":
+        with open(arg, "rb") as f:
+            c.sendall(f.read())
+    elif op == "sendhex":
+        c.sendall(bytes.fromhex(arg))
+    elif op == "drip":
+        hx, secs = arg.split(",")
+        for b in bytes.fromhex(hx):
+            c.sendall(bytes([b]))
+            time.sleep(float(secs))
+    elif op == "both":
+        src, dst = arg.split(",")
+        def sender():
+            with open(src, "rb") as f:
+                c.sendall(f.read())
+            c.shutdown(socket.SHUT_WR)
+        t = threading.Thread(target=sender)
+        t.start()
+        recv_into(dst)
+        t.join()
+    elif op == "recv_all":
+        recv_into(arg)
+    elif op == "recv_n":
+        n, path = arg.split(",")
+        left, got = int(n), b""
+        while left > 0:
+            d = c.recv(left)
+            if not d:
+                fail("EOF with %d bytes still expected" % left)
+            got += d
+            left -= len(d)
+        with open(path, "wb") as f:
+            f.write(got)
+    elif op == "paced_recv":
+        n, secs = arg.split(",")
+        total, rate, got = int(n), int(n) / float(secs), 0
+        start = time.monotonic()
+        while True:
+            ahead = got / rate - (time.monotonic() - start)
+            if ahead > 0:
+                time.sleep(ahead)
+            d = c.recv(16384)
+            if not d:
+                break
+            got += len(d)
+        if got != total:
+            fail("paced_recv: got %d bytes, expected %d" % (got, total))
+    elif op == "lines":
+        n, path = arg.split(",")
+        data, stamps = b"", []
+        while len(stamps) < int(n):
+            d = c.recv(1)
+            if not d:
+                fail("EOF after %d lines" % len(stamps))
+            data += d
+            if d == b"\n":
+                stamps.append(time.monotonic())
+        with open(path, "w") as f:
+            f.write("".join("%.6f\n" % t for t in stamps))
+        with open(path + ".data", "wb") as f:
+            f.write(data)
+    elif op == "shut_wr":
+        c.shutdown(socket.SHUT_WR)
+    elif op == "close":
+        c.close()
+    elif op == "sleep":
+        time.sleep(float(arg))
+    else:
+        fail("unknown action " + act)
+PY
+)
+
+# HEXDUMP_PY FILE MARKER [OFFSET [START [LEN]]]: print what sock's -o must
+# write for the LEN bytes of FILE from START (all by default) sent
+# (MARKER >) or received (<) at direction offset OFFSET: hexdump -C lines
+# with the marker in front.
+HEXDUMP_PY=$(cat <<'PY'
+import sys
+path, marker = sys.argv[1], sys.argv[2]
+off = int(sys.argv[3]) if len(sys.argv) > 3 else 0
+start = int(sys.argv[4]) if len(sys.argv) > 4 else 0
+data = open(path, "rb").read()
+data = data[start:start + int(sys.argv[5])] if len(sys.argv) > 5 else data[start:]
+out = []
+for i in range(0, len(data), 16):
+    chunk = data[i:i + 16]
+    cells = ["%02x" % b for b in chunk] + ["  "] * (16 - len(chunk))
+    text = "".join(chr(b) if 0x20 <= b < 0x7f else "." for b in chunk)
+    out.append("%s %08x  %s  %s  |%s|\n" % (marker, off + i,
+               " ".join(cells[:8]), " ".join(cells[8:]), text))
+sys.stdout.write("".join(out))
+PY
+)
+
+# PARSE_DUMP_PY DUMP SENT RECV: check every line of a -o dump (format,
+# 1-16 bytes, ASCII column, offsets continuing per direction) and write
+# the bytes of each direction to SENT and RECV.
+PARSE_DUMP_PY=$(cat <<'PY'
+import re, sys
+line_re = re.compile(r"^([<>]) ([0-9a-f]{8,})  ((?:[0-9a-f]{2} |   ){8}) "
+                     r"((?:[0-9a-f]{2} |   ){8}) \|(.{1,16})\|\n$")
+data = {">": bytearray(), "<": bytearray()}
+for no, line in enumerate(open(sys.argv[1], encoding="latin-1"), 1):
+    m = line_re.match(line)
+    if not m:
+        sys.exit("line %d: bad format: %r" % (no, line))
+    mark, off = m.group(1), int(m.group(2), 16)
+    cells = (m.group(3) + m.group(4)).split(" ")[:16]
+    hexes = [x for x in cells if x.strip()]
+    if cells[:len(hexes)] != hexes:
+        sys.exit("line %d: gap among the bytes" % no)
+    b = bytes.fromhex("".join(hexes))
+    text = "".join(chr(x) if 0x20 <= x < 0x7f else "." for x in b)
+    if text != m.group(5):
+        sys.exit("line %d: ASCII column %r, expected %r" % (no, m.group(5), text))
+    if off != len(data[mark]):
+        sys.exit("line %d: offset %x, expected %x" % (no, off, len(data[mark])))
+    data[mark] += b
+open(sys.argv[2], "wb").write(data[">"])
+open(sys.argv[3], "wb").write(data["<"])
+PY
+)
+
+# peer_listen ACTION...: start the python peer listening on 127.0.0.1; sets
+# PPORT and PEER (its PID). Its stderr goes to $T/peer.err.
+peer_listen() {
+	rm -f "$T/pport"
+	bg python3 -c "$PEER_PY" listen "$T/pport" "$@" 2>"$T/peer.err" 5>&-
+	PEER=$BG_PID
+	wait_for 5 test -s "$T/pport"
+	PPORT=$(cat "$T/pport")
+}
+
+# peer_connect PORT ACTION...: start the python peer as a client of PORT.
+peer_connect() {
+	bg python3 -c "$PEER_PY" connect "$@" 2>"$T/peer.err" 5>&-
+	PEER=$BG_PID
+}
+
+# peer_ok: the peer exits 0 within 10 s (its checks passed).
+peer_ok() {
+	wait_exit "$PEER" 10
+	if [ "$EXIT_STATUS" -ne 0 ]; then
+		cat "$T/peer.err" >&2
+		return 1
+	fi
+}
+
+# sock_bg IN OUT ERR ARGS...: run sock ARGS in the background with the given
+# stdin, stdout and stderr (opened in the child, so FIFOs do not block the
+# test); SPID is its PID.
+sock_bg() {
+	local in=$1 out=$2 err=$3
+	shift 3
+	"$SOCK" "$@" <"$in" >"$out" 2>"$err" 3>&- 5>&- &
+	SPID=$!
+	PIDS+=("$SPID")
+}
+
+# sock_ok [SECS]: sock (SPID) exits 0 within SECS (default 10); its stderr
+# is $T/err.
+sock_ok() {
+	wait_exit "$SPID" "${1:-10}"
+	if [ "$EXIT_STATUS" -ne 0 ]; then
+		echo "sock exited $EXIT_STATUS" >&2
+		cat "$T/err" >&2
+		return 1
+	fi
+}
+
+now_ms() {
+	echo $(( $(date +%s%N) / 1000000 ))
+}
+
+size_is() {
+	[ -e "$1" ] && [ "$(wc -c <"$1")" -eq "$2" ]
+}
+
+# has_line FILE LINE: FILE has LINE as a whole line.
+has_line() {
+	if ! grep -qFx -- "$2" "$1"; then
+		echo "no line \"$2\" in $1:" >&2
+		cat "$1" >&2
+		return 1
+	fi
+}
+
+# summary_is FILE SENT RECEIVED: the last line of FILE is the -v summary
+# with exactly these byte counts.
+summary_is() {
+	local last re
+	last=$(tail -n 1 "$1")
+	re="^sock: sent $2 bytes, received $3 bytes in [0-9]+(\.[0-9]{1,3})? s \([0-9]+\.[0-9] MB/s\)$"
+	if ! [[ $last =~ $re ]]; then
+		echo "last line of $1 is not the summary for $2/$3 bytes:" >&2
+		cat "$1" >&2
+		return 1
+	fi
+}
+
+# expect_dump FILE MARKER [OFFSET [START [LEN]]]: HEXDUMP_PY's text.
+expect_dump() {
+	python3 -c "$HEXDUMP_PY" "$@"
+}
+
+# same_text EXPECTED ACTUAL: files equal, with a diff on failure.
+same_text() {
+	if ! cmp -s "$1" "$2"; then
+		diff "$1" "$2" >&2 || true
+		return 1
+	fi
+}
+
+# The 40-byte payload: controls, printable ASCII, DEL, high bytes, 0xff.
+payload40() {
+	printf '\000\001\007\t\n\r\033\037 !AZaz09~\177\200\237\240\376\377%s' \
+		'hello, wor|d.' >"$1"
+	printf '\n\n\n\377' >>"$1"
+	[ "$(wc -c <"$1")" -eq 40 ]
+}
+
+# ---- -v ----------------------------------------------------------------
+
+@test "-v on a client: connected, both FINs and a summary with the exact byte counts both ways" {
+	random_file "$T/up" 1234567
+	random_file "$T/down" 7654321
+	peer_listen both="$T/down,$T/got" close
+	sock_bg "$T/up" "$T/out" "$T/err" -v 127.0.0.1 "$PPORT"
+	sock_ok
+	peer_ok
+	same_file "$T/up" "$T/got"
+	same_file "$T/down" "$T/out"
+	[ "$(head -n 1 "$T/err")" = "sock: connected to 127.0.0.1 port $PPORT (tcp)" ]
+	has_line "$T/err" "sock: FIN sent to 127.0.0.1 port $PPORT"
+	has_line "$T/err" "sock: FIN received from 127.0.0.1 port $PPORT"
+	summary_is "$T/err" 1234567 7654321
+	[ "$(wc -l <"$T/err")" -eq 4 ]
+	run -1 grep -c trying "$T/err"
+}
+
+@test "-v on a listener: listening, connection from the client's port, FINs and the exact summary" {
+	random_file "$T/up" 1234567
+	random_file "$T/down" 7654321
+	sock_listen "$T/up" "$T/out" "$T/err" 127.0.0.1 0
+	SPID=$LPID
+	peer_connect "$PORT" name="$T/cport" both="$T/down,$T/got" close
+	sock_ok
+	peer_ok
+	same_file "$T/up" "$T/got"
+	same_file "$T/down" "$T/out"
+	cport=$(cat "$T/cport")
+	[ "$(sed -n 1p "$T/err")" = "sock: listening on 127.0.0.1 port $PORT (tcp)" ]
+	[ "$(sed -n 2p "$T/err")" = "sock: connection from 127.0.0.1 port $cport (tcp)" ]
+	has_line "$T/err" "sock: FIN sent to 127.0.0.1 port $cport"
+	has_line "$T/err" "sock: FIN received from 127.0.0.1 port $cport"
+	summary_is "$T/err" 1234567 7654321
+	[ "$(wc -l <"$T/err")" -eq 5 ]
+}
+
+@test "-v summary of an empty session says 0 bytes sent and 0 received" {
+	peer_listen shut_wr recv_all="$T/got" close
+	sock_bg /dev/null "$T/out" "$T/err" -v 127.0.0.1 "$PPORT"
+	sock_ok
+	peer_ok
+	[ ! -s "$T/got" ]
+	[ ! -s "$T/out" ]
+	has_line "$T/err" "sock: connected to 127.0.0.1 port $PPORT (tcp)"
+	has_line "$T/err" "sock: FIN received from 127.0.0.1 port $PPORT"
+	summary_is "$T/err" 0 0
+}
+
+@test "-v summary counts a one-way download exactly (sent 0)" {
+	random_file "$T/down" 300001
+	peer_listen send="$T/down" close
+	sock_bg /dev/null "$T/out" "$T/err" -v 127.0.0.1 "$PPORT"
+	sock_ok
+	peer_ok
+	same_file "$T/down" "$T/out"
+	summary_is "$T/err" 0 300001
+}
+
+@test "-vv adds a trying line before connected; -v has none" {
+	peer_listen shut_wr recv_all="$T/got" close
+	sock_bg /dev/null "$T/out" "$T/err" -vv 127.0.0.1 "$PPORT"
+	sock_ok
+	peer_ok
+	[ "$(sed -n 1p "$T/err")" = "sock: trying 127.0.0.1 port $PPORT (tcp)" ]
+	[ "$(sed -n 2p "$T/err")" = "sock: connected to 127.0.0.1 port $PPORT (tcp)" ]
+	summary_is "$T/err" 0 0
+}
+
+# ---- --progress --------------------------------------------------------
+
+@test "--progress on a terminal redraws one line with \\r and clears it at the end" {
+	need script
+	random_file "$T/data" 200000
+	peer_listen sleep=1 recv_all="$T/got" close
+	cmd=$(printf '%q ' "$SOCK" --progress 127.0.0.1 "$PPORT")
+	cmd="exec $cmd <$(printf %q "$T/data") >/dev/null"
+	# script gives sock a pseudo-terminal as stderr; what sock draws on it
+	# comes out on script's stdout.
+	run -0 timeout 10 script -qec "$cmd" /dev/null </dev/null
+	peer_ok
+	same_file "$T/data" "$T/got"
+	printf '%s' "$output" >"$T/tty"
+	od -c "$T/tty" | head -n 5 >&2
+	# Begins with a redraw, has several, never a newline, ends cleared.
+	[[ $output == $'\r'"sock: sent "* ]]
+	[[ $output == *$'\r\033[K' ]]
+	[[ $output != *$'\n'* ]]
+	n=$(grep -o $'\rsock: sent ' "$T/tty" | wc -l)
+	[ "$n" -ge 2 ]
+	# A redraw in full: stdin is a regular file, so percent and ETA.
+	rate='[0-9]+(\.[0-9])? (B|KiB|MiB)'
+	re=$'\r'"sock: sent $rate, received 0 B, $rate/s \(average $rate/s\), 0:0[0-9], [0-9]+%, ETA [0-9]+:[0-9]{2}"$'\033\\[K'
+	[[ $output =~ $re ]]
+}
+
+@test "--progress on a terminal with -v: an event line never lands on the progress line" {
+	need script
+	peer_listen sleep=0.7 shut_wr recv_all="$T/got" close
+	cmd=$(printf '%q ' "$SOCK" -v --progress 127.0.0.1 "$PPORT")
+	cmd="exec $cmd </dev/null >/dev/null"
+	timeout 10 script -qec "$cmd" /dev/null </dev/null >"$T/tty"
+	peer_ok
+	od -c "$T/tty" >&2
+	# Every -v line starts a line of its own: after a newline, or after
+	# the progress line was cleared (\r ESC [K).
+	python3 - "$T/tty" <<'PY'
+import re, sys
+text = open(sys.argv[1], "rb").read()
+events = [m.start() for m in re.finditer(rb"sock: (connected|FIN|sent [0-9]+ bytes)", text)]
+assert len(events) >= 3, "expected connected, FIN and summary lines"
+for at in events:
+    if at > 0 and text[at - 1:at] != b"\n" and text[max(0, at - 4):at] != b"\r\x1b[K":
+        sys.exit("a -v line is drawn onto the progress line: %r" % text[max(0, at - 40):at + 30])
+PY
+}
+
+@test "--progress with stderr not a terminal prints nothing besides the -v lines" {
+	random_file "$T/data" 200000
+	peer_listen sleep=0.8 recv_all="$T/got" close
+	sock_bg "$T/data" "$T/out" "$T/err" -v --progress 127.0.0.1 "$PPORT"
+	sock_ok
+	peer_ok
+	same_file "$T/data" "$T/got"
+	run -1 grep -c $'[\r\033]' "$T/err"
+	# Every line is a -v line.
+	run -1 grep -c -v -E '^sock: ((connected to|FIN sent to|FIN received from) 127\.0\.0\.1 port [0-9]+( \(tcp\))?|sent 200000 bytes, received 0 bytes in .*)$' "$T/err"
+	summary_is "$T/err" 200000 0
+}
+
+@test "--progress=always to a file writes a line a second with percent and ETA for a file on stdin" {
+	random_file "$T/data" 12582912
+	# A receiver with a small window that takes about 2.5 s for 12 MiB.
+	peer_listen rcvbuf=65536 paced_recv=12582912,2.5 close
+	sock_bg "$T/data" "$T/out" "$T/err" --progress=always 127.0.0.1 "$PPORT"
+	sock_ok 15
+	peer_ok
+	cat "$T/err" >&2
+	run -1 grep -c $'[\r\033]' "$T/err"
+	rate='[0-9]+(\.[0-9])? (B|KiB|MiB|GiB)'
+	re="^sock: sent $rate, received 0 B, $rate/s \(average $rate/s\), 0:0[0-9], [0-9]+%, ETA [0-9]+:[0-9]{2}$"
+	while IFS= read -r line; do
+		[[ $line =~ $re ]] || { echo "bad line: $line" >&2; false; }
+	done <"$T/err"
+	# At least two periodic lines, then the final one.
+	[ "$(wc -l <"$T/err")" -ge 3 ]
+	grep -q -E '^sock: sent .*, 0:01, [0-9]+%, ETA ' "$T/err"
+	grep -q -E '^sock: sent .*, 0:02, [0-9]+%, ETA ' "$T/err"
+	[[ $(tail -n 1 "$T/err") =~ ^sock:\ sent\ 12\.0\ MiB,\ received\ 0\ B,\ .*,\ 100%,\ ETA\ 0:00$ ]]
+	# The first periodic line is not at 100% yet.
+	[[ $(head -n 1 "$T/err") != *100%* ]]
+}
+
+@test "--progress=always with a pipe on stdin has no percent or ETA and counts both directions" {
+	random_file "$T/data" 1048576
+	random_file "$T/down" 2097152
+	peer_listen both="$T/down,$T/got" close
+	# shellcheck disable=SC2016 # expanded by the inner shell
+	run -0 --separate-stderr timeout 10 sh -c 'cat "$1" | "$2" --progress=always 127.0.0.1 "$3" >"$4"' \
+		sh "$T/data" "$SOCK" "$PPORT" "$T/out"
+	peer_ok
+	same_file "$T/data" "$T/got"
+	same_file "$T/down" "$T/out"
+	rate='[0-9]+(\.[0-9])? (B|KiB|MiB|GiB)'
+	[[ $stderr =~ ^sock:\ sent\ 1\.0\ MiB,\ received\ 2\.0\ MiB,\ $rate/s\ \(average\ $rate/s\),\ 0:0[0-9]$ ]]
+}
+
+@test "--progress=bogus is a usage error" {
+	run -2 --separate-stderr "$SOCK" --progress=bogus 127.0.0.1 9
+	[ -z "$output" ]
+	[ "${stderr_lines[0]}" = 'sock: invalid --progress value "bogus": must be auto or always' ]
+	[ "${stderr_lines[1]}" = "sock: see 'sock --help' for usage" ]
+}
+
+# ---- -o / --hex-dump ---------------------------------------------------
+
+@test "-o dumps a short send as one line in hexdump -C form with a > marker" {
+	printf 'hello\n' >"$T/data"
+	peer_listen recv_all="$T/got" close
+	sock_bg "$T/data" "$T/out" "$T/err" -o "$T/dump" 127.0.0.1 "$PPORT"
+	sock_ok
+	peer_ok
+	printf '%s\n' '> 00000000  68 65 6c 6c 6f 0a                                 |hello.|' >"$T/want"
+	same_text "$T/want" "$T/dump"
+}
+
+@test "-o: 40 sent bytes of every class are dumped byte for byte" {
+	payload40 "$T/data"
+	peer_listen recv_all="$T/got" close
+	sock_bg "$T/data" "$T/out" "$T/err" -o "$T/dump" 127.0.0.1 "$PPORT"
+	sock_ok
+	peer_ok
+	same_file "$T/data" "$T/got"
+	expect_dump "$T/data" '>' >"$T/want"
+	[ "$(wc -l <"$T/want")" -eq 3 ]
+	same_text "$T/want" "$T/dump"
+	# Cross-check the expected text against hexdump -C where it exists.
+	if command -v hexdump >/dev/null; then
+		hexdump -C -v "$T/data" | sed '$d; s/^/> /' >"$T/want2"
+		same_text "$T/want2" "$T/dump"
+	fi
+}
+
+@test "--hex-dump: 40 received bytes are dumped with < markers by a listener" {
+	payload40 "$T/data"
+	sock_listen /dev/null "$T/out" "$T/err" --hex-dump "$T/dump" 127.0.0.1 0
+	SPID=$LPID
+	peer_connect "$PORT" send="$T/data" shut_wr recv_all="$T/got" close
+	sock_ok
+	peer_ok
+	same_file "$T/data" "$T/out"
+	expect_dump "$T/data" '<' >"$T/want"
+	same_text "$T/want" "$T/dump"
+}
+
+@test "-o: lines never mix directions, a partial line ends each turn, offsets are per direction" {
+	printf 'first request, 20 b' >"$T/a"    # 19 bytes
+	printf 'the answer: 21 bytes' >"$T/b"   # 20 bytes
+	printf 'second request\n' >"$T/c"       # 15 bytes
+	cat "$T/a" "$T/c" >"$T/sent"
+	peer_listen recv_n="19,$T/got1" send="$T/b" recv_all="$T/got2" close
+	hold_fifo "$T/in"
+	sock_bg "$T/in" "$T/out" "$T/err" -o "$T/dump" 127.0.0.1 "$PPORT"
+	exec 5>"$T/in"
+	cat "$T/a" >&5
+	wait_for 5 size_is "$T/out" 20
+	cat "$T/c" >&5
+	exec 5>&-
+	sock_ok
+	peer_ok
+	same_file "$T/b" "$T/out"
+	{
+		expect_dump "$T/a" '>'
+		expect_dump "$T/b" '<'
+		expect_dump "$T/c" '>' 19
+	} >"$T/want"
+	cat "$T/dump" >&2
+	same_text "$T/want" "$T/dump"
+	# Spelled out: the > lines end at 0x13 (a partial line of 3 bytes).
+	[ "$(sed -n 2p "$T/dump" | cut -c1-12)" = '> 00000010  ' ]
+	[ "$(sed -n 5p "$T/dump" | cut -c1-12)" = '> 00000013  ' ]
+}
+
+@test "-o: a 1 MB upload is dumped whole (the zero-copy path is off)" {
+	random_file "$T/data" 1048576
+	peer_listen recv_all="$T/got" close
+	sock_bg "$T/data" "$T/out" "$T/err" -o "$T/dump" 127.0.0.1 "$PPORT"
+	sock_ok
+	peer_ok
+	same_file "$T/data" "$T/got"
+	[ "$(wc -l <"$T/dump")" -eq 65536 ]
+	[ "$(tail -n 1 "$T/dump" | cut -c1-12)" = '> 000ffff0  ' ]
+	expect_dump "$T/data" '>' >"$T/want"
+	same_text "$T/want" "$T/dump"
+}
+
+@test "-o: 1 MB each way at once: every line well formed and both streams rebuilt exactly" {
+	random_file "$T/up" 1048576
+	random_file "$T/down" 1048576
+	peer_listen both="$T/down,$T/got" close
+	sock_bg "$T/up" "$T/out" "$T/err" -o "$T/dump" 127.0.0.1 "$PPORT"
+	sock_ok
+	peer_ok
+	same_file "$T/up" "$T/got"
+	same_file "$T/down" "$T/out"
+	python3 -c "$PARSE_DUMP_PY" "$T/dump" "$T/dsent" "$T/drecv"
+	same_file "$T/up" "$T/dsent"
+	same_file "$T/down" "$T/drecv"
+}
+
+@test "-o to an unwritable path exits 4 with a message, before connecting" {
+	peer_listen no_client=1.5
+	run -4 --separate-stderr timeout 5 "$SOCK" -o /nonexistent/dir/x 127.0.0.1 "$PPORT" </dev/null
+	[ "$stderr" = "sock: -o /nonexistent/dir/x: No such file or directory" ]
+	[ -z "$output" ]
+	peer_ok
+}
+
+@test "-o to a full disk exits 4 with a write to hex dump message" {
+	local n
+	for n in 100 100000; do
+		random_file "$T/data" "$n"
+		peer_listen recv_all="$T/got" close
+		run --separate-stderr timeout 10 "$SOCK" -o /dev/full 127.0.0.1 "$PPORT" <"$T/data"
+		peer_ok
+		same_file "$T/data" "$T/got"
+		if [ "$status" -ne 4 ] ||
+			[ "$stderr" != "sock: write to hex dump: No space left on device" ]; then
+			echo "$n bytes: exit $status, stderr \"$stderr\"" >&2
+			return 1
+		fi
+	done
+}
+
+# ---- -C ----------------------------------------------------------------
+
+@test "-C sends each LF as CRLF, never doubles a CR before LF, also across two reads" {
+	peer_listen recv_all="$T/got" sendhex=6261636b0a close
+	hold_fifo "$T/in"
+	sock_bg "$T/in" "$T/out" "$T/err" -C 127.0.0.1 "$PPORT"
+	exec 5>"$T/in"
+	# The first write ends with a CR, the second starts with its LF.
+	printf 'one\ntwo\r\nx\ry\nthree\r' >&5
+	wait_for 5 size_is "$T/got" 21
+	printf '\nfour\n\n' >&5
+	exec 5>&-
+	sock_ok
+	peer_ok
+	printf 'one\r\ntwo\r\nx\ry\r\nthree\r\nfour\r\n\r\n' >"$T/want"
+	if ! cmp -s "$T/want" "$T/got"; then
+		od -c "$T/got" >&2
+		false
+	fi
+	# What arrives is not changed.
+	[ "$(od -An -tx1 "$T/out" | tr -d ' \n')" = 6261636b0a ]
+}
+
+# ---- -t ----------------------------------------------------------------
+
+# Negotiation: IAC DO 1, IAC WILL 3, "abc", IAC IAC, "def",
+# IAC SB 24 1 IAC SE, "ghi\n".
+TELNET_IN=fffd01fffb03616263ffff646566fffa1801fff06768690a
+
+@test "-t strips negotiation, keeps an escaped 255 and refuses with WONT/DONT" {
+	peer_listen sendhex="$TELNET_IN" shut_wr recv_all="$T/got" close
+	sock_bg /dev/null "$T/out" "$T/err" -t 127.0.0.1 "$PPORT"
+	sock_ok
+	peer_ok
+	[ "$(od -An -tx1 "$T/out" | tr -d ' \n')" = 616263ff6465666768690a ]
+	[ "$(od -An -tu1 "$T/got" | tr -s ' \n' ' ')" = " 255 252 1 255 254 3 " ]
+}
+
+@test "-t keeps its state when commands arrive one byte at a time" {
+	peer_listen drip="$TELNET_IN,0.01" shut_wr recv_all="$T/got" close
+	sock_bg /dev/null "$T/out" "$T/err" -t 127.0.0.1 "$PPORT"
+	sock_ok
+	peer_ok
+	[ "$(od -An -tx1 "$T/out" | tr -d ' \n')" = 616263ff6465666768690a ]
+	[ "$(od -An -tu1 "$T/got" | tr -s ' \n' ' ')" = " 255 252 1 255 254 3 " ]
+}
+
+@test "without -t telnet bytes pass through untouched" {
+	peer_listen sendhex="$TELNET_IN" shut_wr recv_all="$T/got" close
+	sock_bg /dev/null "$T/out" "$T/err" 127.0.0.1 "$PPORT"
+	sock_ok
+	peer_ok
+	[ "$(od -An -tx1 "$T/out" | tr -d ' \n')" = "$TELNET_IN" ]
+	[ ! -s "$T/got" ]
+}
+
+# ---- -i ----------------------------------------------------------------
+
+@test "-i 0.3 pauses between lines: three lines take at least 0.6 s and arrive intact" {
+	printf 'one\ntwo\nthree\n' >"$T/data"
+	peer_listen lines="3,$T/stamps" recv_all="$T/rest" close
+	start=$(now_ms)
+	sock_bg "$T/data" "$T/out" "$T/err" -i 0.3 127.0.0.1 "$PPORT"
+	sock_ok
+	elapsed=$(( $(now_ms) - start ))
+	peer_ok
+	[ "$(cat "$T/stamps.data")" = "$(printf 'one\ntwo\nthree')" ]
+	[ ! -s "$T/rest" ]
+	[ "$elapsed" -ge 600 ]
+	# The lines arrive spread out, not at once (bounds allow for the peer
+	# reading a line late).
+	# shellcheck disable=SC2016 # awk's own variables
+	run -0 awk '{ t[NR] = $1 } END { exit !(t[3] - t[1] >= 0.45 && t[3] - t[2] >= 0.2 && t[2] - t[1] >= 0.15) }' "$T/stamps"
+}
+
+@test "-i 0 and -i x are usage errors" {
+	run -2 --separate-stderr "$SOCK" -i 0 127.0.0.1 9
+	[ "${stderr_lines[0]}" = 'sock: invalid -i value "0": must be a number of seconds greater than 0' ]
+	[ "${stderr_lines[1]}" = "sock: see 'sock --help' for usage" ]
+	run -2 --separate-stderr "$SOCK" -i x 127.0.0.1 9
+	[ "${stderr_lines[0]}" = 'sock: invalid -i value "x": must be a number of seconds greater than 0' ]
+}
