@@ -73,6 +73,9 @@ struct server {
 	int		 status;	/* the worst failure so far */
 };
 
+static bool client_readable(const struct server *, const struct client *);
+static void read_client_burst(struct server *, struct client *);
+
 static size_t
 queue_room(const struct queue *q)
 {
@@ -325,8 +328,11 @@ add_client(struct server *s, int lfd)
 		    addr, c->id);
 	}
 	s->clients[s->n++] = c;
+	/* A new client has often sent something already. */
+	read_client_burst(s, c);
 	return 0;
 }
+
 
 /* Read stdin and hand it to the clients. Returns 0 or an exit status. */
 static int
@@ -357,8 +363,11 @@ read_stdin(struct server *s)
 	return 0;
 }
 
-/* Read from c; its data goes to stdout and, as broker, to the rest. */
-static void
+/*
+ * Read from c; its data goes to stdout and, as broker, to the rest.
+ * Returns true if more may be waiting (the read was full).
+ */
+static bool
 read_client(struct server *s, struct client *c)
 {
 	static char buf[CHAT_CHUNK + (CHAT_CHUNK + 1) * CHAT_PREFIX_MAX];
@@ -370,18 +379,18 @@ read_client(struct server *s, struct client *c)
 	n = read(c->fd, raw, s->o->chat ? CHAT_CHUNK : READ_CHUNK);
 	if (n == -1) {
 		if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
-			return;
+			return false;
 		warn("read from %s", c->name);
 		note_failure(s, EXIT_NET);
 		kill_client(c, NULL);
-		return;
+		return false;
 	}
 	c->last_activity = s->last_recv = now_ms();
 	if (n == 0) {
 		c->eof = true;
 		if (s->o->verbose > 0)
 			warnx("FIN received from %s", c->name);
-		return;
+		return false;
 	}
 	len = (size_t)n;
 	if (s->o->chat) {
@@ -393,6 +402,22 @@ read_client(struct server *s, struct client *c)
 		queue_push(&s->out, data, len);
 	if (chatty(s->o))
 		broadcast(s, c, data, len, false);
+	return true;
+}
+
+/*
+ * Read c while it has data (a few reads at most, to be fair to the
+ * others): a short client's request and FIN usually arrive together, and
+ * taking both now saves a trip through select for each.
+ */
+static void
+read_client_burst(struct server *s, struct client *c)
+{
+	int i;
+
+	for (i = 0; i < 4 && !c->dead && client_readable(s, c); i++)
+		if (!read_client(s, c))
+			break;
 }
 
 /* Send what waits for c. */
@@ -625,7 +650,7 @@ serve_loop(struct server *s)
 			if (!c->dead && FD_ISSET(c->fd, &wfds))
 				write_client(s, c);
 			if (!c->dead && FD_ISSET(c->fd, &rfds))
-				read_client(s, c);
+				read_client_burst(s, c);
 		}
 		for (i = 0; i < s->nl; i++)
 			if (FD_ISSET(s->lfds[i], &rfds) &&
