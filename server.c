@@ -28,6 +28,17 @@
 #define READ_CHUNK	(64 * 1024)	/* one read from a client or stdin */
 #define CHAT_CHUNK	4096		/* --chat reads less: prefixes grow it */
 #define CHAT_PREFIX_MAX	24		/* "<user4294967295> " and then some */
+#define CHAT_LINE_MAX	4096		/* a longer line is cut into pieces */
+/* What one --chat read can turn into: held line + read, and a prefix each. */
+#define CHAT_OUT_MAX	(CHAT_LINE_MAX + CHAT_CHUNK + \
+			(CHAT_CHUNK + 2) * CHAT_PREFIX_MAX)
+#define OUT_SLACK	(16 * 1024)	/* stdout room kept for notices */
+
+/* --chat: a user's line, held until it is complete. */
+struct chatline {
+	char		 buf[CHAT_LINE_MAX];
+	size_t		 len;
+};
 #define EMFILE_PAUSE_US	100000		/* out of descriptors: wait, retry */
 
 #ifndef MSG_NOSIGNAL
@@ -50,7 +61,7 @@ struct client {
 	bool		 eof;		/* it sent its FIN */
 	bool		 fin_sent;
 	bool		 got_stdin;	/* it was sent some of stdin */
-	bool		 line_start;	/* --chat: its next byte starts a line */
+	struct chatline	*line;		/* --chat: its incomplete line */
 	long long	 last_activity;	/* for -w */
 	bool		 dead;		/* to be removed at the next sweep */
 	const char	*why;		/* and why, for -v (NULL: it just ended) */
@@ -67,7 +78,7 @@ struct server {
 	bool		 stdin_eof;
 	long long	 stdin_eof_at;
 	unsigned long long stdin_bytes;
-	bool		 stdin_line_start; /* --chat: for <user0> */
+	struct chatline	 stdin_line;	/* --chat: <user0>'s incomplete line */
 	unsigned	 next_id;
 	long long	 last_recv;	/* for -q */
 	int		 status;	/* the worst failure so far */
@@ -75,6 +86,7 @@ struct server {
 
 static bool client_readable(const struct server *, const struct client *);
 static void read_client_burst(struct server *, struct client *);
+static void chat_send(struct server *, struct client *, const char *, size_t);
 
 static size_t
 queue_room(const struct queue *q)
@@ -118,20 +130,26 @@ note_failure(struct server *s, int status)
 }
 
 /*
- * --chat: copy n bytes from user id into dst with "<userN> " before every
- * line. dst must hold n + (n + 1) * CHAT_PREFIX_MAX bytes.
+ * --chat: add n bytes of user id to its line l, and put every line that is
+ * now complete (or fills l) into dst with "<userN> " before it, so that no
+ * other message lands in the middle of someone's line. dst must hold
+ * CHAT_OUT_MAX bytes. Returns how many bytes went to dst.
  */
 static size_t
-chat_format(unsigned id, bool *line_start, const char *p, size_t n, char *dst)
+chat_lines(unsigned id, struct chatline *l, const char *p, size_t n,
+    char *dst)
 {
 	size_t i, len = 0;
 
 	for (i = 0; i < n; i++) {
-		if (*line_start)
-			len += (size_t)snprintf(dst + len, CHAT_PREFIX_MAX,
-			    "<user%u> ", id);
-		dst[len++] = p[i];
-		*line_start = p[i] == '\n';
+		l->buf[l->len++] = p[i];
+		if (p[i] != '\n' && l->len < sizeof(l->buf))
+			continue;
+		len += (size_t)snprintf(dst + len, CHAT_PREFIX_MAX, "<user%u> ",
+		    id);
+		memcpy(dst + len, l->buf, l->len);
+		len += l->len;
+		l->len = 0;
 	}
 	return len;
 }
@@ -224,9 +242,14 @@ sweep(struct server *s)
 			close(c->fd);
 			free(c->out.buf);
 			s->clients[i] = s->clients[--s->n];
-			if (s->o->chat)
+			if (s->o->chat) {
+				/* What it left unfinished ends its last line. */
+				if (c->line->len > 0)
+					chat_send(s, c, "\n", 1);
 				announce(s, NULL, "<announce> <user%u> is "
 				    "disconnected.\n", c->id);
+			}
+			free(c->line);
 			free(c);
 			again = true;
 			break;
@@ -308,8 +331,11 @@ add_client(struct server *s, int lfd)
 	if (fd == -1)
 		return 0;
 	if ((c = calloc(1, sizeof(*c))) == NULL ||
-	    (c->out.buf = malloc(CLIENT_QUEUE)) == NULL) {
+	    (c->out.buf = malloc(CLIENT_QUEUE)) == NULL ||
+	    (s->o->chat && (c->line = calloc(1, sizeof(*c->line))) == NULL)) {
 		warn("client %s", conn.name);
+		if (c != NULL)
+			free(c->out.buf);
 		free(c);
 		close(fd);
 		return 0;
@@ -317,7 +343,6 @@ add_client(struct server *s, int lfd)
 	c->fd = fd;
 	c->out.cap = CLIENT_QUEUE;
 	c->id = ++s->next_id;
-	c->line_start = true;
 	c->last_activity = now_ms();
 	memcpy(c->name, conn.name, sizeof(c->name));
 	if (s->o->chat) {
@@ -334,13 +359,32 @@ add_client(struct server *s, int lfd)
 }
 
 
+/*
+ * --chat: n bytes from c (NULL: sock's own stdin, <user0>) go, as whole
+ * prefixed lines, to stdout (but not stdin's own) and every other client.
+ */
+static void
+chat_send(struct server *s, struct client *c, const char *p, size_t n)
+{
+	static char buf[CHAT_OUT_MAX];
+	size_t len;
+
+	len = chat_lines(c != NULL ? c->id : 0, c != NULL ? c->line :
+	    &s->stdin_line, p, n, buf);
+	if (len == 0)
+		return;
+	/* client_readable kept this much room. */
+	if (c != NULL && !s->o->send_only && queue_room(&s->out) >= len)
+		queue_push(&s->out, buf, len);
+	broadcast(s, c, buf, len, c == NULL);
+}
+
 /* Read stdin and hand it to the clients. Returns 0 or an exit status. */
 static int
 read_stdin(struct server *s)
 {
-	static char buf[CHAT_CHUNK + (CHAT_CHUNK + 1) * CHAT_PREFIX_MAX];
 	static char raw[READ_CHUNK];
-	size_t want = s->o->chat ? CHAT_CHUNK : READ_CHUNK, len;
+	size_t want = s->o->chat ? CHAT_CHUNK : READ_CHUNK;
 	ssize_t n;
 
 	if ((n = read(STDIN_FILENO, raw, want)) == -1) {
@@ -352,13 +396,14 @@ read_stdin(struct server *s)
 	if (n == 0) {
 		s->stdin_eof = true;
 		s->stdin_eof_at = now_ms();
+		if (s->o->chat && s->stdin_line.len > 0)
+			chat_send(s, NULL, "\n", 1);
 		return 0;
 	}
 	s->stdin_bytes += (unsigned long long)n;
-	if (s->o->chat) {
-		len = chat_format(0, &s->stdin_line_start, raw, (size_t)n, buf);
-		broadcast(s, NULL, buf, len, true);
-	} else
+	if (s->o->chat)
+		chat_send(s, NULL, raw, (size_t)n);
+	else
 		broadcast(s, NULL, raw, (size_t)n, true);
 	return 0;
 }
@@ -370,10 +415,7 @@ read_stdin(struct server *s)
 static bool
 read_client(struct server *s, struct client *c)
 {
-	static char buf[CHAT_CHUNK + (CHAT_CHUNK + 1) * CHAT_PREFIX_MAX];
 	static char raw[READ_CHUNK];
-	const char *data = raw;
-	size_t len;
 	ssize_t n;
 
 	n = read(c->fd, raw, s->o->chat ? CHAT_CHUNK : READ_CHUNK);
@@ -392,16 +434,15 @@ read_client(struct server *s, struct client *c)
 			warnx("FIN received from %s", c->name);
 		return false;
 	}
-	len = (size_t)n;
 	if (s->o->chat) {
-		len = chat_format(c->id, &c->line_start, raw, len, buf);
-		data = buf;
+		chat_send(s, c, raw, (size_t)n);
+		return true;
 	}
 	/* stdout's room was checked before reading: see client_readable. */
 	if (!s->o->send_only)
-		queue_push(&s->out, data, len);
-	if (chatty(s->o))
-		broadcast(s, c, data, len, false);
+		queue_push(&s->out, raw, (size_t)n);
+	if (s->o->broker)
+		broadcast(s, c, raw, (size_t)n, false);
 	return true;
 }
 
@@ -464,10 +505,10 @@ write_stdout(struct server *s)
 static bool
 client_readable(const struct server *s, const struct client *c)
 {
-	size_t chunk = s->o->chat ? CHAT_CHUNK +
-	    (CHAT_CHUNK + 1) * CHAT_PREFIX_MAX : READ_CHUNK;
+	size_t chunk = s->o->chat ? CHAT_OUT_MAX : READ_CHUNK;
 
-	return !c->eof && (s->o->send_only || queue_room(&s->out) >= chunk);
+	return !c->eof && (s->o->send_only ||
+	    queue_room(&s->out) >= chunk + OUT_SLACK);
 }
 
 /*
@@ -765,7 +806,6 @@ serve_clients(const struct opts *o, int *lfds, int nl, struct relay_io *io)
 	s.io = io;
 	s.lfds = lfds;
 	s.nl = nl;
-	s.stdin_line_start = true;
 	s.last_recv = now_ms();
 	s.status = EXIT_OK;
 	if ((s.out.buf = malloc(OUT_QUEUE)) == NULL) {
