@@ -589,11 +589,19 @@ drain_arrived(struct session *s)
 static void
 close_stdout(struct relay_io *io)
 {
+	struct stat st;
 	int fd;
 
 	if (io->stdout_closed)
 		return;
 	io->stdout_closed = true;
+	/*
+	 * A socket for stdout (sock run by inetd, socat or another sock's
+	 * -e) usually is stdin too, and stays open through it: pass the end
+	 * on with a FIN.
+	 */
+	if (fstat(STDOUT_FILENO, &st) == 0 && S_ISSOCK(st.st_mode))
+		(void)shutdown(STDOUT_FILENO, SHUT_WR);
 	if ((fd = open("/dev/null", O_WRONLY)) == -1)
 		return;
 	dup2(fd, STDOUT_FILENO);

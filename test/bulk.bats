@@ -94,3 +94,35 @@ listener_ok() {
 	tail -c 1000000 "$T/resp" >"$T/body"
 	same_file "$T/www/file.bin" "$T/body"
 }
+
+# socket_stdio [VAR=VALUE]: a client sends 5 MB through a sock whose stdin
+# and stdout are a socket (the program of a -e listener, as under inetd)
+# to an upstream listener, which sends 5 MB back the same way. The
+# environment assignment, if any, is given to the sock in the middle.
+socket_stdio() {
+	random_file "$T/up" 5000000
+	random_file "$T/down" 5000000
+	sock_listen "$T/down" "$T/upout" "$T/uerr" 127.0.0.1 0
+	local upport=$PORT uppid=$LPID
+	# shellcheck disable=SC2016 # expanded by the inner shell
+	bg env "$@" sh -c 'exec "$0" -v -l 127.0.0.1 0 -e "$0 127.0.0.1 $1" \
+	    </dev/null 2>"$2"' "$SOCK" "$upport" "$T/perr"
+	local proxy=$BG_PID
+	wait_for 5 has_port_line "$T/perr"
+	run -0 timeout 30 sh -c '"$1" 127.0.0.1 "$2" <"$3" >"$4"' sh \
+	    "$SOCK" "$(port_from "$T/perr")" "$T/up" "$T/downout"
+	wait_exit "$proxy" 10
+	[ "$EXIT_STATUS" -eq 0 ] || { cat "$T/perr" >&2; false; }
+	wait_exit "$uppid" 10
+	[ "$EXIT_STATUS" -eq 0 ] || { cat "$T/uerr" >&2; false; }
+	same_file "$T/up" "$T/upout"
+	same_file "$T/down" "$T/downout"
+}
+
+@test "a sock whose stdin and stdout are a socket relays both ways (splice)" {
+	socket_stdio SOCK_SPLICE_TEST=1
+}
+
+@test "a sock whose stdin and stdout are a socket relays both ways (read/write)" {
+	socket_stdio SOCK_NOSPLICE=1
+}
