@@ -30,6 +30,7 @@
 #define DGRAM_BUFSIZE	65536
 #define STDIN_DGRAM_MAX	16384	/* one stdin read becomes one datagram */
 #define PIPE_BUFSIZE	(1024 * 1024)	/* asked of F_SETPIPE_SZ */
+#define SPLICE_MIN	(32 * 1024)	/* a read this large means bulk */
 #define DGRAM_QUIET_MS	1000	/* rule 9: quiet time before a UDP exit */
 #define QUIT_DRAIN_READS 64	/* reads of what already arrived at -q */
 #define UNSENT_POLL_MS	10	/* how often --send-only looks at its queue */
@@ -77,6 +78,8 @@ struct dir {
 	size_t		 len;
 	int		 pipe[2];	/* -1: the copy path */
 	size_t		 pipecap;
+	bool		 splice_ok;	/* both ends can be spliced */
+	bool		 go_splice;	/* bulk seen: splice once buf is empty */
 	bool		 pipe_full;	/* out of pipe slots, whatever len says */
 	bool		 eof;		/* the source has ended */
 	unsigned long long bytes;	/* bytes delivered to the sink */
@@ -174,21 +177,32 @@ can_splice(int fd, bool writing)
 }
 
 /*
- * Put d on the splice path if both its ends allow it. The pipe is made as
- * large as the system lets us: fewer, larger moves (measured in README).
+ * May d take the splice path? Only if both its ends allow it. It starts
+ * on the copy path all the same: for small messages read and write cost
+ * less than splice, and the switch comes with the first large read.
  */
 static void
-try_splice(struct dir *d)
+check_splice(struct dir *d)
+{
+	d->splice_ok = d->pipe[0] != -1 || (getenv("SOCK_NOSPLICE") == NULL &&
+	    can_splice(d->src, false) && can_splice(d->sink, true));
+}
+
+/*
+ * Put d on the splice path. The pipe is made as large as the system lets
+ * us: fewer, larger moves (measured, see README).
+ */
+static void
+start_splice(struct dir *d)
 {
 	int size;
 
+	d->go_splice = false;
 	if (d->pipe[0] != -1)
-		return;
-	if (getenv("SOCK_NOSPLICE") != NULL || !can_splice(d->src, false) ||
-	    !can_splice(d->sink, true))
 		return;
 	if (pipe2(d->pipe, O_CLOEXEC) == -1) {
 		d->pipe[0] = d->pipe[1] = -1;
+		d->splice_ok = false;
 		return;
 	}
 	fcntl(d->pipe[1], F_SETPIPE_SZ, PIPE_BUFSIZE);
@@ -382,12 +396,17 @@ fill(struct session *s, struct dir *d)
 	if (!from_socket && s->o->crlf && d->pipe[0] == -1)
 		return fill_crlf(s, d, room);
 #ifdef HAVE_SPLICE
+	if (d->go_splice && d->len == 0) {
+		start_splice(d);
+		room = dir_room(d, c->dgram);
+	}
 	if (d->pipe[0] != -1) {
 		n = splice(d->src, NULL, d->pipe[1], NULL, room,
 		    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 		if (n == -1 && errno == EINVAL && d->len == 0) {
 			/* The source refuses splice after all: copy. */
 			end_splice(d);
+			d->splice_ok = false;
 			return 0;
 		}
 		/*
@@ -439,6 +458,8 @@ fill(struct session *s, struct dir *d)
 		dump_bytes(s->io, 1, d->buf + d->off + d->len, (size_t)n);
 	if (from_socket && s->o->send_only)
 		return 0;
+	if (d->splice_ok && d->pipe[0] == -1 && (size_t)n >= SPLICE_MIN)
+		d->go_splice = true;
 	if (from_socket && s->o->telnet)
 		n = (ssize_t)telnet_filter(s, d->buf + d->off + d->len,
 		    (size_t)n);
@@ -467,6 +488,7 @@ unsplice(struct session *s, struct dir *d)
 		d->bytes += (unsigned long long)n;
 	}
 	end_splice(d);
+	d->splice_ok = false;
 	return 0;
 }
 
@@ -971,6 +993,7 @@ relay(const struct opts *o, struct conn *c, struct relay_io *io)
 	down.eof = false;
 	down.bytes = 0;
 	down.cap = c->dgram ? DGRAM_BUFSIZE : sizeof(downbuf);
+	down.splice_ok = down.go_splice = false;
 #ifdef HAVE_SPLICE
 	/*
 	 * Datagrams keep their boundaries only on the copy path, and bytes
@@ -979,9 +1002,9 @@ relay(const struct opts *o, struct conn *c, struct relay_io *io)
 	 */
 	if (!c->dgram && o->hexdump_path == NULL) {
 		if (!o->crlf && o->interval_ms < 0)
-			try_splice(&up);
+			check_splice(&up);
 		if (!o->send_only && !o->telnet)
-			try_splice(&down);
+			check_splice(&down);
 	}
 #endif
 
