@@ -109,6 +109,7 @@ socket_stdio() {
 	    </dev/null 2>"$2"' "$SOCK" "$upport" "$T/perr"
 	local proxy=$BG_PID
 	wait_for 5 has_port_line "$T/perr"
+	# shellcheck disable=SC2016 # expanded by the inner shell
 	run -0 timeout 30 sh -c '"$1" 127.0.0.1 "$2" <"$3" >"$4"' sh \
 	    "$SOCK" "$(port_from "$T/perr")" "$T/up" "$T/downout"
 	wait_exit "$proxy" 10

@@ -11,25 +11,6 @@
 load helper
 bats_require_minimum_version 1.5.0
 
-# open_feed FIFO: make FIFO and keep it open for writing in a background
-# process (FEED_PID), so whoever reads it sees no end of input until
-# end_feed kills that process.
-open_feed() {
-	hold_fifo "$1"
-	bg sh -c 'exec sleep 60 >"$0"' "$1"
-	FEED_PID=$BG_PID
-}
-
-end_feed() {
-	kill "$1" 2>/dev/null || true
-	wait "$1" 2>/dev/null || true
-}
-
-# feed FIFO TEXT: write TEXT to an open FIFO (bounded, never hangs).
-feed() {
-	timeout 5 sh -c 'printf "%s" "$1" >"$0"' "$1" "$2"
-}
-
 # std_fds_not_sockets PID: none of PID's descriptors 0-2 is a socket; each
 # is open (on /dev/null, as the design says for a closed one).
 std_fds_not_sockets() {

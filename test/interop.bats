@@ -24,15 +24,6 @@ peer_bg() {
 	PIDS+=("$PEER")
 }
 
-# sock_bg IN OUT ERR ARGS...: the same for sock; SPID is its PID.
-sock_bg() {
-	local in=$1 out=$2 err=$3
-	shift 3
-	"$SOCK" "$@" <"$in" >"$out" 2>"$err" 3>&- 5>&- &
-	SPID=$!
-	PIDS+=("$SPID")
-}
-
 # exited_ok PID ERRFILE: PID exits 0 within 10 s; show ERRFILE otherwise.
 exited_ok() {
 	wait_exit "$1" 10
@@ -47,10 +38,6 @@ exited_ok() {
 # report a status of their own; what counts is sock's status and the data).
 peer_done() {
 	wait_exit "$PEER" 10 || { cat "$T/peer.err" >&2; return 1; }
-}
-
-size_is() {
-	[ -e "$1" ] && [ "$(wc -c <"$1")" -eq "$2" ]
 }
 
 # upload_to_listener CMD...: a sock listener started < /dev/null receives

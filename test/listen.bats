@@ -10,47 +10,6 @@
 load helper
 bats_require_minimum_version 1.5.0
 
-# open_feed FIFO: make FIFO and keep it open for writing in a background
-# process (FEED_PID), so whoever reads it sees no end of input until
-# end_feed kills that process.
-open_feed() {
-	hold_fifo "$1"
-	bg sh -c 'exec sleep 60 >"$0"' "$1"
-	FEED_PID=$BG_PID
-}
-
-end_feed() {
-	kill "$1" 2>/dev/null || true
-	wait "$1" 2>/dev/null || true
-}
-
-has_ipv6_loopback() {
-	grep -q '^00000000000000000000000000000001 ' /proc/net/if_inet6 2>/dev/null
-}
-
-# need_dual_name: set DUAL to a host name that resolves to both ::1 and
-# 127.0.0.1 and DUAL_RUN to the command prefix under which it does:
-# localhost where it already does; otherwise a private mount namespace
-# (unshare -m, as root) gets its own /etc/hosts.
-need_dual_name() {
-	local addrs
-	has_ipv6_loopback || skip "::1 is not configured"
-	addrs=$(getent ahosts localhost | awk '$2 == "STREAM" { print $1 }')
-	if grep -qx '::1' <<<"$addrs" && grep -qx '127.0.0.1' <<<"$addrs"; then
-		DUAL=localhost
-		DUAL_RUN=()
-		return
-	fi
-	printf '127.0.0.1 localhost\n::1 sock-dual.test\n127.0.0.1 sock-dual.test\n' \
-	    >"$T/hosts"
-	command -v unshare >/dev/null ||
-	    skip "no name resolves to ::1 and 127.0.0.1, and no unshare"
-	DUAL=sock-dual.test
-	DUAL_RUN=(unshare -m sh -c 'mount --bind "$0" /etc/hosts && exec "$@"' "$T/hosts")
-	"${DUAL_RUN[@]}" true 2>/dev/null ||
-	    skip "no name resolves to ::1 and 127.0.0.1, and unshare -m fails"
-}
-
 # client ARGS... <IN: run a sock client, bounded, expecting exit 0.
 client() {
 	run -0 timeout 10 "$SOCK" "$@"

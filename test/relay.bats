@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # The relay: SPEC.md "The relay", rules 1-7. Every peer here is a scripted
-# python3 peer (PEER_PY below) so each test controls exactly when the other
-# side sends, half-closes, resets or merely watches for a FIN.
+# python3 peer (PEER_PY in helper.bash) so each test controls exactly when
+# the other side sends, half-closes, resets or merely watches for a FIN.
 #
 # Each @test body runs in a subshell (SC2030/SC2031); run sets status,
 # output and stderr, and helper.bash sets PORT and LPID (SC2154/SC2153).
@@ -9,117 +9,6 @@
 
 load helper
 bats_require_minimum_version 1.5.0
-
-# PEER_PY: a scripted TCP peer on 127.0.0.1.
-#   peer.py listen PORTFILE ACTION...   listen on port 0, write the port to
-#                                       PORTFILE (atomically), accept one client
-#   peer.py connect PORT ACTION...      connect to PORT
-# Actions, run in order (a failed check exits 1 with a "peer:" message):
-#   send=FILE          send the whole file
-#   sendstr=TEXT       send TEXT
-#   flood=N            send N bytes as fast as possible; a reset ends it quietly
-#   stream=N,SECS      send "line K" N times, SECS apart
-#   recv_all=FILE      read until EOF into FILE
-#   recv_n=N           read exactly N bytes (EOF before that: failure)
-#   slow_recv=FILE     read until EOF into FILE, 64 KiB at a time, 0.03 s apart
-#   no_eof=SECS        check that nothing at all (no byte, no FIN) arrives for SECS
-#   eof_within=SECS    check that EOF arrives within SECS (data before it is dropped)
-#   shut_wr            shutdown(SHUT_WR): send our FIN
-#   rst                close with SO_LINGER 0: send a reset
-#   close              close normally
-#   sleep=SECS         sleep
-#   touch=FILE         create FILE (a progress mark the test waits for)
-PEER_PY=$(cat <<'PY'
-import os, socket, struct, sys, time
-
-def fail(msg):
-    sys.stderr.write("peer: %s\n" % msg)
-    sys.exit(1)
-
-role, where = sys.argv[1], sys.argv[2]
-if role == "listen":
-    srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(1)
-    with open(where + ".tmp", "w") as f:
-        f.write("%d\n" % srv.getsockname()[1])
-    os.rename(where + ".tmp", where)
-    c, _ = srv.accept()
-    srv.close()
-else:
-    c = socket.create_connection(("127.0.0.1", int(where)))
-
-for act in sys.argv[3:]:
-    op, _, arg = act.partition("=")
-    if op == "send":
-        with open(arg, "rb") as f:
-            c.sendall(f.read())
-    elif op == "sendstr":
-        c.sendall(arg.encode())
-    elif op == "flood":
-        left, block = int(arg), os.urandom(1 << 20)
-        try:
-            while left > 0:
-                n = c.send(block[:left])
-                left -= n
-        except OSError:
-            pass
-    elif op == "stream":
-        n, secs = arg.split(",")
-        for k in range(int(n)):
-            if k:
-                time.sleep(float(secs))
-            c.sendall(b"line %d\n" % (k + 1))
-    elif op in ("recv_all", "slow_recv"):
-        with open(arg, "wb") as f:
-            while True:
-                if op == "slow_recv":
-                    d = c.recv(65536, socket.MSG_WAITALL)
-                    time.sleep(0.03)
-                else:
-                    d = c.recv(65536)
-                if not d:
-                    break
-                f.write(d)
-    elif op == "recv_n":
-        left = int(arg)
-        while left > 0:
-            d = c.recv(min(left, 65536))
-            if not d:
-                fail("EOF with %d bytes still expected" % left)
-            left -= len(d)
-    elif op == "no_eof":
-        c.settimeout(float(arg))
-        try:
-            d = c.recv(65536)
-        except socket.timeout:
-            d = None
-        c.settimeout(None)
-        if d is not None:
-            fail("expected silence for %s s, got %s" % (arg, repr(d[:20]) if d else "EOF"))
-    elif op == "eof_within":
-        c.settimeout(float(arg))
-        try:
-            while c.recv(65536):
-                pass
-        except socket.timeout:
-            fail("no EOF within %s s" % arg)
-        c.settimeout(None)
-    elif op == "shut_wr":
-        c.shutdown(socket.SHUT_WR)
-    elif op == "rst":
-        c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        c.close()
-    elif op == "close":
-        c.close()
-    elif op == "sleep":
-        time.sleep(float(arg))
-    elif op == "touch":
-        open(arg, "w").close()
-    else:
-        fail("unknown action " + act)
-PY
-)
 
 # SLOW_PY IN OUT CHUNK SECS COUNT: read IN (opened here, so a FIFO does not
 # block the caller) CHUNK bytes at a time with SECS between reads, write it to
@@ -143,59 +32,6 @@ with open(count, "w") as f:
 PY
 )
 
-# peer_listen ACTION...: start the python peer listening on 127.0.0.1; sets
-# PPORT and PEER (its PID). Its stderr goes to $T/peer.err.
-peer_listen() {
-	rm -f "$T/pport"
-	bg python3 -c "$PEER_PY" listen "$T/pport" "$@" 2>"$T/peer.err" 5>&-
-	PEER=$BG_PID
-	wait_for 5 test -s "$T/pport"
-	PPORT=$(cat "$T/pport")
-}
-
-# peer_connect PORT ACTION...: start the python peer as a client of PORT.
-peer_connect() {
-	bg python3 -c "$PEER_PY" connect "$@" 2>"$T/peer.err" 5>&-
-	PEER=$BG_PID
-}
-
-# peer_ok: the peer exits 0 within 5 s (its checks passed).
-peer_ok() {
-	wait_exit "$PEER" 5
-	if [ "$EXIT_STATUS" -ne 0 ]; then
-		cat "$T/peer.err" >&2
-		return 1
-	fi
-}
-
-# sock_bg IN OUT ERR ARGS...: run sock ARGS in the background with the given
-# stdin, stdout and stderr (opened in the child, so FIFOs do not block the
-# test); SPID is its PID.
-sock_bg() {
-	local in=$1 out=$2 err=$3
-	shift 3
-	"$SOCK" "$@" <"$in" >"$out" 2>"$err" 3>&- 5>&- &
-	SPID=$!
-	PIDS+=("$SPID")
-}
-
-# sock_ok: sock (SPID) exits 0 within SECS (default 5).
-sock_ok() {
-	wait_exit "$SPID" "${1:-5}"
-	if [ "$EXIT_STATUS" -ne 0 ]; then
-		cat "$T/err" >&2
-		return 1
-	fi
-}
-
-now_ms() {
-	echo $(( $(date +%s%N) / 1000000 ))
-}
-
-size_is() {
-	[ -e "$1" ] && [ "$(wc -c <"$1")" -eq "$2" ]
-}
-
 @test "sock as client sends FIN at end of stdin and still receives the reply sent after it" {
 	random_file "$T/data" 300000
 	random_file "$T/reply" 200000
@@ -205,8 +41,8 @@ size_is() {
 	exec 5>"$T/in"
 	cat "$T/data" >&5
 	exec 5>&-
-	sock_ok
-	peer_ok
+	sock_ok 5
+	peer_ok 5
 	same_file "$T/data" "$T/got"
 	same_file "$T/reply" "$T/out"
 }
@@ -222,8 +58,8 @@ size_is() {
 	peer_connect "$PORT" recv_all="$T/got" send="$T/reply" close
 	cat "$T/data" >&5
 	exec 5>&-
-	sock_ok
-	peer_ok
+	sock_ok 5
+	peer_ok 5
 	same_file "$T/data" "$T/got"
 	same_file "$T/reply" "$T/out"
 }
@@ -232,8 +68,8 @@ size_is() {
 	random_file "$T/data" 500000
 	peer_listen no_eof=0.7 send="$T/data" close
 	sock_bg /dev/null "$T/out" "$T/err" 127.0.0.1 "$PPORT"
-	sock_ok
-	peer_ok
+	sock_ok 5
+	peer_ok 5
 	same_file "$T/data" "$T/out"
 }
 
@@ -242,8 +78,8 @@ size_is() {
 	sock_listen /dev/null "$T/out" "$T/err" 127.0.0.1 0
 	SPID=$LPID
 	peer_connect "$PORT" no_eof=0.7 send="$T/data" close
-	sock_ok
-	peer_ok
+	sock_ok 5
+	peer_ok 5
 	same_file "$T/data" "$T/out"
 }
 
@@ -251,8 +87,8 @@ size_is() {
 	random_file "$T/data" 100000
 	peer_listen eof_within=2 send="$T/data" close
 	sock_bg /dev/null "$T/out" "$T/err" -N 127.0.0.1 "$PPORT"
-	sock_ok
-	peer_ok
+	sock_ok 5
+	peer_ok 5
 	same_file "$T/data" "$T/out"
 }
 
@@ -264,8 +100,8 @@ size_is() {
 	exec 5>"$T/in"
 	cat "$T/data" >&5
 	exec 5>&-
-	sock_ok
-	peer_ok
+	sock_ok 5
+	peer_ok 5
 	[ "$(cat "$T/out")" = "done" ]
 }
 
@@ -290,8 +126,8 @@ size_is() {
 	kill -0 "$SPID"
 	timeout 5 cat "$T/part2" >&5
 	exec 5>&-
-	sock_ok
-	peer_ok
+	sock_ok 5
+	peer_ok 5
 	same_file "$T/sent" "$T/got"
 }
 
@@ -346,8 +182,8 @@ size_is() {
 		sleep 0.3
 	done
 	exec 5>&-
-	sock_ok
-	peer_ok
+	sock_ok 5
+	peer_ok 5
 	[ "$(wc -l <"$T/got")" -eq 7 ]
 	[ "$(cat "$T/out")" = ok ]
 }
@@ -360,8 +196,8 @@ recv_only_case() {
 	sock_bg "$T/in" "$T/out" "$T/err" "$1" 127.0.0.1 "$PPORT"
 	exec 5>"$T/in"
 	printf 'not for the peer\n' >&5
-	sock_ok
-	peer_ok
+	sock_ok 5
+	peer_ok 5
 	[ "$(cat "$T/out")" = hello ]
 	# The line is still in the FIFO: sock never read it.
 	IFS= read -r -t 2 line <"$T/in"
@@ -382,7 +218,7 @@ recv_only_case() {
 	random_file "$T/junk" 100000
 	peer_listen send="$T/junk" recv_all="$T/got" touch="$T/got.done" sleep=30
 	sock_bg "$T/data" "$T/out" "$T/err" --send-only 127.0.0.1 "$PPORT"
-	sock_ok
+	sock_ok 5
 	# A peer whose read fails (a reset: data lost) never gets there.
 	wait_for 5 test -e "$T/got.done" || { cat "$T/peer.err" >&2; false; }
 	same_file "$T/data" "$T/got"
@@ -455,7 +291,7 @@ recv_only_case() {
 	peer_listen slow_recv="$T/got" close
 	sock_bg "$T/data" "$T/out" "$T/err" 127.0.0.1 "$PPORT"
 	sock_ok 15
-	peer_ok
+	peer_ok 5
 	same_file "$T/data" "$T/got"
 }
 

@@ -10,11 +10,6 @@
 load helper
 bats_require_minimum_version 1.5.0
 
-# ms_since START: milliseconds since START (from date +%s%N).
-ms_since() {
-	echo $(( ($(date +%s%N) - $1) / 1000000 ))
-}
-
 # service_of PORT [PROTO]: the name -v shows for PORT, or *.
 service_of() {
 	local s
@@ -54,35 +49,6 @@ time.sleep(60)
 	wait_for 10 test -s "$T/win"
 	read -r BASE OPEN1 OPEN2 OPEN3 <"$T/win"
 	[ "$BASE" != none ]
-}
-
-# blackhole: a TCP port on 127.0.0.1 that never answers a SYN, in BH_PORT.
-# A python3 socket listens with a backlog of 0 and never accepts; one
-# connection fills its accept queue and Linux then drops further SYNs. The
-# script checks that with a probe connect before it prints the port.
-blackhole() {
-	need python3
-	bg python3 -c '
-import socket, time
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-s.listen(0)
-port = s.getsockname()[1]
-fill = socket.create_connection(("127.0.0.1", port))
-probe = socket.socket()
-probe.settimeout(0.3)
-try:
-    probe.connect(("127.0.0.1", port))
-    print("answers", flush=True)
-except socket.timeout:
-    print(port, flush=True)
-time.sleep(60)
-' >"$T/bh"
-	wait_for 5 test -s "$T/bh"
-	BH_PORT=$(cat "$T/bh")
-	case $BH_PORT in
-	*[!0-9]*) skip "cannot make a port that drops SYNs here" ;;
-	esac
 }
 
 # udp_listener [reply]: a python3 UDP socket on 127.0.0.1 that never
@@ -307,7 +273,7 @@ time.sleep(60)
 	start=$(date +%s%N)
 	run -1 --separate-stderr timeout 10 "$SOCK" -vv -w 1 -z 127.0.0.1 \
 	    "$((BH_PORT - 1))-$((BH_PORT + 1))" </dev/null
-	ms=$(ms_since "$start")
+	ms=$(elapsed_ms "$start")
 	[ -z "$output" ]
 	grep -qxF "sock: connect to 127.0.0.1 port $BH_PORT (tcp) failed: Connection timed out" <<<"$stderr"
 	[ "${#stderr_lines[@]}" -eq 3 ]
@@ -320,7 +286,7 @@ time.sleep(60)
 	blackhole
 	start=$(date +%s%N)
 	run -1 --separate-stderr timeout 20 "$SOCK" -z 127.0.0.1 "$BH_PORT" </dev/null
-	ms=$(ms_since "$start")
+	ms=$(elapsed_ms "$start")
 	[ -z "$stderr" ]
 	[ "$ms" -ge 1900 ]
 	[ "$ms" -lt 4000 ]
@@ -340,7 +306,7 @@ s.listen(16)
 time.sleep(30)
 " "$0"' "$p"
 	run -0 --separate-stderr timeout 10 "$SOCK" -v --wait 5 -z 127.0.0.1 "$p" </dev/null
-	ms=$(ms_since "$start")
+	ms=$(elapsed_ms "$start")
 	[ -z "$output" ]
 	# Only the round that found the port is reported.
 	[ "$stderr" = "sock: Connection to 127.0.0.1 $p port [tcp/$(service_of "$p")] succeeded!" ]
@@ -354,7 +320,7 @@ time.sleep(30)
 	p=$(free_port)
 	start=$(date +%s%N)
 	run -3 --separate-stderr timeout 10 "$SOCK" --wait 1 -z 127.0.0.1 "$p" </dev/null
-	ms=$(ms_since "$start")
+	ms=$(elapsed_ms "$start")
 	[ -z "$output" ]
 	[ "$stderr" = "sock: waited 1 s for 127.0.0.1 port $p (tcp) to open: Connection refused" ]
 	[ "$ms" -ge 900 ]
@@ -366,7 +332,7 @@ time.sleep(30)
 	blackhole
 	start=$(date +%s%N)
 	run -3 --separate-stderr timeout 10 "$SOCK" --wait 0.5 -w 5 -z 127.0.0.1 "$BH_PORT" </dev/null
-	ms=$(ms_since "$start")
+	ms=$(elapsed_ms "$start")
 	[ "$stderr" = "sock: waited 0.5 s for 127.0.0.1 port $BH_PORT (tcp) to open: Connection timed out" ]
 	[ "$ms" -lt 2000 ]
 }
@@ -390,7 +356,7 @@ time.sleep(30)
 	udp_listener reply
 	start=$(date +%s%N)
 	run -0 --separate-stderr timeout 20 "$SOCK" -v -u -w 5 -z 127.0.0.1 "$UDP_PORT" </dev/null
-	ms=$(ms_since "$start")
+	ms=$(elapsed_ms "$start")
 	[ "${#stderr_lines[@]}" -eq 1 ]
 	[ "$ms" -lt 2500 ]
 }
@@ -403,7 +369,7 @@ time.sleep(30)
 	start=$(date +%s%N)
 	run -0 --separate-stderr timeout 10 "$SOCK" -v -i 0.2 -z 127.0.0.1 \
 	    "$((OPEN1 - 1))-$((OPEN1 + 1))" </dev/null
-	ms=$(ms_since "$start")
+	ms=$(elapsed_ms "$start")
 	[ "${#stderr_lines[@]}" -eq 1 ]
 	[ "$ms" -ge 400 ]
 	[ "$ms" -lt 3000 ]

@@ -16,22 +16,21 @@ setup() {
 	declare -gA FEED=()
 }
 
-# feed NAME: make the FIFO $T/NAME and keep it open for writing in a
-# background sleep, so its reader sees no end of input until end_feed NAME.
-# say NAME LINE writes one line into it (bounded: the reader must exist).
-feed() {
-	hold_fifo "$T/$1"
-	bg sh -c 'exec sleep 60 >"$0"' "$T/$1"
-	FEED[$1]=$BG_PID
+# open_named_feed NAME: open_feed on the FIFO $T/NAME, its writer's PID kept
+# in FEED[NAME], so its reader sees no end of input until end_named_feed
+# NAME. say NAME LINE writes one line into it (bounded: the reader must
+# exist).
+open_named_feed() {
+	open_feed "$T/$1"
+	FEED[$1]=$FEED_PID
 }
 
 say() {
-	timeout 5 sh -c 'printf "%s\n" "$1" >"$0"' "$T/$1" "$2"
+	feed "$T/$1" "$2"$'\n'
 }
 
-end_feed() {
-	kill "${FEED[$1]}" 2>/dev/null || true
-	wait "${FEED[$1]}" 2>/dev/null || true
+end_named_feed() {
+	end_feed "${FEED[$1]}"
 }
 
 # start_client IN OUT ARGS...: run "sock ARGS" in the background with
@@ -47,16 +46,6 @@ start_client() {
 # has_n N PATTERN FILE: FILE has at least N lines matching PATTERN (ERE).
 has_n() {
 	[ "$(grep -Ec -- "$2" "$3")" -ge "$1" ]
-}
-
-# size_is FILE N: FILE holds exactly N bytes.
-size_is() {
-	[ -f "$1" ] && [ "$(wc -c <"$1")" -eq "$2" ]
-}
-
-# has_line FILE LINE: FILE has LINE as a whole line.
-has_line() {
-	grep -qxF -- "$2" "$1"
 }
 
 # nth_port N FILE: the client port of the Nth "connection from" line.
@@ -76,28 +65,12 @@ alphabet_file() {
 	head -c "$2" /dev/urandom | tr '\000-\377' "$map" >"$1"
 }
 
-# sock_listen_unix IN OUT ERR ARGS...: sock_listen for "sock -v -l -U
-# ARGS" (its readiness line names the path, not a port).
-sock_listen_unix() {
-	local in=$1 out=$2 err=$3
-	shift 3
-	"$SOCK" -v -l -U "$@" <"$in" >"$out" 2>"$err" 3>&- &
-	LPID=$!
-	PIDS+=("$LPID")
-	wait_for 5 grep -q '^sock: listening on .* (unix)$' "$err" ||
-	    { cat "$err" >&2; return 1; }
-}
-
 # strip_notices FILE: FILE without its --chat <announce> notices, wherever
 # they are.
 strip_notices() {
 	python3 -c 'import re, sys
 sys.stdout.buffer.write(re.sub(rb"<announce> [^\n]*\n", b"",
     open(sys.argv[1], "rb").read()))' "$1"
-}
-
-has_ipv6_loopback() {
-	grep -q '^00000000000000000000000000000001 ' /proc/net/if_inet6 2>/dev/null
 }
 
 # send_from SRC HOST: a client bound to SRC sends "from SRC" to HOST
@@ -121,7 +94,7 @@ refused_re() {
 	alphabet_file "$T/d2" 1000000 ijklmnop
 	alphabet_file "$T/d3" 1000000 qrstuvwx
 	for i in 1 2 3; do
-		feed "c$i"
+		open_named_feed "c$i"
 		start_client "$T/c$i" "$T/o$i" 127.0.0.1 "$PORT"
 		cpid[i]=$CPID
 	done
@@ -134,7 +107,7 @@ refused_re() {
 	for i in 1 2 3; do
 		wait_exit "${wpid[i]}" 20
 		[ "$EXIT_STATUS" -eq 0 ]
-		end_feed "c$i"
+		end_named_feed "c$i"
 	done
 	for i in 1 2 3; do
 		wait_exit "${cpid[i]}" 10
@@ -153,10 +126,10 @@ refused_re() {
 
 @test "-k sends what stdin supplies to every connected client" {
 	local i
-	feed lin
+	open_named_feed lin
 	sock_listen "$T/lin" "$T/out" "$T/err" -k 127.0.0.1 0
 	for i in 1 2 3; do
-		feed "c$i"
+		open_named_feed "c$i"
 		start_client "$T/c$i" "$T/o$i" 127.0.0.1 "$PORT"
 	done
 	wait_for 5 has_n 3 '^sock: connection from' "$T/err"
@@ -171,23 +144,23 @@ refused_re() {
 }
 
 @test "-k reads stdin only once a client is there to get it" {
-	feed lin
+	open_named_feed lin
 	sock_listen "$T/lin" "$T/out" "$T/err" -k 127.0.0.1 0
 	say lin "said before anyone came"
 	sleep 0.3
-	feed c1
+	open_named_feed c1
 	start_client "$T/c1" "$T/o1" 127.0.0.1 "$PORT"
 	wait_for 5 has_line "$T/o1" "said before anyone came"
 }
 
 @test "-k exits 0 once stdin with data has ended and the last client left" {
 	local a b
-	feed lin
+	open_named_feed lin
 	sock_listen "$T/lin" "$T/out" "$T/err" -k 127.0.0.1 0
-	feed ca
+	open_named_feed ca
 	start_client "$T/ca" "$T/oa" -d 127.0.0.1 "$PORT"
 	a=$CPID
-	feed cb
+	open_named_feed cb
 	start_client "$T/cb" "$T/ob" 127.0.0.1 "$PORT"
 	b=$CPID
 	wait_for 5 has_n 2 '^sock: connection from' "$T/err"
@@ -196,13 +169,13 @@ refused_re() {
 	wait_for 5 has_line "$T/ob" "hello both"
 	say cb "b was here"
 	wait_for 5 has_line "$T/out" "b was here"
-	end_feed lin
+	end_named_feed lin
 	# Each client got the FIN: the -d one leaves, the other stays.
 	wait_exit "$a" 5
 	[ "$EXIT_STATUS" -eq 0 ]
 	sleep 0.2
 	kill -0 "$LPID"
-	end_feed cb
+	end_named_feed cb
 	wait_exit "$b" 5
 	[ "$EXIT_STATUS" -eq 0 ]
 	wait_exit "$LPID" 5
@@ -226,9 +199,9 @@ refused_re() {
 @test "-k: a client that resets is reported, the others go on, exit 1" {
 	local b
 	need python3
-	feed lin
+	open_named_feed lin
 	sock_listen "$T/lin" "$T/out" "$T/err" -k 127.0.0.1 0
-	feed cb
+	open_named_feed cb
 	start_client "$T/cb" "$T/ob" 127.0.0.1 "$PORT"
 	b=$CPID
 	wait_for 5 has_n 1 '^sock: connection from' "$T/err"
@@ -248,8 +221,8 @@ PY
 	wait_for 5 has_line "$T/ob" "still serving"
 	say cb "b goes on"
 	wait_for 5 has_line "$T/out" "b goes on"
-	end_feed lin
-	end_feed cb
+	end_named_feed lin
+	end_named_feed cb
 	wait_exit "$b" 5
 	[ "$EXIT_STATUS" -eq 0 ]
 	wait_exit "$LPID" 5
@@ -259,7 +232,7 @@ PY
 @test "-k -w drops a client idle that long and goes on serving" {
 	local p
 	sock_listen /dev/null "$T/out" "$T/err" -k -w 0.5 127.0.0.1 0
-	feed c1
+	open_named_feed c1
 	start_client "$T/c1" "$T/o1" 127.0.0.1 "$PORT"
 	wait_for 5 has_n 1 '^sock: connection from' "$T/err"
 	p=$(nth_port 1 "$T/err")
@@ -297,8 +270,8 @@ PY
 }
 
 @test "-k over a Unix socket serves two clients at once" {
-	feed c1
-	feed c2
+	open_named_feed c1
+	open_named_feed c2
 	sock_listen_unix /dev/null "$T/out" "$T/err" -k "$T/s.sock"
 	start_client "$T/c1" "$T/o1" -U "$T/s.sock"
 	start_client "$T/c2" "$T/o2" -U "$T/s.sock"
@@ -315,7 +288,7 @@ PY
 	local i cpid=()
 	sock_listen /dev/null "$T/out" "$T/err" -k -e /bin/cat 127.0.0.1 0
 	for i in 1 2 3; do
-		feed "c$i"
+		open_named_feed "c$i"
 		start_client "$T/c$i" "$T/o$i" 127.0.0.1 "$PORT"
 		cpid[i]=$CPID
 	done
@@ -330,7 +303,7 @@ PY
 	head -c 200000 /dev/urandom | base64 >"$T/big"
 	for i in 1 2 3; do
 		timeout 10 sh -c 'cat "$0" >"$1"' "$T/big" "$T/c$i"
-		end_feed "c$i"
+		end_named_feed "c$i"
 	done
 	for i in 1 2 3; do
 		wait_exit "${cpid[i]}" 10
@@ -453,7 +426,7 @@ PY
 	sock_listen /dev/null "$T/out" "$T/err" -k \
 	    -c 'ls -l /proc/$$/fd | sed -n "s/.* \([0-9]*\) -> socket:.*/\1/p"' \
 	    127.0.0.1 0
-	feed c1
+	open_named_feed c1
 	start_client "$T/c1" "$T/o1" 127.0.0.1 "$PORT"
 	wait_for 5 has_n 1 '^sock: connection from' "$T/err"
 	run -0 --separate-stderr timeout 5 "$SOCK" 127.0.0.1 "$PORT" </dev/null
@@ -493,10 +466,10 @@ PY
 @test "--broker relays each of two clients' lines to the other, not back" {
 	local a b
 	sock_listen /dev/null "$T/out" "$T/err" --broker 127.0.0.1 0
-	feed ca
+	open_named_feed ca
 	start_client "$T/ca" "$T/oa" 127.0.0.1 "$PORT"
 	a=$CPID
-	feed cb
+	open_named_feed cb
 	start_client "$T/cb" "$T/ob" 127.0.0.1 "$PORT"
 	b=$CPID
 	wait_for 5 has_n 2 '^sock: connection from' "$T/err"
@@ -505,8 +478,8 @@ PY
 	say cb "from b"
 	wait_for 5 has_line "$T/oa" "from b"
 	wait_for 5 has_line "$T/out" "from b"
-	end_feed ca
-	end_feed cb
+	end_named_feed ca
+	end_named_feed cb
 	wait_exit "$a" 5
 	[ "$EXIT_STATUS" -eq 0 ]
 	wait_exit "$b" 5
@@ -519,11 +492,11 @@ PY
 }
 
 @test "--broker sends its own stdin to every client, and -d does not read it" {
-	feed lin
+	open_named_feed lin
 	sock_listen "$T/lin" "$T/out" "$T/err" --broker 127.0.0.1 0
-	feed ca
+	open_named_feed ca
 	start_client "$T/ca" "$T/oa" 127.0.0.1 "$PORT"
-	feed cb
+	open_named_feed cb
 	start_client "$T/cb" "$T/ob" 127.0.0.1 "$PORT"
 	wait_for 5 has_n 2 '^sock: connection from' "$T/err"
 	say lin "from the broker"
@@ -531,9 +504,9 @@ PY
 	wait_for 5 has_line "$T/ob" "from the broker"
 	[ ! -s "$T/out" ]
 
-	feed lin2
+	open_named_feed lin2
 	sock_listen "$T/lin2" "$T/out2" "$T/err2" --broker -d 127.0.0.1 0
-	feed cc
+	open_named_feed cc
 	start_client "$T/cc" "$T/oc" 127.0.0.1 "$PORT"
 	wait_for 5 has_n 1 '^sock: connection from' "$T/err2"
 	# Not read at all: a writer that fills the FIFO's buffer blocks.
@@ -546,7 +519,7 @@ PY
 	local i j
 	sock_listen /dev/null "$T/out" "$T/err" --broker 127.0.0.1 0
 	for i in $(seq 10); do
-		feed "c$i"
+		open_named_feed "c$i"
 		start_client "$T/c$i" "$T/o$i" 127.0.0.1 "$PORT"
 	done
 	wait_for 5 has_n 10 '^sock: connection from' "$T/err"
@@ -573,14 +546,14 @@ PY
 
 @test "--chat prefixes each line with <userN> and announces joins and leaves" {
 	local a b pa pb
-	feed lin
+	open_named_feed lin
 	sock_listen "$T/lin" "$T/out" "$T/err" --chat 127.0.0.1 0
-	feed ca
+	open_named_feed ca
 	start_client "$T/ca" "$T/oa" 127.0.0.1 "$PORT"
 	a=$CPID
 	wait_for 5 has_n 1 '^sock: connection from' "$T/err"
 	pa=$(nth_port 1 "$T/err")
-	feed cb
+	open_named_feed cb
 	start_client "$T/cb" "$T/ob" 127.0.0.1 "$PORT"
 	b=$CPID
 	wait_for 5 has_n 2 '^sock: connection from' "$T/err"
@@ -599,11 +572,11 @@ PY
 	sleep 0.1
 	say ca "and half"
 	wait_for 5 has_line "$T/ob" "<user1> half and half"
-	end_feed ca
+	end_named_feed ca
 	wait_exit "$a" 5
 	[ "$EXIT_STATUS" -eq 0 ]
 	wait_for 5 has_line "$T/ob" "<announce> <user1> is disconnected."
-	end_feed cb
+	end_named_feed cb
 	wait_exit "$b" 5
 	wait_for 5 has_line "$T/out" "<announce> <user2> is disconnected."
 
@@ -625,10 +598,10 @@ PY
 @test "--chat: a notice does not cut a line another user is still typing" {
 	local pb
 	sock_listen /dev/null "$T/out" "$T/err" --chat 127.0.0.1 0
-	feed cc
+	open_named_feed cc
 	start_client "$T/cc" "$T/oc" 127.0.0.1 "$PORT"
 	wait_for 5 has_n 1 '^sock: connection from' "$T/err"
-	feed ca
+	open_named_feed ca
 	start_client "$T/ca" "$T/oa" 127.0.0.1 "$PORT"
 	wait_for 5 has_n 2 '^sock: connection from' "$T/err"
 	wait_for 5 has_n 1 'is connected as <user2>' "$T/oc"
@@ -636,7 +609,7 @@ PY
 	timeout 5 sh -c 'printf "par" >"$0"' "$T/ca"
 	# Nothing to poll for: a server that holds partial lines shows none.
 	sleep 0.2
-	feed cb
+	open_named_feed cb
 	start_client "$T/cb" "$T/ob" 127.0.0.1 "$PORT"
 	wait_for 5 has_n 3 '^sock: connection from' "$T/err"
 	pb=$(nth_port 3 "$T/err")
@@ -653,11 +626,11 @@ PY
 
 @test "--chat: another user's line does not cut a line still being typed" {
 	sock_listen /dev/null "$T/out" "$T/err" --chat 127.0.0.1 0
-	feed cc
+	open_named_feed cc
 	start_client "$T/cc" "$T/oc" 127.0.0.1 "$PORT"
-	feed ca
+	open_named_feed ca
 	start_client "$T/ca" "$T/oa" 127.0.0.1 "$PORT"
-	feed cb
+	open_named_feed cb
 	start_client "$T/cb" "$T/ob" 127.0.0.1 "$PORT"
 	wait_for 5 has_n 3 '^sock: connection from' "$T/err"
 	wait_for 5 has_n 2 'is connected as' "$T/oc"
@@ -692,7 +665,7 @@ time.sleep(60)
 	wait_for 5 has_n 1 '^sock: connection from' "$T/err"
 	pp=$(nth_port 1 "$T/err")
 	# user2 listens; user3 sends 2 MB of lines and leaves.
-	feed cb
+	open_named_feed cb
 	start_client "$T/cb" "$T/ob" 127.0.0.1 "$PORT"
 	wait_for 5 has_n 2 '^sock: connection from' "$T/err"
 	seq 1 250000 | sed 's/^/chat line /' >"$T/data"
@@ -718,10 +691,10 @@ time.sleep(60)
 @test "--max-conns 2 closes a third client at once while two are connected" {
 	local a
 	sock_listen /dev/null "$T/out" "$T/err" -k --max-conns 2 127.0.0.1 0
-	feed c1
+	open_named_feed c1
 	start_client "$T/c1" "$T/o1" 127.0.0.1 "$PORT"
 	a=$CPID
-	feed c2
+	open_named_feed c2
 	start_client "$T/c2" "$T/o2" 127.0.0.1 "$PORT"
 	wait_for 5 has_n 2 '^sock: connection from' "$T/err"
 	# Closed at once, not left waiting: an empty-stdin client ends now.
@@ -732,7 +705,7 @@ time.sleep(60)
 	wait_for 5 has_n 2 '^sock: refused 127\.0\.0\.1 port [0-9]+: already 2 clients \(--max-conns\)$' "$T/err"
 	say c1 one
 	say c2 two
-	end_feed c1
+	end_named_feed c1
 	wait_exit "$a" 5
 	# One left: the next is served.
 	printf 'fourth\n' >"$T/m4"
@@ -746,7 +719,7 @@ time.sleep(60)
 @test "--max-conns with -k -e counts the programs still running" {
 	local a
 	sock_listen /dev/null "$T/out" "$T/err" -k --max-conns 1 -e cat 127.0.0.1 0
-	feed c1
+	open_named_feed c1
 	start_client "$T/c1" "$T/o1" 127.0.0.1 "$PORT"
 	a=$CPID
 	wait_for 5 has_n 1 '^sock: connection from' "$T/err"
@@ -754,7 +727,7 @@ time.sleep(60)
 	[ -z "$output" ]
 	wait_for 5 has_n 1 '^sock: refused 127\.0\.0\.1 port [0-9]+: already 1 clients \(--max-conns\)$' "$T/err"
 	say c1 "first"
-	end_feed c1
+	end_named_feed c1
 	wait_exit "$a" 5
 	[ "$(cat "$T/o1")" = first ]
 	wait_for 5 has_n 1 '^sock: program [0-9]+ exited with status 0$' "$T/err"

@@ -10,25 +10,6 @@
 load helper
 bats_require_minimum_version 1.5.0
 
-# open_feed FIFO: make FIFO and keep it open for writing in a background
-# process (FEED_PID), so whoever reads it sees no end of input until
-# end_feed kills that process.
-open_feed() {
-	hold_fifo "$1"
-	bg sh -c 'exec sleep 60 >"$0"' "$1"
-	FEED_PID=$BG_PID
-}
-
-end_feed() {
-	kill "$1" 2>/dev/null || true
-	wait "$1" 2>/dev/null || true
-}
-
-# feed FIFO TEXT: write TEXT to an open FIFO (bounded, never hangs).
-feed() {
-	timeout 5 sh -c 'printf "%s" "$1" >"$0"' "$1" "$2"
-}
-
 # udp_peer [REPLY]: start a python3 UDP socket on 127.0.0.1 that logs the
 # size of each datagram it receives, one per line, to $T/peer.log (and
 # answers each with REPLY if given); set PEER_PORT.
@@ -57,16 +38,6 @@ while True:
 # count_lines FILE N: FILE has at least N lines.
 count_lines() {
 	[ "$(wc -l <"$1")" -ge "$2" ]
-}
-
-# has_text FILE TEXT: FILE contains TEXT.
-has_text() {
-	grep -qF -- "$2" "$1"
-}
-
-# elapsed_ms START: milliseconds since START (from date +%s%N).
-elapsed_ms() {
-	echo $(( ($(date +%s%N) - $1) / 1000000 ))
 }
 
 @test "a UDP client's datagram reaches the listener's stdout" {

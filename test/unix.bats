@@ -10,29 +10,6 @@
 load helper
 bats_require_minimum_version 1.5.0
 
-# open_feed FIFO: make FIFO and keep it open for writing in a background
-# process (FEED_PID), so whoever reads it sees no end of input until
-# end_feed kills that process.
-open_feed() {
-	hold_fifo "$1"
-	bg sh -c 'exec sleep 60 >"$0"' "$1"
-	FEED_PID=$BG_PID
-}
-
-end_feed() {
-	kill "$1" 2>/dev/null || true
-	wait "$1" 2>/dev/null || true
-}
-
-# feed FIFO TEXT: write TEXT to an open FIFO (bounded, never hangs).
-feed() {
-	timeout 5 sh -c 'printf "%s" "$1" >"$0"' "$1" "$2"
-}
-
-has_text() {
-	grep -qF -- "$2" "$1"
-}
-
 # socket_paths PID: the paths bound by PID's Unix sockets (from
 # /proc/net/unix, matched by inode), one per line.
 socket_paths() {
@@ -48,18 +25,6 @@ socket_paths() {
 	done
 }
 
-# unix_listen IN OUT ERR ARGS...: start "sock -v -l -U ARGS" (prefixed by
-# the words in LAUNCH, if any) with stdin from IN, stdout to OUT, stderr to
-# ERR; wait for its "listening on" line; set LPID.
-unix_listen() {
-	local in=$1 out=$2 err=$3
-	shift 3
-	"${LAUNCH[@]}" "$SOCK" -v -l -U "$@" <"$in" >"$out" 2>"$err" 3>&- &
-	LPID=$!
-	PIDS+=("$LPID")
-	wait_for 5 grep -q '^sock: listening on ' "$err" || { cat "$err" >&2; return 1; }
-}
-
 setup() {
 	common_setup
 	LAUNCH=()
@@ -69,7 +34,7 @@ setup() {
 @test "a Unix stream socket carries data both ways" {
 	random_file "$T/down" 100000
 	random_file "$T/up" 100000
-	unix_listen "$T/down" "$T/lout" "$T/lerr" "$S"
+	sock_listen_unix "$T/down" "$T/lout" "$T/lerr" "$S"
 	grep -qxF "sock: listening on $S (unix)" "$T/lerr"
 	bg sh -c 'exec "$0" -U "$1" <"$2" >"$3"' "$SOCK" "$S" "$T/up" "$T/cout"
 	wait_exit "$BG_PID" 5
@@ -82,7 +47,7 @@ setup() {
 
 @test "a Unix stream client with empty stdin receives the listener's data" {
 	random_file "$T/down" 100000
-	unix_listen "$T/down" "$T/lout" "$T/lerr" "$S"
+	sock_listen_unix "$T/down" "$T/lout" "$T/lerr" "$S"
 	bg sh -c 'exec "$0" -U "$1" </dev/null >"$2"' "$SOCK" "$S" "$T/cout"
 	wait_exit "$BG_PID" 5
 	[ "$EXIT_STATUS" -eq 0 ]
@@ -93,7 +58,7 @@ setup() {
 }
 
 @test "-v prints the Unix connection lines" {
-	unix_listen /dev/null "$T/lout" "$T/lerr" "$S"
+	sock_listen_unix /dev/null "$T/lout" "$T/lerr" "$S"
 	printf 'x' >"$T/msg"
 	run -0 --separate-stderr timeout 10 "$SOCK" -v -U "$S" <"$T/msg"
 	grep -qxF "sock: connected to $S (unix)" <<<"$stderr"
@@ -102,7 +67,7 @@ setup() {
 }
 
 @test "the socket file is removed when the listener exits normally" {
-	unix_listen /dev/null "$T/lout" "$T/lerr" "$S"
+	sock_listen_unix /dev/null "$T/lout" "$T/lerr" "$S"
 	[ -S "$S" ]
 	printf 'x' >"$T/msg"
 	run -0 timeout 10 "$SOCK" -U "$S" <"$T/msg"
@@ -112,7 +77,7 @@ setup() {
 }
 
 @test "the socket file is removed when the listener gets SIGTERM" {
-	unix_listen /dev/null "$T/lout" "$T/lerr" "$S"
+	sock_listen_unix /dev/null "$T/lout" "$T/lerr" "$S"
 	[ -S "$S" ]
 	kill -TERM "$LPID"
 	wait_exit "$LPID" 5
@@ -126,7 +91,7 @@ setup() {
 	env --default-signal=INT true 2>/dev/null ||
 	    skip "env --default-signal is not supported"
 	LAUNCH=(env --default-signal=INT)
-	unix_listen /dev/null "$T/lout" "$T/lerr" "$S"
+	sock_listen_unix /dev/null "$T/lout" "$T/lerr" "$S"
 	[ -S "$S" ]
 	kill -INT "$LPID"
 	wait_exit "$LPID" 5
@@ -143,7 +108,7 @@ setup() {
 }
 
 @test "a listener whose path is another listener's socket exits 1 and leaves it" {
-	unix_listen /dev/null "$T/lout" "$T/lerr" "$S"
+	sock_listen_unix /dev/null "$T/lout" "$T/lerr" "$S"
 	run -1 --separate-stderr timeout 10 "$SOCK" -U -l "$S" </dev/null
 	[[ ${stderr_lines[0]} == "sock: "*"$S"* ]]
 	[ -S "$S" ]
@@ -156,7 +121,7 @@ setup() {
 @test "a Unix datagram socket carries data both ways" {
 	open_feed "$T/lin"
 	local lfeed=$FEED_PID
-	unix_listen "$T/lin" "$T/lout" "$T/lerr" -u "$S"
+	sock_listen_unix "$T/lin" "$T/lout" "$T/lerr" -u "$S"
 	grep -qxF "sock: listening on $S (unixgram)" "$T/lerr"
 	open_feed "$T/cin"
 	local cfeed=$FEED_PID
@@ -182,7 +147,7 @@ setup() {
 
 @test "a Unix datagram client removes its temporary socket file at exit" {
 	local tmp
-	unix_listen /dev/null "$T/lout" "$T/lerr" -u "$S"
+	sock_listen_unix /dev/null "$T/lout" "$T/lerr" -u "$S"
 	open_feed "$T/cin"
 	local cfeed=$FEED_PID
 	bg sh -c 'exec "$0" -uU "$1" <"$2" >/dev/null' "$SOCK" "$S" "$T/cin"
@@ -222,7 +187,7 @@ setup() {
 	mkdir "$dir"
 	path=$dir/$(printf 'y%.0s' $(seq 1 $((107 - ${#dir} - 1))))
 	[ "${#path}" -eq 107 ]
-	unix_listen /dev/null "$T/lout" "$T/lerr" "$path"
+	sock_listen_unix /dev/null "$T/lout" "$T/lerr" "$path"
 	printf 'long path' >"$T/msg"
 	run -0 timeout 10 "$SOCK" -U "$path" <"$T/msg"
 	wait_exit "$LPID" 5
@@ -231,7 +196,7 @@ setup() {
 
 @test "a Unix datagram client removes its temporary socket file on SIGTERM" {
 	local tmp
-	unix_listen /dev/null "$T/lout" "$T/lerr" -u "$S"
+	sock_listen_unix /dev/null "$T/lout" "$T/lerr" -u "$S"
 	open_feed "$T/cin"
 	bg sh -c 'exec "$0" -uU "$1" <"$2" >/dev/null' "$SOCK" "$S" "$T/cin"
 	local cpid=$BG_PID
