@@ -44,6 +44,12 @@ sanitize: sock-san
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	    test/run
 
+# A representative part of the suite under valgrind's memcheck (the
+# timing-sensitive files would only measure valgrind's slowness).
+valgrind: sock
+	SOCK="$$(pwd)/test/valgrind-sock" test/run \
+	    test/unix.bats test/bulk.bats test/interop.bats
+
 # sock beside nc.openbsd, ncat and socat, interleaved; prints medians and
 # ratios (bench/bench.sh --quick for a short run).
 bench: sock
@@ -55,7 +61,7 @@ fuzz:
 
 lint:
 	mandoc -Tlint -W warning man/sock.1
-	shellcheck -x test/run test/helper.bash .ci/run bench/bench.sh fuzz/run.sh
+	shellcheck -x test/run test/helper.bash test/valgrind-sock .ci/run bench/bench.sh fuzz/run.sh
 	shellcheck -x -s bash -e SC2030,SC2031,SC2154,SC2034 test/*.bats
 
 install: sock
@@ -71,4 +77,4 @@ uninstall:
 clean:
 	rm -f sock sock-san $(OBJS)
 
-.PHONY: all test sanitize bench fuzz lint install uninstall clean
+.PHONY: all test sanitize valgrind bench fuzz lint install uninstall clean
