@@ -21,7 +21,7 @@
 
 #include "sock.h"
 
-#define MAX_EXEC_ARGS	64
+#define MAX_EXEC_ARGS	(EXEC_WORDS_MAX + 1)	/* and the NULL */
 
 /*
  * Split "prog args" on blanks into argv (no shell, no quoting, so nothing
@@ -43,14 +43,16 @@ split_args(char *s, char **argv, int max)
 int
 check_exec_args(const char *prog)
 {
-	char *copy, *argv[MAX_EXEC_ARGS];
-	int n;
+	const char *p = prog;
+	int n = 0;
 
-	if ((copy = strdup(prog)) == NULL)
-		return -1;
-	n = split_args(copy, argv, MAX_EXEC_ARGS);
-	free(copy);
-	return n;
+	for (;;) {
+		p += strspn(p, " \t");
+		if (*p == '\0')
+			return n;
+		n++;
+		p += strcspn(p, " \t");
+	}
 }
 
 /* Describe one end of fd in the child's environment (NAME_ADDR, NAME_PORT). */
@@ -165,15 +167,21 @@ run_program(const struct opts *o, int fd, const char *name)
 	pid_t pid;
 	int wstatus, status;
 
-	pid = spawn_program(o, fd);
-	close(fd);
-	if (pid == -1)
+	if ((pid = spawn_program(o, fd)) == -1) {
+		close(fd);
 		return EXIT_LOCAL;
+	}
 	while (waitpid(pid, &wstatus, 0) == -1)
 		if (errno != EINTR) {
 			warn("waitpid");
+			close(fd);
 			return EXIT_LOCAL;
 		}
+	/*
+	 * sock kept its copy of the socket so that a program which did not
+	 * read everything cannot reset its own answer away: see server.c.
+	 */
+	linger_close(fd, LINGER_MS);
 	status = program_status(wstatus);
 	if (o->verbose > 0)
 		warnx("program %ld for %s exited with status %d", (long)pid,

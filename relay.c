@@ -184,8 +184,11 @@ can_splice(int fd, bool writing)
 static void
 check_splice(struct dir *d)
 {
-	d->splice_ok = d->pipe[0] != -1 || (getenv("SOCK_NOSPLICE") == NULL &&
-	    can_splice(d->src, false) && can_splice(d->sink, true));
+	const char *no = getenv("SOCK_NOSPLICE");
+
+	d->splice_ok = d->pipe[0] != -1 || ((no == NULL || *no == '\0' ||
+	    strcmp(no, "0") == 0) && can_splice(d->src, false) &&
+	    can_splice(d->sink, true));
 }
 
 /*
@@ -244,7 +247,8 @@ write_error(const struct session *s, const struct dir *d)
 /*
  * -o: add n bytes of direction dir (0 sent, 1 received) to the dump. Lines
  * are cut every 16 bytes of one direction, whatever the read sizes, so the
- * dump of a given stream does not depend on timing.
+ * dump of a one-way stream does not depend on timing; a change of
+ * direction ends the line.
  */
 static void
 dump_bytes(struct relay_io *io, int dir, const char *p, size_t n)
@@ -761,13 +765,14 @@ report_progress(struct session *s, bool final)
 	human_bytes(mean, avg, sizeof(avg));
 	clock_text(elapsed, el, sizeof(el));
 	eta[0] = '\0';
-	if (s->stdin_size > 0 && mean > 0) {
+	if (s->stdin_size > 0 && sent > 0 && elapsed > 0) {
 		unsigned long long left = sent < (unsigned long long)s->stdin_size ?
 		    (unsigned long long)s->stdin_size - sent : 0;
+		double send_rate = (double)sent / (double)elapsed;
 		char t[32];
 
-		clock_text((long long)((double)left / mean * 1000.0), t,
-		    sizeof(t));
+		/* What is left of stdin, at the pace it has been sent. */
+		clock_text((long long)((double)left / send_rate), t, sizeof(t));
 		snprintf(eta, sizeof(eta), ", %.0f%%, ETA %s",
 		    100.0 * (double)sent / (double)s->stdin_size, t);
 	}

@@ -439,6 +439,7 @@ start_probe(struct scanner *sc, size_t task, long long now)
 	struct sockaddr_storage ss;
 	socklen_t sslen;
 	struct probe *pr;
+	const char *what;
 	int fd, e, on = 1;
 
 	if ((fd = socket(ai->ai_family, ai->ai_socktype,
@@ -456,6 +457,13 @@ start_probe(struct scanner *sc, size_t task, long long now)
 	}
 	if (set_cloexec(fd) == -1 || set_nonblock(fd, true) == -1) {
 		warn("fcntl");
+		close(fd);
+		return -1;
+	}
+	/* -I, -O, -T, -M, --nodelay, ... apply to probes too. */
+	if (set_sockopts(fd, ai->ai_family, ai->ai_socktype,
+	    &sc->o->sockopts, &what) == -1) {
+		warn("setsockopt %s", what);
 		close(fd);
 		return -1;
 	}

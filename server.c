@@ -635,7 +635,8 @@ serve_loop(struct server *s)
 		now = now_ms();
 		deadline = expire_idle(s, now);
 		sweep(s);
-		if (s->stdin_eof && o->quit_ms >= 0) {
+		/* -q counts from the end of stdin; -d has none to wait for. */
+		if ((s->stdin_eof || o->recv_only) && o->quit_ms >= 0) {
 			t = (s->last_recv > s->stdin_eof_at ? s->last_recv :
 			    s->stdin_eof_at) + o->quit_ms;
 			if (t <= now)
@@ -717,30 +718,90 @@ on_sigchld(int sig)
 	errno = saved;
 }
 
-/* Reap every child that has exited; returns how many. */
-static int
-reap_children(const struct opts *o)
+/*
+ * The connections of running programs, and of finished ones on their way
+ * out. sock keeps its own copy of each socket: a program that exits
+ * without reading all that was sent (a one-line HTTP responder) would
+ * otherwise close a socket with unread data, and the reset that follows
+ * can destroy the answer it wrote before the client reads it. So sock
+ * sends the FIN itself once the program is gone, and closes after the
+ * client's FIN (or LINGER_MS).
+ */
+struct program {
+	pid_t		 pid;		/* 0: finished, lingering */
+	int		 fd;
+	long long	 deadline;	/* when lingering ends */
+};
+
+struct programs {
+	struct program	 v[MAX_CONNS_LIMIT];
+	int		 n;
+	int		 running;
+};
+
+/* Reap every child that has exited and start its connection's close. */
+static void
+reap_children(const struct opts *o, struct programs *p)
 {
-	int wstatus, n = 0;
+	int wstatus, i;
 	pid_t pid;
 
 	while ((pid = waitpid(-1, &wstatus, WNOHANG)) > 0) {
-		n++;
 		if (o->verbose > 0)
 			warnx("program %ld exited with status %d", (long)pid,
 			    program_status(wstatus));
+		for (i = 0; i < p->n; i++) {
+			if (p->v[i].pid != pid)
+				continue;
+			p->v[i].pid = 0;
+			p->v[i].deadline = now_ms() + LINGER_MS;
+			(void)shutdown(p->v[i].fd, SHUT_WR);
+			p->running--;
+		}
 	}
-	return n;
+}
+
+/* Close what a finished program left; returns the next deadline or -1. */
+static long long
+linger(struct programs *p, const fd_set *rfds, long long now)
+{
+	char scrap[4096];
+	long long next = -1;
+	ssize_t n;
+	int i;
+
+	for (i = 0; i < p->n; i++) {
+		struct program *q = &p->v[i];
+
+		if (q->pid != 0)
+			continue;
+		n = 1;
+		if (rfds != NULL && FD_ISSET(q->fd, rfds))
+			n = read(q->fd, scrap, sizeof(scrap));
+		if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR) ||
+		    q->deadline <= now) {
+			close(q->fd);
+			p->v[i--] = p->v[--p->n];
+			continue;
+		}
+		if (next < 0 || q->deadline < next)
+			next = q->deadline;
+	}
+	return next;
 }
 
 static int
 serve_programs(const struct opts *o, int *lfds, int nl)
 {
+	static struct programs progs;
 	struct sigaction sa;
+	struct timeval tv;
 	struct conn c;
 	fd_set rfds;
 	char drain[64];
-	int i, maxfd, running = 0, fd;
+	long long next, now;
+	int i, maxfd, fd;
+	pid_t pid;
 
 	if (pipe(chld_pipe) == -1) {
 		warn("pipe");
@@ -757,6 +818,8 @@ serve_programs(const struct opts *o, int *lfds, int nl)
 	sigaction(SIGCHLD, &sa, NULL);
 
 	for (;;) {
+		now = now_ms();
+		next = linger(&progs, NULL, now);
 		FD_ZERO(&rfds);
 		FD_SET(chld_pipe[0], &rfds);
 		maxfd = chld_pipe[0];
@@ -765,29 +828,46 @@ serve_programs(const struct opts *o, int *lfds, int nl)
 			if (lfds[i] > maxfd)
 				maxfd = lfds[i];
 		}
-		if (select(maxfd + 1, &rfds, NULL, NULL, NULL) == -1) {
+		for (i = 0; i < progs.n; i++) {
+			if (progs.v[i].pid != 0)
+				continue;
+			FD_SET(progs.v[i].fd, &rfds);
+			if (progs.v[i].fd > maxfd)
+				maxfd = progs.v[i].fd;
+		}
+		if (next >= 0) {
+			tv.tv_sec = (next - now) / 1000;
+			tv.tv_usec = (next - now) % 1000 * 1000;
+		}
+		if (select(maxfd + 1, &rfds, NULL, NULL, next >= 0 ? &tv :
+		    NULL) == -1) {
 			if (errno == EINTR)
 				continue;
 			warn("select");
 			return EXIT_LOCAL;
 		}
+		linger(&progs, &rfds, now_ms());
 		if (FD_ISSET(chld_pipe[0], &rfds)) {
 			while (read(chld_pipe[0], drain, sizeof(drain)) > 0)
 				;
-			running -= reap_children(o);
-			if (running < 0)
-				running = 0;
+			reap_children(o, &progs);
 		}
 		for (i = 0; i < nl; i++) {
 			if (!FD_ISSET(lfds[i], &rfds))
 				continue;
-			if ((fd = admit_client(o, lfds[i], running, &c)) == -2)
+			if ((fd = admit_client(o, lfds[i], progs.running,
+			    &c)) == -2)
 				return EXIT_NET;
 			if (fd == -1)
 				continue;
-			if (spawn_program(o, fd) != -1)
-				running++;
-			close(fd);
+			if (progs.n == MAX_CONNS_LIMIT ||
+			    (pid = spawn_program(o, fd)) == -1) {
+				close(fd);
+				continue;
+			}
+			progs.v[progs.n].pid = pid;
+			progs.v[progs.n++].fd = fd;
+			progs.running++;
 		}
 	}
 }
@@ -806,7 +886,7 @@ serve_clients(const struct opts *o, int *lfds, int nl, struct relay_io *io)
 	s.io = io;
 	s.lfds = lfds;
 	s.nl = nl;
-	s.last_recv = now_ms();
+	s.last_recv = s.stdin_eof_at = now_ms();
 	s.status = EXIT_OK;
 	if ((s.out.buf = malloc(OUT_QUEUE)) == NULL) {
 		warn("malloc");

@@ -338,8 +338,8 @@ parse_option(int ch, struct opts *o, struct seen *seen, char *argv[])
 	case 'T':
 		if (parse_tos(optarg, &o->sockopts.tos) == -1)
 			usage_error("invalid -T value \"%s\": must be lowdelay, "
-			    "throughput, reliability, a DSCP name (af11-af43, "
-			    "cs0-cs7, ef) or 0-255", optarg);
+			    "throughput, reliability, mincost, a DSCP name "
+			    "(af11-af43, cs0-cs7, ef, va, le) or 0-255", optarg);
 		break;
 	case 't':
 		o->telnet = true;
@@ -414,9 +414,11 @@ parse_option(int ch, struct opts *o, struct seen *seen, char *argv[])
 		o->wait_ms = positive_duration("--wait", optarg);
 		break;
 	case ':':
-		if (optopt != 0)
+		/* A long option's optopt is its code, not a letter. */
+		if (optopt > 0 && optopt < 128)
 			usage_error("option -%c needs a value", optopt);
-		usage_error("option %s needs a value", argv[optind - 1]);
+		usage_error("option %.*s needs a value",
+		    (int)strcspn(argv[optind - 1], "="), argv[optind - 1]);
 	default:
 		if (optopt != 0)
 			usage_error("unknown option -%c", optopt);
@@ -456,8 +458,6 @@ check_conflicts(struct opts *o, const struct seen *seen)
 		o->keep_open = true;
 	if (o->keep_open && !o->listen)
 		usage_error("-k needs -l");
-	if (seen->max_conns && !o->listen)
-		usage_error("--max-conns needs -l");
 	if (seen->acl && !o->listen)
 		usage_error("--allow and --deny need -l");
 	if (seen->acl && o->unix_domain)
@@ -477,8 +477,24 @@ check_conflicts(struct opts *o, const struct seen *seen)
 		    o->exec_prog ? 'e' : 'c');
 	if (exec && o->scan)
 		usage_error("-%c cannot be used with -z", o->exec_prog ? 'e' : 'c');
+	if (exec && o->keep_open && o->udp)
+		usage_error("-%c cannot be used with -k -u: a datagram socket "
+		    "has no connections to hand out", o->exec_prog ? 'e' : 'c');
+	if (o->scan && (o->recv_only || o->send_only || seen->force_fin ||
+	    seen->no_fin || o->quit_ms >= 0 || o->hexdump_path != NULL ||
+	    o->crlf || o->telnet || o->progress != PROGRESS_OFF))
+		usage_error("-z cannot be used with -d, --send-only, "
+		    "--recv-only, -N, --no-shutdown, -q, -o, -C, -t or "
+		    "--progress: a scan sends and receives nothing");
+	if (seen->max_conns && (!o->keep_open || o->udp))
+		usage_error("--max-conns needs -k (or --broker, --chat) on a "
+		    "stream socket");
 	if (o->exec_prog != NULL && check_exec_args(o->exec_prog) == 0)
 		usage_error("-e needs a program to run");
+	if (o->exec_prog != NULL &&
+	    check_exec_args(o->exec_prog) > EXEC_WORDS_MAX)
+		usage_error("-e takes at most %d words; use -c for more",
+		    EXEC_WORDS_MAX);
 	if (o->keep_open && !o->udp && (o->crlf || o->telnet ||
 	    o->interval_ms >= 0 || o->hexdump_path != NULL ||
 	    o->progress != PROGRESS_OFF))
@@ -734,7 +750,8 @@ unix_addrinfo(const char *path, int socktype, struct sockaddr_un *sun,
 {
 	memset(sun, 0, sizeof(*sun));
 	sun->sun_family = AF_UNIX;
-	strncpy(sun->sun_path, path, sizeof(sun->sun_path) - 1);
+	/* check_opts made sure the path fits, NUL included. */
+	memcpy(sun->sun_path, path, strnlen(path, sizeof(sun->sun_path) - 1));
 	memset(ai, 0, sizeof(*ai));
 	ai->ai_family = AF_UNIX;
 	ai->ai_socktype = socktype;
@@ -770,28 +787,40 @@ unix_client_addr(struct sockaddr_un *sun, struct addrinfo *ai)
 	return 0;
 }
 
+/*
+ * connect_any for -U: the one path. A datagram client binds an address of
+ * its own first (made once, and freed again before every try).
+ */
 static int
-run_unix_connect(const struct opts *o, struct relay_io *io)
+connect_unix(const struct opts *o, struct conn *c, long long timeout_ms,
+    int *status, int *why)
 {
-	struct sockaddr_un sun, self;
-	struct addrinfo ai, selfai;
-	struct conn c;
+	static struct sockaddr_un self;
+	static struct addrinfo selfai;
+	static bool have_self;
+	struct sockaddr_un sun;
+	struct addrinfo ai;
 
+	snprintf(c->name, sizeof(c->name), "%s", o->path);
 	unix_addrinfo(o->path, o->udp ? SOCK_DGRAM : SOCK_STREAM, &sun, &ai);
-	if (o->udp && unix_client_addr(&self, &selfai) == -1)
-		return EXIT_LOCAL;
-	memset(&c, 0, sizeof(c));
-	if ((c.fd = connect_addr(&ai, o->udp ? &selfai : NULL,
-	    o->timeout_ms, &o->sockopts)) == -1) {
-		warn("connect to %s", o->path);
-		return errno == ETIMEDOUT ? EXIT_TIMEOUT : EXIT_NET;
+	if (o->udp && !have_self) {
+		if (unix_client_addr(&self, &selfai) == -1) {
+			*why = errno;
+			*status = EXIT_LOCAL;
+			return -1;
+		}
+		have_self = true;
+	} else if (o->udp)
+		unlink(self.sun_path);	/* left by the last try */
+	if ((c->fd = connect_addr(&ai, o->udp ? &selfai : NULL, timeout_ms,
+	    &o->sockopts)) == -1) {
+		*why = errno;
+		*status = errno == ETIMEDOUT ? EXIT_TIMEOUT : EXIT_NET;
+		return -1;
 	}
-	c.dgram = o->udp;
-	c.connected = true;
-	snprintf(c.name, sizeof(c.name), "%s", o->path);
-	if (o->verbose > 0)
-		warnx("connected to %s (%s)", c.name, proto_name(o));
-	return serve(o, &c, io);
+	c->dgram = o->udp;
+	c->connected = true;
+	return c->fd;
 }
 
 /*
@@ -810,6 +839,8 @@ connect_any(const struct opts *o, struct conn *c, long long timeout_ms,
 
 	*why_gai = false;
 	*status = EXIT_NET;
+	if (o->unix_domain)
+		return connect_unix(o, c, timeout_ms, status, why);
 	snprintf(c->name, sizeof(c->name), "%s port %s", o->host, o->port);
 	socktype = o->udp ? SOCK_DGRAM : SOCK_STREAM;
 	if ((gai = resolve(o->host, o->port, o->family, socktype, o->numeric,
@@ -890,8 +921,7 @@ connect_waiting(const struct opts *o, struct conn *c, int *status)
 			warnx("connect to %s: %s; trying again", c->name,
 			    why_text(why, why_gai));
 		usleep((useconds_t)(pause < left ? pause : left) * 1000);
-		if (pause < 400)
-			pause *= 2;
+		pause = pause * 2 < 500 ? pause * 2 : 500;
 	}
 	format_seconds(o->wait_ms, secs, sizeof(secs));
 	warnx("gave up waiting for %s after %s s: %s", c->name, secs,
@@ -1250,9 +1280,8 @@ main(int argc, char *argv[])
 		status = scan(&o);
 	else {
 		open_io(&o, &io);
-		if (o.unix_domain)
-			status = o.listen ? run_unix_listen(&o, &io) :
-			    run_unix_connect(&o, &io);
+		if (o.unix_domain && o.listen)
+			status = run_unix_listen(&o, &io);
 		else
 			status = o.listen ? run_listen(&o, &io) :
 			    run_connect(&o, &io);

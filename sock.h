@@ -230,6 +230,16 @@ void	format_addr(const struct sockaddr *sa, socklen_t salen, char *buf,
 int	addr_port(const struct sockaddr *sa, socklen_t salen, char *host,
 	    size_t hostlen, int *port);
 
+/* How long a socket may linger after its program is done (ms). */
+#define LINGER_MS	2000
+
+/*
+ * Close a socket gracefully: send the FIN, discard what still arrives until
+ * the peer's FIN or ms pass (so unread data cannot turn the close into a
+ * reset that loses what was sent), then close.
+ */
+void	linger_close(int fd, long long ms);
+
 /* Write all of buf to fd, retrying EINTR and waiting out EAGAIN. */
 ssize_t	write_all(int fd, const void *buf, size_t len);
 
@@ -279,7 +289,10 @@ void	format_seconds(long long ms, char *buf, size_t len);
  * exec.c
  */
 
-/* How many words -e's "prog args" splits into (0: none); -1 on ENOMEM. */
+/* The most words -e's "prog args" may have. */
+#define EXEC_WORDS_MAX	63
+
+/* How many words -e's "prog args" splits into (0: none). */
 int	check_exec_args(const char *prog);
 
 /*

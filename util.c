@@ -155,6 +155,38 @@ new_socket(int family, int socktype, int protocol)
 }
 
 /*
+ * The result of a non-blocking connect that has finished. A peer may
+ * accept, send and reset before we look: reading SO_ERROR then would
+ * report a failed connect and lose what it sent. So a socket that is
+ * connected, or holds data, counts as connected, and its error comes with
+ * the first read after the data.
+ */
+static int
+connect_result(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int error;
+	char byte;
+
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0)
+		return 0;
+	/* A failed connect's error comes back here (and is then cleared). */
+	if (recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) >= 0)
+		return 0;
+	if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOTCONN)
+		return -1;
+	len = sizeof(error);
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &len) == -1)
+		return -1;
+	if (error != 0) {
+		errno = error;
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * Wait until fd is writable (a non-blocking connect has finished) or
  * timeout_ms passes; then return the connect's result.
  */
@@ -164,8 +196,7 @@ wait_connected(int fd, long long timeout_ms)
 	long long deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
 	struct timeval tv, *tvp;
 	fd_set wfds;
-	socklen_t len;
-	int error, n;
+	int n;
 
 	if (fd >= FD_SETSIZE) {
 		errno = EMFILE;
@@ -193,14 +224,7 @@ wait_connected(int fd, long long timeout_ms)
 			return -1;
 		if (n == 0)
 			continue;	/* the deadline check above ends it */
-		len = sizeof(error);
-		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &len) == -1)
-			return -1;
-		if (error != 0) {
-			errno = error;
-			return -1;
-		}
-		return 0;
+		return connect_result(fd);
 	}
 }
 
@@ -623,4 +647,31 @@ format_hex_line(char *out, char marker, unsigned long long off,
 	*p++ = '\n';
 	*p = '\0';
 	return (size_t)(p - out);
+}
+
+void
+linger_close(int fd, long long ms)
+{
+	long long deadline = now_ms() + ms, left;
+	struct timeval tv;
+	char scrap[4096];
+	fd_set rfds;
+	ssize_t n;
+
+	(void)shutdown(fd, SHUT_WR);
+	while (fd < FD_SETSIZE && (left = deadline - now_ms()) > 0) {
+		FD_ZERO(&rfds);
+		FD_SET(fd, &rfds);
+		tv.tv_sec = left / 1000;
+		tv.tv_usec = left % 1000 * 1000;
+		if (select(fd + 1, &rfds, NULL, NULL, &tv) <= 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		n = read(fd, scrap, sizeof(scrap));
+		if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR))
+			break;
+	}
+	close(fd);
 }

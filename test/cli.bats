@@ -323,6 +323,27 @@ run_usage() {
 	[ -z "$stderr" ]
 }
 
+@test "a long option without its value names the long option" {
+	usage_error 'sock: option --wait needs a value' 127.0.0.1 80 --wait
+}
+
+@test "-z with an option that moves data is a usage error" {
+	usage_error_prefix 'sock: -z cannot be used with -d' -z -d 127.0.0.1 80
+}
+
+@test "--max-conns without -k is a usage error" {
+	usage_error_prefix 'sock: --max-conns needs -k' -l --max-conns 2 0
+}
+
+@test "-e with -k -u is a usage error" {
+	usage_error_prefix 'sock: -e cannot be used with -k -u' -k -u -l -e cat 0
+}
+
+@test "-e with more words than it can pass on is a usage error" {
+	run_usage -l -e "prog $(printf 'w%.0s ' $(seq 63))" 0
+	[ "${stderr_lines[0]}" = 'sock: -e takes at most 63 words; use -c for more' ]
+}
+
 @test "options may follow the operands" {
 	bg sh -c 'exec "$0" -l 0 -v </dev/null >/dev/null 2>"$1"' "$SOCK" "$T/err"
 	wait_for 5 has_port_line "$T/err"

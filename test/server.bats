@@ -889,3 +889,26 @@ time.sleep(60)
 	run -1 --separate-stderr "$SOCK" -l --denyfile "$T/dir" 0
 	[ "$stderr" = "sock: --denyfile $T/dir: Is a directory" ]
 }
+
+@test "a one-line HTTP responder (-k -c printf) answers every request whole" {
+	need curl
+	sock_listen /dev/null /dev/null "$T/lerr" -k 127.0.0.1 0 \
+	    -c 'printf "HTTP/1.0 200 OK\r\n\r\nhello\n"'
+	local i ok=0
+	# The program exits without reading the request; sock's own copy of
+	# the socket keeps that from resetting the answer away.
+	for i in $(seq 20); do
+		if [ "$(curl -s --max-time 5 "http://127.0.0.1:$PORT/")" = hello ]; then
+			ok=$((ok + 1))
+		fi
+	done
+	[ "$ok" -eq 20 ]
+}
+
+@test "-q ends a -k -d server once nothing has arrived for that long" {
+	sock_listen /dev/null "$T/out" "$T/lerr" -k -d -q 1 127.0.0.1 0
+	printf 'one\n' | timeout 5 "$SOCK" 127.0.0.1 "$PORT"
+	wait_exit "$LPID" 5
+	[ "$EXIT_STATUS" -eq 0 ]
+	[ "$(cat "$T/out")" = one ]
+}

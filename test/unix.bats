@@ -210,3 +210,24 @@ setup() {
 	[ "$EXIT_STATUS" -eq 143 ]
 	[ ! -e "$tmp" ]
 }
+
+@test "--wait with -U connects once the socket file appears" {
+	local path=$T/late.sock
+	# shellcheck disable=SC2016 # expanded by the inner shell
+	bg sh -c 'sleep 0.7; exec "$0" -l -U "$1" </dev/null >"$2"' \
+	    "$SOCK" "$path" "$T/out"
+	local listener=$BG_PID
+	run -0 --separate-stderr timeout 10 "$SOCK" --wait 5 -U "$path" \
+	    < <(printf 'late hello\n')
+	wait_exit "$listener" 5
+	[ "$EXIT_STATUS" -eq 0 ]
+	[ "$(cat "$T/out")" = "late hello" ]
+}
+
+@test "--wait with -U gives up in time when no socket appears" {
+	SECONDS=0
+	run -3 --separate-stderr timeout 10 "$SOCK" --wait 1 -U "$T/never.sock" \
+	    </dev/null
+	[ "$SECONDS" -le 3 ]
+	[[ $stderr == "sock: gave up waiting for $T/never.sock after 1 s: No such file or directory" ]]
+}
