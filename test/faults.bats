@@ -29,7 +29,7 @@ teardown() {
 	common_teardown
 }
 
-# PEER_PY PORTFILE MODE ARG: a TCP peer on 127.0.0.1 port 0 that writes its
+# FAULT_PEER_PY PORTFILE MODE ARG: a TCP peer on 127.0.0.1 port 0 that writes its
 # port to PORTFILE (atomically) and accepts one client, then:
 #   recv_rst N        reads N bytes, then closes with SO_LINGER {1, 0}: a
 #                     reset
@@ -37,7 +37,7 @@ teardown() {
 #   send_wait_rst N   sends N bytes, waits until PORTFILE.go exists, sends N
 #                     more and resets
 #   stall SECS        reads nothing for SECS (with a small receive buffer)
-PEER_PY='
+FAULT_PEER_PY='
 import os, socket, struct, sys, time
 portfile, mode, arg = sys.argv[1], sys.argv[2], sys.argv[3]
 srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -75,18 +75,19 @@ elif mode == "stall":
     time.sleep(float(arg))
 '
 
-# peer MODE ARG: start PEER_PY in the background; set PORT and PEER.
+# peer MODE ARG: start FAULT_PEER_PY in the background; set PORT and PEER.
 peer() {
-	bg python3 -c "$PEER_PY" "$T/peerport" "$1" "$2"
+	bg python3 -c "$FAULT_PEER_PY" "$T/peerport" "$1" "$2"
 	PEER=$BG_PID
 	wait_for 5 test -s "$T/peerport"
 	PORT=$(cat "$T/peerport")
 }
 
-# ms_since START: milliseconds since START (an $EPOCHREALTIME).
+# ms_since START: milliseconds since START (an $EPOCHREALTIME, which has
+# six decimals and the locale's decimal point).
 ms_since() {
-	local now=$EPOCHREALTIME
-	echo $(((${now/./} - ${1/./}) / 1000))
+	local now=$EPOCHREALTIME start=$1
+	echo $(((10#${now//[!0-9]/} - 10#${start//[!0-9]/}) / 1000))
 }
 
 # size_at_least FILE BYTES
