@@ -685,6 +685,16 @@ on_signal(int sig)
 }
 
 static void
+catch_unless_ignored(int sig, const struct sigaction *sa)
+{
+	struct sigaction old;
+
+	if (sigaction(sig, NULL, &old) == 0 && old.sa_handler == SIG_IGN)
+		return;
+	sigaction(sig, sa, NULL);
+}
+
+static void
 install_signals(void)
 {
 	struct sigaction sa;
@@ -695,8 +705,12 @@ install_signals(void)
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
 	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	/*
+	 * A signal the caller ignores stays ignored: a script's background
+	 * job is started with SIGINT ignored so that ^C spares it.
+	 */
+	catch_unless_ignored(SIGINT, &sa);
+	catch_unless_ignored(SIGTERM, &sa);
 	atexit(cleanup);
 }
 

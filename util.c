@@ -87,11 +87,14 @@ parse_port_number(const char *s, int *port)
 		errno = EINVAL;
 		return -1;
 	}
+	/* Not a number at all is EINVAL, even if its digits are many. */
 	for (p = s; *p != '\0'; p++) {
 		if (*p < '0' || *p > '9') {
 			errno = EINVAL;
 			return -1;
 		}
+	}
+	for (p = s; *p != '\0'; p++) {
 		v = v * 10 + (*p - '0');
 		if (v > 65535) {
 			errno = ERANGE;
