@@ -8,6 +8,9 @@
  */
 #include <sys/types.h>
 #include <sys/ioctl.h>
+#ifdef __linux__
+#include <sys/sendfile.h>
+#endif
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -31,6 +34,7 @@
 #define STDIN_DGRAM_MAX	16384	/* one stdin read becomes one datagram */
 #define PIPE_BUFSIZE	(1024 * 1024)	/* asked of F_SETPIPE_SZ */
 #define SPLICE_MIN	(32 * 1024)	/* a read this large means bulk */
+#define SENDFILE_CHUNK	(4 * 1024 * 1024) /* one sendfile(2) at most */
 #define DGRAM_QUIET_MS	1000	/* rule 9: quiet time before a UDP exit */
 #define QUIT_DRAIN_READS 64	/* reads of what already arrived at -q */
 #define UNSENT_POLL_MS	10	/* how often --send-only looks at its queue */
@@ -79,6 +83,7 @@ struct dir {
 	int		 pipe[2];	/* -1: the copy path */
 	size_t		 pipecap;
 	bool		 splice_ok;	/* both ends can be spliced */
+	bool		 sendfile;	/* a file to a socket: no pipe at all */
 	bool		 go_splice;	/* bulk seen: splice once buf is empty */
 	bool		 pipe_full;	/* out of pipe slots, whatever len says */
 	bool		 eof;		/* the source has ended */
@@ -785,6 +790,52 @@ report_progress(struct session *s, bool final)
 	progress_drawn = tty;
 }
 
+#ifdef HAVE_SPLICE
+/*
+ * A regular file to a stream socket goes with sendfile(2): one call moves
+ * it, with nothing in between, so there is never anything waiting in d.
+ */
+static void
+check_sendfile(struct dir *d, const struct conn *c)
+{
+	struct stat st;
+
+	d->sendfile = d->splice_ok && d->pipe[0] == -1 && d->len == 0 &&
+	    d->sink == c->fd && fstat(d->src, &st) == 0 &&
+	    S_ISREG(st.st_mode);
+}
+
+/* Move what the socket takes now straight from the file. */
+static int
+send_file(struct session *s, struct dir *d)
+{
+	ssize_t n;
+
+	n = sendfile(d->sink, d->src, NULL, SENDFILE_CHUNK);
+	if (n == -1) {
+		if (errno == EINTR || errno == EAGAIN)
+			return 0;
+		if (errno == EPIPE || errno == ECONNRESET || errno == ENOTCONN ||
+		    errno == ETIMEDOUT || errno == ECONNABORTED ||
+		    errno == EHOSTUNREACH || errno == ENETUNREACH ||
+		    errno == ENETDOWN)
+			return write_error(s, d);
+		/*
+		 * Anything else (no sendfile here, a stdin that cannot be
+		 * read, ...) goes the copy way, which reports a failed read
+		 * as the read it is.
+		 */
+		d->sendfile = d->splice_ok = false;
+		return 0;
+	}
+	if (n == 0)
+		d->eof = true;
+	d->bytes += (unsigned long long)n;
+	s->last_activity = now_ms();
+	return 0;
+}
+#endif
+
 /*
  * Bytes sent but not yet acknowledged by the peer, where the system can
  * tell (0 elsewhere).
@@ -833,6 +884,11 @@ static void
 watch(const struct session *s, const struct dir *d, long long now,
     fd_set *rfds, fd_set *wfds)
 {
+	if (d->sendfile) {
+		if (!d->eof)
+			FD_SET(d->sink, wfds);	/* a file is always ready */
+		return;
+	}
 	if (!d->eof && dir_room(d, s->c->dgram) > 0)
 		FD_SET(d->src, rfds);
 	if (d->len > 0 && !(d == &up && s->next_send_at > now))
@@ -852,6 +908,10 @@ move(struct session *s, struct dir *d, fd_set *rfds, fd_set *wfds)
 	bool filled = false;
 	int rv;
 
+#ifdef HAVE_SPLICE
+	if (d->sendfile)
+		return FD_ISSET(d->sink, wfds) ? send_file(s, d) : 0;
+#endif
 	if (FD_ISSET(d->src, rfds)) {
 		size_t before = d->len;
 
@@ -1006,8 +1066,10 @@ relay(const struct opts *o, struct conn *c, struct relay_io *io)
 	 * through the buffer.
 	 */
 	if (!c->dgram && o->hexdump_path == NULL) {
-		if (!o->crlf && o->interval_ms < 0)
+		if (!o->crlf && o->interval_ms < 0) {
 			check_splice(&up);
+			check_sendfile(&up, c);
+		}
 		if (!o->send_only && !o->telnet)
 			check_splice(&down);
 	}
