@@ -139,6 +139,17 @@ resolve(const char *host, const char *port, int family, int socktype,
 	return getaddrinfo(host, port, &hints, res);
 }
 
+/* Close fd on a failure path, keeping the errno that explains it: -1. */
+static int
+fail_close(int fd)
+{
+	int saved = errno;
+
+	close(fd);
+	errno = saved;
+	return -1;
+}
+
 /* A new socket like ai's, close-on-exec and non-blocking. */
 static int
 new_socket(int family, int socktype, int protocol)
@@ -147,13 +158,8 @@ new_socket(int family, int socktype, int protocol)
 
 	if ((fd = socket(family, socktype, protocol)) == -1)
 		return -1;
-	if (set_cloexec(fd) == -1 || set_nonblock(fd, true) == -1) {
-		int saved = errno;
-
-		close(fd);
-		errno = saved;
-		return -1;
-	}
+	if (set_cloexec(fd) == -1 || set_nonblock(fd, true) == -1)
+		return fail_close(fd);
 	return fd;
 }
 
@@ -279,7 +285,7 @@ connect_addr(const struct addrinfo *ai, const struct addrinfo *src,
     long long timeout_ms, const struct sockopts *so)
 {
 	const char *what;
-	int fd, saved, on = 1;
+	int fd, on = 1;
 
 	if ((fd = new_socket(ai->ai_family, ai->ai_socktype,
 	    ai->ai_protocol)) == -1)
@@ -301,17 +307,14 @@ connect_addr(const struct addrinfo *ai, const struct addrinfo *src,
 		goto fail;
 	return fd;
 fail:
-	saved = errno;
-	close(fd);
-	errno = saved;
-	return -1;
+	return fail_close(fd);
 }
 
 int
 listen_addr(const struct addrinfo *ai, bool v6only, const struct sockopts *so)
 {
 	const char *what;
-	int fd, saved, on = 1, v6 = v6only;
+	int fd, on = 1, v6 = v6only;
 
 	if ((fd = new_socket(ai->ai_family, ai->ai_socktype,
 	    ai->ai_protocol)) == -1)
@@ -331,10 +334,7 @@ listen_addr(const struct addrinfo *ai, bool v6only, const struct sockopts *so)
 		goto fail;
 	return fd;
 fail:
-	saved = errno;
-	close(fd);
-	errno = saved;
-	return -1;
+	return fail_close(fd);
 }
 
 int
@@ -358,13 +358,8 @@ accept_conn(int lfd, struct sockaddr *sa, socklen_t *salen)
 		if (errno != EINTR)
 			return -1;
 	}
-	if (set_cloexec(fd) == -1 || set_nonblock(fd, true) == -1) {
-		int saved = errno;
-
-		close(fd);
-		errno = saved;
-		return -1;
-	}
+	if (set_cloexec(fd) == -1 || set_nonblock(fd, true) == -1)
+		return fail_close(fd);
 	return fd;
 }
 
