@@ -263,7 +263,7 @@ usage_error_is() {
 @test "invalid -T values are usage errors" {
 	local v
 	for v in bogus 256 -1 '' 0x100 ef1; do
-		usage_error_is -T "$v" 127.0.0.1 9 -- "sock: invalid -T value \"$v\": must be lowdelay, throughput, reliability, a DSCP name (af11-af43, cs0-cs7, ef) or 0-255"
+		usage_error_is -T "$v" 127.0.0.1 9 -- "sock: invalid -T value \"$v\": must be lowdelay, throughput, reliability, mincost, a DSCP name (af11-af43, cs0-cs7, ef, va, le) or 0-255"
 	done
 }
 
