@@ -589,15 +589,33 @@ static const struct {
 	const char	*name;
 	int		 tos;
 } tos_names[] = {
-	{ "lowdelay", 0x10 }, { "throughput", 0x08 }, { "reliability", 0x04 },
-	{ "mincost", 0x02 },
-	{ "af11", 0x28 }, { "af12", 0x30 }, { "af13", 0x38 },
-	{ "af21", 0x48 }, { "af22", 0x50 }, { "af23", 0x58 },
-	{ "af31", 0x68 }, { "af32", 0x70 }, { "af33", 0x78 },
-	{ "af41", 0x88 }, { "af42", 0x90 }, { "af43", 0x98 },
-	{ "cs0", 0x00 }, { "cs1", 0x20 }, { "cs2", 0x40 }, { "cs3", 0x60 },
-	{ "cs4", 0x80 }, { "cs5", 0xa0 }, { "cs6", 0xc0 }, { "cs7", 0xe0 },
-	{ "ef", 0xb8 }, { "va", 0xb0 }, { "le", 0x04 }
+	{ .name = "lowdelay", .tos = 0x10 },
+	{ .name = "throughput", .tos = 0x08 },
+	{ .name = "reliability", .tos = 0x04 },
+	{ .name = "mincost", .tos = 0x02 },
+	{ .name = "af11", .tos = 0x28 },
+	{ .name = "af12", .tos = 0x30 },
+	{ .name = "af13", .tos = 0x38 },
+	{ .name = "af21", .tos = 0x48 },
+	{ .name = "af22", .tos = 0x50 },
+	{ .name = "af23", .tos = 0x58 },
+	{ .name = "af31", .tos = 0x68 },
+	{ .name = "af32", .tos = 0x70 },
+	{ .name = "af33", .tos = 0x78 },
+	{ .name = "af41", .tos = 0x88 },
+	{ .name = "af42", .tos = 0x90 },
+	{ .name = "af43", .tos = 0x98 },
+	{ .name = "cs0", .tos = 0x00 },
+	{ .name = "cs1", .tos = 0x20 },
+	{ .name = "cs2", .tos = 0x40 },
+	{ .name = "cs3", .tos = 0x60 },
+	{ .name = "cs4", .tos = 0x80 },
+	{ .name = "cs5", .tos = 0xa0 },
+	{ .name = "cs6", .tos = 0xc0 },
+	{ .name = "cs7", .tos = 0xe0 },
+	{ .name = "ef", .tos = 0xb8 },
+	{ .name = "va", .tos = 0xb0 },
+	{ .name = "le", .tos = 0x04 },
 };
 
 int
