@@ -702,7 +702,8 @@ next_wakeup(const struct session *s)
 {
 	long long t = -1;
 
-	if (up.len > 0 && s->next_send_at > 0)
+	/* A pause that is over wakes nobody: select waits for the socket. */
+	if (up.len > 0 && s->next_send_at > now_ms())
 		t = s->next_send_at;
 	if (s->progress_every > 0 && (t < 0 || s->next_progress < t))
 		t = s->next_progress;
@@ -891,7 +892,12 @@ watch(const struct session *s, const struct dir *d, long long now,
 	}
 	if (!d->eof && dir_room(d, s->c->dgram) > 0)
 		FD_SET(d->src, rfds);
-	if (d->len > 0 && !(d == &up && s->next_send_at > now))
+	/*
+	 * -i: the socket is of no use until a whole line waits and the
+	 * pause after the last one is over.
+	 */
+	if (d->len > 0 && !(d == &up && s->o->interval_ms >= 0 &&
+	    (s->next_send_at > now || line_length(d, s->c->dgram) == 0)))
 		FD_SET(d->sink, wfds);
 }
 

@@ -470,6 +470,42 @@ TELNET_IN=fffd01fffb03616263ffff646566fffa1801fff06768690a
 	run -0 awk '{ t[NR] = $1 } END { exit !(t[3] - t[1] >= 0.45 && t[3] - t[2] >= 0.2 && t[2] - t[1] >= 0.15) }' "$T/stamps"
 }
 
+@test "-i waiting for the rest of a line does not spin" {
+	need python3
+	# shellcheck disable=SC2016 # python, not shell
+	run -0 timeout 20 python3 - "$SOCK" <<'PY'
+import os, socket, subprocess, sys, time
+srv = socket.socket()
+srv.bind(("127.0.0.1", 0))
+srv.listen(1)
+p = subprocess.Popen([sys.argv[1], "-i", "0.2", "127.0.0.1",
+    str(srv.getsockname()[1])], stdin=subprocess.PIPE,
+    stdout=subprocess.DEVNULL)
+c, _ = srv.accept()
+os.write(p.stdin.fileno(), b"line one\npartial")
+time.sleep(0.5)
+def ticks():
+    f = open("/proc/%d/stat" % p.pid).read().rsplit(")", 1)[1].split()
+    return int(f[11]) + int(f[12])
+t0 = ticks()
+time.sleep(1.5)
+used = ticks() - t0
+os.write(p.stdin.fileno(), b" end\n")
+p.stdin.close()
+c.settimeout(5)
+got = b""
+while True:
+    d = c.recv(100)
+    if not d:
+        break
+    got += d
+c.close()
+p.wait(timeout=5)
+print(used, got)
+sys.exit(0 if used <= 10 and got == b"line one\npartial end\n" else 1)
+PY
+}
+
 @test "-i 0 and -i x are usage errors" {
 	run -2 --separate-stderr "$SOCK" -i 0 127.0.0.1 9
 	[ "${stderr_lines[0]}" = 'sock: invalid -i value "0": must be a number of seconds greater than 0' ]
