@@ -551,3 +551,33 @@ peer_ok() {
 		return 1
 	fi
 }
+
+# datagram_ping_pong LFEED CLIENT_ARGS...: with a datagram listener running
+# (LPID; stdin the feed $T/lin, whose writer is LFEED; stdout $T/lout),
+# start "sock CLIENT_ARGS" fed from $T/cin, send ping to the listener and
+# pong back, end both stdins, and check that both exit 0 having carried
+# exactly that.
+datagram_ping_pong() {
+	local lfeed=$1 cfeed cpid
+	shift
+	open_feed "$T/cin"
+	cfeed=$FEED_PID
+	# shellcheck disable=SC2016 # expanded by the inner shell
+	bg sh -c 'i=$1 o=$2 e=$3; shift 3; exec "$0" "$@" <"$i" >"$o" 2>"$e"' \
+	    "$SOCK" "$T/cin" "$T/cout" "$T/cerr" "$@"
+	cpid=$BG_PID
+	feed "$T/cin" 'ping
+'
+	wait_for 5 has_text "$T/lout" ping
+	feed "$T/lin" 'pong
+'
+	wait_for 5 has_text "$T/cout" pong
+	end_feed "$cfeed"
+	end_feed "$lfeed"
+	wait_exit "$cpid" 4
+	[ "$EXIT_STATUS" -eq 0 ]
+	wait_exit "$LPID" 4
+	[ "$EXIT_STATUS" -eq 0 ]
+	[ "$(cat "$T/lout")" = ping ]
+	[ "$(cat "$T/cout")" = pong ]
+}

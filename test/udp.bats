@@ -54,25 +54,7 @@ count_lines() {
 	open_feed "$T/lin"
 	local lfeed=$FEED_PID
 	sock_listen "$T/lin" "$T/lout" "$T/lerr" -u 127.0.0.1 0
-	open_feed "$T/cin"
-	local cfeed=$FEED_PID
-	bg sh -c 'exec "$0" -u 127.0.0.1 "$1" <"$2" >"$3" 2>"$4"' \
-	    "$SOCK" "$PORT" "$T/cin" "$T/cout" "$T/cerr"
-	local cpid=$BG_PID
-	feed "$T/cin" 'ping
-'
-	wait_for 5 has_text "$T/lout" ping
-	feed "$T/lin" 'pong
-'
-	wait_for 5 has_text "$T/cout" pong
-	end_feed "$cfeed"
-	end_feed "$lfeed"
-	wait_exit "$cpid" 4
-	[ "$EXIT_STATUS" -eq 0 ]
-	wait_exit "$LPID" 4
-	[ "$EXIT_STATUS" -eq 0 ]
-	[ "$(cat "$T/lout")" = ping ]
-	[ "$(cat "$T/cout")" = pong ]
+	datagram_ping_pong "$lfeed" -u 127.0.0.1 "$PORT"
 }
 
 @test "a UDP listener ignores datagrams from a second peer" {

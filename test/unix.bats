@@ -123,25 +123,7 @@ setup() {
 	local lfeed=$FEED_PID
 	sock_listen_unix "$T/lin" "$T/lout" "$T/lerr" -u "$S"
 	grep -qxF "sock: listening on $S (unixgram)" "$T/lerr"
-	open_feed "$T/cin"
-	local cfeed=$FEED_PID
-	bg sh -c 'exec "$0" -uU "$1" <"$2" >"$3" 2>"$4"' \
-	    "$SOCK" "$S" "$T/cin" "$T/cout" "$T/cerr"
-	local cpid=$BG_PID
-	feed "$T/cin" 'ping
-'
-	wait_for 5 has_text "$T/lout" ping
-	feed "$T/lin" 'pong
-'
-	wait_for 5 has_text "$T/cout" pong
-	end_feed "$cfeed"
-	end_feed "$lfeed"
-	wait_exit "$cpid" 4
-	[ "$EXIT_STATUS" -eq 0 ]
-	wait_exit "$LPID" 4
-	[ "$EXIT_STATUS" -eq 0 ]
-	[ "$(cat "$T/lout")" = ping ]
-	[ "$(cat "$T/cout")" = pong ]
+	datagram_ping_pong "$lfeed" -uU "$S"
 	[ ! -e "$S" ]
 }
 
