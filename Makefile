@@ -16,8 +16,8 @@ SOCK_CFLAGS   = -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes \
 SAN_FLAGS     = -fsanitize=address,undefined -fno-omit-frame-pointer \
 		-fno-sanitize-recover=all
 
-SRCS	= sock.c exec.c relay.c scan.c server.c util.c
-OBJS	= sock.o exec.o relay.o scan.o server.o util.o
+SRCS	= sock.c end.c exec.c relay.c scan.c server.c util.c
+OBJS	= sock.o end.o exec.o relay.o scan.o server.o util.o
 
 all: sock
 
@@ -30,15 +30,21 @@ sock: $(OBJS)
 $(OBJS): sock.h
 
 # The whole suite; bats from PATH, else a pinned copy from npm (test/run).
-test: sock
+test: sock test/relay-pair
 	test/run
+
+# A test-only program: the relay between two sockets (test/relay.bats).
+RELAY_PAIR_OBJS = end.o relay.o util.o
+test/relay-pair: test/relay-pair.c $(RELAY_PAIR_OBJS) sock.h
+	$(CC) $(SOCK_CPPFLAGS) $(CPPFLAGS) $(SOCK_CFLAGS) $(CFLAGS) \
+	    $(LDFLAGS) -o $@ test/relay-pair.c $(RELAY_PAIR_OBJS) $(LDLIBS)
 
 # The whole suite again, against a build with AddressSanitizer and UBSan.
 sock-san: $(SRCS) sock.h
 	$(CC) $(SOCK_CPPFLAGS) $(CPPFLAGS) $(SOCK_CFLAGS) $(CFLAGS) \
 	    $(SAN_FLAGS) $(LDFLAGS) -o $@ $(SRCS) $(LDLIBS)
 
-sanitize: sock-san
+sanitize: sock-san test/relay-pair
 	SOCK="$$(pwd)/sock-san" \
 	ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:detect_leaks=1 \
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
@@ -46,7 +52,7 @@ sanitize: sock-san
 
 # A representative part of the suite under valgrind's memcheck (the
 # timing-sensitive files would only measure valgrind's slowness).
-valgrind: sock
+valgrind: sock test/relay-pair
 	SOCK="$$(pwd)/test/valgrind-sock" test/run \
 	    test/unix.bats test/bulk.bats test/interop.bats
 
@@ -75,6 +81,6 @@ uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/sock $(DESTDIR)$(MANDIR)/man1/sock.1
 
 clean:
-	rm -f sock sock-san $(OBJS)
+	rm -f sock sock-san test/relay-pair $(OBJS)
 
 .PHONY: all test sanitize valgrind bench fuzz lint install uninstall clean

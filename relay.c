@@ -1,13 +1,15 @@
 /*
- * The relay: copy stdin to the socket and the socket to stdout at the same
- * time, multiplexed with select(2), and end the session by SPEC.md's rules
- * ("The relay", 1-9). It has its own file because every mode ends here and
- * every way of moving bytes plugs in here: read/write through a buffer
- * everywhere, and on Linux splice(2) through a pipe, which moves pages
- * instead of copying them.
+ * The relay: copy one side to the other and back at the same time,
+ * multiplexed with select(2), and end the session by the rules of sock(1),
+ * "Data flow and end of stream". A side is stdin and stdout, or a socket; the other side is
+ * the connection. Every byte moves through an endpoint (end.c, and tls.c
+ * where there is one), so this file decides and never touches a
+ * descriptor's data itself, with two exceptions that need the descriptors
+ * as such: splice(2) and sendfile(2), which move bytes between two raw
+ * endpoints without copying them, chosen once per direction
+ * (choose_way; sock(1), "How bytes move").
  */
 #include <sys/types.h>
-#include <sys/ioctl.h>
 #ifdef __linux__
 #include <sys/sendfile.h>
 #endif
@@ -61,60 +63,65 @@ enum telnet_state {
 	TN_SB_IAC		/* IAC inside a subnegotiation */
 };
 
-#ifndef MSG_NOSIGNAL
-#define MSG_NOSIGNAL	0	/* SIGPIPE is ignored anyway; see main */
-#endif
+
+/*
+ * How a direction moves its bytes, chosen once (choose_way) from what its
+ * two endpoints allow and what the options need.
+ */
+enum way {
+	WAY_COPY,		/* read into the buffer, write from it */
+	WAY_SPLICE,		/* the same until the first large read, then
+				   splice(2) through a pipe */
+	WAY_SENDFILE		/* a regular file to a stream socket */
+};
 
 /*
  * One direction of the relay. Bytes read from src wait until sink takes
- * them: in buf (from off, len bytes) on the copy path, or in pipe (len
- * bytes) on the splice path. The source is only read while there is room,
- * which is what gives back pressure both ways and bounds memory.
+ * them: in buf (from off, len bytes), or on the splice way in the pipe
+ * (inpipe bytes). The source is only read while there is room, which is
+ * what gives back pressure both ways and bounds memory.
  */
 struct dir {
-	int		 src;
-	int		 sink;
-	const char	*src_name;	/* "stdin" or the peer, for messages */
-	const char	*sink_name;
+	struct end	*src;
+	struct end	*sink;
+	enum way	 way;
 	char		*buf;
 	size_t		 cap;
 	size_t		 off;
 	size_t		 len;
-	int		 pipe[2];	/* -1: the copy path */
+	int		 pipe[2];	/* -1 while not splicing */
 	size_t		 pipecap;
-	bool		 splice_ok;	/* both ends can be spliced */
-	bool		 sendfile;	/* a file to a socket: no pipe at all */
-	bool		 go_splice;	/* bulk seen: splice once buf is empty */
-	bool		 pipe_full;	/* out of pipe slots, whatever len says */
+	size_t		 inpipe;	/* bytes waiting in the pipe */
+	bool		 bulk;		/* WAY_SPLICE: a large read was seen */
+	bool		 pipe_full;	/* out of pipe slots, whatever inpipe says */
 	bool		 eof;		/* the source has ended */
 	unsigned long long bytes;	/* bytes delivered to the sink */
 };
 
 /*
- * Stdin's direction outlives a connection: with -k, what one client did
- * not take goes to the next one instead of being lost.
+ * The state of one session. "up" runs from the local side to the
+ * connection (stdin to the socket), "down" back; the options that act on
+ * one direction (-C, -i, -t, --send-only) name these two.
  */
-static char	 upbuf[STREAM_BUFSIZE];
-static char	 downbuf[STREAM_BUFSIZE];
-static struct dir up = {
-	.buf = upbuf, .cap = sizeof(upbuf), .pipe = { -1, -1 }
-};
-static struct dir down = {
-	.buf = downbuf, .cap = sizeof(downbuf), .pipe = { -1, -1 }
-};
-
-/* The state of one session, for the helpers below. */
 struct session {
 	const struct opts *o;
-	struct conn	*c;
 	struct relay_io	*io;
+	struct conn	*c;		/* the connection's record, or NULL */
+	struct end	*remote;	/* the connection */
+	struct end	*local_out;	/* where down delivers */
+	struct dir	 up;
+	struct dir	 down;
+	bool		 dgram;		/* the connection carries datagrams */
 	bool		 fin_sent;
+	bool		 fin_waits;	/* the FIN's shutdown must be retried */
+	bool		 local_closed;	/* rule 3 done */
+	bool		 crlf_after_cr;	/* -C: the last byte read was a CR */
+	bool		 progress_drawn; /* a --progress line a message must clear */
 	long long	 start;
 	long long	 last_activity;	/* anything moved, for -w */
 	long long	 last_recv;	/* anything arrived, for -q */
 	long long	 stdin_done_at;	/* stdin ended and was sent; -1 */
-	unsigned long long received;	/* bytes read from the socket */
-	unsigned long long sent_before;	/* up.bytes when the session began */
+	unsigned long long received;	/* bytes read from the connection */
 	long long	 next_send_at;	/* -i: no line before this time */
 	long long	 progress_every; /* --progress interval; 0: off */
 	long long	 next_progress;
@@ -125,36 +132,103 @@ struct session {
 	unsigned char	 telnet_cmd;	/* WILL/WONT/DO/DONT being read */
 };
 
-/* -C: the last byte read from stdin was a CR (a CRLF is not doubled). */
-static bool	 crlf_after_cr;
+/*
+ * The end-of-stream rules, shared with server.c.
+ */
 
-/* --progress has drawn a line on the terminal that a message must clear. */
-static bool	 progress_drawn;
+bool
+fin_due(const struct opts *o, bool sent_any)
+{
+	if (o->recv_only || o->fin == FIN_NEVER)
+		return false;
+	/* --send-only's peer learns the end from the FIN: it is always due. */
+	return sent_any || o->fin == FIN_ALWAYS || o->send_only;
+}
+
+long long
+quiet_deadline(long long quiet_ms, long long stdin_done_at,
+    long long last_recv)
+{
+	return (last_recv > stdin_done_at ? last_recv : stdin_done_at) +
+	    quiet_ms;
+}
+
+long long
+idle_deadline(const struct opts *o, long long last_activity)
+{
+	return o->timeout_ms < 0 ? -1 : last_activity + o->timeout_ms;
+}
+
+void
+say_fin_sent(const struct opts *o, const char *peer)
+{
+	if (o->verbose > 0)
+		warnx("FIN sent to %s", peer);
+}
+
+void
+say_fin_received(const struct opts *o, const char *peer)
+{
+	if (o->verbose > 0)
+		warnx("FIN received from %s", peer);
+}
+
+void
+say_idle_timeout(const struct opts *o, const char *peer)
+{
+	char secs[32];
+
+	format_seconds(o->timeout_ms, secs, sizeof(secs));
+	warnx("connection to %s: idle timeout after %s s", peer, secs);
+}
 
 /* Clear the progress line, so that a message starts on a line of its own. */
 static void
-clear_progress(void)
+clear_progress(struct session *s)
 {
-	if (progress_drawn)
+	if (s->progress_drawn)
 		write_all(STDERR_FILENO, "\r\033[K", 4);
-	progress_drawn = false;
+	s->progress_drawn = false;
+}
+
+/* Bytes waiting for the sink, in the buffer and in the pipe. */
+static size_t
+dir_waiting(const struct dir *d)
+{
+	return d->len + d->inpipe;
 }
 
 static bool
 dir_done(const struct dir *d)
 {
-	return d->eof && d->len == 0;
+	return d->eof && dir_waiting(d) == 0;
+}
+
+/* Is d moving through its pipe now (rather than its buffer)? */
+static bool
+piping(const struct dir *d)
+{
+	return d->way == WAY_SPLICE && d->pipe[0] != -1;
+}
+
+/*
+ * What the pipe still holds after the sink refused splice goes through
+ * the buffer first, ahead of anything newer from the source.
+ */
+static bool
+unpiping(const struct dir *d)
+{
+	return d->way == WAY_COPY && d->inpipe > 0;
 }
 
 /* How much the source may be read now. A datagram waits alone. */
 static size_t
-dir_room(const struct dir *d, bool dgram)
+dir_room(const struct session *s, const struct dir *d)
 {
-	if (d->pipe[0] != -1)
-		return d->pipe_full ? 0 : d->pipecap - d->len;
-	if (dgram)
-		return d->len > 0 ? 0 : d->src == STDIN_FILENO ?
-		    STDIN_DGRAM_MAX : d->cap;
+	if (piping(d))
+		return d->pipe_full ? 0 : d->pipecap - d->inpipe;
+	if (s->dgram)
+		return d->len > 0 ? 0 : d == &s->up ? STDIN_DGRAM_MAX : d->cap;
 	return d->cap - d->off - d->len;
 }
 
@@ -181,36 +255,68 @@ can_splice(int fd, bool writing)
 	    st.st_rdev == null.st_rdev;
 }
 
-/*
- * May d take the splice path? Only if both its ends allow it. It starts
- * on the copy path all the same: for small messages read and write cost
- * less than splice, and the switch comes with the first large read.
- */
-static void
-check_splice(struct dir *d)
+#endif
+
+
+static bool
+zero_copy_disabled(void)
 {
 	const char *no = getenv("SOCK_NOSPLICE");
 
-	d->splice_ok = d->pipe[0] != -1 || ((no == NULL || *no == '\0' ||
-	    strcmp(no, "0") == 0) && can_splice(d->src, false) &&
-	    can_splice(d->sink, true));
+	return no != NULL && *no != '\0' && strcmp(no, "0") != 0;
 }
 
 /*
- * Put d on the splice path. The pipe is made as large as the system lets
- * us: fewer, larger moves (measured, see README).
+ * The one place a direction's way is chosen. Bytes that must be seen or
+ * changed on the way (-o; -C and -i going up; -t and --send-only coming
+ * down), datagrams (which keep their boundaries only in a buffer) and an
+ * endpoint that is not a plain descriptor (TLS) take the buffer. Of the
+ * rest, a regular file to a stream socket goes with sendfile(2); and
+ * splice(2) is taken only where it was measured to beat a 128 KiB copy
+ * (README, "Performance"): between two sockets, and from a socket to a
+ * file or /dev/null. A pipe on either end copies: splicing socket pages
+ * into a pipe and out again costs more than one copy through a warm
+ * buffer.
+ */
+static enum way
+choose_way(const struct session *s, const struct dir *d)
+{
+	const struct opts *o = s->o;
+	bool up = d == &s->up;
+	struct stat src, sink;
+
+	if (s->dgram || !d->src->raw || !d->sink->raw || zero_copy_disabled())
+		return WAY_COPY;
+	if (o->hexdump_path != NULL || (up && (o->crlf || o->interval_ms >= 0)) ||
+	    (!up && (o->send_only || o->telnet)))
+		return WAY_COPY;
+	if (fstat(d->src->rfd, &src) == -1 || fstat(d->sink->wfd, &sink) == -1)
+		return WAY_COPY;
+#ifdef HAVE_SPLICE
+	if (S_ISREG(src.st_mode) && S_ISSOCK(sink.st_mode))
+		return WAY_SENDFILE;
+	if (S_ISFIFO(src.st_mode) || S_ISFIFO(sink.st_mode) ||
+	    !can_splice(d->src->rfd, false) || !can_splice(d->sink->wfd, true))
+		return WAY_COPY;
+	return WAY_SPLICE;
+#else
+	return WAY_COPY;
+#endif
+}
+
+#ifdef HAVE_SPLICE
+/*
+ * Give d its pipe, as large as the system lets us: fewer, larger moves
+ * (measured, see README). Without one, d copies.
  */
 static void
 start_splice(struct dir *d)
 {
 	int size;
 
-	d->go_splice = false;
-	if (d->pipe[0] != -1)
-		return;
 	if (pipe2(d->pipe, O_CLOEXEC) == -1) {
 		d->pipe[0] = d->pipe[1] = -1;
-		d->splice_ok = false;
+		d->way = WAY_COPY;
 		return;
 	}
 	fcntl(d->pipe[1], F_SETPIPE_SZ, PIPE_BUFSIZE);
@@ -220,7 +326,7 @@ start_splice(struct dir *d)
 }
 #endif
 
-/* Leave the splice path: only when nothing waits in the pipe. */
+/* Give the pipe back: only when nothing waits in it. */
 static void
 end_splice(struct dir *d)
 {
@@ -231,22 +337,31 @@ end_splice(struct dir *d)
 	d->pipe[0] = d->pipe[1] = -1;
 }
 
+/* Report a failure of e, by its words if it has them, else by errno. */
 static int
-read_error(const struct session *s, const struct dir *d)
+end_failed(struct session *s, const char *verb, const struct end *e)
 {
-	clear_progress();
-	warn("read from %s", d->src_name);
-	return d->src == s->c->fd ? EXIT_NET : EXIT_LOCAL;
+	clear_progress(s);
+	if (e->why[0] != '\0')
+		warnx("%s %s: %s", verb, e->name, e->why);
+	else
+		warn("%s %s", verb, e->name);
+	return e->fail_status;
 }
 
 static int
-write_error(const struct session *s, const struct dir *d)
+read_error(struct session *s, const struct dir *d)
 {
-	if (d->sink != s->c->fd && errno == EPIPE)
-		return EXIT_PIPE;	/* rule 4: quietly, like any filter */
-	clear_progress();
-	warn("write to %s", d->sink_name);
-	return d->sink == s->c->fd ? EXIT_NET : EXIT_LOCAL;
+	return end_failed(s, "read from", d->src);
+}
+
+static int
+write_error(struct session *s, const struct dir *d)
+{
+	/* Rule 4: a reader downstream that left ends sock quietly. */
+	if (d->sink->fail_status == EXIT_LOCAL && errno == EPIPE)
+		return EXIT_PIPE;
+	return end_failed(s, "write to", d->sink);
 }
 
 /*
@@ -291,40 +406,6 @@ relay_dump_flush(struct relay_io *io)
 	io->dump_len = 0;
 }
 
-/*
- * -C: read stdin into d with each LF that is not already preceded by a CR
- * sent as CRLF. At most half the room is read, since every byte may grow
- * to two.
- */
-static int
-fill_crlf(struct session *s, struct dir *d, size_t room)
-{
-	static char raw[STREAM_BUFSIZE / 2];
-	char *out = d->buf + d->off + d->len;
-	size_t want = room / 2 < sizeof(raw) ? room / 2 : sizeof(raw);
-	ssize_t n, i;
-
-	if (want == 0)
-		return 0;
-	if ((n = read(d->src, raw, want)) == -1) {
-		if (errno == EINTR || errno == EAGAIN)
-			return 0;
-		return read_error(s, d);
-	}
-	if (n == 0) {
-		d->eof = true;
-		return 0;
-	}
-	for (i = 0; i < n; i++) {
-		if (raw[i] == '\n' && !crlf_after_cr)
-			*out++ = '\r';
-		*out++ = raw[i];
-		crlf_after_cr = raw[i] == '\r';
-	}
-	d->len = (size_t)(out - d->buf) - d->off;
-	s->last_activity = now_ms();
-	return 0;
-}
 
 /* -t: tell the peer no (IAC DONT/WONT opt), best effort. */
 static void
@@ -336,7 +417,7 @@ telnet_refuse(struct session *s, unsigned char cmd, unsigned char opt)
 		return;
 	reply[1] = cmd == TELNET_DO ? TELNET_WONT : TELNET_DONT;
 	/* A lost refusal only makes the peer wait for an answer. */
-	(void)send(s->c->fd, reply, sizeof(reply), MSG_NOSIGNAL);
+	(void)s->remote->ops->write(s->remote, reply, sizeof(reply));
 	if (s->io->hexdump != NULL)
 		dump_bytes(s->io, 0, (const char *)reply, sizeof(reply));
 }
@@ -389,115 +470,174 @@ telnet_filter(struct session *s, char *p, size_t n)
 	return out;
 }
 
+
+/*
+ * -C: read stdin into d with each LF that is not already preceded by a CR
+ * sent as CRLF. At most half the room is read, since every byte may grow
+ * to two.
+ */
+static ssize_t
+read_crlf(struct session *s, struct dir *d, char *out, size_t room)
+{
+	char raw[STREAM_BUFSIZE / 2];
+	size_t want = room / 2 < sizeof(raw) ? room / 2 : sizeof(raw);
+	char *p = out;
+	ssize_t n, i;
+
+	if (want == 0) {
+		errno = EAGAIN;
+		return -1;
+	}
+	if ((n = d->src->ops->read(d->src, raw, want)) <= 0)
+		return n;
+	for (i = 0; i < n; i++) {
+		if (raw[i] == '\n' && !s->crlf_after_cr)
+			*p++ = '\r';
+		*p++ = raw[i];
+		s->crlf_after_cr = raw[i] == '\r';
+	}
+	return p - out;
+}
+
+/*
+ * Was the datagram just read from an unconnected socket (a -k datagram
+ * listener) from a sender --allow/--deny let in? Then it is the one to
+ * answer.
+ */
+static bool
+sender_admitted(struct session *s)
+{
+	struct conn *c = s->c;
+
+	if (c == NULL || c->connected)
+		return true;
+	if (!acl_admits(&s->o->allow, &s->o->deny,
+	    (struct sockaddr *)&c->from)) {
+		if (s->o->verbose > 1) {
+			clear_progress(s);
+			warnx("dropped a datagram refused by --allow/--deny");
+		}
+		return false;
+	}
+	memcpy(&c->peer, &c->from, c->fromlen);
+	c->peerlen = c->fromlen;
+	return true;
+}
+
+/*
+ * Account for n bytes (or the end) just read into d, the nb bytes at p
+ * when they went into the buffer (p NULL: into the pipe). Returns how many
+ * of them stay for the sink.
+ */
+static size_t
+took(struct session *s, struct dir *d, char *p, size_t n)
+{
+	bool down = d == &s->down;
+
+	s->last_activity = now_ms();
+	if (down) {
+		s->last_recv = s->last_activity;
+		s->received += n;
+	}
+	/* An empty datagram is a datagram, not the end. */
+	if (n == 0 && !(down && s->dgram)) {
+		d->eof = true;
+		if (down) {
+			clear_progress(s);
+			say_fin_received(s->o, d->src->name);
+		}
+		return 0;
+	}
+	if (p == NULL)
+		return n;
+	if (down && s->io->hexdump != NULL)
+		dump_bytes(s->io, 1, p, n);
+	if (down && s->o->send_only)
+		return 0;	/* what arrives is thrown away */
+	if (d->way == WAY_SPLICE && n >= SPLICE_MIN)
+		d->bulk = true;
+	if (down && s->o->telnet)
+		n = telnet_filter(s, p, n);
+	return n;
+}
+
+#ifdef HAVE_SPLICE
+/* The splice way, once bulk: from the source into the pipe. */
+static int
+fill_pipe(struct session *s, struct dir *d, size_t room)
+{
+	ssize_t n;
+
+	n = splice(d->src->rfd, NULL, d->pipe[1], NULL, room,
+	    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+	if (n == -1 && errno == EINVAL && d->inpipe == 0) {
+		/* The source refuses splice after all: copy. */
+		end_splice(d);
+		d->way = WAY_COPY;
+		return 0;
+	}
+	if (n == -1) {
+		/*
+		 * A pipe holds a number of buffers, not of bytes: spliced
+		 * socket data can fill every slot long before inpipe reaches
+		 * pipecap. The source was ready, so the pipe is full: stop
+		 * reading until the sink takes something, or sock would spin.
+		 */
+		if (errno == EAGAIN && d->inpipe > 0)
+			d->pipe_full = true;
+		if (errno == EINTR || errno == EAGAIN)
+			return 0;
+		return read_error(s, d);
+	}
+	d->inpipe += took(s, d, NULL, (size_t)n);
+	return 0;
+}
+#endif
+
 /* Read what the source has into d. Returns 0 or an exit status. */
 static int
 fill(struct session *s, struct dir *d)
 {
-	struct conn *c = s->c;
-	bool from_socket = d->src == c->fd;
-	struct sockaddr_storage from;
-	socklen_t fromlen = sizeof(from);
-	size_t room = dir_room(d, c->dgram);
+	size_t room = dir_room(s, d);
+	char *p;
 	ssize_t n;
 
-	if (from_socket && s->o->send_only)
-		d->off = d->len = 0;	/* what arrives is thrown away */
-	if (!from_socket && s->o->crlf && d->pipe[0] == -1)
-		return fill_crlf(s, d, room);
+	if (d == &s->down && s->o->send_only)
+		d->off = d->len = 0;
 #ifdef HAVE_SPLICE
-	if (d->go_splice && d->len == 0) {
-		start_splice(d);
-		room = dir_room(d, c->dgram);
+	if (d->way == WAY_SPLICE && d->bulk && d->len == 0) {
+		if (d->pipe[0] == -1)
+			start_splice(d);
+		if (piping(d))
+			return fill_pipe(s, d, dir_room(s, d));
 	}
-	if (d->pipe[0] != -1) {
-		n = splice(d->src, NULL, d->pipe[1], NULL, room,
-		    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-		if (n == -1 && errno == EINVAL && d->len == 0) {
-			/* The source refuses splice after all: copy. */
-			end_splice(d);
-			d->splice_ok = false;
-			return 0;
-		}
-		/*
-		 * A pipe holds a number of buffers, not of bytes: spliced
-		 * socket data can fill every slot long before len reaches
-		 * pipecap. The source was ready, so the pipe is full: stop
-		 * reading until the sink takes something, or sock would spin.
-		 */
-		if (n == -1 && errno == EAGAIN && d->len > 0)
-			d->pipe_full = true;
-	} else
 #endif
-	if (from_socket && !c->connected)
-		n = recvfrom(d->src, d->buf + d->off + d->len, room, 0,
-		    (struct sockaddr *)&from, &fromlen);
+	p = d->buf + d->off + d->len;
+	if (unpiping(d)) {
+		/* Internal, and known to hold this much: cannot fail. */
+		if ((n = read(d->pipe[0], p, room < d->inpipe ? room :
+		    d->inpipe)) <= 0) {
+			warn("read from internal pipe");
+			return EXIT_LOCAL;
+		}
+		d->inpipe -= (size_t)n;
+		d->len += (size_t)n;
+		if (d->inpipe == 0)
+			end_splice(d);
+		return 0;
+	}
+	if (d == &s->up && s->o->crlf)
+		n = read_crlf(s, d, p, room);
 	else
-		n = read(d->src, d->buf + d->off + d->len, room);
+		n = d->src->ops->read(d->src, p, room);
 	if (n == -1) {
 		if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
 			return 0;
 		return read_error(s, d);
 	}
-	if (from_socket && !c->connected &&
-	    !admitted(s->o, (struct sockaddr *)&from)) {
-		if (s->o->verbose > 1)
-			warnx("dropped a datagram refused by --allow/--deny");
+	if (d == &s->down && !sender_admitted(s))
 		return 0;
-	}
-	s->last_activity = now_ms();
-	if (from_socket) {
-		s->last_recv = s->last_activity;
-		s->received += (unsigned long long)n;
-		if (!c->connected) {
-			/* An unconnected (-k) datagram listener answers the latest. */
-			memcpy(&c->peer, &from, fromlen);
-			c->peerlen = fromlen;
-		}
-	}
-	/* An empty datagram is a datagram, not the end. */
-	if (n == 0 && !(from_socket && c->dgram)) {
-		d->eof = true;
-		if (from_socket && s->o->verbose > 0) {
-			clear_progress();
-			warnx("FIN received from %s", c->name);
-		}
-		return 0;
-	}
-	if (from_socket && s->io->hexdump != NULL)
-		dump_bytes(s->io, 1, d->buf + d->off + d->len, (size_t)n);
-	if (from_socket && s->o->send_only)
-		return 0;
-	if (d->splice_ok && d->pipe[0] == -1 && (size_t)n >= SPLICE_MIN)
-		d->go_splice = true;
-	if (from_socket && s->o->telnet)
-		n = (ssize_t)telnet_filter(s, d->buf + d->off + d->len,
-		    (size_t)n);
-	d->len += (size_t)n;
-	return 0;
-}
-
-/*
- * The sink refused splice although it looked able to: move what waits in
- * the pipe through the buffer, then stay on the copy path.
- */
-static int
-unsplice(struct session *s, struct dir *d)
-{
-	ssize_t n;
-
-	while (d->len > 0) {
-		n = read(d->pipe[0], d->buf, d->len < d->cap ? d->len : d->cap);
-		if (n <= 0) {
-			warn("read from internal pipe");
-			return EXIT_LOCAL;
-		}
-		if (write_all(d->sink, d->buf, (size_t)n) == -1)
-			return write_error(s, d);
-		d->len -= (size_t)n;
-		d->bytes += (unsigned long long)n;
-	}
-	end_splice(d);
-	d->splice_ok = false;
+	d->len += took(s, d, p, (size_t)n);
 	return 0;
 }
 
@@ -519,69 +659,137 @@ line_length(const struct dir *d, bool dgram)
 	return 0;
 }
 
+/* Count n bytes the sink took. */
+static void
+gave(struct session *s, struct dir *d, size_t n)
+{
+	d->bytes += n;
+	d->pipe_full = false;
+	s->last_activity = now_ms();
+}
+
+#ifdef HAVE_SPLICE
+/*
+ * The splice way: from the pipe to the sink. A sink that refuses splice
+ * although it looked able to gets the rest through the buffer, in the
+ * loop like any other write (unpiping).
+ */
+static int
+drain_pipe(struct session *s, struct dir *d)
+{
+	ssize_t n;
+
+	n = splice(d->pipe[0], NULL, d->sink->wfd, NULL, d->inpipe,
+	    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+	if (n == -1) {
+		if (errno == EINVAL) {
+			d->way = WAY_COPY;
+			return 0;
+		}
+		if (errno == EINTR || errno == EAGAIN)
+			return 0;
+		return write_error(s, d);
+	}
+	d->inpipe -= (size_t)n;
+	gave(s, d, (size_t)n);
+	return 0;
+}
+#endif
+
 /* Give the sink what waits in d. Returns 0 or an exit status. */
 static int
 drain(struct session *s, struct dir *d)
 {
-	struct conn *c = s->c;
-	bool to_socket = d->sink == c->fd;
+	bool up = d == &s->up;
 	size_t want = d->len;
 	ssize_t n;
 
-	if (to_socket && s->o->interval_ms >= 0 &&
-	    (want = line_length(d, c->dgram)) == 0)
-		return 0;
-
 #ifdef HAVE_SPLICE
-	if (d->pipe[0] != -1) {
-		n = splice(d->pipe[0], NULL, d->sink, NULL, d->len,
-		    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-		if (n == -1 && errno == EINVAL)
-			return unsplice(s, d);
-	} else
+	if (piping(d))
+		return d->inpipe > 0 ? drain_pipe(s, d) : 0;
 #endif
-	if (to_socket && !c->connected)
-		n = sendto(d->sink, d->buf + d->off, want, MSG_NOSIGNAL,
-		    (struct sockaddr *)&c->peer, c->peerlen);
-	else if (to_socket)
-		n = send(d->sink, d->buf + d->off, want, MSG_NOSIGNAL);
-	else
-		n = write(d->sink, d->buf + d->off, want);
+	if (want == 0)
+		return 0;
+	if (up && s->o->interval_ms >= 0 &&
+	    (want = line_length(d, s->dgram)) == 0)
+		return 0;
+	n = d->sink->ops->write(d->sink, d->buf + d->off, want);
 	if (n == -1) {
 		if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
 			return 0;
 		return write_error(s, d);
 	}
-	if (to_socket && c->dgram)
+	if (up && s->dgram)
 		n = (ssize_t)want;	/* a datagram goes whole or not */
-	if (to_socket && s->io->hexdump != NULL && d->pipe[0] == -1)
+	if (up && s->io->hexdump != NULL)
 		dump_bytes(s->io, 0, d->buf + d->off, (size_t)n);
 	d->len -= (size_t)n;
-	d->bytes += (unsigned long long)n;
 	d->off = d->len == 0 ? 0 : d->off + (size_t)n;
-	d->pipe_full = false;
-	s->last_activity = now_ms();
-	if (to_socket && s->o->interval_ms >= 0 && (size_t)n == want)
+	gave(s, d, (size_t)n);
+	if (up && s->o->interval_ms >= 0 && (size_t)n == want)
 		s->next_send_at = s->last_activity + s->o->interval_ms;
 	return 0;
 }
 
-/* Write out all that waits for stdout, waiting for it as long as it takes. */
+#ifdef HAVE_SPLICE
+/*
+ * The sendfile way: what the socket takes now, straight from the file,
+ * with nothing in between, so nothing ever waits in d.
+ */
+static int
+send_file(struct session *s, struct dir *d)
+{
+	ssize_t n;
+
+	n = sendfile(d->sink->wfd, d->src->rfd, NULL, SENDFILE_CHUNK);
+	if (n == -1) {
+		if (errno == EINTR || errno == EAGAIN)
+			return 0;
+		if (errno == EPIPE || errno == ECONNRESET || errno == ENOTCONN ||
+		    errno == ETIMEDOUT || errno == ECONNABORTED ||
+		    errno == EHOSTUNREACH || errno == ENETUNREACH ||
+		    errno == ENETDOWN)
+			return write_error(s, d);
+		/*
+		 * Anything else (no sendfile here, a stdin that cannot be
+		 * read, ...) goes the copy way, which reports a failed read
+		 * as the read it is.
+		 */
+		d->way = WAY_COPY;
+		return 0;
+	}
+	if (n == 0)
+		d->eof = true;
+	gave(s, d, (size_t)n);
+	return 0;
+}
+#endif
+
+/* Write out all that waits for the local side, however long it takes. */
 static int
 flush_down(struct session *s)
 {
-	fd_set wfds;
-	int rv;
+	struct dir *d = &s->down;
+	fd_set rfds, wfds;
+	int fd, rv;
 
-	while (down.len > 0) {
+	while (dir_waiting(d) > 0) {
+		if (unpiping(d) && d->len == 0) {
+			if ((rv = fill(s, d)) != 0)
+				return rv;
+			continue;
+		}
+		FD_ZERO(&rfds);
 		FD_ZERO(&wfds);
-		FD_SET(down.sink, &wfds);
-		if (select(down.sink + 1, NULL, &wfds, NULL, NULL) == -1 &&
+		if ((fd = end_watch(d->sink, false, &rfds, &wfds)) == -1)
+			return 0;
+		if (select(fd + 1, &rfds, &wfds, NULL, NULL) == -1 &&
 		    errno != EINTR) {
+			clear_progress(s);
 			warn("select");
 			return EXIT_LOCAL;
 		}
-		if ((rv = drain(s, &down)) != 0)
+		if ((rv = drain(s, d)) != 0)
 			return rv;
 	}
 	return 0;
@@ -601,42 +809,35 @@ drain_arrived(struct session *s)
 	for (i = 0; i < QUIT_DRAIN_READS; i++) {
 		if ((rv = flush_down(s)) != 0)
 			return rv;
-		if (down.eof || dir_room(&down, s->c->dgram) == 0)
+		if (s->down.eof || dir_room(s, &s->down) == 0)
 			return 0;
 		before = s->received;
-		if ((rv = fill(s, &down)) != 0)
+		if ((rv = fill(s, &s->down)) != 0)
 			return rv;
-		if (s->received == before && !down.eof)
+		if (s->received == before && !s->down.eof)
 			return 0;	/* nothing more has arrived */
 	}
 	return flush_down(s);
 }
 
 /*
- * Rule 3: the peer has finished and everything it sent is out; close stdout
- * so the reader downstream sees the end too. The descriptor is pointed at
- * /dev/null rather than closed so that no later socket can land on it.
+ * Rule 3: the connection has finished and everything it sent is out;
+ * pass the end on to the local side (close stdout, or a FIN).
  */
-static void
-close_stdout(struct relay_io *io)
+static int
+close_local(struct session *s)
 {
-	struct stat st;
-	int fd;
+	struct end *e = s->local_out;
 
-	if (io->stdout_closed)
-		return;
-	io->stdout_closed = true;
-	/*
-	 * A socket for stdout (sock run by inetd, socat or another sock's
-	 * -e) usually is stdin too, and stays open through it: pass the end
-	 * on with a FIN.
-	 */
-	if (fstat(STDOUT_FILENO, &st) == 0 && S_ISSOCK(st.st_mode))
-		(void)shutdown(STDOUT_FILENO, SHUT_WR);
-	if ((fd = open("/dev/null", O_WRONLY)) == -1)
-		return;
-	dup2(fd, STDOUT_FILENO);
-	close(fd);
+	if (s->local_closed || !dir_done(&s->down) || s->o->keep_open)
+		return 0;
+	if (e->ops->shutdown(e) == -1) {
+		if (errno == EAGAIN || errno == EINTR)
+			return 0;
+		return end_failed(s, "write to", e);
+	}
+	s->local_closed = true;
+	return 0;
 }
 
 /*
@@ -648,22 +849,20 @@ close_stdout(struct relay_io *io)
 static int
 maybe_send_fin(struct session *s)
 {
-	const struct opts *o = s->o;
-
-	if (s->fin_sent || !dir_done(&up) || s->c->dgram || o->recv_only ||
-	    o->fin == FIN_NEVER)
+	s->fin_waits = false;
+	if (s->fin_sent || !dir_done(&s->up) || s->dgram ||
+	    !fin_due(s->o, s->up.bytes > 0))
 		return 0;
-	if (up.bytes == 0 && o->fin != FIN_ALWAYS && !o->send_only)
-		return 0;
-	if (shutdown(s->c->fd, SHUT_WR) == -1 && errno != ENOTCONN) {
-		warn("write to %s", s->c->name);
-		return EXIT_NET;
+	if (s->remote->ops->shutdown(s->remote) == -1) {
+		if (errno == EAGAIN || errno == EINTR) {
+			s->fin_waits = true;
+			return 0;
+		}
+		return end_failed(s, "write to", s->remote);
 	}
 	s->fin_sent = true;
-	if (o->verbose > 0) {
-		clear_progress();
-		warnx("FIN sent to %s", s->c->name);
-	}
+	clear_progress(s);
+	say_fin_sent(s->o, s->remote->name);
 	return 0;
 }
 
@@ -678,20 +877,16 @@ next_deadline(const struct session *s, int *status)
 	const struct opts *o = s->o;
 	long long deadline = -1, quiet = o->quit_ms, t;
 
-	if (s->c->dgram && quiet < 0 && !(o->listen && o->keep_open))
+	if (s->dgram && quiet < 0 && !(o->listen && o->keep_open))
 		quiet = DGRAM_QUIET_MS;
 	if (quiet >= 0 && s->stdin_done_at >= 0) {
-		t = s->last_recv > s->stdin_done_at ? s->last_recv :
-		    s->stdin_done_at;
-		deadline = t + quiet;
+		deadline = quiet_deadline(quiet, s->stdin_done_at, s->last_recv);
 		*status = EXIT_OK;
 	}
-	if (o->timeout_ms >= 0) {
-		t = s->last_activity + o->timeout_ms;
-		if (deadline < 0 || t < deadline) {
-			deadline = t;
-			*status = EXIT_TIMEOUT;
-		}
+	if ((t = idle_deadline(o, s->last_activity)) >= 0 &&
+	    (deadline < 0 || t < deadline)) {
+		deadline = t;
+		*status = EXIT_TIMEOUT;
 	}
 	return deadline;
 }
@@ -703,7 +898,7 @@ next_wakeup(const struct session *s)
 	long long t = -1;
 
 	/* A pause that is over wakes nobody: select waits for the socket. */
-	if (up.len > 0 && s->next_send_at > now_ms())
+	if (s->up.len > 0 && s->next_send_at > now_ms())
 		t = s->next_send_at;
 	if (s->progress_every > 0 && (t < 0 || s->next_progress < t))
 		t = s->next_progress;
@@ -739,6 +934,7 @@ clock_text(long long ms, char *buf, size_t len)
 		snprintf(buf, len, "%lld:%02lld", secs / 60, secs % 60);
 }
 
+
 /*
  * --progress: one status line. On a terminal it is redrawn in place
  * (final: cleared); for a log (--progress=always, not a terminal) it is a
@@ -747,7 +943,7 @@ clock_text(long long ms, char *buf, size_t len)
 static void
 report_progress(struct session *s, bool final)
 {
-	unsigned long long sent = up.bytes - s->sent_before, total;
+	unsigned long long sent = s->up.bytes, total;
 	long long now = now_ms(), elapsed = now - s->start;
 	bool tty = s->progress_every == PROGRESS_TTY_MS;
 	char line[256], a[32], b[32], cur[32], avg[32], el[32], eta[48];
@@ -762,7 +958,7 @@ report_progress(struct session *s, bool final)
 	s->progress_bytes = total;
 	s->next_progress = now + s->progress_every;
 	if (final && tty) {
-		clear_progress();
+		clear_progress(s);
 		return;
 	}
 	human_bytes((double)sent, a, sizeof(a));
@@ -788,71 +984,7 @@ report_progress(struct session *s, bool final)
 	if (len > 0)
 		write_all(STDERR_FILENO, line, (size_t)len < sizeof(line) ?
 		    (size_t)len : sizeof(line) - 1);
-	progress_drawn = tty;
-}
-
-#ifdef HAVE_SPLICE
-/*
- * A regular file to a stream socket goes with sendfile(2): one call moves
- * it, with nothing in between, so there is never anything waiting in d.
- */
-static void
-check_sendfile(struct dir *d, const struct conn *c)
-{
-	struct stat st;
-
-	d->sendfile = d->splice_ok && d->pipe[0] == -1 && d->len == 0 &&
-	    d->sink == c->fd && fstat(d->src, &st) == 0 &&
-	    S_ISREG(st.st_mode);
-}
-
-/* Move what the socket takes now straight from the file. */
-static int
-send_file(struct session *s, struct dir *d)
-{
-	ssize_t n;
-
-	n = sendfile(d->sink, d->src, NULL, SENDFILE_CHUNK);
-	if (n == -1) {
-		if (errno == EINTR || errno == EAGAIN)
-			return 0;
-		if (errno == EPIPE || errno == ECONNRESET || errno == ENOTCONN ||
-		    errno == ETIMEDOUT || errno == ECONNABORTED ||
-		    errno == EHOSTUNREACH || errno == ENETUNREACH ||
-		    errno == ENETDOWN)
-			return write_error(s, d);
-		/*
-		 * Anything else (no sendfile here, a stdin that cannot be
-		 * read, ...) goes the copy way, which reports a failed read
-		 * as the read it is.
-		 */
-		d->sendfile = d->splice_ok = false;
-		return 0;
-	}
-	if (n == 0)
-		d->eof = true;
-	d->bytes += (unsigned long long)n;
-	s->last_activity = now_ms();
-	return 0;
-}
-#endif
-
-/*
- * Bytes sent but not yet acknowledged by the peer, where the system can
- * tell (0 elsewhere).
- */
-static int
-unacked(int fd)
-{
-#if defined(__linux__) && defined(TIOCOUTQ)
-	int n;
-
-	if (ioctl(fd, TIOCOUTQ, &n) == 0)
-		return n;
-#else
-	(void)fd;
-#endif
-	return 0;
+	s->progress_drawn = tty;
 }
 
 /*
@@ -867,14 +999,22 @@ finished(const struct session *s)
 	const struct opts *o = s->o;
 
 	if (o->send_only)
-		return dir_done(&up) && (s->c->dgram ||
-		    (s->fin_sent && unacked(s->c->fd) == 0));
-	if (!dir_done(&down))
+		return dir_done(&s->up) && (s->dgram ||
+		    (s->fin_sent && end_unacked(s->remote) == 0));
+	if (!dir_done(&s->down) || (!o->keep_open && !s->local_closed))
 		return false;
 	/* Rule 3: an interactive user is done when the peer is. */
 	if (s->io->stdin_tty || o->recv_only)
 		return true;
-	return dir_done(&up);
+	return dir_done(&s->up);
+}
+
+/* Track the highest descriptor select must look at. */
+static void
+note_fd(int fd, int *maxfd)
+{
+	if (fd > *maxfd)
+		*maxfd = fd;
 }
 
 /*
@@ -883,22 +1023,36 @@ finished(const struct session *s)
  */
 static void
 watch(const struct session *s, const struct dir *d, long long now,
-    fd_set *rfds, fd_set *wfds)
+    fd_set *rfds, fd_set *wfds, int *maxfd)
 {
-	if (d->sendfile) {
-		if (!d->eof)
-			FD_SET(d->sink, wfds);	/* a file is always ready */
+	if (d->way == WAY_SENDFILE) {
+		if (!d->eof)	/* a file is always ready */
+			note_fd(end_watch(d->sink, false, rfds, wfds), maxfd);
 		return;
 	}
-	if (!d->eof && dir_room(d, s->c->dgram) > 0)
-		FD_SET(d->src, rfds);
+	if (!d->eof && !unpiping(d) && dir_room(s, d) > 0)
+		note_fd(end_watch(d->src, true, rfds, wfds), maxfd);
 	/*
 	 * -i: the socket is of no use until a whole line waits and the
 	 * pause after the last one is over.
 	 */
-	if (d->len > 0 && !(d == &up && s->o->interval_ms >= 0 &&
-	    (s->next_send_at > now || line_length(d, s->c->dgram) == 0)))
-		FD_SET(d->sink, wfds);
+	if ((d->len > 0 || (piping(d) && d->inpipe > 0)) &&
+	    !(d == &s->up && s->o->interval_ms >= 0 &&
+	    (s->next_send_at > now || line_length(d, s->dgram) == 0)))
+		note_fd(end_watch(d->sink, false, rfds, wfds), maxfd);
+}
+
+/*
+ * Can d's source give something without select's say: bytes an endpoint
+ * holds already (a TLS record), or the pipe's rest after a refused
+ * splice?
+ */
+static bool
+ready_now(const struct session *s, const struct dir *d)
+{
+	if (d->eof || d->way == WAY_SENDFILE || dir_room(s, d) == 0)
+		return false;
+	return unpiping(d) || d->src->ops->pending(d->src) > 0;
 }
 
 /*
@@ -909,26 +1063,60 @@ watch(const struct session *s, const struct dir *d, long long now,
  * stdout is written the same way when select says it is writable.)
  */
 static int
-move(struct session *s, struct dir *d, fd_set *rfds, fd_set *wfds)
+move(struct session *s, struct dir *d, const fd_set *rfds,
+    const fd_set *wfds)
 {
 	bool filled = false;
+	size_t before;
 	int rv;
 
 #ifdef HAVE_SPLICE
-	if (d->sendfile)
-		return FD_ISSET(d->sink, wfds) ? send_file(s, d) : 0;
+	if (d->way == WAY_SENDFILE)
+		return end_ready(d->sink, false, rfds, wfds) ?
+		    send_file(s, d) : 0;
 #endif
-	if (FD_ISSET(d->src, rfds)) {
-		size_t before = d->len;
-
+	if (ready_now(s, d) || (!d->eof && !unpiping(d) &&
+	    dir_room(s, d) > 0 && end_ready(d->src, true, rfds, wfds))) {
+		before = dir_waiting(d);
 		if ((rv = fill(s, d)) != 0)
 			return rv;
-		filled = d->len > before;
+		filled = dir_waiting(d) > before;
 	}
-	if ((FD_ISSET(d->sink, wfds) || filled) && d->len > 0 &&
-	    !(d == &up && s->next_send_at > now_ms()) &&
+	if ((end_ready(d->sink, false, rfds, wfds) || filled) &&
+	    dir_waiting(d) > 0 && !(d == &s->up && s->next_send_at > now_ms()) &&
 	    (rv = drain(s, d)) != 0)
 		return rv;
+	return 0;
+}
+
+/* Wait in select until the deadline (-1: none) or readiness. */
+static int
+wait_ready(struct session *s, fd_set *rfds, fd_set *wfds, int maxfd,
+    long long deadline)
+{
+	struct timeval tv, *tvp = NULL;
+	long long left;
+
+	if (ready_now(s, &s->up) || ready_now(s, &s->down))
+		deadline = now_ms();
+	if (deadline >= 0) {
+		left = deadline - now_ms();
+		if (left < 0)
+			left = 0;
+		tv.tv_sec = left / 1000;
+		tv.tv_usec = (left % 1000) * 1000;
+		tvp = &tv;
+	}
+	if (select(maxfd + 1, rfds, wfds, NULL, tvp) == -1) {
+		if (errno == EINTR) {
+			FD_ZERO(rfds);
+			FD_ZERO(wfds);
+			return 0;
+		}
+		clear_progress(s);
+		warn("select");
+		return EXIT_LOCAL;
+	}
 	return 0;
 }
 
@@ -936,20 +1124,15 @@ static int
 relay_loop(struct session *s)
 {
 	const struct opts *o = s->o;
-	struct conn *c = s->c;
 	fd_set rfds, wfds;
-	struct timeval tv, *tvp;
-	long long deadline, now, left, wake;
-	int n, rv, status;
-	char secs[32];
+	long long deadline, now, wake;
+	int maxfd, rv, status;
 
 	for (;;) {
-		if (dir_done(&up) && s->stdin_done_at < 0)
+		if (dir_done(&s->up) && s->stdin_done_at < 0)
 			s->stdin_done_at = now_ms();
-		if ((rv = maybe_send_fin(s)) != 0)
+		if ((rv = maybe_send_fin(s)) != 0 || (rv = close_local(s)) != 0)
 			return rv;
-		if (dir_done(&down) && !o->keep_open)
-			close_stdout(s->io);
 		if (finished(s))
 			return EXIT_OK;
 
@@ -958,10 +1141,12 @@ relay_loop(struct session *s)
 			report_progress(s, false);
 		FD_ZERO(&rfds);
 		FD_ZERO(&wfds);
-		watch(s, &up, now, &rfds, &wfds);
-		watch(s, &down, now, &rfds, &wfds);
+		maxfd = -1;
+		watch(s, &s->up, now, &rfds, &wfds, &maxfd);
+		watch(s, &s->down, now, &rfds, &wfds, &maxfd);
+		if (s->fin_waits)
+			note_fd(end_watch(s->remote, false, &rfds, &wfds), &maxfd);
 
-		tvp = NULL;
 		status = EXIT_OK;
 		deadline = next_deadline(s, &status);
 		wake = next_wakeup(s);
@@ -977,73 +1162,109 @@ relay_loop(struct session *s)
 				status = -1;
 			}
 		}
-		if (deadline >= 0) {
-			now = now_ms();
-			if (deadline <= now && status == EXIT_TIMEOUT) {
-				clear_progress();
-				format_seconds(o->timeout_ms, secs, sizeof(secs));
-				warnx("connection to %s: idle timeout after %s s",
-				    c->name, secs);
+		if (deadline >= 0 && deadline <= now_ms()) {
+			if (status == EXIT_TIMEOUT) {
+				clear_progress(s);
+				say_idle_timeout(o, s->remote->name);
 				return EXIT_TIMEOUT;
 			}
-			if (deadline <= now && status == EXIT_OK)
+			if (status == EXIT_OK)
 				return drain_arrived(s);
-			left = deadline > now ? deadline - now : 0;
-			tv.tv_sec = left / 1000;
-			tv.tv_usec = (left % 1000) * 1000;
-			tvp = &tv;
 		}
-
-		n = select(c->fd + 1, &rfds, &wfds, NULL, tvp);
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			clear_progress();
-			warn("select");
-			return EXIT_LOCAL;
-		}
-		if ((rv = move(s, &up, &rfds, &wfds)) != 0 ||
-		    (rv = move(s, &down, &rfds, &wfds)) != 0)
+		if ((rv = wait_ready(s, &rfds, &wfds, maxfd, deadline)) != 0)
+			return rv;
+		if ((rv = move(s, &s->up, &rfds, &wfds)) != 0 ||
+		    (rv = move(s, &s->down, &rfds, &wfds)) != 0)
 			return rv;
 	}
 }
 
-/* How many bytes stdin still holds, if it is a regular file; else -1. */
+/* How many bytes a regular-file stdin still holds; else -1. */
 static long long
-stdin_size(void)
+file_left(int fd)
 {
 	struct stat st;
 	off_t pos;
 
-	if (fstat(STDIN_FILENO, &st) == -1 || !S_ISREG(st.st_mode))
+	if (fd < 0 || fstat(fd, &st) == -1 || !S_ISREG(st.st_mode))
 		return -1;
-	if ((pos = lseek(STDIN_FILENO, 0, SEEK_CUR)) == -1 || pos > st.st_size)
+	if ((pos = lseek(fd, 0, SEEK_CUR)) == -1 || pos > st.st_size)
 		return -1;
 	return (long long)(st.st_size - pos);
 }
 
-int
-relay(const struct opts *o, struct conn *c, struct relay_io *io)
+/* Give d its ends and a buffer. Returns -1 (said) if there is no memory. */
+static int
+dir_init(struct session *s, struct dir *d, struct end *src, struct end *sink,
+    size_t cap)
 {
-	struct session s;
-	unsigned long long sent_before = up.bytes;
-	long long elapsed;
+	memset(d, 0, sizeof(*d));
+	d->src = src;
+	d->sink = sink;
+	d->pipe[0] = d->pipe[1] = -1;
+	d->cap = cap;
+	if ((d->buf = malloc(STREAM_BUFSIZE)) == NULL) {
+		warn("relay buffer");
+		return -1;
+	}
+	d->way = choose_way(s, d);
+	return 0;
+}
+
+static void
+dir_free(struct dir *d)
+{
+	end_splice(d);
+	free(d->buf);
+	d->buf = NULL;
+}
+
+/* select(2) cannot watch a descriptor at or above FD_SETSIZE. */
+static bool
+fits_select(const struct end *e)
+{
+	if (e->rfd < FD_SETSIZE && e->wfd < FD_SETSIZE)
+		return true;
+	warnx("descriptor %d is too large for select", e->rfd > e->wfd ?
+	    e->rfd : e->wfd);
+	return false;
+}
+
+/* The -v summary line (sock(1), DIAGNOSTICS). */
+static void
+say_summary(const struct session *s)
+{
+	long long elapsed = now_ms() - s->start;
 	double rate;
 	char secs[32];
+
+	format_seconds(elapsed, secs, sizeof(secs));
+	rate = elapsed > 0 ? (double)(s->up.bytes + s->received) /
+	    (double)elapsed / 1000.0 : 0.0;
+	warnx("sent %llu bytes, received %llu bytes in %s s (%.1f MB/s)",
+	    s->up.bytes, s->received, secs, rate);
+}
+
+int
+relay_ends(const struct opts *o, struct end *local_in, struct end *local_out,
+    struct end *remote, struct conn *c, struct relay_io *io)
+{
+	struct session s;
 	int status, rv;
 
-	if (c->fd >= FD_SETSIZE) {
-		warnx("descriptor %d is too large for select", c->fd);
+	if (!fits_select(local_in) || !fits_select(local_out) ||
+	    !fits_select(remote))
 		return EXIT_NET;
-	}
 	memset(&s, 0, sizeof(s));
 	s.o = o;
-	s.c = c;
 	s.io = io;
+	s.c = c;
+	s.remote = remote;
+	s.local_out = local_out;
+	s.dgram = c != NULL && c->dgram;
 	s.start = s.last_activity = s.last_recv = now_ms();
 	s.stdin_done_at = -1;
-	s.sent_before = up.bytes;
-	s.stdin_size = stdin_size();
+	s.stdin_size = file_left(local_in->rfd);
 	if (o->progress == PROGRESS_ALWAYS && !isatty(STDERR_FILENO))
 		s.progress_every = PROGRESS_LOG_MS;
 	else if (o->progress != PROGRESS_OFF && isatty(STDERR_FILENO))
@@ -1051,63 +1272,47 @@ relay(const struct opts *o, struct conn *c, struct relay_io *io)
 	s.progress_t = s.start;
 	s.next_progress = s.start + s.progress_every;
 
-	up.src = STDIN_FILENO;
-	up.sink = c->fd;
-	up.src_name = "stdin";
-	up.sink_name = c->name;
-	if (o->recv_only)
-		up.eof = true;	/* -d: stdin is never read */
-	down.src = c->fd;
-	down.sink = STDOUT_FILENO;
-	down.src_name = c->name;
-	down.sink_name = "stdout";
-	down.eof = false;
-	down.bytes = 0;
-	down.cap = c->dgram ? DGRAM_BUFSIZE : sizeof(downbuf);
-	down.splice_ok = down.go_splice = false;
-#ifdef HAVE_SPLICE
-	/*
-	 * Datagrams keep their boundaries only on the copy path, and bytes
-	 * that must be seen or changed on the way (-o, -C, -t, -i) pass
-	 * through the buffer.
-	 */
-	if (!c->dgram && o->hexdump_path == NULL) {
-		if (!o->crlf && o->interval_ms < 0) {
-			check_splice(&up);
-			check_sendfile(&up, c);
-		}
-		if (!o->send_only && !o->telnet)
-			check_splice(&down);
+	if (dir_init(&s, &s.up, local_in, remote, STREAM_BUFSIZE) == -1 ||
+	    dir_init(&s, &s.down, remote, local_out, s.dgram ? DGRAM_BUFSIZE :
+	    STREAM_BUFSIZE) == -1) {
+		dir_free(&s.up);
+		return EXIT_LOCAL;
 	}
-#endif
+	if (o->recv_only)
+		s.up.eof = true;	/* -d: stdin is never read */
 
 	status = relay_loop(&s);
 	/* What had arrived before a failure is still delivered. */
 	if ((status == EXIT_NET || status == EXIT_TIMEOUT) &&
 	    (rv = flush_down(&s)) != 0)
 		status = rv;
-	if (down.len > 0)
-		down.len = down.off = 0;	/* stdout failed: nowhere to go */
-	end_splice(&down);
+	dir_free(&s.up);
+	dir_free(&s.down);
 	if (s.progress_every > 0)
 		report_progress(&s, true);
 	if (io->hexdump != NULL && !io->dump_failed &&
 	    fflush(io->hexdump) == EOF) {
-		clear_progress();
+		clear_progress(&s);
 		warn("write to hex dump");
 		io->dump_failed = true;
 		if (status == EXIT_OK)
 			status = EXIT_LOCAL;
 	}
+	if (o->verbose > 0)
+		say_summary(&s);
+	return status;
+}
 
-	if (o->verbose > 0) {
-		elapsed = now_ms() - s.start;
-		format_seconds(elapsed, secs, sizeof(secs));
-		rate = elapsed > 0 ? (double)(up.bytes - sent_before +
-		    s.received) / (double)elapsed / 1000.0 : 0.0;
-		warnx("sent %llu bytes, received %llu bytes in %s s "
-		    "(%.1f MB/s)", up.bytes - sent_before, s.received, secs,
-		    rate);
-	}
+int
+relay(const struct opts *o, struct conn *c, struct relay_io *io)
+{
+	struct end in, out, remote;
+	int status;
+
+	end_stdin(&in);
+	end_stdout(&out);
+	end_socket(&remote, c);
+	status = relay_ends(o, &in, &out, &remote, c, io);
+	remote.ops->free(&remote);
 	return status;
 }

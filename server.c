@@ -54,8 +54,8 @@ struct queue {
 };
 
 struct client {
-	int		 fd;
-	char		 name[128];	/* for messages */
+	struct conn	 conn;		/* its socket and name */
+	struct end	 end;		/* how its bytes move */
 	unsigned	 id;		/* --chat: <userN> */
 	struct queue	 out;		/* bytes for this client */
 	bool		 eof;		/* it sent its FIN */
@@ -74,7 +74,11 @@ struct server {
 	int		 nl;
 	struct client	*clients[MAX_CONNS_LIMIT];
 	int		 n;
+	struct end	 in;		/* stdin */
+	struct end	 stdout_end;
 	struct queue	 out;		/* bytes for stdout */
+	char		 raw[READ_CHUNK]; /* one read from stdin or a client */
+	char		 chat[CHAT_OUT_MAX]; /* --chat: what one read becomes */
 	bool		 stdin_eof;
 	long long	 stdin_eof_at;
 	unsigned long long stdin_bytes;
@@ -85,8 +89,28 @@ struct server {
 };
 
 static bool client_readable(const struct server *, const struct client *);
+static int end_failed(const struct end *, const char *);
 static void read_client_burst(struct server *, struct client *);
 static void chat_send(struct server *, struct client *, const char *, size_t);
+
+/* Report a failure of e in context; returns the status it maps to. */
+static int
+end_failed(const struct end *e, const char *verb)
+{
+	if (e->why[0] != '\0')
+		warnx("%s %s: %s", verb, e->name, e->why);
+	else
+		warn("%s %s", verb, e->name);
+	return e->fail_status;
+}
+
+/* Track the highest descriptor select must look at. */
+static void
+note_fd(int fd, int *maxfd)
+{
+	if (fd > *maxfd)
+		*maxfd = fd;
+}
 
 static size_t
 queue_room(const struct queue *q)
@@ -236,10 +260,11 @@ sweep(struct server *s)
 			if (!c->dead)
 				continue;
 			if (s->o->verbose > 0 && c->why != NULL)
-				warnx("dropping %s: %s", c->name, c->why);
+				warnx("dropping %s: %s", c->conn.name, c->why);
 			else if (s->o->verbose > 0)
-				warnx("connection with %s closed", c->name);
-			close(c->fd);
+				warnx("connection with %s closed", c->conn.name);
+			c->end.ops->free(&c->end);
+			close(c->conn.fd);
 			free(c->out.buf);
 			s->clients[i] = s->clients[--s->n];
 			if (s->o->chat) {
@@ -255,14 +280,6 @@ sweep(struct server *s)
 			break;
 		}
 	}
-}
-
-bool
-admitted(const struct opts *o, const struct sockaddr *sa)
-{
-	if (o->allow.n > 0 && !acl_match(&o->allow, sa))
-		return false;
-	return !acl_match(&o->deny, sa);
 }
 
 int
@@ -294,7 +311,7 @@ admit_client(const struct opts *o, int lfd, int nclients, struct conn *c)
 		close(fd);
 		return -1;
 	}
-	if (!admitted(o, (struct sockaddr *)&ss)) {
+	if (!acl_admits(&o->allow, &o->deny, (struct sockaddr *)&ss)) {
 		if (o->verbose > 0)
 			warnx("refused %s: not allowed by --allow/--deny", from);
 		close(fd);
@@ -308,7 +325,8 @@ admit_client(const struct opts *o, int lfd, int nclients, struct conn *c)
 		return -1;
 	}
 	if (o->verbose > 0)
-		warnx("connection from %s (%s)", from, proto_name(o));
+		warnx("connection from %s (%s)", from,
+		    sock_proto(o->unix_domain, o->udp));
 	memset(c, 0, sizeof(*c));
 	c->fd = fd;
 	c->connected = true;
@@ -340,15 +358,15 @@ add_client(struct server *s, int lfd)
 		close(fd);
 		return 0;
 	}
-	c->fd = fd;
+	c->conn = conn;
+	end_socket(&c->end, &c->conn);
 	c->out.cap = CLIENT_QUEUE;
 	c->id = ++s->next_id;
 	c->last_activity = now_ms();
-	memcpy(c->name, conn.name, sizeof(c->name));
 	if (s->o->chat) {
-		char addr[sizeof(c->name)];
+		char addr[sizeof(c->conn.name)];
 
-		memcpy(addr, c->name, sizeof(addr));
+		memcpy(addr, c->conn.name, sizeof(addr));
 		announce(s, NULL, "<announce> %s is connected as <user%u>.\n",
 		    addr, c->id);
 	}
@@ -366,7 +384,7 @@ add_client(struct server *s, int lfd)
 static void
 chat_send(struct server *s, struct client *c, const char *p, size_t n)
 {
-	static char buf[CHAT_OUT_MAX];
+	char *buf = s->chat;
 	size_t len;
 
 	len = chat_lines(c != NULL ? c->id : 0, c != NULL ? c->line :
@@ -383,15 +401,14 @@ chat_send(struct server *s, struct client *c, const char *p, size_t n)
 static int
 read_stdin(struct server *s)
 {
-	static char raw[READ_CHUNK];
+	char *raw = s->raw;
 	size_t want = s->o->chat ? CHAT_CHUNK : READ_CHUNK;
 	ssize_t n;
 
-	if ((n = read(STDIN_FILENO, raw, want)) == -1) {
+	if ((n = s->in.ops->read(&s->in, raw, want)) == -1) {
 		if (errno == EINTR || errno == EAGAIN)
 			return 0;
-		warn("read from stdin");
-		return EXIT_LOCAL;
+		return end_failed(&s->in, "read from");
 	}
 	if (n == 0) {
 		s->stdin_eof = true;
@@ -415,23 +432,22 @@ read_stdin(struct server *s)
 static bool
 read_client(struct server *s, struct client *c)
 {
-	static char raw[READ_CHUNK];
+	char *raw = s->raw;
 	ssize_t n;
 
-	n = read(c->fd, raw, s->o->chat ? CHAT_CHUNK : READ_CHUNK);
+	n = c->end.ops->read(&c->end, raw, s->o->chat ? CHAT_CHUNK :
+	    READ_CHUNK);
 	if (n == -1) {
 		if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
 			return false;
-		warn("read from %s", c->name);
-		note_failure(s, EXIT_NET);
+		note_failure(s, end_failed(&c->end, "read from"));
 		kill_client(c, NULL);
 		return false;
 	}
 	c->last_activity = s->last_recv = now_ms();
 	if (n == 0) {
 		c->eof = true;
-		if (s->o->verbose > 0)
-			warnx("FIN received from %s", c->name);
+		say_fin_received(s->o, c->conn.name);
 		return false;
 	}
 	if (s->o->chat) {
@@ -467,12 +483,11 @@ write_client(struct server *s, struct client *c)
 {
 	ssize_t n;
 
-	n = send(c->fd, c->out.buf + c->out.off, c->out.len, MSG_NOSIGNAL);
+	n = c->end.ops->write(&c->end, c->out.buf + c->out.off, c->out.len);
 	if (n == -1) {
 		if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
 			return;
-		warn("write to %s", c->name);
-		note_failure(s, EXIT_NET);
+		note_failure(s, end_failed(&c->end, "write to"));
 		kill_client(c, NULL);
 		return;
 	}
@@ -485,14 +500,14 @@ write_stdout(struct server *s)
 {
 	ssize_t n;
 
-	n = write(STDOUT_FILENO, s->out.buf + s->out.off, s->out.len);
+	n = s->stdout_end.ops->write(&s->stdout_end, s->out.buf + s->out.off,
+	    s->out.len);
 	if (n == -1) {
 		if (errno == EINTR || errno == EAGAIN)
 			return 0;
 		if (errno == EPIPE)
-			return EXIT_PIPE;
-		warn("write to stdout");
-		return EXIT_LOCAL;
+			return EXIT_PIPE;	/* rule 4: quietly */
+		return end_failed(&s->stdout_end, "write to");
 	}
 	queue_consume(&s->out, (size_t)n);
 	return 0;
@@ -551,16 +566,16 @@ finish_clients(struct server *s)
 		if (c->dead || c->out.len > 0)
 			continue;
 		if (s->stdin_eof && !c->fin_sent && !chatty(o) &&
-		    o->fin != FIN_NEVER && (c->got_stdin || o->fin == FIN_ALWAYS)) {
-			if (shutdown(c->fd, SHUT_WR) == -1 && errno != ENOTCONN) {
-				warn("write to %s", c->name);
-				note_failure(s, EXIT_NET);
+		    fin_due(o, c->got_stdin)) {
+			if (c->end.ops->shutdown(&c->end) == -1) {
+				if (errno == EAGAIN || errno == EINTR)
+					continue;
+				note_failure(s, end_failed(&c->end, "write to"));
 				kill_client(c, NULL);
 				continue;
 			}
 			c->fin_sent = true;
-			if (o->verbose > 0)
-				warnx("FIN sent to %s", c->name);
+			say_fin_sent(o, c->conn.name);
 		}
 		if (c->eof && (stdin_over || chatty(o)))
 			kill_client(c, NULL);
@@ -572,19 +587,14 @@ static long long
 expire_idle(struct server *s, long long now)
 {
 	long long next = -1, t;
-	char secs[32];
 	int i;
 
-	if (s->o->timeout_ms < 0)
-		return -1;
 	for (i = 0; i < s->n; i++) {
-		t = s->clients[i]->last_activity + s->o->timeout_ms;
-		if (s->clients[i]->dead)
+		t = idle_deadline(s->o, s->clients[i]->last_activity);
+		if (t < 0 || s->clients[i]->dead)
 			continue;
 		if (t <= now) {
-			format_seconds(s->o->timeout_ms, secs, sizeof(secs));
-			warnx("connection to %s: idle timeout after %s s",
-			    s->clients[i]->name, secs);
+			say_idle_timeout(s->o, s->clients[i]->conn.name);
 			note_failure(s, EXIT_TIMEOUT);
 			kill_client(s->clients[i], NULL);
 		} else if (next < 0 || t < next)
@@ -597,13 +607,14 @@ expire_idle(struct server *s, long long now)
 static int
 flush_stdout(struct server *s)
 {
-	fd_set wfds;
-	int rv;
+	fd_set rfds, wfds;
+	int fd, rv;
 
 	while (s->out.len > 0) {
+		FD_ZERO(&rfds);
 		FD_ZERO(&wfds);
-		FD_SET(STDOUT_FILENO, &wfds);
-		if (select(STDOUT_FILENO + 1, NULL, &wfds, NULL, NULL) == -1 &&
+		fd = end_watch(&s->stdout_end, false, &rfds, &wfds);
+		if (select(fd + 1, &rfds, &wfds, NULL, NULL) == -1 &&
 		    errno != EINTR)
 			return EXIT_LOCAL;
 		if ((rv = write_stdout(s)) != 0)
@@ -637,8 +648,8 @@ serve_loop(struct server *s)
 		sweep(s);
 		/* -q counts from the end of stdin; -d has none to wait for. */
 		if ((s->stdin_eof || o->recv_only) && o->quit_ms >= 0) {
-			t = (s->last_recv > s->stdin_eof_at ? s->last_recv :
-			    s->stdin_eof_at) + o->quit_ms;
+			t = quiet_deadline(o->quit_ms, s->stdin_eof_at,
+			    s->last_recv);
 			if (t <= now)
 				return flush_stdout(s);
 			if (deadline < 0 || t < deadline)
@@ -647,25 +658,25 @@ serve_loop(struct server *s)
 
 		FD_ZERO(&rfds);
 		FD_ZERO(&wfds);
-		maxfd = STDOUT_FILENO;
+		maxfd = -1;
 		for (i = 0; i < s->nl; i++) {
 			FD_SET(s->lfds[i], &rfds);
-			if (s->lfds[i] > maxfd)
-				maxfd = s->lfds[i];
+			note_fd(s->lfds[i], &maxfd);
 		}
 		if (stdin_readable(s))
-			FD_SET(STDIN_FILENO, &rfds);
+			note_fd(end_watch(&s->in, true, &rfds, &wfds), &maxfd);
 		if (s->out.len > 0)
-			FD_SET(STDOUT_FILENO, &wfds);
+			note_fd(end_watch(&s->stdout_end, false, &rfds, &wfds),
+			    &maxfd);
 		for (i = 0; i < s->n; i++) {
 			struct client *c = s->clients[i];
 
 			if (client_readable(s, c))
-				FD_SET(c->fd, &rfds);
+				note_fd(end_watch(&c->end, true, &rfds, &wfds),
+				    &maxfd);
 			if (c->out.len > 0)
-				FD_SET(c->fd, &wfds);
-			if (c->fd > maxfd)
-				maxfd = c->fd;
+				note_fd(end_watch(&c->end, false, &rfds, &wfds),
+				    &maxfd);
 		}
 		tvp = NULL;
 		if (deadline >= 0) {
@@ -681,17 +692,20 @@ serve_loop(struct server *s)
 			return EXIT_LOCAL;
 		}
 
-		if (FD_ISSET(STDOUT_FILENO, &wfds) &&
-		    (rv = write_stdout(s)) != 0)
+		if (s->out.len > 0 && end_ready(&s->stdout_end, false, &rfds,
+		    &wfds) && (rv = write_stdout(s)) != 0)
 			return rv;
-		if (FD_ISSET(STDIN_FILENO, &rfds) && (rv = read_stdin(s)) != 0)
+		if (stdin_readable(s) && end_ready(&s->in, true, &rfds, &wfds) &&
+		    (rv = read_stdin(s)) != 0)
 			return rv;
 		for (i = 0; i < s->n; i++) {
 			struct client *c = s->clients[i];
 
-			if (!c->dead && FD_ISSET(c->fd, &wfds))
+			if (!c->dead && c->out.len > 0 &&
+			    end_ready(&c->end, false, &rfds, &wfds))
 				write_client(s, c);
-			if (!c->dead && FD_ISSET(c->fd, &rfds))
+			if (!c->dead && client_readable(s, c) &&
+			    end_ready(&c->end, true, &rfds, &wfds))
 				read_client_burst(s, c);
 		}
 		for (i = 0; i < s->nl; i++)
@@ -729,7 +743,8 @@ on_sigchld(int sig)
  */
 struct program {
 	pid_t		 pid;		/* 0: finished, lingering */
-	int		 fd;
+	struct conn	 conn;		/* sock's copy of its socket */
+	struct end	 end;
 	long long	 deadline;	/* when lingering ends */
 };
 
@@ -755,15 +770,19 @@ reap_children(const struct opts *o, struct programs *p)
 				continue;
 			p->v[i].pid = 0;
 			p->v[i].deadline = now_ms() + LINGER_MS;
-			(void)shutdown(p->v[i].fd, SHUT_WR);
+			(void)p->v[i].end.ops->shutdown(&p->v[i].end);
 			p->running--;
 		}
 	}
 }
 
-/* Close what a finished program left; returns the next deadline or -1. */
+/*
+ * Close what a finished program left (rfds, wfds: what select found, or
+ * NULL); returns the next deadline or -1.
+ */
 static long long
-linger(struct programs *p, const fd_set *rfds, long long now)
+linger(struct programs *p, const fd_set *rfds, const fd_set *wfds,
+    long long now)
 {
 	char scrap[4096];
 	long long next = -1;
@@ -776,12 +795,16 @@ linger(struct programs *p, const fd_set *rfds, long long now)
 		if (q->pid != 0)
 			continue;
 		n = 1;
-		if (rfds != NULL && FD_ISSET(q->fd, rfds))
-			n = read(q->fd, scrap, sizeof(scrap));
+		if (rfds != NULL && end_ready(&q->end, true, rfds, wfds))
+			n = q->end.ops->read(&q->end, scrap, sizeof(scrap));
 		if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR) ||
 		    q->deadline <= now) {
-			close(q->fd);
-			p->v[i--] = p->v[--p->n];
+			q->end.ops->free(&q->end);
+			close(q->conn.fd);
+			p->v[i] = p->v[--p->n];
+			/* A moved record's end must name its own conn. */
+			end_socket(&p->v[i].end, &p->v[i].conn);
+			i--;
 			continue;
 		}
 		if (next < 0 || q->deadline < next)
@@ -793,16 +816,20 @@ linger(struct programs *p, const fd_set *rfds, long long now)
 static int
 serve_programs(const struct opts *o, int *lfds, int nl)
 {
-	static struct programs progs;
+	struct programs *progs;
 	struct sigaction sa;
 	struct timeval tv;
 	struct conn c;
-	fd_set rfds;
+	fd_set rfds, wfds;
 	char drain[64];
 	long long next, now;
 	int i, maxfd, fd;
 	pid_t pid;
 
+	if ((progs = calloc(1, sizeof(*progs))) == NULL) {
+		warn("malloc");
+		return EXIT_LOCAL;
+	}
 	if (pipe(chld_pipe) == -1) {
 		warn("pipe");
 		return EXIT_LOCAL;
@@ -819,55 +846,55 @@ serve_programs(const struct opts *o, int *lfds, int nl)
 
 	for (;;) {
 		now = now_ms();
-		next = linger(&progs, NULL, now);
+		next = linger(progs, NULL, NULL, now);
 		FD_ZERO(&rfds);
+		FD_ZERO(&wfds);
 		FD_SET(chld_pipe[0], &rfds);
 		maxfd = chld_pipe[0];
 		for (i = 0; i < nl; i++) {
 			FD_SET(lfds[i], &rfds);
-			if (lfds[i] > maxfd)
-				maxfd = lfds[i];
+			note_fd(lfds[i], &maxfd);
 		}
-		for (i = 0; i < progs.n; i++) {
-			if (progs.v[i].pid != 0)
-				continue;
-			FD_SET(progs.v[i].fd, &rfds);
-			if (progs.v[i].fd > maxfd)
-				maxfd = progs.v[i].fd;
-		}
+		for (i = 0; i < progs->n; i++)
+			if (progs->v[i].pid == 0)
+				note_fd(end_watch(&progs->v[i].end, true, &rfds,
+				    &wfds), &maxfd);
 		if (next >= 0) {
 			tv.tv_sec = (next - now) / 1000;
 			tv.tv_usec = (next - now) % 1000 * 1000;
 		}
-		if (select(maxfd + 1, &rfds, NULL, NULL, next >= 0 ? &tv :
+		if (select(maxfd + 1, &rfds, &wfds, NULL, next >= 0 ? &tv :
 		    NULL) == -1) {
 			if (errno == EINTR)
 				continue;
 			warn("select");
 			return EXIT_LOCAL;
 		}
-		linger(&progs, &rfds, now_ms());
+		linger(progs, &rfds, &wfds, now_ms());
 		if (FD_ISSET(chld_pipe[0], &rfds)) {
 			while (read(chld_pipe[0], drain, sizeof(drain)) > 0)
 				;
-			reap_children(o, &progs);
+			reap_children(o, progs);
 		}
 		for (i = 0; i < nl; i++) {
 			if (!FD_ISSET(lfds[i], &rfds))
 				continue;
-			if ((fd = admit_client(o, lfds[i], progs.running,
+			if ((fd = admit_client(o, lfds[i], progs->running,
 			    &c)) == -2)
-				return EXIT_NET;
+				return EXIT_NET;	/* sock exits: no free */
 			if (fd == -1)
 				continue;
-			if (progs.n == MAX_CONNS_LIMIT ||
+			if (progs->n == MAX_CONNS_LIMIT ||
 			    (pid = spawn_program(o, fd)) == -1) {
 				close(fd);
 				continue;
 			}
-			progs.v[progs.n].pid = pid;
-			progs.v[progs.n++].fd = fd;
-			progs.running++;
+			progs->v[progs->n].pid = pid;
+			progs->v[progs->n].conn = c;
+			end_socket(&progs->v[progs->n].end,
+			    &progs->v[progs->n].conn);
+			progs->n++;
+			progs->running++;
 		}
 	}
 }
@@ -875,28 +902,34 @@ serve_programs(const struct opts *o, int *lfds, int nl)
 int
 serve_clients(const struct opts *o, int *lfds, int nl, struct relay_io *io)
 {
-	struct server s;
+	struct server *s;
 	int status, i;
 
 	if (o->exec_prog != NULL || o->exec_shell != NULL)
 		return serve_programs(o, lfds, nl);
 
-	memset(&s, 0, sizeof(s));
-	s.o = o;
-	s.io = io;
-	s.lfds = lfds;
-	s.nl = nl;
-	s.last_recv = s.stdin_eof_at = now_ms();
-	s.status = EXIT_OK;
-	if ((s.out.buf = malloc(OUT_QUEUE)) == NULL) {
+	if ((s = calloc(1, sizeof(*s))) == NULL ||
+	    (s->out.buf = malloc(OUT_QUEUE)) == NULL) {
 		warn("malloc");
+		free(s);
 		return EXIT_LOCAL;
 	}
-	s.out.cap = OUT_QUEUE;
-	status = serve_loop(&s);
-	for (i = 0; i < s.n; i++)
-		kill_client(s.clients[i], NULL);
-	sweep(&s);
-	free(s.out.buf);
-	return status != EXIT_OK ? status : s.status;
+	s->o = o;
+	s->io = io;
+	s->lfds = lfds;
+	s->nl = nl;
+	end_stdin(&s->in);
+	end_stdout(&s->stdout_end);
+	s->last_recv = s->stdin_eof_at = now_ms();
+	s->status = EXIT_OK;
+	s->out.cap = OUT_QUEUE;
+	status = serve_loop(s);
+	for (i = 0; i < s->n; i++)
+		kill_client(s->clients[i], NULL);
+	sweep(s);
+	if (status == EXIT_OK)
+		status = s->status;
+	free(s->out.buf);
+	free(s);
+	return status;
 }

@@ -733,12 +733,11 @@ open_std_fds(void)
 	}
 }
 
-const char *
+/* The protocol of the mode's sockets, for -v. */
+static const char *
 proto_name(const struct opts *o)
 {
-	if (o->unix_domain)
-		return o->udp ? "unixgram" : "unix";
-	return o->udp ? "udp" : "tcp";
+	return sock_proto(o->unix_domain, o->udp);
 }
 
 /*
@@ -1128,7 +1127,8 @@ serve_datagrams(const struct opts *o, int *fds, int n, struct relay_io *io)
 			close_all(fds, n);
 			return EXIT_NET;
 		}
-		if (o->unix_domain || admitted(o, (struct sockaddr *)&c.peer))
+		if (o->unix_domain ||
+		    acl_admits(&o->allow, &o->deny, (struct sockaddr *)&c.peer))
 			break;
 		/* A refused sender's datagram is taken off and dropped. */
 		(void)recv(c.fd, &byte, 1, 0);

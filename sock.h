@@ -2,9 +2,12 @@
  * sock - a netcat that never loses a byte.
  *
  * Shared declarations: the parsed options, the exit statuses, and the
- * mechanism in util.c and relay.c. Every function here returns -1 with errno
- * set (or a getaddrinfo code through an out-parameter) and never prints or
- * exits, unless its comment says otherwise.
+ * mechanism. The program (sock.c: main, the options, the modes) uses the
+ * mechanism (util.c, end.c, relay.c, server.c, exec.c, scan.c), which never
+ * calls back into sock.c. util.c and end.c never print or exit: their
+ * functions return -1 with errno set (or a getaddrinfo code through an
+ * out-parameter). The modes (relay, servers, scan, programs) report in
+ * context, err(3)-style, and return an exit status; only main exits.
  */
 #ifndef SOCK_H
 #define SOCK_H
@@ -21,7 +24,7 @@ struct addrinfo;
 
 #define SOCK_VERSION	"0.1.0"
 
-/* Exit statuses: SPEC.md, "Errors and exit status". */
+/* Exit statuses: sock(1), EXIT STATUS. */
 enum {
 	EXIT_OK = 0,
 	EXIT_NET = 1,		/* refused, unreachable, reset, ... */
@@ -31,7 +34,10 @@ enum {
 	EXIT_PIPE = 141		/* stdout's reader went away (128 + SIGPIPE) */
 };
 
-/* What to do with the FIN once stdin has ended (SPEC.md rule 2). */
+/*
+ * What to do with the FIN once stdin has ended (sock(1), "Data flow and
+ * end of stream").
+ */
 enum fin_policy {
 	FIN_AFTER_DATA,		/* send it, but hold it back if stdin was empty */
 	FIN_ALWAYS,		/* -N */
@@ -122,6 +128,8 @@ struct conn {
 	bool		 connected;	/* false: reply to the last sender */
 	struct sockaddr_storage peer;	/* where replies go if !connected */
 	socklen_t	 peerlen;
+	struct sockaddr_storage from;	/* the sender of the last datagram */
+	socklen_t	 fromlen;
 	char		 name[128];	/* the peer, for messages */
 };
 
@@ -130,11 +138,76 @@ struct conn {
 #define MAX_CONNS_LIMIT	(FD_SETSIZE - 24)
 
 /*
- * sock.c
+ * end.c: endpoints. The relay and the servers move every byte through
+ * these operations and never touch a descriptor's data themselves.
  */
 
-/* "tcp", "udp", "unix" or "unixgram", as -v and SOCK_PROTO say it. */
-const char *proto_name(const struct opts *);
+/* How an endpoint waits before its operation can go on. */
+enum end_wait {
+	END_WAIT_READ,		/* until its descriptor is readable */
+	END_WAIT_WRITE		/* until it is writable */
+};
+
+struct end;
+
+/* What an endpoint kind does; the relay calls nothing else. */
+struct end_ops {
+	/*
+	 * Read up to len bytes: the count, 0 at the end of the stream, or -1
+	 * with errno (EAGAIN: call again once e->rfd is ready as
+	 * e->read_wait says; anything else is a failure, e->why may say it).
+	 */
+	ssize_t	(*read)(struct end *e, void *buf, size_t len);
+	/* Write up to len bytes: the count or -1 as for read (e->write_wait). */
+	ssize_t	(*write)(struct end *e, const void *buf, size_t len);
+	/* End the sending side (FIN; close_notify first over TLS): 0 or -1 as for write. */
+	int	(*shutdown)(struct end *e);
+	/* Bytes read can return now without waiting for the descriptor. */
+	size_t	(*pending)(const struct end *e);
+	/* Free the kind's own state; the descriptors stay the caller's. */
+	void	(*free)(struct end *e);
+};
+
+struct end {
+	const struct end_ops *ops;
+	int		 rfd;		/* what read waits on */
+	int		 wfd;		/* what write and shutdown wait on */
+	enum end_wait	 read_wait;	/* set by read when it gives EAGAIN */
+	enum end_wait	 write_wait;	/* set by write/shutdown likewise */
+	bool		 raw;		/* rfd/wfd carry the bytes themselves:
+					   splice and sendfile may use them */
+	int		 fail_status;	/* EXIT_NET or EXIT_LOCAL */
+	const char	*name;		/* "stdin", "stdout" or the peer */
+	char		 why[256];	/* the last failure, when errno cannot say it */
+	void		*impl;		/* the kind's own state */
+};
+
+/*
+ * A socket endpoint for c (its fd, its name; an unconnected datagram
+ * socket answers c->peer and records each sender in c->from).
+ */
+void	end_socket(struct end *e, struct conn *c);
+
+/* Stdin (read only) and stdout (its shutdown is rule 3's close). */
+void	end_stdin(struct end *e);
+void	end_stdout(struct end *e);
+
+/* A pipe or any plain descriptor pair, failing as local I/O. */
+void	end_pipe(struct end *e, int rfd, int wfd, const char *name);
+
+/*
+ * Add the descriptor e's read (reading) or write waits on to the set its
+ * wait asks for. Returns that descriptor, or -1 if e has none that way.
+ */
+int	end_watch(const struct end *e, bool reading, fd_set *rfds,
+	    fd_set *wfds);
+
+/* Can e's read (reading) or write go on, by what select found? */
+bool	end_ready(const struct end *e, bool reading, const fd_set *rfds,
+	    const fd_set *wfds);
+
+/* Bytes sent on e's socket and not yet acknowledged, where the system tells. */
+int	end_unacked(const struct end *e);
 
 /*
  * relay.c
@@ -153,14 +226,47 @@ struct relay_io {
 };
 
 /*
- * Copy between stdin/stdout and c until the session ends (SPEC.md "The
- * relay"). Prints its own error messages; returns an EXIT_* status. The
+ * Copy between stdin/stdout and c until the session ends (sock(1), "Data
+ * flow and end of stream"). Prints its own error messages; returns an EXIT_* status. The
  * caller closes c->fd.
  */
 int	relay(const struct opts *, struct conn *c, struct relay_io *);
 
+/*
+ * Relay between two sides until the session ends by the same rules: the
+ * local side's in/out (stdin and stdout, or one socket for both) and the
+ * remote end (the connection, c, NULL unless it is a socket). This is what
+ * relay() runs; it is also the way to forward one socket to another.
+ */
+int	relay_ends(const struct opts *, struct end *local_in,
+	    struct end *local_out, struct end *remote, struct conn *c,
+	    struct relay_io *);
+
 /* Write out the hex dump's last, incomplete line. */
 void	relay_dump_flush(struct relay_io *);
+
+/*
+ * The end-of-stream rules (sock(1), "Data flow and end of stream"), shared by the relay and
+ * the servers, and the -v lines that go with them.
+ */
+
+/*
+ * Rule 2: once a side's input has ended and is all sent, is a FIN due?
+ * sent_any: some of it was sent to this peer.
+ */
+bool	fin_due(const struct opts *, bool sent_any);
+
+/* Rules 5 and 9: when the quiet time after the end of stdin runs out. */
+long long quiet_deadline(long long quiet_ms, long long stdin_done_at,
+	    long long last_recv);
+
+/* Rule 6: when -w's idle limit runs out for a peer last active then (-1: never). */
+long long idle_deadline(const struct opts *, long long last_activity);
+
+/* The -v event lines, each format in one place (sock(1), DIAGNOSTICS). */
+void	say_fin_sent(const struct opts *, const char *peer);
+void	say_fin_received(const struct opts *, const char *peer);
+void	say_idle_timeout(const struct opts *, const char *peer);
 
 /*
  * util.c
@@ -255,8 +361,12 @@ int	parse_cidr(const char *s, struct cidr *c);
  */
 bool	acl_match(const struct acl *acl, const struct sockaddr *sa);
 
-/* May a client at sa in, by --allow and --deny? */
-bool	admitted(const struct opts *, const struct sockaddr *sa);
+/* May a client at sa in, by the allow and deny lists (an empty allow: all)? */
+bool	acl_admits(const struct acl *allow, const struct acl *deny,
+	    const struct sockaddr *sa);
+
+/* "tcp", "udp", "unix" or "unixgram", as -v and SOCK_PROTO say it. */
+const char *sock_proto(bool unix_domain, bool dgram);
 
 /* Append a block to acl. Returns -1 with ENOMEM. */
 int	acl_add(struct acl *acl, const struct cidr *c);
@@ -327,7 +437,7 @@ int	admit_client(const struct opts *, int lfd, int nclients,
 
 /*
  * Serve every client of the listening sockets at once (-k, --broker,
- * --chat, -e/-c with -k), as SPEC.md's Servers paragraph says. Returns
+ * --chat, -e/-c with -k), as sock(1), "Serving many clients" says. Returns
  * the exit status.
  */
 int	serve_clients(const struct opts *, int *lfds, int nl,
@@ -347,7 +457,7 @@ int	parse_port_list(const char *s, bool numeric, bool udp, int **ports,
 	    size_t *n, const char **why);
 
 /*
- * Probe o->host on o->scan_ports as SPEC.md's Scanning section says,
+ * Probe o->host on o->scan_ports as sock(1), "Scanning ports" says,
  * print what -v asks for, and return the exit status (0: a port is open).
  */
 int	scan(const struct opts *o);

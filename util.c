@@ -691,3 +691,20 @@ linger_close(int fd, long long ms)
 	}
 	close(fd);
 }
+
+bool
+acl_admits(const struct acl *allow, const struct acl *deny,
+    const struct sockaddr *sa)
+{
+	if (allow->n > 0 && !acl_match(allow, sa))
+		return false;
+	return !acl_match(deny, sa);
+}
+
+const char *
+sock_proto(bool unix_domain, bool dgram)
+{
+	if (unix_domain)
+		return dgram ? "unixgram" : "unix";
+	return dgram ? "udp" : "tcp";
+}
