@@ -42,6 +42,8 @@
 #define UNSENT_POLL_MS	10	/* how often --send-only looks at its queue */
 #define PROGRESS_TTY_MS	250	/* --progress redraws on a terminal */
 #define PROGRESS_LOG_MS	1000	/* --progress=always: a line a second */
+#define RATE_BURST_MS	50	/* --limit-rate: credit saved up at most */
+#define RATE_CHUNK	16384	/* --limit-rate: the least worth a wakeup */
 
 /* Telnet (RFC 854) bytes that -t must recognise. */
 enum {
@@ -96,6 +98,8 @@ struct dir {
 	bool		 pipe_full;	/* out of pipe slots, whatever inpipe says */
 	bool		 eof;		/* the source has ended */
 	unsigned long long bytes;	/* bytes delivered to the sink */
+	double		 credit;	/* --limit-rate: bytes it may read now */
+	long long	 credit_at;	/* when credit was last brought up */
 };
 
 /*
@@ -122,6 +126,7 @@ struct session {
 	long long	 last_recv;	/* anything arrived, for -q */
 	long long	 stdin_done_at;	/* stdin ended and was sent; -1 */
 	unsigned long long received;	/* bytes read from the connection */
+	long long	 datagrams;	/* datagrams read from it, for -W */
 	long long	 next_send_at;	/* -i: no line before this time */
 	long long	 progress_every; /* --progress interval; 0: off */
 	long long	 next_progress;
@@ -221,15 +226,69 @@ unpiping(const struct dir *d)
 	return d->way == WAY_COPY && d->inpipe > 0;
 }
 
+/*
+ * --limit-rate: a token bucket per direction. Credit grows at the rate
+ * and is saved up for RATE_BURST_MS at most, so that the average over a
+ * transfer stays at the limit and an idle spell cannot be spent in one
+ * flood; a read waits until the credit is worth it (RATE_CHUNK, or the
+ * whole burst at low rates), so a slow limit is not a busy loop of tiny
+ * reads.
+ */
+static double
+rate_chunk(const struct opts *o)
+{
+	double burst = o->rate_limit * RATE_BURST_MS / 1000.0;
+
+	if (burst < 1)
+		burst = 1;
+	return burst < RATE_CHUNK ? burst : RATE_CHUNK;
+}
+
+static void
+rate_refill(const struct session *s, struct dir *d, long long now)
+{
+	double rate = s->o->rate_limit, burst;
+
+	if (rate <= 0)
+		return;
+	burst = rate * RATE_BURST_MS / 1000.0;
+	if (burst < rate_chunk(s->o))
+		burst = rate_chunk(s->o);
+	d->credit += rate * (double)(now - d->credit_at) / 1000.0;
+	if (d->credit > burst)
+		d->credit = burst;
+	d->credit_at = now;
+}
+
+/* May d's source be read, as far as --limit-rate says? */
+static bool
+rate_allows(const struct session *s, const struct dir *d)
+{
+	return s->o->rate_limit <= 0 || d->credit >= rate_chunk(s->o);
+}
+
 /* How much the source may be read now. A datagram waits alone. */
 static size_t
 dir_room(const struct session *s, const struct dir *d)
 {
+	size_t room;
+
+	if (!rate_allows(s, d))
+		return 0;
+	/* -W: the datagrams asked for have come; no more are read. */
+	if (d == &s->down && s->o->recv_limit > 0 &&
+	    s->datagrams >= s->o->recv_limit)
+		return 0;
 	if (piping(d))
-		return d->pipe_full ? 0 : d->pipecap - d->inpipe;
-	if (s->dgram)
+		room = d->pipe_full ? 0 : d->pipecap - d->inpipe;
+	else if (s->dgram)
+		/* A datagram is read whole: the credit may go below zero. */
 		return d->len > 0 ? 0 : d == &s->up ? STDIN_DGRAM_MAX : d->cap;
-	return d->cap - d->off - d->len;
+	else
+		room = d->cap - d->off - d->len;
+	if (s->o->rate_limit > 0 && (double)room > d->credit)
+		room = (size_t)d->credit;
+	return room;
 }
 
 #ifdef HAVE_SPLICE
@@ -535,9 +594,12 @@ took(struct session *s, struct dir *d, char *p, size_t n)
 	bool down = d == &s->down;
 
 	s->last_activity = now_ms();
+	d->credit -= (double)n;
 	if (down) {
 		s->last_recv = s->last_activity;
 		s->received += n;
+		if (s->dgram)
+			s->datagrams++;
 	}
 	/* An empty datagram is a datagram, not the end. */
 	if (n == 0 && !(down && s->dgram)) {
@@ -739,9 +801,12 @@ drain(struct session *s, struct dir *d)
 static int
 send_file(struct session *s, struct dir *d)
 {
+	size_t chunk = SENDFILE_CHUNK;
 	ssize_t n;
 
-	n = sendfile(d->sink->wfd, d->src->rfd, NULL, SENDFILE_CHUNK);
+	if (s->o->rate_limit > 0 && (double)chunk > d->credit)
+		chunk = (size_t)d->credit;
+	n = sendfile(d->sink->wfd, d->src->rfd, NULL, chunk);
 	if (n == -1) {
 		if (errno == EINTR || errno == EAGAIN)
 			return 0;
@@ -760,6 +825,7 @@ send_file(struct session *s, struct dir *d)
 	}
 	if (n == 0)
 		d->eof = true;
+	d->credit -= (double)n;
 	gave(s, d, (size_t)n);
 	return 0;
 }
@@ -891,17 +957,36 @@ next_deadline(const struct session *s, int *status)
 	return deadline;
 }
 
+/*
+ * --limit-rate: when d will have the credit for its next read, if it is
+ * waiting for credit alone (-1: it is not).
+ */
+static long long
+rate_wakeup(const struct session *s, const struct dir *d)
+{
+	double need;
+
+	if (s->o->rate_limit <= 0 || d->eof || rate_allows(s, d))
+		return -1;
+	need = rate_chunk(s->o) - d->credit;
+	return d->credit_at + 1 + (long long)(need * 1000.0 / s->o->rate_limit);
+}
+
 /* The next moment the loop must wake without traffic (-1: none). */
 static long long
 next_wakeup(const struct session *s)
 {
-	long long t = -1;
+	long long t = -1, w;
 
 	/* A pause that is over wakes nobody: select waits for the socket. */
 	if (s->up.len > 0 && s->next_send_at > now_ms())
 		t = s->next_send_at;
 	if (s->progress_every > 0 && (t < 0 || s->next_progress < t))
 		t = s->next_progress;
+	if ((w = rate_wakeup(s, &s->up)) >= 0 && (t < 0 || w < t))
+		t = w;
+	if ((w = rate_wakeup(s, &s->down)) >= 0 && (t < 0 || w < t))
+		t = w;
 	return t;
 }
 
@@ -998,6 +1083,10 @@ finished(const struct session *s)
 {
 	const struct opts *o = s->o;
 
+	/* -W: the datagrams asked for have come and are written out. */
+	if (o->recv_limit > 0 && s->datagrams >= o->recv_limit &&
+	    dir_waiting(&s->down) == 0)
+		return true;
 	if (o->send_only)
 		return dir_done(&s->up) && (s->dgram ||
 		    (s->fin_sent && end_unacked(s->remote) == 0));
@@ -1026,7 +1115,7 @@ watch(const struct session *s, const struct dir *d, long long now,
     fd_set *rfds, fd_set *wfds, int *maxfd)
 {
 	if (d->way == WAY_SENDFILE) {
-		if (!d->eof)	/* a file is always ready */
+		if (!d->eof && rate_allows(s, d)) /* a file is always ready */
 			note_fd(end_watch(d->sink, false, rfds, wfds), maxfd);
 		return;
 	}
@@ -1072,8 +1161,8 @@ move(struct session *s, struct dir *d, const fd_set *rfds,
 
 #ifdef HAVE_SPLICE
 	if (d->way == WAY_SENDFILE)
-		return end_ready(d->sink, false, rfds, wfds) ?
-		    send_file(s, d) : 0;
+		return rate_allows(s, d) && end_ready(d->sink, false, rfds,
+		    wfds) ? send_file(s, d) : 0;
 #endif
 	if (ready_now(s, d) || (!d->eof && !unpiping(d) &&
 	    dir_room(s, d) > 0 && end_ready(d->src, true, rfds, wfds))) {
@@ -1137,6 +1226,8 @@ relay_loop(struct session *s)
 			return EXIT_OK;
 
 		now = now_ms();
+		rate_refill(s, &s->up, now);
+		rate_refill(s, &s->down, now);
 		if (s->progress_every > 0 && now >= s->next_progress)
 			report_progress(s, false);
 		FD_ZERO(&rfds);
@@ -1193,6 +1284,23 @@ file_left(int fd)
 	return (long long)(st.st_size - pos);
 }
 
+#ifdef F_SETPIPE_SZ
+/*
+ * A pipe on the local side is enlarged as the relay's own pipes are: the
+ * process on its other end then blocks less often, and each read or write
+ * moves a whole buffer (measured, README "Performance"). Only the size
+ * changes; the flags the pipe shares with the shell stay as they are.
+ */
+static void
+widen_pipe(int fd)
+{
+	struct stat st;
+
+	if (fd >= 0 && fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode))
+		(void)fcntl(fd, F_SETPIPE_SZ, PIPE_BUFSIZE);
+}
+#endif
+
 /* Give d its ends and a buffer. Returns -1 (said) if there is no memory. */
 static int
 dir_init(struct session *s, struct dir *d, struct end *src, struct end *sink,
@@ -1203,6 +1311,7 @@ dir_init(struct session *s, struct dir *d, struct end *src, struct end *sink,
 	d->sink = sink;
 	d->pipe[0] = d->pipe[1] = -1;
 	d->cap = cap;
+	d->credit_at = s->start;
 	if ((d->buf = malloc(STREAM_BUFSIZE)) == NULL) {
 		warn("relay buffer");
 		return -1;
@@ -1280,6 +1389,12 @@ relay_ends(const struct opts *o, struct end *local_in, struct end *local_out,
 	}
 	if (o->recv_only)
 		s.up.eof = true;	/* -d: stdin is never read */
+#ifdef F_SETPIPE_SZ
+	if (s.up.way == WAY_COPY && !s.dgram)
+		widen_pipe(local_in->rfd);
+	if (s.down.way == WAY_COPY && !s.dgram)
+		widen_pipe(local_out->wfd);
+#endif
 
 	status = relay_loop(&s);
 	/* What had arrived before a failure is still delivered. */

@@ -102,6 +102,8 @@ struct opts {
 	bool		 random_order;	/* -r */
 	long long	 wait_ms;	/* --wait; -1: none */
 	long long	 interval_ms;	/* -i; -1: none */
+	double		 rate_limit;	/* --limit-rate, bytes a second; 0: none */
+	int		 recv_limit;	/* -W: datagrams to receive; 0: no limit */
 
 	/* Servers. */
 	const char	*exec_prog;	/* -e: "prog args", split on blanks */
@@ -376,6 +378,13 @@ int	acl_add(struct acl *acl, const struct cidr *c);
  * with EINVAL (not a number) or ERANGE.
  */
 int	parse_int(const char *s, long min, long max, int *out);
+
+/*
+ * Parse a rate in bytes a second: a decimal number (fractions allowed)
+ * with an optional K, M or G suffix of 1024. Rejects zero, signs,
+ * exponents, hex, inf, nan and values over 2^50 bytes a second.
+ */
+int	parse_rate(const char *s, double *bytes_per_sec);
 
 /* Parse an IP TOS: lowdelay, throughput, reliability, a DSCP name, 0-255. */
 int	parse_tos(const char *s, int *tos);

@@ -708,3 +708,48 @@ sock_proto(bool unix_domain, bool dgram)
 		return dgram ? "unixgram" : "unix";
 	return dgram ? "udp" : "tcp";
 }
+
+int
+parse_rate(const char *s, double *bytes_per_sec)
+{
+	double v = 0, scale = 1, frac = 0.1;
+	bool digits = false, point = false;
+	const char *p;
+
+	for (p = s; *p != '\0'; p++) {
+		if (*p >= '0' && *p <= '9') {
+			digits = true;
+			if (point) {
+				v += (*p - '0') * frac;
+				frac /= 10;
+			} else
+				v = v * 10 + (*p - '0');
+			if (v > 1e18)
+				goto range;
+		} else if (*p == '.' && !point)
+			point = true;
+		else
+			break;
+	}
+	if (*p == 'K' || *p == 'k')
+		scale = 1024.0;
+	else if (*p == 'M' || *p == 'm')
+		scale = 1024.0 * 1024;
+	else if (*p == 'G' || *p == 'g')
+		scale = 1024.0 * 1024 * 1024;
+	if (scale > 1)
+		p++;
+	if (!digits || *p != '\0') {
+		errno = EINVAL;
+		return -1;
+	}
+	v *= scale;
+	/* Less than a byte a second would never let a byte through. */
+	if (v < 1 || v > 1125899906842624.0)
+		goto range;
+	*bytes_per_sec = v;
+	return 0;
+range:
+	errno = ERANGE;
+	return -1;
+}
