@@ -10,7 +10,10 @@ MANDIR	 = $(PREFIX)/share/man
 CC	?= cc
 CFLAGS	?= -O2 -g
 
-SOCK_CPPFLAGS = -D_GNU_SOURCE
+# PORTABLE=1 builds every portable fallback instead of the Linux-only
+# calls, as a BSD or macOS build takes them (sock.h, HAVE_LINUX_CALLS).
+PORTABLE_CPPFLAGS_1 = -DSOCK_PORTABLE
+SOCK_CPPFLAGS = -D_GNU_SOURCE $(PORTABLE_CPPFLAGS_$(PORTABLE))
 SOCK_CFLAGS   = -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes \
 		-Wmissing-prototypes -Wpointer-arith -Wformat=2
 SAN_FLAGS     = -fsanitize=address,undefined -fno-omit-frame-pointer \
@@ -33,7 +36,7 @@ $(OBJS): sock.h
 test: sock test/relay-pair
 	test/run
 
-# A test-only program: the relay between two sockets (test/relay.bats).
+# A test-only program: the relay between two sockets (test/pair.bats).
 RELAY_PAIR_OBJS = end.o relay.o util.o
 test/relay-pair: test/relay-pair.c $(RELAY_PAIR_OBJS) sock.h
 	$(CC) $(SOCK_CPPFLAGS) $(CPPFLAGS) $(SOCK_CFLAGS) $(CFLAGS) \

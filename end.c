@@ -220,7 +220,7 @@ end_ready(const struct end *e, bool reading, const fd_set *rfds,
 int
 end_unacked(const struct end *e)
 {
-#if defined(__linux__) && defined(TIOCOUTQ)
+#if defined(HAVE_LINUX_CALLS) && defined(TIOCOUTQ)
 	struct stat st;
 	int n;
 

@@ -10,9 +10,6 @@
  * (choose_way; sock(1), "How bytes move").
  */
 #include <sys/types.h>
-#ifdef __linux__
-#include <sys/sendfile.h>
-#endif
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -27,7 +24,8 @@
 
 #include "sock.h"
 
-#if defined(__linux__) && defined(SPLICE_F_NONBLOCK)
+#if defined(HAVE_LINUX_CALLS) && defined(SPLICE_F_NONBLOCK)
+#include <sys/sendfile.h>
 #define HAVE_SPLICE	1
 #endif
 
@@ -1284,7 +1282,7 @@ file_left(int fd)
 	return (long long)(st.st_size - pos);
 }
 
-#ifdef F_SETPIPE_SZ
+#ifdef HAVE_SPLICE
 /*
  * A pipe on the local side is enlarged as the relay's own pipes are: the
  * process on its other end then blocks less often, and each read or write
@@ -1389,7 +1387,7 @@ relay_ends(const struct opts *o, struct end *local_in, struct end *local_out,
 	}
 	if (o->recv_only)
 		s.up.eof = true;	/* -d: stdin is never read */
-#ifdef F_SETPIPE_SZ
+#ifdef HAVE_SPLICE
 	if (s.up.way == WAY_COPY && !s.dgram)
 		widen_pipe(local_in->rfd);
 	if (s.down.way == WAY_COPY && !s.dgram)

@@ -1231,7 +1231,7 @@ run_unix_listen(const struct opts *o, struct relay_io *io)
 static void
 set_program_name(void)
 {
-#if defined(__GLIBC__)
+#if defined(__GLIBC__) || defined(__linux__)	/* glibc and musl */
 	static char name[] = "sock";
 
 	program_invocation_short_name = name;

@@ -24,6 +24,17 @@ struct addrinfo;
 
 #define SOCK_VERSION	"0.1.0"
 
+/*
+ * The calls only Linux has, each behind a feature test with a portable
+ * fallback. SOCK_PORTABLE (make PORTABLE=1) takes every fallback, as a
+ * build on a BSD or macOS would, so that the fallbacks are built and
+ * tested on every change.
+ */
+#if defined(__linux__) && !defined(SOCK_PORTABLE)
+#define HAVE_LINUX_CALLS 1	/* splice, sendfile, pipe2, F_SETPIPE_SZ,
+				   accept4, TIOCOUTQ */
+#endif
+
 /* Exit statuses: sock(1), EXIT STATUS. */
 enum {
 	EXIT_OK = 0,

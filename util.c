@@ -343,7 +343,8 @@ accept_conn(int lfd, struct sockaddr *sa, socklen_t *salen)
 	int fd;
 
 	for (;;) {
-#if defined(SOCK_NONBLOCK) && defined(SOCK_CLOEXEC)
+#if defined(HAVE_LINUX_CALLS) && defined(SOCK_NONBLOCK) && \
+    defined(SOCK_CLOEXEC)
 		/* One call instead of three: it counts in connections/s. */
 		fd = accept4(lfd, sa, salen, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd != -1)
