@@ -837,70 +837,100 @@ connect_unix(const struct opts *o, struct conn *c, long long timeout_ms,
 	return c->fd;
 }
 
-/*
- * Try every address host resolves to, in order, until one connects, each
- * try bounded by timeout_ms. Returns the socket with *c filled in, or -1
- * with *status (timeout only if every address timed out), *why (an errno,
- * or a getaddrinfo code if *why_gai) and c->name (the last address) set.
- */
-static int
-connect_any(const struct opts *o, struct conn *c, long long timeout_ms,
-    int *status, int *why, bool *why_gai)
+/* connect_happy's events, as -vv prints them; arg is the opts. */
+static void
+report_attempt(void *arg, const struct attempt *at)
 {
-	struct addrinfo *res, *ai, *src;
-	int gai, fd = -1, socktype;
-	bool all_timed_out = true;
+	const struct opts *o = arg;
+	char name[128];
+
+	if (o->verbose < 2)
+		return;
+	format_addr(at->ai->ai_addr, at->ai->ai_addrlen, name, sizeof(name));
+	switch (at->event) {
+	case ATTEMPT_START:
+		warnx("trying %s (%s)", name, proto_name(o));
+		break;
+	case ATTEMPT_FAILED:
+		/* The last failure is the caller's to report. */
+		if (!at->last)
+			warnx("connect to %s: %s", name, strerror(at->error));
+		break;
+	case ATTEMPT_NO_SOURCE:
+		warnx("source %s for %s: %s", o->source_addr != NULL ?
+		    o->source_addr : "*", name, strerror(at->error));
+		break;
+	}
+}
+
+int
+connect_host(const struct opts *o, const char *host, const char *port,
+    long long timeout_ms, struct conn *c, int *status, int *why,
+    bool *why_gai)
+{
+	struct addrinfo *res, *ai, *src = NULL;
+	const struct addrinfo *which;
+	int gai, fd, socktype;
 
 	*why_gai = false;
 	*status = EXIT_NET;
-	if (o->unix_domain)
-		return connect_unix(o, c, timeout_ms, status, why);
-	snprintf(c->name, sizeof(c->name), "%s port %s", o->host, o->port);
+	snprintf(c->name, sizeof(c->name), "%s port %s", host, port);
 	socktype = o->udp ? SOCK_DGRAM : SOCK_STREAM;
-	if ((gai = resolve(o->host, o->port, o->family, socktype, o->numeric,
+	if ((gai = resolve(host, port, o->family, socktype, o->numeric,
 	    false, &res)) != 0) {
 		*why = gai == EAI_SYSTEM ? errno : gai;
 		*why_gai = gai != EAI_SYSTEM;
 		return -1;
 	}
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		format_addr(ai->ai_addr, ai->ai_addrlen, c->name,
-		    sizeof(c->name));
-		src = NULL;
-		if ((o->source_addr != NULL || o->source_port != NULL) &&
-		    (gai = resolve(o->source_addr, o->source_port != NULL ?
-		    o->source_port : "0", ai->ai_family, socktype, o->numeric,
-		    true, &src)) != 0) {
-			*why = EADDRNOTAVAIL;
-			all_timed_out = false;
+	if ((o->source_addr != NULL || o->source_port != NULL) &&
+	    (gai = resolve(o->source_addr, o->source_port != NULL ?
+	    o->source_port : "0", o->family, socktype, o->numeric, true,
+	    &src)) != 0) {
+		/* No address can be used: each fails as connect_happy's would. */
+		for (ai = res; ai != NULL; ai = ai->ai_next) {
+			format_addr(ai->ai_addr, ai->ai_addrlen, c->name,
+			    sizeof(c->name));
 			if (o->verbose > 1)
 				warnx("source %s for %s: %s", o->source_addr ?
 				    o->source_addr : "*", c->name,
 				    gai_strerror(gai));
-			continue;
 		}
-		if (o->verbose > 1)
-			warnx("trying %s (%s)", c->name, proto_name(o));
-		fd = connect_addr(ai, src, timeout_ms, &o->sockopts);
-		*why = errno;
-		if (src != NULL)
-			freeaddrinfo(src);
-		if (fd != -1)
-			break;
-		if (*why != ETIMEDOUT)
-			all_timed_out = false;
-		if (o->verbose > 1 && ai->ai_next != NULL)
-			warnx("connect to %s: %s", c->name, strerror(*why));
+		freeaddrinfo(res);
+		*why = EADDRNOTAVAIL;
+		return -1;
 	}
+	fd = connect_happy(res, src, timeout_ms, &o->sockopts, report_attempt,
+	    (void *)o, &which);
+	*why = errno;
+	format_addr(which->ai_addr, which->ai_addrlen, c->name,
+	    sizeof(c->name));
+	if (src != NULL)
+		freeaddrinfo(src);
 	freeaddrinfo(res);
 	if (fd == -1) {
-		*status = all_timed_out ? EXIT_TIMEOUT : EXIT_NET;
+		*status = *why == ETIMEDOUT ? EXIT_TIMEOUT : EXIT_NET;
 		return -1;
 	}
 	c->fd = fd;
 	c->dgram = o->udp;
 	c->connected = true;
 	return fd;
+}
+
+/*
+ * Connect to o's host and port, or its Unix path, within timeout_ms.
+ * Returns the socket with *c filled in, or -1 as connect_host does.
+ */
+static int
+connect_any(const struct opts *o, struct conn *c, long long timeout_ms,
+    int *status, int *why, bool *why_gai)
+{
+	*why_gai = false;
+	*status = EXIT_NET;
+	if (o->unix_domain)
+		return connect_unix(o, c, timeout_ms, status, why);
+	return connect_host(o, o->host, o->port, timeout_ms, c, status, why,
+	    why_gai);
 }
 
 static const char *

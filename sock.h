@@ -137,6 +137,18 @@ struct conn {
 const char *proto_name(const struct opts *);
 
 /*
+ * Connect to host port as o asks (-4/-6, -n, the -s/-p source, the socket
+ * options, --mptcp), Happy Eyeballs across its addresses (connect_happy),
+ * the whole attempt bounded by timeout_ms (-1: none); prints only the -vv
+ * lines. Returns the connected, non-blocking socket with c filled in, or
+ * -1 with *status (EXIT_TIMEOUT only if the time ran out), *why (an
+ * errno, or a getaddrinfo code if *why_gai) and c->name set.
+ */
+int	connect_host(const struct opts *o, const char *host, const char *port,
+	    long long timeout_ms, struct conn *c, int *status, int *why,
+	    bool *why_gai);
+
+/*
  * relay.c
  */
 
@@ -191,6 +203,41 @@ int	set_cloexec(int fd);
  */
 int	resolve(const char *host, const char *port, int family, int socktype,
 	    bool numeric, bool passive, struct addrinfo **res);
+
+/* Happy Eyeballs' "connection attempt delay" (RFC 8305 section 5). */
+#define ATTEMPT_DELAY_MS	250
+
+/* What connect_happy tells its caller about one address. */
+struct attempt {
+	enum {
+		ATTEMPT_START,		/* a connect to ai has begun */
+		ATTEMPT_FAILED,		/* it failed with error */
+		ATTEMPT_NO_SOURCE	/* src has no address of ai's family */
+	}		 event;
+	const struct addrinfo *ai;
+	int		 error;		/* ATTEMPT_FAILED, ATTEMPT_NO_SOURCE */
+	bool		 last;		/* no other address is trying or left */
+};
+
+typedef void	attempt_fn(void *arg, const struct attempt *);
+
+/*
+ * Connect to one of the addresses of list (getaddrinfo's order) as RFC
+ * 8305 section 4 says: families interleaved, the first address's family
+ * first; the next address is started when the last one has not connected
+ * within ATTEMPT_DELAY_MS or has failed, while the others go on trying; the
+ * first to connect wins and the rest are closed. Each socket gets the
+ * options so and is bound first to the first address of src (NULL: none)
+ * of its family; timeout_ms (-1: none) bounds the whole attempt. report
+ * (may be NULL) is called with arg for each event. Returns the connected,
+ * non-blocking socket with *which its address, or -1 with errno and *which
+ * the address it concerns: ETIMEDOUT when timeout_ms ran out (or every
+ * attempt timed out), else the error of the last attempt that failed
+ * otherwise.
+ */
+int	connect_happy(const struct addrinfo *list, const struct addrinfo *src,
+	    long long timeout_ms, const struct sockopts *so, attempt_fn *report,
+	    void *arg, const struct addrinfo **which);
 
 /*
  * Start a non-blocking connect of a new socket to ai, with the options so,
