@@ -55,7 +55,8 @@ enum {
 	OPT_DENYFILE,
 	OPT_PROGRESS,
 	OPT_NODELAY,
-	OPT_KEEPALIVE
+	OPT_KEEPALIVE,
+	OPT_MPTCP
 };
 
 static const struct option longopts[] = {
@@ -69,6 +70,7 @@ static const struct option longopts[] = {
 	{ "hex-dump",		required_argument, NULL, 'o' },
 	{ "keepalive",		no_argument,	NULL,	OPT_KEEPALIVE },
 	{ "max-conns",		required_argument, NULL, OPT_MAX_CONNS },
+	{ "mptcp",		no_argument,	NULL,	OPT_MPTCP },
 	{ "no-shutdown",	no_argument,	NULL,	OPT_NO_SHUTDOWN },
 	{ "nodelay",		no_argument,	NULL,	OPT_NODELAY },
 	{ "progress",		optional_argument, NULL, OPT_PROGRESS },
@@ -100,6 +102,7 @@ usage(FILE *fp)
 "  -n               numeric addresses and ports only: no DNS or service names\n"
 "  -w secs          connect timeout and idle timeout (exit 3 when it expires)\n"
 "  --wait secs      retry connecting until it works or secs pass (exit 3)\n"
+"  --mptcp          Multipath TCP for every TCP socket (Linux)\n"
 "End of stream:\n"
 "  -q secs          after stdin ends, quit once secs pass with nothing received\n"
 "  -N               send the FIN after stdin ends even if stdin was empty\n"
@@ -389,6 +392,9 @@ parse_option(int ch, struct opts *o, struct seen *seen, char *argv[])
 		o->max_conns = int_option("--max-conns", optarg, 1,
 		    MAX_CONNS_LIMIT);
 		break;
+	case OPT_MPTCP:
+		o->sockopts.mptcp = true;
+		break;
 	case OPT_NODELAY:
 		o->sockopts.nodelay = true;
 		break;
@@ -528,6 +534,8 @@ check_conflicts(struct opts *o, const struct seen *seen)
 		    "nodelay" : "keepalive");
 	if (o->telnet && o->udp)
 		usage_error("-t cannot be used with -u");
+	if (o->sockopts.mptcp && (o->udp || o->unix_domain))
+		usage_error("--mptcp works on TCP only");
 	o->fin = seen->force_fin ? FIN_ALWAYS : seen->no_fin ? FIN_NEVER :
 	    FIN_AFTER_DATA;
 }
@@ -661,6 +669,21 @@ check_opts(const struct opts *o)
 	if (o->numeric && o->source_addr != NULL &&
 	    !is_numeric_addr(o->source_addr, o->family))
 		usage_error("invalid address \"%s\" for -s", o->source_addr);
+}
+
+/*
+ * --mptcp where the system has no MPTCP: say so once, before any socket,
+ * and exit 1, whatever the mode.
+ */
+static void
+check_mptcp(const struct opts *o)
+{
+	if (!o->sockopts.mptcp || mptcp_available() == 0)
+		return;
+	if (errno == ENOPROTOOPT)
+		errx(EXIT_NET, "MPTCP is not available: %s (sysctl "
+		    "net.mptcp.enabled is 0)", strerror(errno));
+	err(EXIT_NET, "MPTCP is not available");
 }
 
 static void
@@ -1318,6 +1341,7 @@ main(int argc, char *argv[])
 	init_opts(&o);
 	parse_args(argc, argv, &o);
 	check_opts(&o);
+	check_mptcp(&o);
 	install_signals();
 
 	if (o.scan)

@@ -54,6 +54,7 @@ struct sockopts {
 	bool		 broadcast;	/* -b: SO_BROADCAST */
 	bool		 nodelay;	/* --nodelay: TCP_NODELAY */
 	bool		 keepalive;	/* --keepalive: SO_KEEPALIVE */
+	bool		 mptcp;		/* --mptcp: IPPROTO_MPTCP for TCP sockets */
 };
 
 /* An address block, for --allow and --deny. */
@@ -112,7 +113,8 @@ struct opts {
 	bool		 telnet;	/* -t */
 	enum progress	 progress;	/* --progress */
 
-	struct sockopts	 sockopts;	/* -I -O -T -M -b --nodelay --keepalive */
+	struct sockopts	 sockopts;	/* -I -O -T -M -b --nodelay --keepalive,
+					   --mptcp */
 };
 
 /* One connected (or, for a -k UDP listener, bound) socket and its peer. */
@@ -203,6 +205,20 @@ int	set_cloexec(int fd);
  */
 int	resolve(const char *host, const char *port, int family, int socktype,
 	    bool numeric, bool passive, struct addrinfo **res);
+
+/*
+ * The protocol for a new socket like ai's: IPPROTO_MPTCP for an IPv4 or
+ * IPv6 stream socket when so (may be NULL) asks for MPTCP, else
+ * ai->ai_protocol.
+ */
+int	socket_protocol(const struct addrinfo *ai, const struct sockopts *so);
+
+/*
+ * Can this system make MPTCP sockets? Returns 0, or -1 with errno
+ * (ENOPROTOOPT: switched off, net.mptcp.enabled = 0; EPROTONOSUPPORT: not
+ * built in or not Linux).
+ */
+int	mptcp_available(void);
 
 /* Happy Eyeballs' "connection attempt delay" (RFC 8305 section 5). */
 #define ATTEMPT_DELAY_MS	250

@@ -25,6 +25,10 @@
 
 #include "sock.h"
 
+#if defined(__linux__) && !defined(IPPROTO_MPTCP)
+#define IPPROTO_MPTCP	262	/* Linux 5.6; older headers lack the name */
+#endif
+
 long long
 now_ms(void)
 {
@@ -280,6 +284,37 @@ set_sockopts(int fd, int family, int socktype, const struct sockopts *so,
 	return 0;
 }
 
+int
+socket_protocol(const struct addrinfo *ai, const struct sockopts *so)
+{
+#ifdef IPPROTO_MPTCP
+	if (so != NULL && so->mptcp && ai->ai_socktype == SOCK_STREAM &&
+	    (ai->ai_family == AF_INET || ai->ai_family == AF_INET6))
+		return IPPROTO_MPTCP;
+#endif
+	return ai->ai_protocol;
+}
+
+int
+mptcp_available(void)
+{
+#ifdef IPPROTO_MPTCP
+	int fd;
+
+	fd = socket(AF_INET, SOCK_STREAM, IPPROTO_MPTCP);
+	/* A system without IPv4 may still have MPTCP over IPv6. */
+	if (fd == -1 && errno == EAFNOSUPPORT)
+		fd = socket(AF_INET6, SOCK_STREAM, IPPROTO_MPTCP);
+	if (fd == -1)
+		return -1;
+	close(fd);
+	return 0;
+#else
+	errno = EPROTONOSUPPORT;
+	return -1;
+#endif
+}
+
 /*
  * A new socket for ai with the options so, bound to src (may be NULL),
  * its connect started. Returns the socket with *done telling whether the
@@ -293,7 +328,7 @@ start_connect(const struct addrinfo *ai, const struct addrinfo *src,
 	int fd, on = 1;
 
 	if ((fd = new_socket(ai->ai_family, ai->ai_socktype,
-	    ai->ai_protocol)) == -1)
+	    socket_protocol(ai, so))) == -1)
 		return -1;
 	if (so != NULL && set_sockopts(fd, ai->ai_family, ai->ai_socktype, so,
 	    &what) == -1)
@@ -614,7 +649,7 @@ listen_addr(const struct addrinfo *ai, bool v6only, const struct sockopts *so)
 	int fd, on = 1, v6 = v6only;
 
 	if ((fd = new_socket(ai->ai_family, ai->ai_socktype,
-	    ai->ai_protocol)) == -1)
+	    socket_protocol(ai, so))) == -1)
 		return -1;
 	if (so != NULL && set_sockopts(fd, ai->ai_family, ai->ai_socktype, so,
 	    &what) == -1)
