@@ -133,6 +133,7 @@ usage(FILE *fp)
 "  -I len, -O len   receive and send buffer sizes\n"
 "  -T tos           lowdelay, throughput, reliability, DSCP name, or number\n"
 "  -M ttl           IP TTL / IPv6 hop limit\n"
+"  -D               socket debugging (SO_DEBUG; Linux: root only)\n"
 "  -b               allow UDP broadcast\n"
 "  --nodelay        disable Nagle's algorithm (TCP_NODELAY)\n"
 "  --keepalive      enable TCP keepalives\n"
@@ -284,6 +285,9 @@ parse_option(int ch, struct opts *o, struct seen *seen, char *argv[])
 		break;
 	case 'c':
 		o->exec_shell = optarg;
+		break;
+	case 'D':
+		o->sockopts.debug = true;
 		break;
 	case 'd':
 	case OPT_RECV_ONLY:
@@ -605,7 +609,7 @@ parse_args(int argc, char *argv[], struct opts *o)
 	memset(&seen, 0, sizeof(seen));
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv,
-	    ":46bCc:de:hI:i:klM:NnO:o:p:q:rs:T:tUuvw:z", longopts,
+	    ":46bCc:Dde:hI:i:klM:NnO:o:p:q:rs:T:tUuvw:z", longopts,
 	    NULL)) != -1)
 		parse_option(ch, o, &seen, argv);
 	check_conflicts(o, &seen);

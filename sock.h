@@ -55,6 +55,7 @@ struct sockopts {
 	bool		 nodelay;	/* --nodelay: TCP_NODELAY */
 	bool		 keepalive;	/* --keepalive: SO_KEEPALIVE */
 	bool		 mptcp;		/* --mptcp: IPPROTO_MPTCP for TCP sockets */
+	bool		 debug;		/* -D: SO_DEBUG */
 };
 
 /* An address block, for --allow and --deny. */
@@ -113,8 +114,8 @@ struct opts {
 	bool		 telnet;	/* -t */
 	enum progress	 progress;	/* --progress */
 
-	struct sockopts	 sockopts;	/* -I -O -T -M -b --nodelay --keepalive,
-					   --mptcp */
+	struct sockopts	 sockopts;	/* -I -O -T -M -D -b --nodelay
+					   --keepalive --mptcp */
 };
 
 /* One connected (or, for a -k UDP listener, bound) socket and its peer. */

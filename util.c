@@ -261,6 +261,9 @@ set_sockopts(int fd, int family, int socktype, const struct sockopts *so,
 		return *what = "SO_BROADCAST", -1;
 	if (so->keepalive && setint(fd, SOL_SOCKET, SO_KEEPALIVE, 1) == -1)
 		return *what = "SO_KEEPALIVE", -1;
+	/* Linux lets only CAP_NET_ADMIN turn it on (EACCES). */
+	if (so->debug && setint(fd, SOL_SOCKET, SO_DEBUG, 1) == -1)
+		return *what = "SO_DEBUG", -1;
 	if (so->nodelay && socktype == SOCK_STREAM &&
 	    setint(fd, IPPROTO_TCP, TCP_NODELAY, 1) == -1)
 		return *what = "TCP_NODELAY", -1;

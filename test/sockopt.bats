@@ -287,3 +287,42 @@ usage_error_is() {
 	usage_error_is --keepalive -U "$T/x.sock" -- 'sock: --keepalive works on TCP only'
 	usage_error_is -T lowdelay -U "$T/x.sock" -- 'sock: -U cannot be used with -T, -M or -b'
 }
+
+# ---- -D ------------------------------------------------------------------
+
+@test "-D sets SO_DEBUG on a client, a listener's accepted socket and a UDP socket" {
+	[ "$(id -u)" -eq 0 ] || skip "Linux lets only CAP_NET_ADMIN set SO_DEBUG"
+	client_with 127.0.0.1
+	read_opts "$CPID"
+	opt_is debug 0
+	client_with 127.0.0.1 -D
+	read_opts "$CPID"
+	opt_is debug 1
+	listener_with -D 127.0.0.1 0
+	read_opts "$LPID"
+	opt_is debug 1
+	next_pair
+	sock_listen /dev/null /dev/null "$LERR" -u -D 127.0.0.1 0
+	read_opts "$LPID"
+	opt_is type dgram
+	opt_is debug 1
+}
+
+@test "-D sets SO_DEBUG on a Unix-domain listener" {
+	[ "$(id -u)" -eq 0 ] || skip "Linux lets only CAP_NET_ADMIN set SO_DEBUG"
+	next_pair
+	sock_listen_unix /dev/null /dev/null "$LERR" -D "$T/d.sock"
+	read_opts "$LPID" --listening
+	opt_is family unix
+	opt_is debug 1
+}
+
+@test "-D without CAP_NET_ADMIN is exit 1, Permission denied" {
+	[ "$(id -u)" -eq 0 ] || skip "dropping the capability needs root first"
+	command -v setpriv >/dev/null || skip "setpriv is not installed"
+	next_pair
+	sock_listen /dev/null /dev/null "$LERR" 127.0.0.1 0
+	run -1 --separate-stderr timeout 10 setpriv --inh-caps=-all --bounding-set=-net_admin \
+	    "$SOCK" -D 127.0.0.1 "$PORT" </dev/null
+	[ "$stderr" = "sock: connect to 127.0.0.1 port $PORT: Permission denied" ]
+}
