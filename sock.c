@@ -133,6 +133,7 @@ usage(FILE *fp)
 "  -I len, -O len   receive and send buffer sizes\n"
 "  -T tos           lowdelay, throughput, reliability, DSCP name, or number\n"
 "  -M ttl           IP TTL / IPv6 hop limit\n"
+"  -m minttl        drop TCP packets arriving with a lower TTL / hop limit\n"
 "  -D               socket debugging (SO_DEBUG; Linux: root only)\n"
 "  -b               allow UDP broadcast\n"
 "  --nodelay        disable Nagle's algorithm (TCP_NODELAY)\n"
@@ -170,7 +171,7 @@ init_opts(struct opts *o)
 	o->fin = FIN_AFTER_DATA;
 	o->max_conns = DEFAULT_MAX_CONNS;
 	o->sockopts.rcvbuf = o->sockopts.sndbuf = -1;
-	o->sockopts.tos = o->sockopts.ttl = -1;
+	o->sockopts.tos = o->sockopts.ttl = o->sockopts.minttl = -1;
 }
 
 /* A duration that must be more than zero (-w, -i, --wait). */
@@ -313,6 +314,9 @@ parse_option(int ch, struct opts *o, struct seen *seen, char *argv[])
 		break;
 	case 'M':
 		o->sockopts.ttl = int_option("-M", optarg, 1, 255);
+		break;
+	case 'm':
+		o->sockopts.minttl = int_option("-m", optarg, 1, 255);
 		break;
 	case 'N':
 		seen->force_fin = true;
@@ -540,6 +544,9 @@ check_conflicts(struct opts *o, const struct seen *seen)
 		usage_error("-t cannot be used with -u");
 	if (o->sockopts.mptcp && (o->udp || o->unix_domain))
 		usage_error("--mptcp works on TCP only");
+	/* Linux checks IP_MINTTL on TCP only: on UDP it would do nothing. */
+	if (o->sockopts.minttl >= 0 && (o->udp || o->unix_domain))
+		usage_error("-m works on TCP only");
 	o->fin = seen->force_fin ? FIN_ALWAYS : seen->no_fin ? FIN_NEVER :
 	    FIN_AFTER_DATA;
 }
@@ -609,7 +616,7 @@ parse_args(int argc, char *argv[], struct opts *o)
 	memset(&seen, 0, sizeof(seen));
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv,
-	    ":46bCc:Dde:hI:i:klM:NnO:o:p:q:rs:T:tUuvw:z", longopts,
+	    ":46bCc:Dde:hI:i:klM:m:NnO:o:p:q:rs:T:tUuvw:z", longopts,
 	    NULL)) != -1)
 		parse_option(ch, o, &seen, argv);
 	check_conflicts(o, &seen);

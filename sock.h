@@ -51,6 +51,7 @@ struct sockopts {
 	int		 sndbuf;	/* -O: SO_SNDBUF */
 	int		 tos;		/* -T: IP_TOS / IPV6_TCLASS */
 	int		 ttl;		/* -M: IP_TTL / IPV6_UNICAST_HOPS */
+	int		 minttl;	/* -m: IP_MINTTL / IPV6_MINHOPCOUNT */
 	bool		 broadcast;	/* -b: SO_BROADCAST */
 	bool		 nodelay;	/* --nodelay: TCP_NODELAY */
 	bool		 keepalive;	/* --keepalive: SO_KEEPALIVE */
@@ -114,7 +115,7 @@ struct opts {
 	bool		 telnet;	/* -t */
 	enum progress	 progress;	/* --progress */
 
-	struct sockopts	 sockopts;	/* -I -O -T -M -D -b --nodelay
+	struct sockopts	 sockopts;	/* -I -O -T -M -m -D -b --nodelay
 					   --keepalive --mptcp */
 };
 

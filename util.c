@@ -247,6 +247,24 @@ setint(int fd, int level, int name, int value)
 	return setsockopt(fd, level, name, &value, sizeof(value));
 }
 
+/* IP_MINTTL (level IPPROTO_IP) or IPV6_MINHOPCOUNT (IPPROTO_IPV6). */
+static int
+set_minttl(int fd, int level, int minttl)
+{
+#ifdef IP_MINTTL
+	if (level == IPPROTO_IP)
+		return setint(fd, IPPROTO_IP, IP_MINTTL, minttl);
+#endif
+#ifdef IPV6_MINHOPCOUNT
+	if (level == IPPROTO_IPV6)
+		return setint(fd, IPPROTO_IPV6, IPV6_MINHOPCOUNT, minttl);
+#endif
+	(void)fd;
+	(void)minttl;
+	errno = EOPNOTSUPP;
+	return -1;
+}
+
 int
 set_sockopts(int fd, int family, int socktype, const struct sockopts *so,
     const char **what)
@@ -283,6 +301,20 @@ set_sockopts(int fd, int family, int socktype, const struct sockopts *so,
 		if (setint(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, so->ttl) == -1)
 			return *what = "IPV6_UNICAST_HOPS", -1;
 		(void)setint(fd, IPPROTO_IP, IP_TTL, so->ttl);
+	}
+	/*
+	 * -m: the kernel drops arriving packets whose TTL (hop limit) is
+	 * below minttl (RFC 5082, GTSM); where the system lacks the option,
+	 * EOPNOTSUPP.
+	 */
+	if (so->minttl > 0 && family == AF_INET &&
+	    set_minttl(fd, IPPROTO_IP, so->minttl) == -1)
+		return *what = "IP_MINTTL", -1;
+	if (so->minttl > 0 && family == AF_INET6) {
+		if (set_minttl(fd, IPPROTO_IPV6, so->minttl) == -1)
+			return *what = "IPV6_MINHOPCOUNT", -1;
+		/* A dual-stack socket's IPv4 traffic is checked by IP_MINTTL. */
+		(void)set_minttl(fd, IPPROTO_IP, so->minttl);
 	}
 	return 0;
 }
