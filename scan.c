@@ -443,7 +443,7 @@ start_probe(struct scanner *sc, size_t task, long long now)
 	int fd, e, on = 1;
 
 	if ((fd = socket(ai->ai_family, ai->ai_socktype,
-	    ai->ai_protocol)) == -1) {
+	    socket_protocol(ai, &sc->o->sockopts))) == -1) {
 		if (out_of_resources(errno))
 			return -2;
 		/* E.g. IPv6 switched off: this address fails, not the scan. */

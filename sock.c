@@ -55,7 +55,8 @@ enum {
 	OPT_DENYFILE,
 	OPT_PROGRESS,
 	OPT_NODELAY,
-	OPT_KEEPALIVE
+	OPT_KEEPALIVE,
+	OPT_MPTCP
 };
 
 static const struct option longopts[] = {
@@ -69,6 +70,7 @@ static const struct option longopts[] = {
 	{ "hex-dump",		required_argument, NULL, 'o' },
 	{ "keepalive",		no_argument,	NULL,	OPT_KEEPALIVE },
 	{ "max-conns",		required_argument, NULL, OPT_MAX_CONNS },
+	{ "mptcp",		no_argument,	NULL,	OPT_MPTCP },
 	{ "no-shutdown",	no_argument,	NULL,	OPT_NO_SHUTDOWN },
 	{ "nodelay",		no_argument,	NULL,	OPT_NODELAY },
 	{ "progress",		optional_argument, NULL, OPT_PROGRESS },
@@ -100,6 +102,7 @@ usage(FILE *fp)
 "  -n               numeric addresses and ports only: no DNS or service names\n"
 "  -w secs          connect timeout and idle timeout (exit 3 when it expires)\n"
 "  --wait secs      retry connecting until it works or secs pass (exit 3)\n"
+"  --mptcp          Multipath TCP for every TCP socket (Linux)\n"
 "End of stream:\n"
 "  -q secs          after stdin ends, quit once secs pass with nothing received\n"
 "  -N               send the FIN after stdin ends even if stdin was empty\n"
@@ -130,6 +133,8 @@ usage(FILE *fp)
 "  -I len, -O len   receive and send buffer sizes\n"
 "  -T tos           lowdelay, throughput, reliability, DSCP name, or number\n"
 "  -M ttl           IP TTL / IPv6 hop limit\n"
+"  -m minttl        drop TCP packets arriving with a lower TTL / hop limit\n"
+"  -D               socket debugging (SO_DEBUG; Linux: root only)\n"
 "  -b               allow UDP broadcast\n"
 "  --nodelay        disable Nagle's algorithm (TCP_NODELAY)\n"
 "  --keepalive      enable TCP keepalives\n"
@@ -166,7 +171,7 @@ init_opts(struct opts *o)
 	o->fin = FIN_AFTER_DATA;
 	o->max_conns = DEFAULT_MAX_CONNS;
 	o->sockopts.rcvbuf = o->sockopts.sndbuf = -1;
-	o->sockopts.tos = o->sockopts.ttl = -1;
+	o->sockopts.tos = o->sockopts.ttl = o->sockopts.minttl = -1;
 }
 
 /* A duration that must be more than zero (-w, -i, --wait). */
@@ -282,6 +287,9 @@ parse_option(int ch, struct opts *o, struct seen *seen, char *argv[])
 	case 'c':
 		o->exec_shell = optarg;
 		break;
+	case 'D':
+		o->sockopts.debug = true;
+		break;
 	case 'd':
 	case OPT_RECV_ONLY:
 		o->recv_only = true;
@@ -306,6 +314,9 @@ parse_option(int ch, struct opts *o, struct seen *seen, char *argv[])
 		break;
 	case 'M':
 		o->sockopts.ttl = int_option("-M", optarg, 1, 255);
+		break;
+	case 'm':
+		o->sockopts.minttl = int_option("-m", optarg, 1, 255);
 		break;
 	case 'N':
 		seen->force_fin = true;
@@ -388,6 +399,9 @@ parse_option(int ch, struct opts *o, struct seen *seen, char *argv[])
 		seen->max_conns = true;
 		o->max_conns = int_option("--max-conns", optarg, 1,
 		    MAX_CONNS_LIMIT);
+		break;
+	case OPT_MPTCP:
+		o->sockopts.mptcp = true;
 		break;
 	case OPT_NODELAY:
 		o->sockopts.nodelay = true;
@@ -528,6 +542,11 @@ check_conflicts(struct opts *o, const struct seen *seen)
 		    "nodelay" : "keepalive");
 	if (o->telnet && o->udp)
 		usage_error("-t cannot be used with -u");
+	if (o->sockopts.mptcp && (o->udp || o->unix_domain))
+		usage_error("--mptcp works on TCP only");
+	/* Linux checks IP_MINTTL on TCP only: on UDP it would do nothing. */
+	if (o->sockopts.minttl >= 0 && (o->udp || o->unix_domain))
+		usage_error("-m works on TCP only");
 	o->fin = seen->force_fin ? FIN_ALWAYS : seen->no_fin ? FIN_NEVER :
 	    FIN_AFTER_DATA;
 }
@@ -597,7 +616,7 @@ parse_args(int argc, char *argv[], struct opts *o)
 	memset(&seen, 0, sizeof(seen));
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv,
-	    ":46bCc:de:hI:i:klM:NnO:o:p:q:rs:T:tUuvw:z", longopts,
+	    ":46bCc:Dde:hI:i:klM:m:NnO:o:p:q:rs:T:tUuvw:z", longopts,
 	    NULL)) != -1)
 		parse_option(ch, o, &seen, argv);
 	check_conflicts(o, &seen);
@@ -661,6 +680,21 @@ check_opts(const struct opts *o)
 	if (o->numeric && o->source_addr != NULL &&
 	    !is_numeric_addr(o->source_addr, o->family))
 		usage_error("invalid address \"%s\" for -s", o->source_addr);
+}
+
+/*
+ * --mptcp where the system has no MPTCP: say so once, before any socket,
+ * and exit 1, whatever the mode.
+ */
+static void
+check_mptcp(const struct opts *o)
+{
+	if (!o->sockopts.mptcp || mptcp_available() == 0)
+		return;
+	if (errno == ENOPROTOOPT)
+		errx(EXIT_NET, "MPTCP is not available: %s (sysctl "
+		    "net.mptcp.enabled is 0)", strerror(errno));
+	err(EXIT_NET, "MPTCP is not available");
 }
 
 static void
@@ -836,70 +870,100 @@ connect_unix(const struct opts *o, struct conn *c, long long timeout_ms,
 	return c->fd;
 }
 
-/*
- * Try every address host resolves to, in order, until one connects, each
- * try bounded by timeout_ms. Returns the socket with *c filled in, or -1
- * with *status (timeout only if every address timed out), *why (an errno,
- * or a getaddrinfo code if *why_gai) and c->name (the last address) set.
- */
-static int
-connect_any(const struct opts *o, struct conn *c, long long timeout_ms,
-    int *status, int *why, bool *why_gai)
+/* connect_happy's events, as -vv prints them; arg is the opts. */
+static void
+report_attempt(void *arg, const struct attempt *at)
 {
-	struct addrinfo *res, *ai, *src;
-	int gai, fd = -1, socktype;
-	bool all_timed_out = true;
+	const struct opts *o = arg;
+	char name[128];
+
+	if (o->verbose < 2)
+		return;
+	format_addr(at->ai->ai_addr, at->ai->ai_addrlen, name, sizeof(name));
+	switch (at->event) {
+	case ATTEMPT_START:
+		warnx("trying %s (%s)", name, proto_name(o));
+		break;
+	case ATTEMPT_FAILED:
+		/* The last failure is the caller's to report. */
+		if (!at->last)
+			warnx("connect to %s: %s", name, strerror(at->error));
+		break;
+	case ATTEMPT_NO_SOURCE:
+		warnx("source %s for %s: %s", o->source_addr != NULL ?
+		    o->source_addr : "*", name, strerror(at->error));
+		break;
+	}
+}
+
+int
+connect_host(const struct opts *o, const char *host, const char *port,
+    long long timeout_ms, struct conn *c, int *status, int *why,
+    bool *why_gai)
+{
+	struct addrinfo *res, *ai, *src = NULL;
+	const struct addrinfo *which;
+	int gai, fd, socktype;
 
 	*why_gai = false;
 	*status = EXIT_NET;
-	if (o->unix_domain)
-		return connect_unix(o, c, timeout_ms, status, why);
-	snprintf(c->name, sizeof(c->name), "%s port %s", o->host, o->port);
+	snprintf(c->name, sizeof(c->name), "%s port %s", host, port);
 	socktype = o->udp ? SOCK_DGRAM : SOCK_STREAM;
-	if ((gai = resolve(o->host, o->port, o->family, socktype, o->numeric,
+	if ((gai = resolve(host, port, o->family, socktype, o->numeric,
 	    false, &res)) != 0) {
 		*why = gai == EAI_SYSTEM ? errno : gai;
 		*why_gai = gai != EAI_SYSTEM;
 		return -1;
 	}
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		format_addr(ai->ai_addr, ai->ai_addrlen, c->name,
-		    sizeof(c->name));
-		src = NULL;
-		if ((o->source_addr != NULL || o->source_port != NULL) &&
-		    (gai = resolve(o->source_addr, o->source_port != NULL ?
-		    o->source_port : "0", ai->ai_family, socktype, o->numeric,
-		    true, &src)) != 0) {
-			*why = EADDRNOTAVAIL;
-			all_timed_out = false;
+	if ((o->source_addr != NULL || o->source_port != NULL) &&
+	    (gai = resolve(o->source_addr, o->source_port != NULL ?
+	    o->source_port : "0", o->family, socktype, o->numeric, true,
+	    &src)) != 0) {
+		/* No address can be used: each fails as connect_happy's would. */
+		for (ai = res; ai != NULL; ai = ai->ai_next) {
+			format_addr(ai->ai_addr, ai->ai_addrlen, c->name,
+			    sizeof(c->name));
 			if (o->verbose > 1)
 				warnx("source %s for %s: %s", o->source_addr ?
 				    o->source_addr : "*", c->name,
 				    gai_strerror(gai));
-			continue;
 		}
-		if (o->verbose > 1)
-			warnx("trying %s (%s)", c->name, proto_name(o));
-		fd = connect_addr(ai, src, timeout_ms, &o->sockopts);
-		*why = errno;
-		if (src != NULL)
-			freeaddrinfo(src);
-		if (fd != -1)
-			break;
-		if (*why != ETIMEDOUT)
-			all_timed_out = false;
-		if (o->verbose > 1 && ai->ai_next != NULL)
-			warnx("connect to %s: %s", c->name, strerror(*why));
+		freeaddrinfo(res);
+		*why = EADDRNOTAVAIL;
+		return -1;
 	}
+	fd = connect_happy(res, src, timeout_ms, &o->sockopts, report_attempt,
+	    (void *)o, &which);
+	*why = errno;
+	format_addr(which->ai_addr, which->ai_addrlen, c->name,
+	    sizeof(c->name));
+	if (src != NULL)
+		freeaddrinfo(src);
 	freeaddrinfo(res);
 	if (fd == -1) {
-		*status = all_timed_out ? EXIT_TIMEOUT : EXIT_NET;
+		*status = *why == ETIMEDOUT ? EXIT_TIMEOUT : EXIT_NET;
 		return -1;
 	}
 	c->fd = fd;
 	c->dgram = o->udp;
 	c->connected = true;
 	return fd;
+}
+
+/*
+ * Connect to o's host and port, or its Unix path, within timeout_ms.
+ * Returns the socket with *c filled in, or -1 as connect_host does.
+ */
+static int
+connect_any(const struct opts *o, struct conn *c, long long timeout_ms,
+    int *status, int *why, bool *why_gai)
+{
+	*why_gai = false;
+	*status = EXIT_NET;
+	if (o->unix_domain)
+		return connect_unix(o, c, timeout_ms, status, why);
+	return connect_host(o, o->host, o->port, timeout_ms, c, status, why,
+	    why_gai);
 }
 
 static const char *
@@ -1288,6 +1352,7 @@ main(int argc, char *argv[])
 	init_opts(&o);
 	parse_args(argc, argv, &o);
 	check_opts(&o);
+	check_mptcp(&o);
 	install_signals();
 
 	if (o.scan)

@@ -68,9 +68,12 @@ struct sockopts {
 	int		 sndbuf;	/* -O: SO_SNDBUF */
 	int		 tos;		/* -T: IP_TOS / IPV6_TCLASS */
 	int		 ttl;		/* -M: IP_TTL / IPV6_UNICAST_HOPS */
+	int		 minttl;	/* -m: IP_MINTTL / IPV6_MINHOPCOUNT */
 	bool		 broadcast;	/* -b: SO_BROADCAST */
 	bool		 nodelay;	/* --nodelay: TCP_NODELAY */
 	bool		 keepalive;	/* --keepalive: SO_KEEPALIVE */
+	bool		 mptcp;		/* --mptcp: IPPROTO_MPTCP for TCP sockets */
+	bool		 debug;		/* -D: SO_DEBUG */
 };
 
 /* An address block, for --allow and --deny. */
@@ -131,7 +134,8 @@ struct opts {
 	bool		 telnet;	/* -t */
 	enum progress	 progress;	/* --progress */
 
-	struct sockopts	 sockopts;	/* -I -O -T -M -b --nodelay --keepalive */
+	struct sockopts	 sockopts;	/* -I -O -T -M -m -D -b --nodelay
+					   --keepalive --mptcp */
 };
 
 /* One connected (or, for a -k UDP listener, bound) socket and its peer. */
@@ -223,6 +227,18 @@ bool	end_ready(const struct end *e, bool reading, const fd_set *rfds,
 int	end_unacked(const struct end *e);
 
 /*
+ * Connect to host port as o asks (-4/-6, -n, the -s/-p source, the socket
+ * options, --mptcp), Happy Eyeballs across its addresses (connect_happy),
+ * the whole attempt bounded by timeout_ms (-1: none); prints only the -vv
+ * lines. Returns the connected, non-blocking socket with c filled in, or
+ * -1 with *status (EXIT_TIMEOUT only if the time ran out), *why (an
+ * errno, or a getaddrinfo code if *why_gai) and c->name set.
+ */
+int	connect_host(const struct opts *o, const char *host, const char *port,
+	    long long timeout_ms, struct conn *c, int *status, int *why,
+	    bool *why_gai);
+
+/*
  * relay.c
  */
 
@@ -310,6 +326,55 @@ int	set_cloexec(int fd);
  */
 int	resolve(const char *host, const char *port, int family, int socktype,
 	    bool numeric, bool passive, struct addrinfo **res);
+
+/*
+ * The protocol for a new socket like ai's: IPPROTO_MPTCP for an IPv4 or
+ * IPv6 stream socket when so (may be NULL) asks for MPTCP, else
+ * ai->ai_protocol.
+ */
+int	socket_protocol(const struct addrinfo *ai, const struct sockopts *so);
+
+/*
+ * Can this system make MPTCP sockets? Returns 0, or -1 with errno
+ * (ENOPROTOOPT: switched off, net.mptcp.enabled = 0; EPROTONOSUPPORT: not
+ * built in or not Linux).
+ */
+int	mptcp_available(void);
+
+/* Happy Eyeballs' "connection attempt delay" (RFC 8305 section 5). */
+#define ATTEMPT_DELAY_MS	250
+
+/* What connect_happy tells its caller about one address. */
+struct attempt {
+	enum {
+		ATTEMPT_START,		/* a connect to ai has begun */
+		ATTEMPT_FAILED,		/* it failed with error */
+		ATTEMPT_NO_SOURCE	/* src has no address of ai's family */
+	}		 event;
+	const struct addrinfo *ai;
+	int		 error;		/* ATTEMPT_FAILED, ATTEMPT_NO_SOURCE */
+	bool		 last;		/* no other address is trying or left */
+};
+
+typedef void	attempt_fn(void *arg, const struct attempt *);
+
+/*
+ * Connect to one of the addresses of list (getaddrinfo's order) as RFC
+ * 8305 section 4 says: families interleaved, the first address's family
+ * first; the next address is started when the last one has not connected
+ * within ATTEMPT_DELAY_MS or has failed, while the others go on trying; the
+ * first to connect wins and the rest are closed. Each socket gets the
+ * options so and is bound first to the first address of src (NULL: none)
+ * of its family; timeout_ms (-1: none) bounds the whole attempt. report
+ * (may be NULL) is called with arg for each event. Returns the connected,
+ * non-blocking socket with *which its address, or -1 with errno and *which
+ * the address it concerns: ETIMEDOUT when timeout_ms ran out (or every
+ * attempt timed out), else the error of the last attempt that failed
+ * otherwise.
+ */
+int	connect_happy(const struct addrinfo *list, const struct addrinfo *src,
+	    long long timeout_ms, const struct sockopts *so, attempt_fn *report,
+	    void *arg, const struct addrinfo **which);
 
 /*
  * Start a non-blocking connect of a new socket to ai, with the options so,

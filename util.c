@@ -25,6 +25,10 @@
 
 #include "sock.h"
 
+#if defined(__linux__) && !defined(IPPROTO_MPTCP)
+#define IPPROTO_MPTCP	262	/* Linux 5.6; older headers lack the name */
+#endif
+
 long long
 now_ms(void)
 {
@@ -243,6 +247,24 @@ setint(int fd, int level, int name, int value)
 	return setsockopt(fd, level, name, &value, sizeof(value));
 }
 
+/* IP_MINTTL (level IPPROTO_IP) or IPV6_MINHOPCOUNT (IPPROTO_IPV6). */
+static int
+set_minttl(int fd, int level, int minttl)
+{
+#ifdef IP_MINTTL
+	if (level == IPPROTO_IP)
+		return setint(fd, IPPROTO_IP, IP_MINTTL, minttl);
+#endif
+#ifdef IPV6_MINHOPCOUNT
+	if (level == IPPROTO_IPV6)
+		return setint(fd, IPPROTO_IPV6, IPV6_MINHOPCOUNT, minttl);
+#endif
+	(void)fd;
+	(void)minttl;
+	errno = EOPNOTSUPP;
+	return -1;
+}
+
 int
 set_sockopts(int fd, int family, int socktype, const struct sockopts *so,
     const char **what)
@@ -257,6 +279,9 @@ set_sockopts(int fd, int family, int socktype, const struct sockopts *so,
 		return *what = "SO_BROADCAST", -1;
 	if (so->keepalive && setint(fd, SOL_SOCKET, SO_KEEPALIVE, 1) == -1)
 		return *what = "SO_KEEPALIVE", -1;
+	/* Linux lets only CAP_NET_ADMIN turn it on (EACCES). */
+	if (so->debug && setint(fd, SOL_SOCKET, SO_DEBUG, 1) == -1)
+		return *what = "SO_DEBUG", -1;
 	if (so->nodelay && socktype == SOCK_STREAM &&
 	    setint(fd, IPPROTO_TCP, TCP_NODELAY, 1) == -1)
 		return *what = "TCP_NODELAY", -1;
@@ -277,37 +302,379 @@ set_sockopts(int fd, int family, int socktype, const struct sockopts *so,
 			return *what = "IPV6_UNICAST_HOPS", -1;
 		(void)setint(fd, IPPROTO_IP, IP_TTL, so->ttl);
 	}
+	/*
+	 * -m: the kernel drops arriving packets whose TTL (hop limit) is
+	 * below minttl (RFC 5082, GTSM); where the system lacks the option,
+	 * EOPNOTSUPP.
+	 */
+	if (so->minttl > 0 && family == AF_INET &&
+	    set_minttl(fd, IPPROTO_IP, so->minttl) == -1)
+		return *what = "IP_MINTTL", -1;
+	if (so->minttl > 0 && family == AF_INET6) {
+		if (set_minttl(fd, IPPROTO_IPV6, so->minttl) == -1)
+			return *what = "IPV6_MINHOPCOUNT", -1;
+		/* A dual-stack socket's IPv4 traffic is checked by IP_MINTTL. */
+		(void)set_minttl(fd, IPPROTO_IP, so->minttl);
+	}
 	return 0;
+}
+
+int
+socket_protocol(const struct addrinfo *ai, const struct sockopts *so)
+{
+#ifdef IPPROTO_MPTCP
+	if (so != NULL && so->mptcp && ai->ai_socktype == SOCK_STREAM &&
+	    (ai->ai_family == AF_INET || ai->ai_family == AF_INET6))
+		return IPPROTO_MPTCP;
+#endif
+	return ai->ai_protocol;
+}
+
+int
+mptcp_available(void)
+{
+#ifdef IPPROTO_MPTCP
+	int fd;
+
+	fd = socket(AF_INET, SOCK_STREAM, IPPROTO_MPTCP);
+	/* A system without IPv4 may still have MPTCP over IPv6. */
+	if (fd == -1 && errno == EAFNOSUPPORT)
+		fd = socket(AF_INET6, SOCK_STREAM, IPPROTO_MPTCP);
+	if (fd == -1)
+		return -1;
+	close(fd);
+	return 0;
+#else
+	errno = EPROTONOSUPPORT;
+	return -1;
+#endif
+}
+
+/*
+ * A new socket for ai with the options so, bound to src (may be NULL),
+ * its connect started. Returns the socket with *done telling whether the
+ * connect has already finished, or -1 with errno.
+ */
+static int
+start_connect(const struct addrinfo *ai, const struct addrinfo *src,
+    const struct sockopts *so, bool *done)
+{
+	const char *what;
+	int fd, on = 1;
+
+	if ((fd = new_socket(ai->ai_family, ai->ai_socktype,
+	    socket_protocol(ai, so))) == -1)
+		return -1;
+	if (so != NULL && set_sockopts(fd, ai->ai_family, ai->ai_socktype, so,
+	    &what) == -1)
+		return fail_close(fd);
+	if (src != NULL) {
+		/* A source port may still be in TIME_WAIT from the last run. */
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+		if (bind(fd, src->ai_addr, src->ai_addrlen) == -1)
+			return fail_close(fd);
+	}
+	*done = connect(fd, ai->ai_addr, ai->ai_addrlen) == 0;
+	if (!*done && errno != EINPROGRESS && errno != EINTR)
+		return fail_close(fd);
+	return fd;
 }
 
 int
 connect_addr(const struct addrinfo *ai, const struct addrinfo *src,
     long long timeout_ms, const struct sockopts *so)
 {
-	const char *what;
-	int fd, on = 1;
+	bool done;
+	int fd;
 
-	if ((fd = new_socket(ai->ai_family, ai->ai_socktype,
-	    ai->ai_protocol)) == -1)
+	if ((fd = start_connect(ai, src, so, &done)) == -1)
 		return -1;
-	if (so != NULL && set_sockopts(fd, ai->ai_family, ai->ai_socktype, so,
-	    &what) == -1)
-		goto fail;
-	if (src != NULL) {
-		/* A source port may still be in TIME_WAIT from the last run. */
-		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
-		if (bind(fd, src->ai_addr, src->ai_addrlen) == -1)
-			goto fail;
-	}
-	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
-		return fd;
-	if (errno != EINPROGRESS && errno != EINTR)
-		goto fail;
-	if (wait_connected(fd, timeout_ms) == -1)
-		goto fail;
+	if (!done && wait_connected(fd, timeout_ms) == -1)
+		return fail_close(fd);
 	return fd;
-fail:
-	return fail_close(fd);
+}
+
+/* The first address of list at or after ai whose family is (not) family. */
+static const struct addrinfo *
+next_in_family(const struct addrinfo *ai, int family, bool same)
+{
+	while (ai != NULL && (ai->ai_family == family) != same)
+		ai = ai->ai_next;
+	return ai;
+}
+
+/*
+ * RFC 8305 section 4: interleave the address families, the first
+ * address's family first, each family in getaddrinfo's order (which has
+ * already sorted by RFC 6724). Fills v, room for every address of list;
+ * returns how many.
+ */
+static size_t
+interleave_families(const struct addrinfo *list, const struct addrinfo **v)
+{
+	const struct addrinfo *a, *b;
+	size_t n = 0;
+
+	a = next_in_family(list, list->ai_family, true);
+	b = next_in_family(list, list->ai_family, false);
+	while (a != NULL || b != NULL) {
+		if (a != NULL) {
+			v[n++] = a;
+			a = next_in_family(a->ai_next, list->ai_family, true);
+		}
+		if (b != NULL) {
+			v[n++] = b;
+			b = next_in_family(b->ai_next, list->ai_family, false);
+		}
+	}
+	return n;
+}
+
+/* The first address of src in family, or NULL. */
+static const struct addrinfo *
+source_for(const struct addrinfo *src, int family)
+{
+	for (; src != NULL; src = src->ai_next)
+		if (src->ai_family == family)
+			return src;
+	return NULL;
+}
+
+static void
+tell(attempt_fn *report, void *arg, int event, const struct addrinfo *ai,
+    int error, bool last)
+{
+	struct attempt at;
+
+	if (report == NULL)
+		return;
+	memset(&at, 0, sizeof(at));
+	at.event = event;
+	at.ai = ai;
+	at.error = error;
+	at.last = last;
+	report(arg, &at);
+}
+
+/* The attempts of one connect_happy call: those still trying, and how
+ * it has gone so far. */
+struct attempts {
+	const struct addrinfo **order;	/* every address, in the order tried */
+	size_t		 n, next;	/* how many; the next to start */
+	int		*fd;		/* the sockets trying, oldest first */
+	const struct addrinfo **ai;	/* ... and their addresses */
+	size_t		 trying;
+	int		 error;		/* the last failure but a timeout */
+	const struct addrinfo *error_ai;
+	const struct addrinfo *timeout_ai; /* the last attempt that timed out */
+};
+
+/* Record that an attempt failed with error. */
+static void
+attempt_failed(struct attempts *as, const struct addrinfo *ai, int error)
+{
+	if (error == ETIMEDOUT)
+		as->timeout_ai = ai;
+	else {
+		as->error = error;
+		as->error_ai = ai;
+	}
+}
+
+/* Close and forget the attempt at index i, keeping the rest in order. */
+static void
+drop_attempt(struct attempts *as, size_t i)
+{
+	close(as->fd[i]);
+	as->trying--;
+	memmove(&as->fd[i], &as->fd[i + 1], (as->trying - i) *
+	    sizeof(as->fd[0]));
+	memmove(&as->ai[i], &as->ai[i + 1], (as->trying - i) *
+	    sizeof(as->ai[0]));
+}
+
+/*
+ * Start the next address of as. Returns a socket already connected, or -1:
+ * the attempt is trying, or it failed (recorded and reported).
+ */
+static int
+start_attempt(struct attempts *as, const struct addrinfo *src,
+    const struct sockopts *so, attempt_fn *report, void *arg)
+{
+	const struct addrinfo *ai = as->order[as->next++], *from = NULL;
+	bool done, last;
+	int fd;
+
+	if (src != NULL && (from = source_for(src, ai->ai_family)) == NULL) {
+		attempt_failed(as, ai, EADDRNOTAVAIL);
+		tell(report, arg, ATTEMPT_NO_SOURCE, ai, EAFNOSUPPORT,
+		    as->trying == 0 && as->next == as->n);
+		return -1;
+	}
+	tell(report, arg, ATTEMPT_START, ai, 0, false);
+	fd = start_connect(ai, from, so, &done);
+	if (fd != -1 && done)
+		return fd;
+	if (fd != -1 && fd >= FD_SETSIZE) {
+		fail_close(fd);
+		errno = EMFILE;
+		fd = -1;
+	}
+	if (fd == -1) {
+		attempt_failed(as, ai, errno);
+		last = as->trying == 0 && as->next == as->n;
+		tell(report, arg, ATTEMPT_FAILED, ai, errno, last);
+		return -1;
+	}
+	as->fd[as->trying] = fd;
+	as->ai[as->trying++] = ai;
+	return -1;
+}
+
+/*
+ * Wait for the attempts trying until one finishes or wait_ms passes (-1:
+ * no limit); close and report those that failed. Returns the socket of one
+ * that connected, -1 when none did (yet), or -2 with errno on a failure of
+ * select.
+ */
+static int
+wait_attempts(struct attempts *as, long long wait_ms, attempt_fn *report,
+    void *arg)
+{
+	struct timeval tv, *tvp = NULL;
+	const struct addrinfo *ai;
+	fd_set wfds;
+	size_t i;
+	int maxfd = -1, fd, e;
+
+	FD_ZERO(&wfds);
+	for (i = 0; i < as->trying; i++) {
+		FD_SET(as->fd[i], &wfds);
+		if (as->fd[i] > maxfd)
+			maxfd = as->fd[i];
+	}
+	if (wait_ms >= 0) {
+		tv.tv_sec = wait_ms / 1000;
+		tv.tv_usec = (wait_ms % 1000) * 1000;
+		tvp = &tv;
+	}
+	if (select(maxfd + 1, NULL, &wfds, NULL, tvp) == -1)
+		return errno == EINTR ? -1 : -2;
+	for (i = 0; i < as->trying;) {
+		if (!FD_ISSET(as->fd[i], &wfds)) {
+			i++;
+			continue;
+		}
+		if (connect_result(as->fd[i]) == 0) {
+			fd = as->fd[i];
+			as->fd[i] = -1;
+			as->ai[0] = as->ai[i];	/* the winner's, for *which */
+			for (i = 0; i < as->trying; i++)
+				if (as->fd[i] != -1)
+					close(as->fd[i]);
+			as->trying = 0;
+			return fd;
+		}
+		e = errno;
+		ai = as->ai[i];
+		drop_attempt(as, i);
+		attempt_failed(as, ai, e);
+		tell(report, arg, ATTEMPT_FAILED, ai, e, as->trying == 0 &&
+		    as->next == as->n);
+	}
+	return -1;
+}
+
+int
+connect_happy(const struct addrinfo *list, const struct addrinfo *src,
+    long long timeout_ms, const struct sockopts *so, attempt_fn *report,
+    void *arg, const struct addrinfo **which)
+{
+	long long deadline, start_next, now, wait;
+	const struct addrinfo *ai;
+	struct attempts as;
+	size_t n = 0, i;
+	int fd = -1, e;
+	bool expired = false;
+
+	for (ai = list; ai != NULL; ai = ai->ai_next)
+		n++;
+	*which = list;
+	if (n == 0) {
+		errno = EADDRNOTAVAIL;
+		return -1;
+	}
+	memset(&as, 0, sizeof(as));
+	as.order = calloc(n, sizeof(*as.order));
+	as.ai = calloc(n, sizeof(*as.ai));
+	as.fd = calloc(n, sizeof(*as.fd));
+	if (as.order == NULL || as.ai == NULL || as.fd == NULL) {
+		fd = -2;
+		goto done;
+	}
+	as.n = interleave_families(list, as.order);
+	deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	start_next = now_ms();
+	for (;;) {
+		now = now_ms();
+		if (deadline >= 0 && now >= deadline) {
+			expired = as.trying > 0 || as.next < as.n;
+			break;
+		}
+		/*
+		 * The next address starts when the attempt delay has passed
+		 * since the last start, or at once when nothing is trying
+		 * (the first, or the others have failed).
+		 */
+		if (as.next < as.n && (as.trying == 0 || now >= start_next)) {
+			i = as.trying;
+			if ((fd = start_attempt(&as, src, so, report,
+			    arg)) >= 0) {
+				as.ai[0] = as.order[as.next - 1];
+				break;
+			}
+			/* One that failed at once is followed at once. */
+			start_next = as.trying > i ? now + ATTEMPT_DELAY_MS : now;
+			continue;
+		}
+		if (as.trying == 0)
+			break;	/* every address failed */
+		wait = deadline >= 0 ? deadline - now : -1;
+		if (as.next < as.n && (wait < 0 || start_next - now < wait))
+			wait = start_next - now;
+		i = as.trying;
+		if ((fd = wait_attempts(&as, wait, report, arg)) >= 0)
+			break;
+		if (fd == -2)
+			goto done;
+		if (as.trying < i)
+			start_next = now;	/* one failed: go on at once */
+	}
+done:
+	e = errno;
+	if (fd >= 0)
+		*which = as.ai[0];
+	else if (fd == -2)
+		*which = as.trying > 0 ? as.ai[0] : list;
+	else if (expired) {
+		/* The oldest attempt still trying, or the last started. */
+		*which = as.trying > 0 ? as.ai[0] : as.order[as.next > 0 ?
+		    as.next - 1 : 0];
+		e = ETIMEDOUT;
+	} else if (as.error_ai == NULL) {
+		*which = as.timeout_ai;	/* each timed out on its own */
+		e = ETIMEDOUT;
+	} else {
+		*which = as.error_ai;
+		e = as.error;
+	}
+	for (i = 0; i < as.trying; i++)
+		close(as.fd[i]);
+	free(as.order);
+	free(as.ai);
+	free(as.fd);
+	errno = e;
+	return fd >= 0 ? fd : -1;
 }
 
 int
@@ -317,7 +684,7 @@ listen_addr(const struct addrinfo *ai, bool v6only, const struct sockopts *so)
 	int fd, on = 1, v6 = v6only;
 
 	if ((fd = new_socket(ai->ai_family, ai->ai_socktype,
-	    ai->ai_protocol)) == -1)
+	    socket_protocol(ai, so))) == -1)
 		return -1;
 	if (so != NULL && set_sockopts(fd, ai->ai_family, ai->ai_socktype, so,
 	    &what) == -1)

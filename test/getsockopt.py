@@ -8,9 +8,11 @@ pidfd_getfd(2) (Linux 5.6+, needs ptrace rights over PID: root, or the
 same user with a permissive ptrace scope) and prints one NAME=VALUE line
 per option:
 
-    family type rcvbuf sndbuf tos tclass ttl hops nodelay keepalive broadcast
+    family type protocol rcvbuf sndbuf tos tclass ttl hops minttl minhops
+    nodelay keepalive broadcast debug
 
-family is inet, inet6 or unix; type is stream or dgram. An option the
+family is inet, inet6 or unix; type is stream or dgram; protocol is the
+number (6 TCP, 17 UDP, 262 MPTCP, 0 for unix). An option the
 socket does not have prints NAME=-. The socket read is the first in
 /proc/PID/fd that is not listening (SO_ACCEPTCONN 0), or with --listening
 the first that is.
@@ -31,6 +33,9 @@ SO_DOMAIN = getattr(socket, "SO_DOMAIN", 39)
 SO_ACCEPTCONN = getattr(socket, "SO_ACCEPTCONN", 30)
 IPV6_TCLASS = getattr(socket, "IPV6_TCLASS", 67)
 IPV6_UNICAST_HOPS = getattr(socket, "IPV6_UNICAST_HOPS", 16)
+SO_PROTOCOL = getattr(socket, "SO_PROTOCOL", 38)
+IP_MINTTL = getattr(socket, "IP_MINTTL", 21)
+IPV6_MINHOPCOUNT = 73   # Linux; Python has no name for it
 
 libc = ctypes.CDLL(None, use_errno=True)
 libc.syscall.restype = ctypes.c_long
@@ -115,6 +120,7 @@ def main():
                                  socket.AF_UNIX: "unix"}.get(family, family))
             print("type=%s" % {socket.SOCK_STREAM: "stream",
                                socket.SOCK_DGRAM: "dgram"}.get(stype, stype))
+            print("protocol=%s" % opt(s, socket.SOL_SOCKET, SO_PROTOCOL))
             print("rcvbuf=%s" % opt(s, socket.SOL_SOCKET, socket.SO_RCVBUF))
             print("sndbuf=%s" % opt(s, socket.SOL_SOCKET, socket.SO_SNDBUF))
             inet = family in (socket.AF_INET, socket.AF_INET6)
@@ -127,6 +133,10 @@ def main():
                               if inet else "-"))
             print("hops=%s" % (opt(s, socket.IPPROTO_IPV6, IPV6_UNICAST_HOPS)
                                if v6 else "-"))
+            print("minttl=%s" % (opt(s, socket.IPPROTO_IP, IP_MINTTL)
+                                 if inet else "-"))
+            print("minhops=%s" % (opt(s, socket.IPPROTO_IPV6,
+                                      IPV6_MINHOPCOUNT) if v6 else "-"))
             tcp = inet and stype == socket.SOCK_STREAM
             print("nodelay=%s" % (opt(s, socket.IPPROTO_TCP,
                                       socket.TCP_NODELAY) if tcp else "-"))
@@ -134,6 +144,7 @@ def main():
                                        socket.SO_KEEPALIVE))
             print("broadcast=%s" % opt(s, socket.SOL_SOCKET,
                                        socket.SO_BROADCAST))
+            print("debug=%s" % opt(s, socket.SOL_SOCKET, socket.SO_DEBUG))
             return 0
         finally:
             s.close()

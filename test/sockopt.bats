@@ -287,3 +287,101 @@ usage_error_is() {
 	usage_error_is --keepalive -U "$T/x.sock" -- 'sock: --keepalive works on TCP only'
 	usage_error_is -T lowdelay -U "$T/x.sock" -- 'sock: -U cannot be used with -T, -M or -b'
 }
+
+# ---- -D ------------------------------------------------------------------
+
+@test "-D sets SO_DEBUG on a client, a listener's accepted socket and a UDP socket" {
+	[ "$(id -u)" -eq 0 ] || skip "Linux lets only CAP_NET_ADMIN set SO_DEBUG"
+	client_with 127.0.0.1
+	read_opts "$CPID"
+	opt_is debug 0
+	client_with 127.0.0.1 -D
+	read_opts "$CPID"
+	opt_is debug 1
+	listener_with -D 127.0.0.1 0
+	read_opts "$LPID"
+	opt_is debug 1
+	next_pair
+	sock_listen /dev/null /dev/null "$LERR" -u -D 127.0.0.1 0
+	read_opts "$LPID"
+	opt_is type dgram
+	opt_is debug 1
+}
+
+@test "-D sets SO_DEBUG on a Unix-domain listener" {
+	[ "$(id -u)" -eq 0 ] || skip "Linux lets only CAP_NET_ADMIN set SO_DEBUG"
+	next_pair
+	sock_listen_unix /dev/null /dev/null "$LERR" -D "$T/d.sock"
+	read_opts "$LPID" --listening
+	opt_is family unix
+	opt_is debug 1
+}
+
+@test "-D without CAP_NET_ADMIN is exit 1, Permission denied" {
+	[ "$(id -u)" -eq 0 ] || skip "dropping the capability needs root first"
+	command -v setpriv >/dev/null || skip "setpriv is not installed"
+	next_pair
+	sock_listen /dev/null /dev/null "$LERR" 127.0.0.1 0
+	run -1 --separate-stderr timeout 10 setpriv --inh-caps=-all --bounding-set=-net_admin \
+	    "$SOCK" -D 127.0.0.1 "$PORT" </dev/null
+	[ "$stderr" = "sock: connect to 127.0.0.1 port $PORT: Permission denied" ]
+}
+
+# ---- -m ------------------------------------------------------------------
+
+@test "-m sets IP_MINTTL on an IPv4 client and a listener's accepted socket" {
+	client_with 127.0.0.1
+	read_opts "$CPID"
+	opt_is minttl 0
+	client_with 127.0.0.1 -m 1
+	read_opts "$CPID"
+	opt_is minttl 1
+	listener_with -m 64 127.0.0.1 0
+	read_opts "$LPID"
+	opt_is minttl 64
+}
+
+@test "-m sets IPV6_MINHOPCOUNT on an IPv6 client, and IP_MINTTL too on a dual-stack listener" {
+	need_ipv6
+	client_with ::1 -m 9
+	read_opts "$CPID"
+	opt_is family inet6
+	opt_is minhops 9
+	listener_with -m 12 0
+	read_opts "$LPID"
+	opt_is family inet6
+	opt_is minhops 12
+	opt_is minttl 12
+}
+
+@test "-m 255 on a client drops loopback answers sent with TTL 64: the connect times out" {
+	# Loopback packets leave with the default TTL (64); a SYN-ACK below
+	# the minimum is dropped, so only the -w timeout ends the connect.
+	[ "$(cat /proc/sys/net/ipv4/ip_default_ttl)" -lt 255 ] || skip "the default TTL is 255 here"
+	next_pair
+	sock_listen /dev/null /dev/null "$LERR" 127.0.0.1 0
+	run -3 --separate-stderr timeout 10 "$SOCK" -w 1 -m 255 127.0.0.1 "$PORT" </dev/null
+	[ "$stderr" = "sock: connect to 127.0.0.1 port $PORT: Connection timed out" ]
+	printf 'x' >"$T/msg"
+	run -0 timeout 10 "$SOCK" -w 1 -m 64 127.0.0.1 "$PORT" <"$T/msg"
+}
+
+@test "-m 255 on a listener admits only a client that sends with -M 255" {
+	[ "$(cat /proc/sys/net/ipv4/ip_default_ttl)" -lt 255 ] || skip "the default TTL is 255 here"
+	next_pair
+	sock_listen /dev/null "$T/out" "$LERR" -m 255 127.0.0.1 0
+	run -3 timeout 10 "$SOCK" -w 1 127.0.0.1 "$PORT" </dev/null
+	printf 'hops' >"$T/msg"
+	run -0 timeout 10 "$SOCK" -w 2 -M 255 127.0.0.1 "$PORT" <"$T/msg"
+	wait_exit "$LPID" 5
+	same_file "$T/msg" "$T/out"
+}
+
+@test "invalid -m values, and -m with -u or -U, are usage errors" {
+	local v
+	for v in 0 256 -1 x ''; do
+		usage_error_is -m "$v" 127.0.0.1 9 -- "sock: invalid -m value \"$v\": must be a number from 1 to 255"
+	done
+	usage_error_is -m 5 -u 127.0.0.1 9 -- 'sock: -m works on TCP only'
+	usage_error_is -m 5 -U "$T/x.sock" -- 'sock: -m works on TCP only'
+}
