@@ -21,6 +21,11 @@
 
 #include "../sock.h"
 
+/* The socket options' defaults: none set. */
+static const struct sockopts no_sockopts = {
+	.rcvbuf = -1, .sndbuf = -1, .tos = -1, .ttl = -1, .minttl = -1
+};
+
 static int
 open_listener(void)
 {
@@ -33,8 +38,7 @@ open_listener(void)
 	if (resolve("127.0.0.1", "0", AF_INET, SOCK_STREAM, true, true,
 	    &ai) != 0)
 		errx(1, "resolve");
-	if ((fd = listen_addr(ai, false, &(struct sockopts){ -1, -1, -1, -1,
-	    false, false, false })) == -1)
+	if ((fd = listen_addr(ai, false, &no_sockopts)) == -1)
 		err(1, "listen");
 	freeaddrinfo(ai);
 	if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1 ||
@@ -49,7 +53,7 @@ open_listener(void)
 int
 main(int argc, char *argv[])
 {
-	struct sockopts so = { -1, -1, -1, -1, false, false, false };
+	struct sockopts so = no_sockopts;
 	struct conn a, b;
 	struct end ea, eb;
 	struct relay_io io;
