@@ -496,6 +496,7 @@ http_reply_parse(const char *b, size_t n, struct http_reply *r, char *why,
 
 	memset(r, 0, sizeof(*r));
 	for (;;) {
+		r->bad_at = start;	/* where a complaint would point */
 		/* A line ends with LF; a CR just before it is part of the end. */
 		for (end = start; end < n && b[end] != '\n'; end++)
 			if (b[end] == '\r' && end + 1 < n && b[end + 1] != '\n')
@@ -943,11 +944,12 @@ http_read_head(struct run *run, int fd, char *buf, size_t budget,
 			return -1;
 		rv = http_reply_parse(buf, len + (size_t)n, r, why, sizeof(why));
 		if (rv == PROXY_BAD) {
-			size_t eol = 0, have = len + (size_t)n;
+			size_t eol = r->bad_at, have = len + (size_t)n;
 
 			while (eol < have && buf[eol] != '\r' && buf[eol] != '\n')
 				eol++;
-			excerpt((unsigned char *)buf, eol, shown, sizeof(shown));
+			excerpt((unsigned char *)buf + r->bad_at, eol - r->bad_at,
+			    shown, sizeof(shown));
 			return hop_fail(run, EXIT_NET, "%s: \"%s\"", why, shown);
 		}
 		/* Take what was looked at, or just the head if it is all here. */
@@ -1017,11 +1019,12 @@ http_handshake(struct run *run, int fd, const struct dest *d)
 			warnx("proxy %s port %d (http): %s", h->host,
 			    proxy_port(h), shown);
 	}
-	if (run->o->verbose > 1)
-		warnx("proxy %s port %d (http): %s", h->host, proxy_port(h),
-		    shown);
-	if (r.code >= 200 && r.code < 300)
+	if (r.code >= 200 && r.code < 300) {
+		if (run->o->verbose > 1)
+			warnx("proxy %s port %d (http): %s", h->host,
+			    proxy_port(h), shown);
 		return 0;
+	}
 	run->pe->target_failed = r.code != 407 &&
 	    run->hop == &run->o->proxies[run->o->nproxies - 1];
 	run->pe->err = r.code == 504 ? ETIMEDOUT : ECONNREFUSED;
@@ -1128,6 +1131,17 @@ proxy_connect(const struct opts *o, const char *host, const char *port,
 		    "be 1-%d bytes: %zu given", PROXY_NAME_MAX, strlen(host));
 		return -1;
 	}
+	for (i = 0; i < o->nproxies; i++) {
+		run.hop = &o->proxies[i];
+		dest_init(&d, i + 1 < o->nproxies ? o->proxies[i + 1].host :
+		    host, 0);
+		if (d.family == AF_INET6 && (run.hop->type == PROXY_SOCKS4 ||
+		    run.hop->type == PROXY_SOCKS4A))
+			return hop_fail(&run, EXIT_NET, "%s cannot reach the "
+			    "IPv6 address %s (use -X 5)", run.hop->type ==
+			    PROXY_SOCKS4 ? "SOCKS4" : "SOCKS4a", d.host);
+	}
+	run.hop = &o->proxies[0];
 	if ((fd = connect_first_hop(&run)) == -1)
 		return -1;
 	for (i = 0; i < o->nproxies; i++) {

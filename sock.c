@@ -1078,7 +1078,7 @@ connect_proxied(const struct opts *o, struct conn *c, int *status)
 	struct proxy_error pe;
 	long long wait_end = o->wait_ms >= 0 ? now_ms() + o->wait_ms : -1;
 	long long deadline, left, pause = 50;
-	char secs[32];
+	char secs[32], last[sizeof(pe.msg)] = "";
 
 	snprintf(c->name, sizeof(c->name), "%s port %s", o->host, o->port);
 	for (;;) {
@@ -1096,6 +1096,10 @@ connect_proxied(const struct opts *o, struct conn *c, int *status)
 			*status = pe.status;
 			return -1;
 		}
+		/* A try cut short by the wait's end says less than the last. */
+		if (last[0] == '\0' || pe.status != EXIT_TIMEOUT ||
+		    deadline != wait_end)
+			memcpy(last, pe.msg, sizeof(last));
 		if ((left = wait_end - now_ms()) <= 0)
 			break;
 		if (o->verbose > 1)
@@ -1104,7 +1108,7 @@ connect_proxied(const struct opts *o, struct conn *c, int *status)
 		pause = pause * 2 < 500 ? pause * 2 : 500;
 	}
 	format_seconds(o->wait_ms, secs, sizeof(secs));
-	warnx("gave up waiting for %s after %s s: %s", c->name, secs, pe.msg);
+	warnx("gave up waiting for %s after %s s: %s", c->name, secs, last);
 	*status = EXIT_TIMEOUT;
 	return -1;
 }

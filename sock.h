@@ -417,6 +417,7 @@ struct http_reply {
 	size_t		 line_len;	/* the status line, end of line excluded */
 	size_t		 head_len;	/* status line and headers, through the
 					   empty line */
+	size_t		 bad_at;	/* PROXY_BAD: where the bad line starts */
 };
 
 /* Why proxy_connect failed. */
