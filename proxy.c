@@ -27,6 +27,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -977,8 +978,11 @@ http_handshake(struct run *run, int fd, const struct dest *d)
 	int n;
 
 	run->stage = "HTTP CONNECT";
-	if (strpbrk(d->host, " \t\r\n") != NULL)
-		return hop_fail(run, EXIT_NET, "invalid host name for CONNECT");
+	/* A blank, CR or LF would split the request line. */
+	for (n = 0; d->host[n] != '\0'; n++)
+		if (!name_char((unsigned char)d->host[n]))
+			return hop_fail(run, EXIT_NET, "invalid host name for "
+			    "CONNECT");
 	snprintf(hostport, sizeof(hostport), d->family == AF_INET6 ?
 	    "[%s]:%d" : "%s:%d", d->host, d->port);
 	n = snprintf(req, sizeof(req), "CONNECT %s HTTP/1.1\r\nHost: %s\r\n",
@@ -1180,11 +1184,29 @@ proxy_connect(const struct opts *o, const char *host, const char *port,
  * The password
  */
 
+/* The terminal while echo is off, for a signal to set right again. */
+static int		tty_fd = -1;
+static struct termios	tty_saved;
+
+static void
+tty_restore_and_die(int sig)
+{
+	if (tty_fd != -1)
+		(void)tcsetattr(tty_fd, TCSAFLUSH, &tty_saved);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+/* The signals that end a prompt: none may leave the echo off. */
+static const int prompt_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+#define NPROMPT_SIGNALS (sizeof(prompt_signals) / sizeof(prompt_signals[0]))
+
 int
 proxy_read_password(const char *prompt, char *buf, size_t size)
 {
+	struct sigaction sa, old_sa[NPROMPT_SIGNALS];
 	struct termios old, noecho;
-	size_t len = 0;
+	size_t len = 0, i;
 	ssize_t n;
 	char c;
 	int fd, e = 0;
@@ -1196,6 +1218,13 @@ proxy_read_password(const char *prompt, char *buf, size_t size)
 	}
 	restore = tcgetattr(fd, &old) == 0;
 	if (restore) {
+		tty_saved = old;
+		tty_fd = fd;
+		memset(&sa, 0, sizeof(sa));
+		sigemptyset(&sa.sa_mask);
+		sa.sa_handler = tty_restore_and_die;
+		for (i = 0; i < NPROMPT_SIGNALS; i++)
+			sigaction(prompt_signals[i], &sa, &old_sa[i]);
 		noecho = old;
 		noecho.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
 		noecho.c_lflag |= ICANON;
@@ -1216,8 +1245,12 @@ proxy_read_password(const char *prompt, char *buf, size_t size)
 			buf[len] = c;
 		len++;
 	}
-	if (restore)
+	if (restore) {
 		(void)tcsetattr(fd, TCSAFLUSH, &old);
+		tty_fd = -1;
+		for (i = 0; i < NPROMPT_SIGNALS; i++)
+			sigaction(prompt_signals[i], &old_sa[i], NULL);
+	}
 	(void)write(fd, "\n", 1);
 	close(fd);
 	if (e == 0 && len + 1 > size)

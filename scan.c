@@ -834,7 +834,9 @@ report_wait_expired(const struct scanner *sc)
  * the ports are probed one after another. A port the last hop cannot
  * reach (or that it stays silent about until the probe's timeout) is
  * closed; any other failure of the chain ends the scan, since it says
- * nothing about the target. Returns the exit status.
+ * nothing about the target -- or, with --wait, ends the round, since the
+ * proxy may be coming up too. Returns the exit status, or -1 when the
+ * ports are to be reported.
  */
 static int
 scan_proxied(struct scanner *sc, long long deadline)
@@ -842,9 +844,10 @@ scan_proxied(struct scanner *sc, long long deadline)
 	const struct opts *o = sc->o;
 	struct proxy_error pe;
 	long long backoff = BACKOFF_MIN_MS, left, until;
-	char port[8];
+	char port[8], secs[32], last[sizeof(pe.msg)] = "";
 	size_t i, k;
 	int fd;
+	bool chain_failed = false;
 
 	sc->naddrs = 1;
 	sc->ntasks = o->scan_nports;
@@ -865,6 +868,7 @@ scan_proxied(struct scanner *sc, long long deadline)
 		}
 		sc->reported = 0;
 		sc->nopen = 0;
+		chain_failed = false;
 		for (k = 0; k < sc->ntasks; k++) {
 			i = sc->order[k];
 			if (k > 0 && o->interval_ms >= 0)
@@ -879,19 +883,34 @@ scan_proxied(struct scanner *sc, long long deadline)
 				record(sc, i, PROBE_OPEN, 0);
 			} else if (pe.target_failed)
 				record(sc, i, PROBE_FAILED, pe.err);
-			else {
+			else if (deadline < 0) {
 				warnx("%s", pe.msg);
 				return pe.status;
+			} else {
+				/* A try cut short by the wait's end says less. */
+				if (last[0] == '\0' || pe.status != EXIT_TIMEOUT ||
+				    until != deadline)
+					memcpy(last, pe.msg, sizeof(last));
+				chain_failed = true;
+				break;
 			}
 		}
 		if (sc->nopen > 0 || deadline < 0)
 			break;
 		if ((left = deadline - now_ms()) <= 0)
 			break;
+		if (chain_failed && o->verbose > 1)
+			warnx("%s; trying again", pe.msg);
 		pause_ms(backoff < (left + 1) / 2 ? backoff : (left + 1) / 2);
 		if (backoff < BACKOFF_MAX_MS)
 			backoff = backoff * 2 < BACKOFF_MAX_MS ? backoff * 2 :
 			    BACKOFF_MAX_MS;
+	}
+	if (chain_failed) {
+		format_seconds(o->wait_ms, secs, sizeof(secs));
+		warnx("gave up waiting for %s port %s after %s s: %s", o->host,
+		    o->ports, secs, last);
+		return EXIT_TIMEOUT;
 	}
 	return -1;
 }
