@@ -65,12 +65,13 @@ hostile() {
 	peer_listen "$@"
 }
 
-# dante_start: a real dante-server SOCKS4/SOCKS5 proxy on 127.0.0.1 (sets
-# DPORT) that refuses, by its rules, connections to 127.0.0.1 port 9.
+# dante_start [PORT]: a real dante-server SOCKS4/SOCKS5 proxy on 127.0.0.1
+# (on PORT, or a free one; sets DPORT) that refuses, by its rules,
+# connections to 127.0.0.1 port 9.
 dante_start() {
 	need danted
 	[ "$(id -u)" -eq 0 ] || skip "danted is run as root here"
-	DPORT=$(free_port)
+	DPORT=${1:-$(free_port)}
 	cat >"$T/danted.conf" <<EOF
 logoutput: $T/danted.log
 internal: 127.0.0.1 port = $DPORT
@@ -318,6 +319,25 @@ EOF
 	[ "$(cat "$T/out")" = late ]
 }
 
+@test "-z --wait through a proxy waits for the proxy itself to come up" {
+	need python3 danted
+	DPORT=$(free_port)
+	target ''
+	sock_bg /dev/null "$T/out" "$T/err" -zv --wait 15 -vv -x "127.0.0.1:$DPORT" 127.0.0.1 "$PORT"
+	wait_for 10 has_text "$T/err" "connect to proxy 127.0.0.1 port $DPORT: Connection refused; trying again"
+	dante_start "$DPORT"
+	sock_ok 15
+	has_line "$T/err" "sock: Connection to 127.0.0.1 $PORT port [tcp/*] succeeded!"
+}
+
+@test "-z --wait through a proxy that never comes up gives up with exit 3" {
+	local p
+	need python3
+	p=$(free_port)
+	run -3 --separate-stderr timeout 10 "$SOCK" -z --wait 1 -x "127.0.0.1:$p" 127.0.0.1 80,81
+	[ "$stderr" = "sock: gave up waiting for 127.0.0.1 port 80,81 after 1 s: connect to proxy 127.0.0.1 port $p: Connection refused" ]
+}
+
 @test "--wait through a proxy that keeps refusing gives up with exit 3" {
 	dante_start
 	run -3 --separate-stderr timeout 10 "$SOCK" --wait 1 -x "127.0.0.1:$DPORT" 127.0.0.1 9 </dev/null
@@ -495,6 +515,45 @@ print(status, msg, got.decode())
 	[ "$output" = two ]
 	[ "$(sed -n 1p "$T/p.log")" = "socks4a user= host=localhost port=$first" ]
 	[ "$(sed -n 2p "$T/p.log")" = "socks4 user= host=127.0.0.1 port=$PORT" ]
+}
+
+@test "a SOCKS4 user ID needs no password" {
+	need setsid
+	proxy_peer p socks4
+	target answer
+	run -0 env -u SOCK_PROXY_PASSWORD setsid -w timeout 10 "$SOCK" -X 4 -P henry -x "127.0.0.1:$PX" 127.0.0.1 "$PORT" </dev/null
+	[ "$output" = answer ]
+	[ "$(cat "$T/p.log")" = "socks4 user=henry host=127.0.0.1 port=$PORT" ]
+}
+
+@test "HTTP CONNECT is given the host name as it is" {
+	proxy_peer p http
+	target answer
+	run -0 timeout 10 "$SOCK" -X connect -x "127.0.0.1:$PX" localhost "$PORT" </dev/null
+	[ "$output" = answer ]
+	[ "$(cat "$T/p.log")" = "http CONNECT localhost:$PORT HTTP/1.1 | Host: localhost:$PORT" ]
+}
+
+@test "-s sets the source address of the connection to the first proxy" {
+	proxy_peer p socks5 clients="$T/clients"
+	target answer
+	run -0 timeout 10 "$SOCK" -s 127.0.0.2 -x "127.0.0.1:$PX" 127.0.0.1 "$PORT" </dev/null
+	[ "$output" = answer ]
+	[ "$(cat "$T/clients")" = 127.0.0.2 ]
+}
+
+@test "a proxy without a port is looked for on 1080, or 3128 for HTTP" {
+	need python3
+	is_listening 1080 && skip "something listens on port 1080"
+	is_listening 3128 && skip "something listens on port 3128"
+	run -1 --separate-stderr timeout 10 "$SOCK" -x 127.0.0.1 127.0.0.1 80 </dev/null
+	[ "$stderr" = "sock: connect to proxy 127.0.0.1 port 1080: Connection refused" ]
+	run -1 --separate-stderr timeout 10 "$SOCK" -x socks4a://127.0.0.1 127.0.0.1 80 </dev/null
+	[ "$stderr" = "sock: connect to proxy 127.0.0.1 port 1080: Connection refused" ]
+	run -1 --separate-stderr timeout 10 "$SOCK" -X connect -x 127.0.0.1 127.0.0.1 80 </dev/null
+	[ "$stderr" = "sock: connect to proxy 127.0.0.1 port 3128: Connection refused" ]
+	run -1 --separate-stderr timeout 10 "$SOCK" -x 'http://[::1]' 127.0.0.1 80 </dev/null
+	[[ $stderr == "sock: connect to proxy ::1 port 3128: "* ]]
 }
 
 @test "SOCKS4 cannot reach an IPv6 address: exit 1 before asking" {
@@ -741,6 +800,15 @@ fails_with() {
 	start=$(date +%s%N)
 	fails_with 3 "sock: proxy 127.0.0.1 port $PPORT: timed out during the HTTP CONNECT" -X connect -w 1
 	[ "$(elapsed_ms "$start")" -lt 3000 ]
+}
+
+@test "-w bounds the whole handshake, not each read" {
+	local start
+	# A byte every 0.4 s: no single read waits 1 s, the whole takes 4 s.
+	socks5_hostile sendhex=0500 "$CONNECT_REQ" drip=05000001000000000000,0.4
+	start=$(date +%s%N)
+	fails_with 3 "sock: proxy 127.0.0.1 port $PPORT: timed out during the SOCKS5 handshake" -w 1
+	[ "$(elapsed_ms "$start")" -lt 2500 ]
 }
 
 @test "HTTP: data after the 200 reaches stdout, in the same segment or later" {

@@ -16,6 +16,7 @@ Options:
   bind=domain      SOCKS5: the reply binds a domain name (ATYP 3)
   interim          HTTP: send a "100 Continue" before the 200
   after=TEXT       send TEXT right after the success reply (\\r \\n escapes)
+  clients=FILE     append each client's address to FILE, one a line
   listen=ADDR      listen on ADDR (such as ::1) instead of 127.0.0.1
   refuse=CODE      SOCKS5: reply CODE (1-8) instead of connecting; SOCKS4:
                    reply 91; HTTP: reply "CODE Refused"
@@ -249,7 +250,10 @@ def main():
         f.write("%d\n" % srv.getsockname()[1])
     os.rename(portfile + ".tmp", portfile)
     while True:
-        c, _ = srv.accept()
+        c, peer = srv.accept()
+        if "clients" in opts:
+            with open(opts["clients"], "a") as f:
+                f.write(peer[0] + "\n")
         threading.Thread(target=serve, args=(c,), daemon=True).start()
 
 
