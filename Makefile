@@ -19,8 +19,8 @@ SOCK_CFLAGS   = -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes \
 SAN_FLAGS     = -fsanitize=address,undefined -fno-omit-frame-pointer \
 		-fno-sanitize-recover=all
 
-SRCS	= sock.c end.c exec.c relay.c scan.c server.c util.c
-OBJS	= sock.o end.o exec.o relay.o scan.o server.o util.o
+SRCS	= sock.c end.c exec.c proxy.c relay.c scan.c server.c util.c
+OBJS	= sock.o end.o exec.o proxy.o relay.o scan.o server.o util.o
 
 all: sock
 

@@ -829,6 +829,92 @@ report_wait_expired(const struct scanner *sc)
 		    o->scan_ports[last], strerror(sc->results[last].err));
 }
 
+/*
+ * -z through the -x proxies: each probe is a whole proxy handshake, so
+ * the ports are probed one after another. A port the last hop cannot
+ * reach (or that it stays silent about until the probe's timeout) is
+ * closed; any other failure of the chain ends the scan, since it says
+ * nothing about the target -- or, with --wait, ends the round, since the
+ * proxy may be coming up too. Returns the exit status, or -1 when the
+ * ports are to be reported.
+ */
+static int
+scan_proxied(struct scanner *sc, long long deadline)
+{
+	const struct opts *o = sc->o;
+	struct proxy_error pe;
+	long long backoff = BACKOFF_MIN_MS, left, until;
+	char port[8], secs[32], last[sizeof(pe.msg)] = "";
+	size_t i, k;
+	int fd;
+	bool chain_failed = false;
+
+	sc->naddrs = 1;
+	sc->ntasks = o->scan_nports;
+	sc->order = calloc(sc->ntasks, sizeof(*sc->order));
+	sc->results = calloc(o->scan_nports, sizeof(*sc->results));
+	if (sc->order == NULL || sc->results == NULL) {
+		warn("calloc");
+		return EXIT_LOCAL;
+	}
+	for (i = 0; i < sc->ntasks; i++)
+		sc->order[i] = i;
+	for (;;) {
+		if (o->random_order)
+			shuffle(sc->order, sc->ntasks);
+		for (i = 0; i < o->scan_nports; i++) {
+			memset(&sc->results[i], 0, sizeof(sc->results[i]));
+			sc->results[i].left = 1;
+		}
+		sc->reported = 0;
+		sc->nopen = 0;
+		chain_failed = false;
+		for (k = 0; k < sc->ntasks; k++) {
+			i = sc->order[k];
+			if (k > 0 && o->interval_ms >= 0)
+				pause_ms(o->interval_ms);
+			snprintf(port, sizeof(port), "%d", o->scan_ports[i]);
+			until = now_ms() + sc->probe_ms;
+			if (deadline >= 0 && until > deadline)
+				until = deadline;
+			if ((fd = proxy_connect(o, o->host, port, until,
+			    &pe)) != -1) {
+				close(fd);
+				record(sc, i, PROBE_OPEN, 0);
+			} else if (pe.target_failed)
+				record(sc, i, PROBE_FAILED, pe.err);
+			else if (deadline < 0) {
+				warnx("%s", pe.msg);
+				return pe.status;
+			} else {
+				/* A try cut short by the wait's end says less. */
+				if (last[0] == '\0' || pe.status != EXIT_TIMEOUT ||
+				    until != deadline)
+					memcpy(last, pe.msg, sizeof(last));
+				chain_failed = true;
+				break;
+			}
+		}
+		if (sc->nopen > 0 || deadline < 0)
+			break;
+		if ((left = deadline - now_ms()) <= 0)
+			break;
+		if (chain_failed && o->verbose > 1)
+			warnx("%s; trying again", pe.msg);
+		pause_ms(backoff < (left + 1) / 2 ? backoff : (left + 1) / 2);
+		if (backoff < BACKOFF_MAX_MS)
+			backoff = backoff * 2 < BACKOFF_MAX_MS ? backoff * 2 :
+			    BACKOFF_MAX_MS;
+	}
+	if (chain_failed) {
+		format_seconds(o->wait_ms, secs, sizeof(secs));
+		warnx("gave up waiting for %s port %s after %s s: %s", o->host,
+		    o->ports, secs, last);
+		return EXIT_TIMEOUT;
+	}
+	return -1;
+}
+
 int
 scan(const struct opts *o)
 {
@@ -845,6 +931,11 @@ scan(const struct opts *o)
 	/* With --wait only the last round is reported, so it waits. */
 	sc.stream = deadline < 0;
 	sc.window = window_size(o);
+	if (o->nproxies > 0) {
+		if ((status = scan_proxied(&sc, deadline)) != -1)
+			goto out;
+		goto report;
+	}
 	if ((status = resolve_all(&sc)) != 0)
 		goto out;
 	sc.ntasks = o->scan_nports * sc.naddrs;
@@ -877,6 +968,7 @@ scan(const struct opts *o)
 			backoff = backoff * 2 < BACKOFF_MAX_MS ? backoff * 2 :
 			    BACKOFF_MAX_MS;
 	}
+report:
 	if (!sc.stream)
 		for (i = 0; i < o->scan_nports; i++)
 			report_port(&sc, i);

@@ -103,6 +103,12 @@ usage(FILE *fp)
 "  -w secs          connect timeout and idle timeout (exit 3 when it expires)\n"
 "  --wait secs      retry connecting until it works or secs pass (exit 3)\n"
 "  --mptcp          Multipath TCP for every TCP socket (Linux)\n"
+"Proxies:\n"
+"  -x [type://][user@]host[:port]  connect through this proxy; repeat for a\n"
+"                   chain, first hop first (types socks4, socks4a, socks5, http)\n"
+"  -X 4|4a|5|connect  proxy type of the hops that name none (default 5)\n"
+"  -P user          proxy user (password: SOCK_PROXY_PASSWORD, or asked)\n"
+"  -F               pass the connected socket to stdout (ssh ProxyUseFdpass)\n"
 "End of stream:\n"
 "  -q secs          after stdin ends, quit once secs pass with nothing received\n"
 "  -N               send the FIN after stdin ends even if stdin was empty\n"
@@ -264,7 +270,30 @@ struct seen {
 	bool		 no_fin;	/* --no-shutdown */
 	bool		 max_conns;	/* --max-conns */
 	bool		 acl;		/* any of --allow, --deny, ... */
+	bool		 proxy_type;	/* -X */
 };
+
+/* One -x: a hop at the end of the chain. */
+static void
+add_proxy(struct opts *o, const char *arg)
+{
+	struct proxy_hop *hops;
+	char why[PROXY_WHY_MAX];
+
+	if (o->nproxies == PROXY_HOPS_MAX)
+		usage_error("too many proxies: at most %d -x", PROXY_HOPS_MAX);
+	if ((hops = realloc(o->proxies, (o->nproxies + 1) *
+	    sizeof(*hops))) == NULL)
+		err(EXIT_LOCAL, "realloc");
+	o->proxies = hops;
+	/* A value with a user may hold a password by mistake: not echoed. */
+	if (parse_proxy_url(arg, &hops[o->nproxies], why, sizeof(why)) == -1) {
+		if (strchr(arg, '@') != NULL)
+			usage_error("invalid -x value: %s", why);
+		usage_error("invalid -x value \"%.64s\": %s", arg, why);
+	}
+	o->nproxies++;
+}
 
 static void
 parse_option(int ch, struct opts *o, struct seen *seen, char *argv[])
@@ -289,6 +318,9 @@ parse_option(int ch, struct opts *o, struct seen *seen, char *argv[])
 		break;
 	case 'D':
 		o->sockopts.debug = true;
+		break;
+	case 'F':
+		o->fdpass = true;
 		break;
 	case 'd':
 	case OPT_RECV_ONLY:
@@ -332,6 +364,9 @@ parse_option(int ch, struct opts *o, struct seen *seen, char *argv[])
 			usage_error("invalid -o value \"\": must be a file name");
 		o->hexdump_path = optarg;
 		break;
+	case 'P':
+		o->proxy_user = optarg;
+		break;
 	case 'p':
 		seen->p_arg = optarg;
 		break;
@@ -366,6 +401,15 @@ parse_option(int ch, struct opts *o, struct seen *seen, char *argv[])
 		break;
 	case 'w':
 		o->timeout_ms = positive_duration("-w", optarg);
+		break;
+	case 'X':
+		seen->proxy_type = true;
+		if (parse_proxy_type(optarg, &o->proxy_type) == -1)
+			usage_error("invalid -X value \"%s\": must be 4, 4a, 5 "
+			    "or connect", optarg);
+		break;
+	case 'x':
+		add_proxy(o, optarg);
 		break;
 	case 'z':
 		o->scan = true;
@@ -439,6 +483,35 @@ parse_option(int ch, struct opts *o, struct seen *seen, char *argv[])
 		usage_error("unknown option %.*s",
 		    (int)strcspn(argv[optind - 1], "="), argv[optind - 1]);
 	}
+}
+
+/* The proxy and -F rules of check_conflicts. */
+static void
+check_proxy_conflicts(struct opts *o, const struct seen *seen)
+{
+	bool exec = o->exec_prog != NULL || o->exec_shell != NULL;
+
+	if (o->nproxies == 0 && (seen->proxy_type || o->proxy_user != NULL))
+		usage_error("-%c needs -x", seen->proxy_type ? 'X' : 'P');
+	if (o->nproxies > 0 && (o->listen || o->udp || o->unix_domain))
+		usage_error("-x cannot be used with -%c", o->listen ? 'l' :
+		    o->udp ? 'u' : 'U');
+	if (proxy_apply_defaults(o->proxies, o->nproxies, o->proxy_type,
+	    o->proxy_user) == -1)
+		usage_error("invalid -P value: must be 1-%d bytes, without ':' "
+		    "or control characters", PROXY_NAME_MAX);
+	if (o->fdpass && (o->listen || o->scan || o->udp || o->unix_domain ||
+	    exec))
+		usage_error("-F cannot be used with -%s", o->listen ? "l" :
+		    o->scan ? "z" : o->udp ? "u" : o->unix_domain ? "U" :
+		    o->exec_prog != NULL ? "e" : "c");
+	if (o->fdpass && (o->recv_only || o->send_only || o->hexdump_path ||
+	    o->crlf || o->telnet || o->progress != PROGRESS_OFF ||
+	    o->quit_ms >= 0 || o->interval_ms >= 0 || seen->force_fin ||
+	    seen->no_fin))
+		usage_error("-F cannot be used with -d, --send-only, "
+		    "--recv-only, -N, --no-shutdown, -q, -i, -o, -C, -t or "
+		    "--progress: the socket goes to another program");
 }
 
 /*
@@ -547,6 +620,7 @@ check_conflicts(struct opts *o, const struct seen *seen)
 	/* Linux checks IP_MINTTL on TCP only: on UDP it would do nothing. */
 	if (o->sockopts.minttl >= 0 && (o->udp || o->unix_domain))
 		usage_error("-m works on TCP only");
+	check_proxy_conflicts(o, seen);
 	o->fin = seen->force_fin ? FIN_ALWAYS : seen->no_fin ? FIN_NEVER :
 	    FIN_AFTER_DATA;
 }
@@ -616,7 +690,7 @@ parse_args(int argc, char *argv[], struct opts *o)
 	memset(&seen, 0, sizeof(seen));
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv,
-	    ":46bCc:Dde:hI:i:klM:m:NnO:o:p:q:rs:T:tUuvw:z", longopts,
+	    ":46bCc:Dde:FhI:i:klM:m:NnO:o:P:p:q:rs:T:tUuvw:X:x:z", longopts,
 	    NULL)) != -1)
 		parse_option(ch, o, &seen, argv);
 	check_conflicts(o, &seen);
@@ -680,6 +754,55 @@ check_opts(const struct opts *o)
 	if (o->numeric && o->source_addr != NULL &&
 	    !is_numeric_addr(o->source_addr, o->family))
 		usage_error("invalid address \"%s\" for -s", o->source_addr);
+	for (num = 0; (size_t)num < o->nproxies; num++)
+		if (o->numeric && !is_numeric_addr(o->proxies[num].host,
+		    o->family))
+			usage_error("-n requires a numeric proxy address: "
+			    "\"%s\"", o->proxies[num].host);
+}
+
+/*
+ * -P: the password for the hops with a user, from SOCK_PROXY_PASSWORD or
+ * else asked on the terminal; never from the command line.
+ */
+static void
+get_proxy_password(struct opts *o)
+{
+	static char buf[PROXY_NAME_MAX + 1];
+	const char *pw;
+	char prompt[PROXY_NAME_MAX + 32];
+	size_t i;
+
+	if (!proxy_needs_password(o->proxies, o->nproxies))
+		return;
+	if ((pw = getenv("SOCK_PROXY_PASSWORD")) == NULL) {
+		for (i = 0; o->proxies[i].user[0] == '\0' ||
+		    o->proxies[i].type == PROXY_SOCKS4 ||
+		    o->proxies[i].type == PROXY_SOCKS4A; i++)
+			;
+		snprintf(prompt, sizeof(prompt), "Proxy password for %s: ",
+		    o->proxies[i].user);
+		if (proxy_read_password(prompt, buf, sizeof(buf)) == -1) {
+			if (errno == ENXIO)
+				usage_error("no proxy password for user %s: set "
+				    "SOCK_PROXY_PASSWORD (there is no terminal "
+				    "to ask on)", o->proxies[i].user);
+			if (errno == EMSGSIZE)
+				usage_error("proxy password too long: at most "
+				    "%d bytes", PROXY_NAME_MAX);
+			err(EXIT_LOCAL, "read proxy password from /dev/tty");
+		}
+		pw = buf;
+	}
+	if (strlen(pw) > PROXY_NAME_MAX)
+		usage_error("proxy password too long (%zu bytes, at most %d)",
+		    strlen(pw), PROXY_NAME_MAX);
+	for (i = 0; i < o->nproxies; i++)
+		if (*pw == '\0' && o->proxies[i].type == PROXY_SOCKS5 &&
+		    o->proxies[i].user[0] != '\0')
+			usage_error("empty proxy password: SOCKS5 needs 1-%d "
+			    "bytes", PROXY_NAME_MAX);
+	o->proxy_password = pw;
 }
 
 /*
@@ -1007,6 +1130,66 @@ connect_waiting(const struct opts *o, struct conn *c, int *status)
 	return -1;
 }
 
+/*
+ * The connection through the -x proxies, tried again with --wait until it
+ * works or the wait runs out (each try bounded by -w and by what is left).
+ * Returns the tunnel in c, or -1 with *status after saying why.
+ */
+static int
+connect_proxied(const struct opts *o, struct conn *c, int *status)
+{
+	struct proxy_error pe;
+	long long wait_end = o->wait_ms >= 0 ? now_ms() + o->wait_ms : -1;
+	long long deadline, left, pause = 50;
+	char secs[32], last[sizeof(pe.msg)] = "";
+
+	snprintf(c->name, sizeof(c->name), "%s port %s", o->host, o->port);
+	for (;;) {
+		deadline = o->timeout_ms >= 0 ? now_ms() + o->timeout_ms : -1;
+		if (wait_end >= 0 && (deadline < 0 || deadline > wait_end))
+			deadline = wait_end;
+		if ((c->fd = proxy_connect(o, o->host, o->port, deadline,
+		    &pe)) != -1) {
+			c->dgram = false;
+			c->connected = true;
+			return c->fd;
+		}
+		if (wait_end < 0 || pe.status == EXIT_USAGE) {
+			warnx("%s", pe.msg);
+			*status = pe.status;
+			return -1;
+		}
+		/* A try cut short by the wait's end says less than the last. */
+		if (last[0] == '\0' || pe.status != EXIT_TIMEOUT ||
+		    deadline != wait_end)
+			memcpy(last, pe.msg, sizeof(last));
+		if ((left = wait_end - now_ms()) <= 0)
+			break;
+		if (o->verbose > 1)
+			warnx("%s; trying again", pe.msg);
+		usleep((useconds_t)(pause < left ? pause : left) * 1000);
+		pause = pause * 2 < 500 ? pause * 2 : 500;
+	}
+	format_seconds(o->wait_ms, secs, sizeof(secs));
+	warnx("gave up waiting for %s after %s s: %s", c->name, secs, last);
+	*status = EXIT_TIMEOUT;
+	return -1;
+}
+
+/* -F: hand the connection to the program on the other end of stdout. */
+static int
+pass_socket(struct conn *c)
+{
+	int status = EXIT_OK;
+
+	if (send_fd(STDOUT_FILENO, c->fd) == -1) {
+		warn("-F: pass the socket to standard output");
+		status = EXIT_LOCAL;
+	}
+	close(c->fd);
+	return status;
+}
+
 static int
 run_connect(const struct opts *o, struct relay_io *io)
 {
@@ -1015,7 +1198,14 @@ run_connect(const struct opts *o, struct relay_io *io)
 	int status, why;
 
 	memset(&c, 0, sizeof(c));
-	if (o->wait_ms >= 0) {
+	if (o->fdpass && !is_unix_socket(STDOUT_FILENO)) {
+		warnx("-F: standard output is not a Unix-domain socket");
+		return EXIT_LOCAL;
+	}
+	if (o->nproxies > 0) {
+		if (connect_proxied(o, &c, &status) == -1)
+			return status;
+	} else if (o->wait_ms >= 0) {
 		if (connect_waiting(o, &c, &status) == -1)
 			return status;
 	} else if (connect_any(o, &c, o->timeout_ms, &status, &why,
@@ -1028,6 +1218,8 @@ run_connect(const struct opts *o, struct relay_io *io)
 	}
 	if (o->verbose > 0)
 		warnx("connected to %s (%s)", c.name, proto_name(o));
+	if (o->fdpass)
+		return pass_socket(&c);
 	return serve(o, &c, io);
 }
 
@@ -1353,6 +1545,7 @@ main(int argc, char *argv[])
 	parse_args(argc, argv, &o);
 	check_opts(&o);
 	check_mptcp(&o);
+	get_proxy_password(&o);
 	install_signals();
 
 	if (o.scan)

@@ -7,17 +7,19 @@
 # reproducer is left in fuzz/build/artifacts/). Prints the number of
 # executions per harness.
 #
-# usage: fuzz/run.sh [SECONDS_TOTAL]
+# usage: fuzz/run.sh [SECONDS_TOTAL [NAME...]]
+# NAME (e.g. http_reply) runs only those harnesses, the time shared among them.
 # environment: FUZZ_CC (default clang), FUZZ_FLAGS (extra compiler flags).
 set -eu
 
 total=${1:-60}
 case $total in
 '' | *[!0-9]*)
-	echo "usage: fuzz/run.sh [SECONDS_TOTAL]" >&2
+	echo "usage: fuzz/run.sh [SECONDS_TOTAL [NAME...]]" >&2
 	exit 2
 	;;
 esac
+[ $# -gt 0 ] && shift
 
 cd "$(dirname "$0")"
 cc=${FUZZ_CC:-clang}
@@ -30,6 +32,8 @@ flags="-g -O1 -std=c11 -D_GNU_SOURCE -fno-omit-frame-pointer
 sources() {
 	case $1 in
 	parse_port_list) echo "../scan.c ../util.c" ;;
+	socks4_reply | socks5_reply | http_reply | proxy_url)
+		echo "../proxy.c ../util.c" ;;
 	*) echo "../util.c" ;;
 	esac
 }
@@ -42,6 +46,15 @@ for src in fuzz_*.c; do
 	name=${src#fuzz_}
 	names="$names ${name%.c}"
 done
+if [ $# -gt 0 ]; then
+	for name; do
+		if [ ! -f "fuzz_$name.c" ]; then
+			echo "fuzz/run.sh: no harness fuzz/fuzz_$name.c" >&2
+			exit 2
+		fi
+	done
+	names=$*
+fi
 # shellcheck disable=SC2086 # word splitting of the names is intended
 set -- $names
 share=$((total / $#))
