@@ -274,7 +274,6 @@ int	connect_host(const struct opts *o, const char *host, const char *port,
 /* State of stdin, stdout and the dump that outlives one connection. */
 struct relay_io {
 	bool		 stdin_tty;	/* stdin is a terminal (rule 3) */
-	bool		 stdout_closed;	/* stdout was closed after the peer's FIN */
 	FILE		*hexdump;	/* -o, or NULL */
 	unsigned long long dump_off[2];	/* bytes dumped: sent, received */
 	unsigned char	 dump_line[16];	/* a line not yet complete ... */
@@ -285,8 +284,8 @@ struct relay_io {
 
 /*
  * Copy between stdin/stdout and c until the session ends (sock(1), "Data
- * flow and end of stream"). Prints its own error messages; returns an EXIT_* status. The
- * caller closes c->fd.
+ * flow and end of stream"). Prints its own error messages; returns an
+ * EXIT_* status. The caller closes c->fd.
  */
 int	relay(const struct opts *, struct conn *c, struct relay_io *);
 
