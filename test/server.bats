@@ -406,9 +406,9 @@ PY
 	for args in "-e cat -c cat 127.0.0.1 1|-e and -c cannot be used together" \
 	    "-l -e cat --broker 0|-e cannot be used with --broker" \
 	    "-l -c cat --chat 0|-c cannot be used with --chat" \
-	    "-e cat -d 127.0.0.1 1|-e cannot be used with -d," \
-	    "-e cat -q 1 127.0.0.1 1|-e cannot be used with -d," \
-	    "-l -k -e cat -C 0|-e cannot be used with -d,"; do
+	    "-e cat -d 127.0.0.1 1|-e cannot be used with -d: the program talks to the peer directly" \
+	    "-e cat -q 1 127.0.0.1 1|-e cannot be used with -q: the program talks to the peer directly" \
+	    "-l -k -e cat -C 0|-e cannot be used with -C: the program talks to the peer directly"; do
 		# shellcheck disable=SC2086 # word splitting wanted
 		run -2 --separate-stderr "$SOCK" ${args%%|*}
 		[ -z "$output" ]

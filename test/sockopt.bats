@@ -283,7 +283,7 @@ usage_error_is() {
 
 @test "-b without -u, --nodelay with -u and --keepalive with -U are usage errors" {
 	usage_error_is -b 127.0.0.1 9 -- 'sock: -b needs -u'
-	usage_error_is --nodelay -u 127.0.0.1 9 -- 'sock: --nodelay works on TCP only'
-	usage_error_is --keepalive -U "$T/x.sock" -- 'sock: --keepalive works on TCP only'
-	usage_error_is -T lowdelay -U "$T/x.sock" -- 'sock: -U cannot be used with -T, -M or -b'
+	usage_error_is --nodelay -u 127.0.0.1 9 -- 'sock: --nodelay cannot be used with -u: it works on TCP only'
+	usage_error_is --keepalive -U "$T/x.sock" -- 'sock: --keepalive cannot be used with -U: it works on TCP only'
+	usage_error_is -T lowdelay -U "$T/x.sock" -- 'sock: -U cannot be used with -T'
 }
