@@ -114,7 +114,6 @@ has_sockets() {
 	wait_for 5 is_listening "$p"
 	std_fds_not_sockets "$lpid"
 	open_feed "$T/cin"
-	local cfeed=$FEED_PID
 	bg sh -c 'exec "$0" 127.0.0.1 "$1" <"$2" >/dev/null 2>&1' "$SOCK" "$p" "$T/cin"
 	local cpid=$BG_PID
 	# The listening socket is closed once the client is accepted.
@@ -122,7 +121,7 @@ has_sockets() {
 	wait_for 5 has_sockets "$lpid" 1
 	std_fds_not_sockets "$lpid"
 	feed "$T/cin" 'x'
-	end_feed "$cfeed"
+	end_feed "$T/cin"
 	wait_exit "$cpid" 5
 	[ "$EXIT_STATUS" -eq 0 ]
 	wait_exit "$lpid" 5
@@ -131,7 +130,6 @@ has_sockets() {
 
 @test "a client with 0, 1 and 2 closed keeps its socket off them" {
 	open_feed "$T/lin"
-	local lfeed=$FEED_PID
 	sock_listen "$T/lin" "$T/lout" "$T/lerr" 127.0.0.1 0
 	bg sh -c 'exec "$0" 127.0.0.1 "$1" <&- >&- 2>&-' "$SOCK" "$PORT"
 	local cpid=$BG_PID
@@ -139,7 +137,7 @@ has_sockets() {
 	wait_for 5 has_sockets "$cpid" 1
 	std_fds_not_sockets "$cpid"
 	feed "$T/lin" 'y'
-	end_feed "$lfeed"
+	end_feed "$T/lin"
 	wait_exit "$cpid" 5
 	[ "$EXIT_STATUS" -eq 0 ]
 	wait_exit "$LPID" 5

@@ -85,13 +85,12 @@ client() {
 	open_feed "$T/lin"
 	sock_listen "$T/lin" "$T/out" "$T/err" 127.0.0.1 0
 	open_feed "$T/cin"
-	local cfeed=$FEED_PID
 	bg sh -c 'exec "$0" 127.0.0.1 "$1" <"$2" >/dev/null 2>&1' "$SOCK" "$PORT" "$T/cin"
 	wait_for 5 grep -q '^sock: connection from' "$T/err"
 	wait_for 5 eval '! is_listening "$PORT"'
 	run -1 --separate-stderr timeout 10 "$SOCK" 127.0.0.1 "$PORT" </dev/null
 	[ "$stderr" = "sock: connect to 127.0.0.1 port $PORT: Connection refused" ]
-	end_feed "$cfeed"
+	end_feed "$T/cin"
 }
 
 @test "-k serves a second client after the first one left" {

@@ -45,11 +45,6 @@ opt_is() {
 	fi
 }
 
-# has_text FILE TEXT: FILE contains TEXT.
-has_text() {
-	grep -qF -- "$2" "$1"
-}
-
 # need_ipv6: skip unless ::1 can be bound.
 need_ipv6() {
 	python3 -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' 2>/dev/null ||
