@@ -305,7 +305,8 @@ storm() {
 
 @test "a client whose connection is refused exits 1 at once with a message" {
 	local port start
-	port=$(free_port)
+	closed_port
+	port=$CLOSED_PORT
 	start=$EPOCHREALTIME
 	run -1 --separate-stderr timeout 10 "$SOCK" 127.0.0.1 "$port" </dev/null
 	[ "$(ms_since "$start")" -lt 1000 ]

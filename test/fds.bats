@@ -92,13 +92,13 @@ has_sockets() {
 
 @test "a listener with stdin closed receives a whole upload" {
 	local p
-	need python3 ss
+	need ss
 	random_file "$T/up" 50000
-	p=$(free_port)
-	bg sh -c 'exec "$0" -l 127.0.0.1 "$1" <&- >"$2" 2>"$3"' \
-	    "$SOCK" "$p" "$T/lout" "$T/lerr"
+	bg sh -c 'exec "$0" -l 127.0.0.1 0 <&- >"$1" 2>"$2"' \
+	    "$SOCK" "$T/lout" "$T/lerr"
 	local lpid=$BG_PID
-	wait_for 5 is_listening "$p"
+	wait_for 5 has_bound_port "$lpid"
+	p=$(bound_port "$lpid")
 	run -0 timeout 10 "$SOCK" 127.0.0.1 "$p" <"$T/up"
 	wait_exit "$lpid" 5
 	[ "$EXIT_STATUS" -eq 0 ]
@@ -107,11 +107,11 @@ has_sockets() {
 
 @test "a listener with 0, 1 and 2 closed keeps its sockets off them" {
 	local p
-	need python3 ss
-	p=$(free_port)
-	bg sh -c 'exec "$0" -l 127.0.0.1 "$1" <&- >&- 2>&-' "$SOCK" "$p"
+	need ss
+	bg sh -c 'exec "$0" -l 127.0.0.1 0 <&- >&- 2>&-' "$SOCK"
 	local lpid=$BG_PID
-	wait_for 5 is_listening "$p"
+	wait_for 5 has_bound_port "$lpid"
+	p=$(bound_port "$lpid")
 	std_fds_not_sockets "$lpid"
 	open_feed "$T/cin"
 	bg sh -c 'exec "$0" 127.0.0.1 "$1" <"$2" >/dev/null 2>&1' "$SOCK" "$p" "$T/cin"
@@ -160,14 +160,14 @@ has_sockets() {
 @test "a UDP client with stdin closed exits 0 by itself" {
 	local p
 	need python3 ss
-	p=$(free_port udp)
 	bg python3 -c '
-import socket, sys, time
+import socket, time
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("127.0.0.1", int(sys.argv[1])))
+s.bind(("127.0.0.1", 0))
 time.sleep(60)
-' "$p"
-	wait_for 5 is_bound_udp "$p"
+'
+	wait_for 5 has_bound_port "$BG_PID" udp
+	p=$(bound_port "$BG_PID" udp)
 	bg sh -c 'exec "$0" -u 127.0.0.1 "$1" <&-' "$SOCK" "$p"
 	wait_exit "$BG_PID" 4
 	[ "$EXIT_STATUS" -eq 0 ]
@@ -175,8 +175,8 @@ time.sleep(60)
 
 @test "a refused client with stderr closed still exits 1" {
 	local p
-	need python3
-	p=$(free_port)
+	closed_port
+	p=$CLOSED_PORT
 	bg sh -c 'exec "$0" 127.0.0.1 "$1" </dev/null >"$2" 2>&-' "$SOCK" "$p" "$T/cout"
 	wait_exit "$BG_PID" 5
 	[ "$EXIT_STATUS" -eq 1 ]

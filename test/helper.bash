@@ -3,12 +3,12 @@
 # Conventions: every background process is started through bg (or
 # sock_listen), which records its PID so teardown can kill and reap it; fd 3
 # is closed in background children or bats waits for them; readiness is
-# polled, never slept for; ports come from the kernel (port 0) or from
-# free_port.
+# polled, never slept for; ports come from the kernel (port 0, read back
+# from the listener), free_port only where that cannot be (see there).
 
-# Variables set here (T, PORT, LPID, BG_PID, EXIT_STATUS, FEED_PID, FEEDS, DUAL,
-# DUAL_FIRST, DUAL_SECOND, DUAL_RUN, BH_PORT, SPID, PEER, PPORT) are read by
-# the .bats files that load this one.
+# Variables set here (T, PORT, LPID, BG_PID, EXIT_STATUS, FEED_PID, FEEDS,
+# DUAL, DUAL_FIRST, DUAL_SECOND, DUAL_RUN, BH_PORT, CLOSED_PORT, SPID, PEER,
+# PPORT) are read by the .bats files that load this one.
 # shellcheck disable=SC2034
 true
 
@@ -122,13 +122,66 @@ wait_exit() {
 }
 
 # free_port [tcp|udp]: a port the kernel just handed out and released.
+# There is a race (another process may take it before the test does), so
+# use it only where the port must be known before anything listens on it:
+# a port the test names (-l -p PORT, a -p source port), a listener that
+# appears later (--wait), a UDP port that must refuse (nothing bound to it
+# at all; closed_port is the TCP one), or a peer (nc, ncat, socat, python's scripts) started on a port
+# the test gives it. A listener on port 0 says its port instead: sock
+# -v's "listening on" line (sock_listen), or bound_port below.
 free_port() {
 	python3 "$PEER_PY" free-port "${1:-tcp}"
+}
+
+# closed_port: set CLOSED_PORT to a TCP port on 127.0.0.1 that refuses
+# connections for the rest of the test: a socket bound to it (so no one
+# else takes it) that does not listen.
+closed_port() {
+	need python3
+	bg python3 "$PEER_PY" closed-port >"$T/closed"
+	wait_for 5 test -s "$T/closed"
+	CLOSED_PORT=$(cat "$T/closed")
+}
+
+# bound_port PID [tcp|udp]: the port that process PID listens on (TCP) or
+# has bound (UDP), as the kernel reports it (ss -p): for a listener started
+# on port 0 that does not say which port it got.
+bound_port() {
+	local flags=-Htlnp
+	[ "${2:-tcp}" = udp ] && flags=-Hulnp
+	ss "$flags" | sed -n "s/.*:\([0-9][0-9]*\) .*[(,]pid=$1,.*/\1/p" |
+	    head -n 1
+}
+
+# has_bound_port PID [tcp|udp]: bound_port has an answer yet.
+has_bound_port() {
+	[ -n "$(bound_port "$@")" ]
 }
 
 # is_listening PORT: something listens on TCP PORT (any address).
 is_listening() {
 	ss -Hltn "sport = :$1" | grep -q .
+}
+
+# bytes_taken PORT: the bytes the established TCP sockets of local port
+# PORT have received in all, and (a second word) the bytes still waiting
+# in their receive queues, unread by their owner.
+bytes_taken() {
+	ss -Htni state established "sport = :$1" | awk '
+	    /^[0-9]/ { queued += $1 }
+	    { for (i = 1; i <= NF; i++)
+		if ($i ~ /^bytes_received:/) { sub(/.*:/, "", $i); got += $i } }
+	    END { print got + 0, queued + 0 }'
+}
+
+# has_taken PORT BYTES: the sockets of local port PORT (a server's side of
+# its clients' connections) have received BYTES bytes or more in all and
+# their owner has read every one: the event to wait for after sending what
+# a server reads but shows nobody yet, such as half a line.
+has_taken() {
+	local got queued
+	read -r got queued < <(bytes_taken "$1")
+	[ "$got" -ge "$2" ] && [ "$queued" -eq 0 ]
 }
 
 # is_bound_udp PORT: something has UDP PORT bound.

@@ -163,12 +163,12 @@ client() {
 
 @test "a listener without -v prints nothing on stderr" {
 	local p
-	need python3 ss
-	p=$(free_port)
-	bg sh -c 'exec "$0" -l 127.0.0.1 "$1" </dev/null >"$2" 2>"$3"' \
-	    "$SOCK" "$p" "$T/out" "$T/err"
+	need ss
+	bg sh -c 'exec "$0" -l 127.0.0.1 0 </dev/null >"$1" 2>"$2"' \
+	    "$SOCK" "$T/out" "$T/err"
 	local lpid=$BG_PID
-	wait_for 5 is_listening "$p"
+	wait_for 5 has_bound_port "$lpid"
+	p=$(bound_port "$lpid")
 	printf 'quiet' >"$T/msg"
 	client 127.0.0.1 "$p" <"$T/msg"
 	wait_exit "$lpid" 5

@@ -11,6 +11,10 @@
                                         made), then hold it for 60 s
     peer.py free-port [tcp|udp]         print a port the kernel just handed
                                         out and released
+    peer.py closed-port                 print the port of a TCP socket bound
+                                        on 127.0.0.1 that does not listen
+                                        (a connect to it is refused), then
+                                        hold it for 60 s
 
 With PEER_NODELAY set (non-empty) in its environment, the connection of
 listen and connect gets TCP_NODELAY.
@@ -83,9 +87,17 @@ def free_port(kind):
 
 
 if len(sys.argv) < 2:
-    fail("usage: peer.py listen|connect|blackhole|free-port ...")
+    fail("usage: peer.py listen|connect|blackhole|closed-port|free-port ...")
 if sys.argv[1] == "blackhole":
     blackhole()
+    sys.exit(0)
+if sys.argv[1] == "closed-port":
+    # Bound, so no one else gets the port; not listening, so a SYN to it
+    # is answered with a reset.
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    print(s.getsockname()[1], flush=True)
+    time.sleep(60)
     sys.exit(0)
 if sys.argv[1] == "free-port":
     free_port(sys.argv[2] if len(sys.argv) > 2 else "tcp")

@@ -523,7 +523,7 @@ PY
 # ---------------------------------------------------------------- chat
 
 @test "--chat prefixes each line with <userN> and announces joins and leaves" {
-	local a b pa pb
+	local a b pa pb base
 	open_feed "$T/lin"
 	sock_listen "$T/lin" "$T/out" "$T/err" --chat 127.0.0.1 0
 	open_feed "$T/ca"
@@ -545,9 +545,11 @@ PY
 	say "$T/lin" "from the host"
 	wait_for 5 has_line "$T/oa" "<user0> from the host"
 	wait_for 5 has_line "$T/ob" "<user0> from the host"
-	# A line in two writes gets one prefix.
+	# A line in two writes gets one prefix: the server reads the first
+	# before the second is sent.
+	read -r base _ < <(bytes_taken "$PORT")
 	timeout 5 sh -c 'printf "half " >"$0"' "$T/ca"
-	sleep 0.1
+	wait_for 5 has_taken "$PORT" $((base + 5))
 	say "$T/ca" "and half"
 	wait_for 5 has_line "$T/ob" "<user1> half and half"
 	end_feed "$T/ca"
@@ -583,10 +585,10 @@ PY
 	start_client "$T/ca" "$T/oa" 127.0.0.1 "$PORT"
 	wait_for 5 has_n 2 '^sock: connection from' "$T/err"
 	wait_for 5 has_n 1 'is connected as <user2>' "$T/oc"
-	# user2 has typed half a line when user3 joins.
+	# user2 has typed half a line when user3 joins. A server that holds
+	# partial lines shows none of it: wait until it has read it.
 	timeout 5 sh -c 'printf "par" >"$0"' "$T/ca"
-	# Nothing to poll for: a server that holds partial lines shows none.
-	sleep 0.2
+	wait_for 5 has_taken "$PORT" 3
 	open_feed "$T/cb"
 	start_client "$T/cb" "$T/ob" 127.0.0.1 "$PORT"
 	wait_for 5 has_n 3 '^sock: connection from' "$T/err"
@@ -613,9 +615,10 @@ PY
 	wait_for 5 has_n 3 '^sock: connection from' "$T/err"
 	wait_for 5 has_n 2 'is connected as' "$T/oc"
 	wait_for 5 has_n 3 'is connected as' "$T/out"
+	# A server that holds partial lines shows none: wait until it has
+	# read this one.
 	timeout 5 sh -c 'printf "par" >"$0"' "$T/ca"
-	# Nothing to poll for: a server that holds partial lines shows none.
-	sleep 0.2
+	wait_for 5 has_taken "$PORT" 3
 	say "$T/cb" "hello"
 	wait_for 5 grep -q 'hello' "$T/oc"
 	say "$T/ca" "tial"

@@ -193,12 +193,15 @@ setup() {
 
 @test "--wait with -U connects once the socket file appears" {
 	local path=$T/late.sock
+	printf 'late hello\n' >"$T/msg"
+	sock_bg "$T/msg" "$T/cout" "$T/err" -vv --wait 5 -U "$path"
+	# The socket appears only once the client has tried and failed.
+	wait_for 5 has_text "$T/err" "; trying again"
 	# shellcheck disable=SC2016 # expanded by the inner shell
-	bg sh -c 'sleep 0.7; exec "$0" -l -U "$1" </dev/null >"$2"' \
+	bg sh -c 'exec "$0" -l -U "$1" </dev/null >"$2"' \
 	    "$SOCK" "$path" "$T/out"
 	local listener=$BG_PID
-	run -0 --separate-stderr timeout 10 "$SOCK" --wait 5 -U "$path" \
-	    < <(printf 'late hello\n')
+	sock_ok 10
 	wait_exit "$listener" 5
 	[ "$EXIT_STATUS" -eq 0 ]
 	[ "$(cat "$T/out")" = "late hello" ]
