@@ -95,8 +95,8 @@ enum optid {
 struct optdef {
 	const char	*short_name;	/* "-d", or NULL */
 	const char	*long_name;	/* "--recv-only", or NULL */
-	int		 has_arg;	/* getopt_long's no_, required_ or optional_argument */
-	const char	*value;		/* the value, as usage() names it; NULL: none */
+	int		 has_arg;	/* no_, required_ or optional_argument */
+	const char	*value;		/* its name, as usage() says it, or NULL */
 };
 
 /*
@@ -119,9 +119,9 @@ struct rule {
 
 /*
  * BEGIN OPTION TABLE. test/options.bats reads options[] and rules[] from
- * between these markers, so keep one row a line and this form. It checks
- * that every rule holds and that usage(), man/sock.1 and completions/
- * name exactly these options.
+ * between these markers, so keep one row a line (however long) and this
+ * form. It checks that every rule holds and that usage(), man/sock.1 and
+ * completions/ name exactly these options.
  *
  * To add an option: an id in enum optid, a row in options[], its case in
  * parse_option, its rules in rules[], and its line in usage(), man/sock.1

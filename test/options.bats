@@ -38,7 +38,7 @@ id_list() {
 # (in order), and RULE_OPT, RULE_REQ, RULE_EXC, RULE_WHY (by rule, in
 # order; REQ and EXC are space-separated ids).
 read_table() {
-	local line in=0 id re_opt re_rule sp='[[:space:]]*' str='(NULL|"[^"]*")'
+	local line in=0 id rows re_opt re_rule sp='[[:space:]]*' str='(NULL|"[^"]*")'
 	declare -gA SHORT=() LONG=() HASARG=() VALUE=()
 	IDS=() RULE_OPT=() RULE_REQ=() RULE_EXC=() RULE_WHY=()
 	re_opt="^$sp\\[(OPT_[A-Z0-9_]+)\\]$sp=$sp\\{$sp$str,$sp$str,$sp([a-z_]+),$sp$str$sp\\},"
@@ -63,9 +63,13 @@ read_table() {
 			RULE_WHY+=("$(unquote "${BASH_REMATCH[4]}")")
 		fi
 	done <"$SRC/sock.c"
-	# A table this test cannot read must fail it, not pass it empty.
-	if [ "${#IDS[@]}" -lt 30 ] || [ "${#RULE_OPT[@]}" -lt 20 ]; then
-		echo "read only ${#IDS[@]} options and ${#RULE_OPT[@]} rules from sock.c" >&2
+	# A table this test cannot read must fail it, not pass it empty or
+	# short: every line that starts a row must have been read as one.
+	rows=$(sed -n '/BEGIN OPTION TABLE/,/END OPTION TABLE/p' "$SRC/sock.c" |
+	    grep -cE '^[[:space:]]*(\[OPT_|\{ *OPT_)')
+	if [ "${#IDS[@]}" -lt 30 ] || [ "${#RULE_OPT[@]}" -lt 20 ] ||
+	    [ "$rows" -ne $(( ${#IDS[@]} + ${#RULE_OPT[@]} )) ]; then
+		echo "read ${#IDS[@]} options and ${#RULE_OPT[@]} rules of $rows rows in sock.c" >&2
 		return 1
 	fi
 }
