@@ -7,6 +7,9 @@
 PREFIX	?= /usr/local
 BINDIR	 = $(PREFIX)/bin
 MANDIR	 = $(PREFIX)/share/man
+BASHCOMPDIR = $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR  = $(PREFIX)/share/zsh/site-functions
+FISHCOMPDIR = $(PREFIX)/share/fish/vendor_completions.d
 CC	?= cc
 CFLAGS	?= -O2 -g
 
@@ -71,6 +74,9 @@ fuzz:
 lint:
 	mandoc -Tlint -W warning man/sock.1
 	shellcheck -x test/run test/helper.bash test/valgrind-sock .ci/run bench/bench.sh fuzz/run.sh
+	shellcheck -s bash completions/sock.bash
+	if command -v zsh >/dev/null; then zsh -n completions/_sock; fi
+	if command -v fish >/dev/null; then fish -n completions/sock.fish; fi
 	shellcheck -x -s bash -e SC2030,SC2031,SC2154,SC2034 test/*.bats
 
 install: sock
@@ -79,9 +85,18 @@ install: sock
 	chmod 755 $(DESTDIR)$(BINDIR)/sock
 	cp -f man/sock.1 $(DESTDIR)$(MANDIR)/man1/sock.1
 	chmod 644 $(DESTDIR)$(MANDIR)/man1/sock.1
+	mkdir -p $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) \
+	    $(DESTDIR)$(FISHCOMPDIR)
+	cp -f completions/sock.bash $(DESTDIR)$(BASHCOMPDIR)/sock
+	cp -f completions/_sock $(DESTDIR)$(ZSHCOMPDIR)/_sock
+	cp -f completions/sock.fish $(DESTDIR)$(FISHCOMPDIR)/sock.fish
+	chmod 644 $(DESTDIR)$(BASHCOMPDIR)/sock $(DESTDIR)$(ZSHCOMPDIR)/_sock \
+	    $(DESTDIR)$(FISHCOMPDIR)/sock.fish
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/sock $(DESTDIR)$(MANDIR)/man1/sock.1
+	rm -f $(DESTDIR)$(BASHCOMPDIR)/sock $(DESTDIR)$(ZSHCOMPDIR)/_sock \
+	    $(DESTDIR)$(FISHCOMPDIR)/sock.fish
 
 clean:
 	rm -f sock sock-san test/relay-pair $(OBJS)

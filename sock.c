@@ -40,46 +40,204 @@
 static char	cleanup_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 static char	cleanup_dir[sizeof(cleanup_path)];
 
-enum {
-	OPT_NO_SHUTDOWN = 256,
-	OPT_SEND_ONLY,
+/*
+ * The options, named by meaning. OPT_NONE ends a list in rules[]; every
+ * other id has a row in options[] and a case in parse_option.
+ */
+enum optid {
+	OPT_NONE,
+	OPT_IPV4,
+	OPT_IPV6,
+	OPT_BROADCAST,
+	OPT_CRLF,
+	OPT_SHELL,
 	OPT_RECV_ONLY,
-	OPT_VERSION,
-	OPT_WAIT,
+	OPT_EXEC,
+	OPT_HELP,
+	OPT_RCVBUF,
+	OPT_INTERVAL,
+	OPT_KEEP_OPEN,
+	OPT_LISTEN,
+	OPT_TTL,
+	OPT_FORCE_FIN,
+	OPT_NUMERIC,
+	OPT_SNDBUF,
+	OPT_HEXDUMP,
+	OPT_PORT,
+	OPT_QUIT,
+	OPT_RANDOM,
+	OPT_SOURCE,
+	OPT_TOS,
+	OPT_TELNET,
+	OPT_UNIX,
+	OPT_UDP,
+	OPT_VERBOSE,
+	OPT_TIMEOUT,
+	OPT_SCAN,
+	OPT_ALLOW,
+	OPT_ALLOWFILE,
 	OPT_BROKER,
 	OPT_CHAT,
-	OPT_MAX_CONNS,
-	OPT_ALLOW,
 	OPT_DENY,
-	OPT_ALLOWFILE,
 	OPT_DENYFILE,
-	OPT_PROGRESS,
-	OPT_NODELAY,
 	OPT_KEEPALIVE,
-	OPT_MPTCP
+	OPT_MAX_CONNS,
+	OPT_NO_SHUTDOWN,
+	OPT_NODELAY,
+	OPT_PROGRESS,
+	OPT_SEND_ONLY,
+	OPT_VERSION,
+	OPT_WAIT,
+	OPT_DEBUG,
+	OPT_FDPASS,
+	OPT_MINTTL,
+	OPT_PROXY_USER,
+	OPT_RECV_LIMIT,
+	OPT_PROXY_TYPE,
+	OPT_PROXY,
+	OPT_LIMIT_RATE,
+	OPT_MPTCP,
+	OPT_COUNT
 };
 
-static const struct option longopts[] = {
-	{ "allow",		required_argument, NULL, OPT_ALLOW },
-	{ "allowfile",		required_argument, NULL, OPT_ALLOWFILE },
-	{ "broker",		no_argument,	NULL,	OPT_BROKER },
-	{ "chat",		no_argument,	NULL,	OPT_CHAT },
-	{ "deny",		required_argument, NULL, OPT_DENY },
-	{ "denyfile",		required_argument, NULL, OPT_DENYFILE },
-	{ "help",		no_argument,	NULL,	'h' },
-	{ "hex-dump",		required_argument, NULL, 'o' },
-	{ "keepalive",		no_argument,	NULL,	OPT_KEEPALIVE },
-	{ "max-conns",		required_argument, NULL, OPT_MAX_CONNS },
-	{ "mptcp",		no_argument,	NULL,	OPT_MPTCP },
-	{ "no-shutdown",	no_argument,	NULL,	OPT_NO_SHUTDOWN },
-	{ "nodelay",		no_argument,	NULL,	OPT_NODELAY },
-	{ "progress",		optional_argument, NULL, OPT_PROGRESS },
-	{ "recv-only",		no_argument,	NULL,	OPT_RECV_ONLY },
-	{ "send-only",		no_argument,	NULL,	OPT_SEND_ONLY },
-	{ "version",		no_argument,	NULL,	OPT_VERSION },
-	{ "wait",		required_argument, NULL, OPT_WAIT },
-	{ NULL,			0,		NULL,	0 }
+/* How an option is spelled, and the value it takes. */
+struct optdef {
+	const char	*short_name;	/* "-d", or NULL */
+	const char	*long_name;	/* "--recv-only", or NULL */
+	int		 has_arg;	/* no_, required_ or optional_argument */
+	const char	*value;		/* its name, as usage() says it, or NULL */
 };
+
+/*
+ * A conflict rule, socat's option groups as data: when option is given,
+ * at least one of requires (if it lists any) must be given too, and none
+ * of excludes may be. Lists end at the first OPT_NONE. When two options
+ * exclude each other, the message is "A and B cannot be used together",
+ * in the order the user typed them; else "A cannot be used with B". why,
+ * if not NULL, follows the message after a colon.
+ */
+#define RULE_REQUIRES	4
+#define RULE_EXCLUDES	12
+
+struct rule {
+	enum optid	 option;
+	enum optid	 requires[RULE_REQUIRES];
+	enum optid	 excludes[RULE_EXCLUDES];
+	const char	*why;
+};
+
+/*
+ * BEGIN OPTION TABLE. test/options.bats reads options[] and rules[] from
+ * between these markers, so keep one row a line (however long) and this
+ * form. It checks that every rule holds and that usage(), man/sock.1 and
+ * completions/ name exactly these options.
+ *
+ * To add an option: an id in enum optid, a row in options[], its case in
+ * parse_option, its rules in rules[], and its line in usage(), man/sock.1
+ * and each file in completions/.
+ */
+static const struct optdef options[OPT_COUNT] = {
+	/* id		   short	long		value taken	its name */
+	[OPT_IPV4]	= { "-4",	NULL,		no_argument,	NULL },
+	[OPT_IPV6]	= { "-6",	NULL,		no_argument,	NULL },
+	[OPT_BROADCAST]	= { "-b",	NULL,		no_argument,	NULL },
+	[OPT_CRLF]	= { "-C",	NULL,		no_argument,	NULL },
+	[OPT_SHELL]	= { "-c",	NULL,		required_argument, "command" },
+	[OPT_RECV_ONLY]	= { "-d",	"--recv-only",	no_argument,	NULL },
+	[OPT_EXEC]	= { "-e",	NULL,		required_argument, "prog args" },
+	[OPT_HELP]	= { "-h",	"--help",	no_argument,	NULL },
+	[OPT_RCVBUF]	= { "-I",	NULL,		required_argument, "len" },
+	[OPT_INTERVAL]	= { "-i",	NULL,		required_argument, "secs" },
+	[OPT_KEEP_OPEN]	= { "-k",	NULL,		no_argument,	NULL },
+	[OPT_LISTEN]	= { "-l",	NULL,		no_argument,	NULL },
+	[OPT_TTL]	= { "-M",	NULL,		required_argument, "ttl" },
+	[OPT_FORCE_FIN]	= { "-N",	NULL,		no_argument,	NULL },
+	[OPT_NUMERIC]	= { "-n",	NULL,		no_argument,	NULL },
+	[OPT_SNDBUF]	= { "-O",	NULL,		required_argument, "len" },
+	[OPT_HEXDUMP]	= { "-o",	"--hex-dump",	required_argument, "file" },
+	[OPT_PORT]	= { "-p",	NULL,		required_argument, "port" },
+	[OPT_QUIT]	= { "-q",	NULL,		required_argument, "secs" },
+	[OPT_RANDOM]	= { "-r",	NULL,		no_argument,	NULL },
+	[OPT_SOURCE]	= { "-s",	NULL,		required_argument, "addr" },
+	[OPT_TOS]	= { "-T",	NULL,		required_argument, "tos" },
+	[OPT_TELNET]	= { "-t",	NULL,		no_argument,	NULL },
+	[OPT_UNIX]	= { "-U",	NULL,		no_argument,	NULL },
+	[OPT_UDP]	= { "-u",	NULL,		no_argument,	NULL },
+	[OPT_VERBOSE]	= { "-v",	NULL,		no_argument,	NULL },
+	[OPT_TIMEOUT]	= { "-w",	NULL,		required_argument, "secs" },
+	[OPT_SCAN]	= { "-z",	NULL,		no_argument,	NULL },
+	[OPT_ALLOW]	= { NULL,	"--allow",	required_argument, "list" },
+	[OPT_ALLOWFILE]	= { NULL,	"--allowfile",	required_argument, "file" },
+	[OPT_BROKER]	= { NULL,	"--broker",	no_argument,	NULL },
+	[OPT_CHAT]	= { NULL,	"--chat",	no_argument,	NULL },
+	[OPT_DENY]	= { NULL,	"--deny",	required_argument, "list" },
+	[OPT_DENYFILE]	= { NULL,	"--denyfile",	required_argument, "file" },
+	[OPT_KEEPALIVE]	= { NULL,	"--keepalive",	no_argument,	NULL },
+	[OPT_MAX_CONNS]	= { NULL,	"--max-conns",	required_argument, "n" },
+	[OPT_NO_SHUTDOWN] = { NULL,	"--no-shutdown", no_argument,	NULL },
+	[OPT_NODELAY]	= { NULL,	"--nodelay",	no_argument,	NULL },
+	[OPT_PROGRESS]	= { NULL,	"--progress",	optional_argument, "auto|always" },
+	[OPT_SEND_ONLY]	= { NULL,	"--send-only",	no_argument,	NULL },
+	[OPT_VERSION]	= { NULL,	"--version",	no_argument,	NULL },
+	[OPT_WAIT]	= { NULL,	"--wait",	required_argument, "secs" },
+	[OPT_DEBUG]	= { "-D",	NULL,		no_argument,	NULL },
+	[OPT_FDPASS]	= { "-F",	NULL,		no_argument,	NULL },
+	[OPT_MINTTL]	= { "-m",	NULL,		required_argument, "minttl" },
+	[OPT_PROXY_USER] = { "-P",	NULL,		required_argument, "user" },
+	[OPT_RECV_LIMIT] = { "-W",	NULL,		required_argument, "count" },
+	[OPT_PROXY_TYPE] = { "-X",	NULL,		required_argument, "4|4a|5|connect" },
+	[OPT_PROXY]	= { "-x",	NULL,		required_argument, "proxy" },
+	[OPT_LIMIT_RATE] = { NULL,	"--limit-rate",	required_argument, "rate" },
+	[OPT_MPTCP]	= { NULL,	"--mptcp",	no_argument,	NULL },
+};
+
+/* Checked in this order; the first rule broken is the one reported. */
+static const struct rule rules[] = {
+	/* option		requires	excludes	why */
+	{ OPT_IPV4,		{ 0 },	{ OPT_IPV6 },	NULL },
+	{ OPT_IPV6,		{ 0 },	{ OPT_IPV4 },	NULL },
+	{ OPT_SCAN,		{ 0 },	{ OPT_LISTEN, OPT_UNIX },	NULL },
+	{ OPT_LISTEN,		{ 0 },	{ OPT_SCAN },	NULL },
+	{ OPT_RANDOM,		{ OPT_SCAN },	{ 0 },	NULL },
+	{ OPT_WAIT,		{ 0 },	{ OPT_LISTEN },	NULL },
+	{ OPT_BROKER,		{ OPT_LISTEN },	{ OPT_UDP, OPT_CHAT },	NULL },
+	{ OPT_CHAT,		{ OPT_LISTEN },	{ OPT_UDP, OPT_BROKER },	NULL },
+	{ OPT_KEEP_OPEN,	{ OPT_LISTEN },	{ 0 },	NULL },
+	{ OPT_ALLOW,		{ OPT_LISTEN },	{ OPT_UNIX },	NULL },
+	{ OPT_ALLOWFILE,	{ OPT_LISTEN },	{ OPT_UNIX },	NULL },
+	{ OPT_DENY,		{ OPT_LISTEN },	{ OPT_UNIX },	NULL },
+	{ OPT_DENYFILE,		{ OPT_LISTEN },	{ OPT_UNIX },	NULL },
+	{ OPT_EXEC,		{ 0 },	{ OPT_SHELL, OPT_BROKER, OPT_CHAT, OPT_SCAN },	NULL },
+	{ OPT_SHELL,		{ 0 },	{ OPT_EXEC, OPT_BROKER, OPT_CHAT, OPT_SCAN },	NULL },
+	{ OPT_EXEC,		{ 0 },	{ OPT_RECV_ONLY, OPT_SEND_ONLY, OPT_FORCE_FIN, OPT_NO_SHUTDOWN, OPT_QUIT, OPT_INTERVAL, OPT_HEXDUMP, OPT_CRLF, OPT_TELNET, OPT_PROGRESS },	"the program talks to the peer directly" },
+	{ OPT_SHELL,		{ 0 },	{ OPT_RECV_ONLY, OPT_SEND_ONLY, OPT_FORCE_FIN, OPT_NO_SHUTDOWN, OPT_QUIT, OPT_INTERVAL, OPT_HEXDUMP, OPT_CRLF, OPT_TELNET, OPT_PROGRESS },	"the program talks to the peer directly" },
+	{ OPT_SCAN,		{ 0 },	{ OPT_RECV_ONLY, OPT_SEND_ONLY, OPT_FORCE_FIN, OPT_NO_SHUTDOWN, OPT_QUIT, OPT_HEXDUMP, OPT_CRLF, OPT_TELNET, OPT_PROGRESS },	"a scan sends and receives nothing" },
+	{ OPT_MAX_CONNS,	{ OPT_KEEP_OPEN, OPT_BROKER, OPT_CHAT },	{ OPT_UDP },	NULL },
+	{ OPT_BROKER,		{ 0 },	{ OPT_CRLF, OPT_TELNET, OPT_INTERVAL, OPT_HEXDUMP, OPT_PROGRESS },	NULL },
+	{ OPT_CHAT,		{ 0 },	{ OPT_CRLF, OPT_TELNET, OPT_INTERVAL, OPT_HEXDUMP, OPT_PROGRESS },	NULL },
+	{ OPT_RECV_ONLY,	{ 0 },	{ OPT_SEND_ONLY, OPT_FORCE_FIN },	NULL },
+	{ OPT_SEND_ONLY,	{ 0 },	{ OPT_RECV_ONLY },	NULL },
+	{ OPT_FORCE_FIN,	{ 0 },	{ OPT_NO_SHUTDOWN, OPT_RECV_ONLY, OPT_UDP },	NULL },
+	{ OPT_NO_SHUTDOWN,	{ 0 },	{ OPT_FORCE_FIN, OPT_UDP },	NULL },
+	{ OPT_BROADCAST,	{ OPT_UDP },	{ 0 },	NULL },
+	{ OPT_UNIX,		{ 0 },	{ OPT_IPV4, OPT_IPV6, OPT_PORT, OPT_SOURCE, OPT_TOS, OPT_TTL, OPT_BROADCAST },	NULL },
+	{ OPT_NODELAY,		{ 0 },	{ OPT_UDP, OPT_UNIX },	"it works on TCP only" },
+	{ OPT_KEEPALIVE,	{ 0 },	{ OPT_UDP, OPT_UNIX },	"it works on TCP only" },
+	{ OPT_TELNET,		{ 0 },	{ OPT_UDP },	NULL },
+	{ OPT_MPTCP,		{ 0 },	{ OPT_UDP, OPT_UNIX },	"it works on TCP only" },
+	{ OPT_MINTTL,		{ 0 },	{ OPT_UDP, OPT_UNIX },	"Linux checks it on TCP only" },
+	{ OPT_PROXY,		{ 0 },	{ OPT_LISTEN, OPT_UDP, OPT_UNIX },	NULL },
+	{ OPT_PROXY_TYPE,	{ OPT_PROXY },	{ 0 },	NULL },
+	{ OPT_PROXY_USER,	{ OPT_PROXY },	{ 0 },	NULL },
+	{ OPT_FDPASS,		{ 0 },	{ OPT_LISTEN, OPT_SCAN, OPT_UDP, OPT_UNIX, OPT_EXEC, OPT_SHELL },	NULL },
+	{ OPT_FDPASS,		{ 0 },	{ OPT_RECV_ONLY, OPT_SEND_ONLY, OPT_FORCE_FIN, OPT_NO_SHUTDOWN, OPT_QUIT, OPT_INTERVAL, OPT_HEXDUMP, OPT_CRLF, OPT_TELNET, OPT_PROGRESS, OPT_LIMIT_RATE },	"the socket goes to another program" },
+	{ OPT_RECV_LIMIT,	{ OPT_UDP },	{ OPT_SCAN, OPT_EXEC, OPT_SHELL },	NULL },
+	{ OPT_LIMIT_RATE,	{ 0 },	{ OPT_SCAN, OPT_EXEC, OPT_SHELL, OPT_BROKER, OPT_CHAT },	NULL },
+};
+/* END OPTION TABLE */
+
+/* getopt_long's code for a long option: past every char a short one is. */
+#define LONG_CODE(id)	(256 + (id))
 
 static void
 usage(FILE *fp)
@@ -103,6 +261,8 @@ usage(FILE *fp)
 "  -w secs          connect timeout and idle timeout (exit 3 when it expires)\n"
 "  --wait secs      retry connecting until it works or secs pass (exit 3)\n"
 "  --mptcp          Multipath TCP for every TCP socket (Linux)\n"
+"  --limit-rate rate  at most rate bytes a second each way (K, M, G: of 1024)\n"
+"  -W count         quit after receiving count datagrams (-u)\n"
 "Proxies:\n"
 "  -x [type://][user@]host[:port]  connect through this proxy; repeat for a\n"
 "                   chain, first hop first (types socks4, socks4a, socks5, http)\n"
@@ -261,16 +421,13 @@ int_option(const char *opt, const char *arg, long min, long max)
 	return v;
 }
 
-/* What parse_args saw that later checks need but opts does not keep. */
+/* What parse_args saw: which options, spelled how, and values opts lacks. */
 struct seen {
-	const char	*p_arg;		/* -p */
-	const char	*s_arg;		/* -s */
-	bool		 opt4, opt6;
-	bool		 force_fin;	/* -N */
-	bool		 no_fin;	/* --no-shutdown */
-	bool		 max_conns;	/* --max-conns */
-	bool		 acl;		/* any of --allow, --deny, ... */
-	bool		 proxy_type;	/* -X */
+	const char	*typed[OPT_COUNT];	/* as first typed; NULL: not given */
+	int		 order[OPT_COUNT];	/* when first typed, from 1 */
+	int		 count;			/* options typed so far */
+	const char	*p_arg;			/* -p */
+	const char	*s_arg;			/* -s */
 };
 
 /* One -x: a hop at the end of the chain. */
@@ -296,130 +453,104 @@ add_proxy(struct opts *o, const char *arg)
 }
 
 static void
-parse_option(int ch, struct opts *o, struct seen *seen, char *argv[])
+parse_option(enum optid id, struct opts *o, struct seen *seen)
 {
-	switch (ch) {
-	case '4':
-		seen->opt4 = true;
+	switch (id) {
+	case OPT_IPV4:
 		o->family = AF_INET;
 		break;
-	case '6':
-		seen->opt6 = true;
+	case OPT_IPV6:
 		o->family = AF_INET6;
 		break;
-	case 'b':
+	case OPT_BROADCAST:
 		o->sockopts.broadcast = true;
 		break;
-	case 'C':
+	case OPT_CRLF:
 		o->crlf = true;
 		break;
-	case 'c':
+	case OPT_SHELL:
 		o->exec_shell = optarg;
 		break;
-	case 'D':
-		o->sockopts.debug = true;
-		break;
-	case 'F':
-		o->fdpass = true;
-		break;
-	case 'd':
 	case OPT_RECV_ONLY:
 		o->recv_only = true;
 		break;
-	case 'e':
+	case OPT_EXEC:
 		o->exec_prog = optarg;
 		break;
-	case 'h':
+	case OPT_HELP:
 		usage(stdout);
 		exit(EXIT_OK);
-	case 'I':
+	case OPT_RCVBUF:
 		o->sockopts.rcvbuf = int_option("-I", optarg, 1, INT_MAX / 2);
 		break;
-	case 'i':
+	case OPT_INTERVAL:
 		o->interval_ms = positive_duration("-i", optarg);
 		break;
-	case 'k':
+	case OPT_KEEP_OPEN:
 		o->keep_open = true;
 		break;
-	case 'l':
+	case OPT_LISTEN:
 		o->listen = true;
 		break;
-	case 'M':
+	case OPT_TTL:
 		o->sockopts.ttl = int_option("-M", optarg, 1, 255);
 		break;
-	case 'm':
-		o->sockopts.minttl = int_option("-m", optarg, 1, 255);
-		break;
-	case 'N':
-		seen->force_fin = true;
-		break;
-	case 'n':
+	case OPT_FORCE_FIN:
+	case OPT_NO_SHUTDOWN:
+		break;		/* o->fin: see derive_opts */
+	case OPT_NUMERIC:
 		o->numeric = true;
 		break;
-	case 'O':
+	case OPT_SNDBUF:
 		o->sockopts.sndbuf = int_option("-O", optarg, 1, INT_MAX / 2);
 		break;
-	case 'o':
+	case OPT_HEXDUMP:
 		if (*optarg == '\0')
 			usage_error("invalid -o value \"\": must be a file name");
 		o->hexdump_path = optarg;
 		break;
-	case 'P':
-		o->proxy_user = optarg;
-		break;
-	case 'p':
+	case OPT_PORT:
 		seen->p_arg = optarg;
 		break;
-	case 'q':
+	case OPT_QUIT:
 		if (parse_duration(optarg, &o->quit_ms) == -1)
 			usage_error("invalid -q value \"%s\": must be a number "
 			    "of seconds, 0 or more", optarg);
 		break;
-	case 'r':
+	case OPT_RANDOM:
 		o->random_order = true;
 		break;
-	case 's':
+	case OPT_SOURCE:
 		seen->s_arg = optarg;
 		break;
-	case 'T':
+	case OPT_TOS:
 		if (parse_tos(optarg, &o->sockopts.tos) == -1)
 			usage_error("invalid -T value \"%s\": must be lowdelay, "
 			    "throughput, reliability, mincost, a DSCP name "
 			    "(af11-af43, cs0-cs7, ef, va, le) or 0-255", optarg);
 		break;
-	case 't':
+	case OPT_TELNET:
 		o->telnet = true;
 		break;
-	case 'U':
+	case OPT_UNIX:
 		o->unix_domain = true;
 		break;
-	case 'u':
+	case OPT_UDP:
 		o->udp = true;
 		break;
-	case 'v':
+	case OPT_VERBOSE:
 		o->verbose++;
 		break;
-	case 'w':
+	case OPT_TIMEOUT:
 		o->timeout_ms = positive_duration("-w", optarg);
 		break;
-	case 'X':
-		seen->proxy_type = true;
-		if (parse_proxy_type(optarg, &o->proxy_type) == -1)
-			usage_error("invalid -X value \"%s\": must be 4, 4a, 5 "
-			    "or connect", optarg);
-		break;
-	case 'x':
-		add_proxy(o, optarg);
-		break;
-	case 'z':
+	case OPT_SCAN:
 		o->scan = true;
 		break;
 	case OPT_ALLOW:
-		seen->acl = true;
 		acl_add_list(&o->allow, "--allow", optarg);
 		break;
 	case OPT_ALLOWFILE:
-		seen->acl = true;
 		acl_add_file(&o->allow, "--allowfile", optarg);
 		break;
 	case OPT_BROKER:
@@ -429,29 +560,20 @@ parse_option(int ch, struct opts *o, struct seen *seen, char *argv[])
 		o->chat = true;
 		break;
 	case OPT_DENY:
-		seen->acl = true;
 		acl_add_list(&o->deny, "--deny", optarg);
 		break;
 	case OPT_DENYFILE:
-		seen->acl = true;
 		acl_add_file(&o->deny, "--denyfile", optarg);
 		break;
 	case OPT_KEEPALIVE:
 		o->sockopts.keepalive = true;
 		break;
 	case OPT_MAX_CONNS:
-		seen->max_conns = true;
 		o->max_conns = int_option("--max-conns", optarg, 1,
 		    MAX_CONNS_LIMIT);
 		break;
-	case OPT_MPTCP:
-		o->sockopts.mptcp = true;
-		break;
 	case OPT_NODELAY:
 		o->sockopts.nodelay = true;
-		break;
-	case OPT_NO_SHUTDOWN:
-		seen->no_fin = true;
 		break;
 	case OPT_PROGRESS:
 		if (optarg == NULL || strcmp(optarg, "auto") == 0)
@@ -471,158 +593,241 @@ parse_option(int ch, struct opts *o, struct seen *seen, char *argv[])
 	case OPT_WAIT:
 		o->wait_ms = positive_duration("--wait", optarg);
 		break;
-	case ':':
-		/* A long option's optopt is its code, not a letter. */
-		if (optopt > 0 && optopt < 128)
-			usage_error("option -%c needs a value", optopt);
-		usage_error("option %.*s needs a value",
-		    (int)strcspn(argv[optind - 1], "="), argv[optind - 1]);
-	default:
-		if (optopt != 0)
-			usage_error("unknown option -%c", optopt);
-		usage_error("unknown option %.*s",
-		    (int)strcspn(argv[optind - 1], "="), argv[optind - 1]);
+	case OPT_DEBUG:
+		o->sockopts.debug = true;
+		break;
+	case OPT_FDPASS:
+		o->fdpass = true;
+		break;
+	case OPT_MINTTL:
+		o->sockopts.minttl = int_option("-m", optarg, 1, 255);
+		break;
+	case OPT_PROXY_USER:
+		o->proxy_user = optarg;
+		break;
+	case OPT_RECV_LIMIT:
+		o->recv_limit = int_option("-W", optarg, 1, INT_MAX);
+		break;
+	case OPT_PROXY_TYPE:
+		if (parse_proxy_type(optarg, &o->proxy_type) == -1)
+			usage_error("invalid -X value \"%s\": must be 4, 4a, 5 "
+			    "or connect", optarg);
+		break;
+	case OPT_PROXY:
+		add_proxy(o, optarg);
+		break;
+	case OPT_LIMIT_RATE:
+		if (parse_rate(optarg, &o->rate_limit) == -1)
+			usage_error("invalid --limit-rate value \"%s\": must be "
+			    "a number of bytes a second, at least 1, with an "
+			    "optional K, M or G (of 1024)", optarg);
+		break;
+	case OPT_MPTCP:
+		o->sockopts.mptcp = true;
+		break;
+	case OPT_NONE:
+	case OPT_COUNT:
+		break;
 	}
 }
 
-/* The proxy and -F rules of check_conflicts. */
+/*
+ * The strings getopt_long takes, made from options[]: shortopts needs
+ * room for 2 + 3 * OPT_COUNT chars, longopts for OPT_COUNT + 1 entries.
+ */
 static void
-check_proxy_conflicts(struct opts *o, const struct seen *seen)
+getopt_tables(char *shortopts, struct option *longopts)
 {
-	bool exec = o->exec_prog != NULL || o->exec_shell != NULL;
+	const struct optdef *d;
+	int id, n = 0;
 
-	if (o->nproxies == 0 && (seen->proxy_type || o->proxy_user != NULL))
-		usage_error("-%c needs -x", seen->proxy_type ? 'X' : 'P');
-	if (o->nproxies > 0 && (o->listen || o->udp || o->unix_domain))
-		usage_error("-x cannot be used with -%c", o->listen ? 'l' :
-		    o->udp ? 'u' : 'U');
+	*shortopts++ = ':';	/* a missing value is ':', not '?' */
+	for (id = OPT_NONE + 1; id < OPT_COUNT; id++) {
+		d = &options[id];
+		if (d->short_name != NULL) {
+			*shortopts++ = d->short_name[1];
+			if (d->has_arg != no_argument)
+				*shortopts++ = ':';
+			if (d->has_arg == optional_argument)
+				*shortopts++ = ':';
+		}
+		if (d->long_name != NULL) {
+			memset(&longopts[n], 0, sizeof(longopts[n]));
+			longopts[n].name = d->long_name + 2;
+			longopts[n].has_arg = d->has_arg;
+			longopts[n].val = LONG_CODE(id);
+			n++;
+		}
+	}
+	*shortopts = '\0';
+	memset(&longopts[n], 0, sizeof(longopts[n]));
+}
+
+/* The option getopt_long returned ch for, or OPT_NONE for an error. */
+static enum optid
+option_id(int ch)
+{
+	int id;
+
+	if (ch >= LONG_CODE(OPT_NONE + 1) && ch < LONG_CODE(OPT_COUNT))
+		return (enum optid)(ch - LONG_CODE(0));
+	for (id = OPT_NONE + 1; id < OPT_COUNT; id++)
+		if (options[id].short_name != NULL &&
+		    options[id].short_name[1] == ch)
+			return (enum optid)id;
+	return OPT_NONE;
+}
+
+/* getopt_long's ':' (a value missing) or '?' (an unknown option). */
+static void __attribute__((noreturn))
+bad_option(int ch, char *argv[])
+{
+	/* A long option's optopt is its code, not a letter. */
+	if (ch == ':' && optopt > 0 && optopt < 128)
+		usage_error("option -%c needs a value", optopt);
+	if (ch == ':')
+		usage_error("option %.*s needs a value",
+		    (int)strcspn(argv[optind - 1], "="), argv[optind - 1]);
+	if (optopt != 0)
+		usage_error("unknown option -%c", optopt);
+	usage_error("unknown option %.*s",
+	    (int)strcspn(argv[optind - 1], "="), argv[optind - 1]);
+}
+
+/* An option's name where the user typed none: the short one, if any. */
+static const char *
+canonical_name(enum optid id)
+{
+	return options[id].short_name != NULL ? options[id].short_name :
+	    options[id].long_name;
+}
+
+/* Does some rule of a exclude b? */
+static bool
+excludes(enum optid a, enum optid b)
+{
+	size_t r, i;
+
+	for (r = 0; r < sizeof(rules) / sizeof(rules[0]); r++)
+		for (i = 0; rules[r].option == a && i < RULE_EXCLUDES &&
+		    rules[r].excludes[i] != OPT_NONE; i++)
+			if (rules[r].excludes[i] == b)
+				return true;
+	return false;
+}
+
+/* Report rule r broken by other, naming both as the user typed them. */
+static void __attribute__((noreturn))
+conflict(const struct seen *seen, const struct rule *r, enum optid other)
+{
+	const char *a = seen->typed[r->option], *b = seen->typed[other];
+	const char *colon = r->why != NULL ? ": " : "";
+	const char *why = r->why != NULL ? r->why : "";
+
+	if (!excludes(other, r->option))
+		usage_error("%s cannot be used with %s%s%s", a, b, colon, why);
+	if (seen->order[other] < seen->order[r->option]) {
+		a = seen->typed[other];
+		b = seen->typed[r->option];
+	}
+	usage_error("%s and %s cannot be used together%s%s", a, b, colon, why);
+}
+
+/* Report that r->option lacks all of r->requires: "-r needs -z". */
+static void __attribute__((noreturn))
+lacks(const struct seen *seen, const struct rule *r)
+{
+	char list[256];
+	size_t i, n, len = 0;
+
+	for (n = 0; n < RULE_REQUIRES && r->requires[n] != OPT_NONE; n++)
+		continue;
+	list[0] = '\0';
+	for (i = 0; i < n && len < sizeof(list); i++)
+		len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s",
+		    i == 0 ? "" : i + 1 == n ? " or " : ", ",
+		    canonical_name(r->requires[i]));
+	usage_error("%s needs %s%s%s", seen->typed[r->option], list,
+	    r->why != NULL ? ": " : "", r->why != NULL ? r->why : "");
+}
+
+/*
+ * The combinations rules[] forbids; the first rule broken, in table
+ * order, is the one reported.
+ */
+static void
+check_rules(const struct seen *seen)
+{
+	const struct rule *r;
+	size_t i;
+	bool met;
+
+	for (r = rules; r < rules + sizeof(rules) / sizeof(rules[0]); r++) {
+		if (seen->typed[r->option] == NULL)
+			continue;
+		met = r->requires[0] == OPT_NONE;
+		for (i = 0; i < RULE_REQUIRES && r->requires[i] != OPT_NONE; i++)
+			if (seen->typed[r->requires[i]] != NULL)
+				met = true;
+		if (!met)
+			lacks(seen, r);
+		for (i = 0; i < RULE_EXCLUDES && r->excludes[i] != OPT_NONE; i++)
+			if (seen->typed[r->excludes[i]] != NULL)
+				conflict(seen, r, r->excludes[i]);
+	}
+}
+
+/*
+ * The checks that are not a pair of options, run after rules[] holds:
+ * what depends on a third option (-k conflicts only on a stream socket,
+ * -e/-c only with both -k and -u) or on a value (-e's word count).
+ */
+static void
+check_combinations(const struct opts *o, const struct seen *seen)
+{
+	static const enum optid relay_only[] = {
+		OPT_CRLF, OPT_TELNET, OPT_INTERVAL, OPT_HEXDUMP, OPT_PROGRESS,
+		OPT_LIMIT_RATE
+	};
+	const char *exec = seen->typed[OPT_EXEC] != NULL ?
+	    seen->typed[OPT_EXEC] : seen->typed[OPT_SHELL];
+	size_t i;
+	int words;
+
+	if (exec != NULL && seen->typed[OPT_KEEP_OPEN] != NULL &&
+	    seen->typed[OPT_UDP] != NULL)
+		usage_error("%s cannot be used with %s %s: a datagram socket "
+		    "has no connections to hand out", exec,
+		    seen->typed[OPT_KEEP_OPEN], seen->typed[OPT_UDP]);
+	if (seen->typed[OPT_KEEP_OPEN] != NULL && seen->typed[OPT_UDP] == NULL)
+		for (i = 0; i < sizeof(relay_only) / sizeof(relay_only[0]); i++)
+			if (seen->typed[relay_only[i]] != NULL)
+				usage_error("%s cannot be used with %s on a "
+				    "stream socket", seen->typed[OPT_KEEP_OPEN],
+				    seen->typed[relay_only[i]]);
+	if (o->exec_prog != NULL) {
+		words = check_exec_args(o->exec_prog);
+		if (words == 0)
+			usage_error("-e needs a program to run");
+		if (words > EXEC_WORDS_MAX)
+			usage_error("-e takes at most %d words; use -c for more",
+			    EXEC_WORDS_MAX);
+	}
+}
+
+/* Settings that follow from others, once the checks have passed. */
+static void
+derive_opts(struct opts *o, const struct seen *seen)
+{
+	if (o->broker || o->chat)
+		o->keep_open = true;
+	o->fin = seen->typed[OPT_FORCE_FIN] != NULL ? FIN_ALWAYS :
+	    seen->typed[OPT_NO_SHUTDOWN] != NULL ? FIN_NEVER : FIN_AFTER_DATA;
+	/* -X and -P give the type and user of the hops that name none. */
 	if (proxy_apply_defaults(o->proxies, o->nproxies, o->proxy_type,
 	    o->proxy_user) == -1)
 		usage_error("invalid -P value: must be 1-%d bytes, without ':' "
 		    "or control characters", PROXY_NAME_MAX);
-	if (o->fdpass && (o->listen || o->scan || o->udp || o->unix_domain ||
-	    exec))
-		usage_error("-F cannot be used with -%s", o->listen ? "l" :
-		    o->scan ? "z" : o->udp ? "u" : o->unix_domain ? "U" :
-		    o->exec_prog != NULL ? "e" : "c");
-	if (o->fdpass && (o->recv_only || o->send_only || o->hexdump_path ||
-	    o->crlf || o->telnet || o->progress != PROGRESS_OFF ||
-	    o->quit_ms >= 0 || o->interval_ms >= 0 || seen->force_fin ||
-	    seen->no_fin))
-		usage_error("-F cannot be used with -d, --send-only, "
-		    "--recv-only, -N, --no-shutdown, -q, -i, -o, -C, -t or "
-		    "--progress: the socket goes to another program");
-}
-
-/*
- * Reject combinations that cannot work or that would leave an option
- * without effect: one rule, one message.
- */
-static void
-check_conflicts(struct opts *o, const struct seen *seen)
-{
-	bool server = o->broker || o->chat;
-	bool exec = o->exec_prog != NULL || o->exec_shell != NULL;
-
-	if (seen->opt4 && seen->opt6)
-		usage_error("-4 and -6 cannot be used together");
-	if (o->scan && o->listen)
-		usage_error("-z and -l cannot be used together");
-	if (o->scan && o->unix_domain)
-		usage_error("-z cannot be used with -U");
-	if (o->random_order && !o->scan)
-		usage_error("-r needs -z");
-	if (o->wait_ms >= 0 && o->listen)
-		usage_error("--wait cannot be used with -l");
-	if (server && !o->listen)
-		usage_error("--%s needs -l", o->chat ? "chat" : "broker");
-	if (server && o->udp)
-		usage_error("--%s cannot be used with -u", o->chat ?
-		    "chat" : "broker");
-	if (o->broker && o->chat)
-		usage_error("--broker and --chat cannot be used together");
-	if (server)
-		o->keep_open = true;
-	if (o->keep_open && !o->listen)
-		usage_error("-k needs -l");
-	if (seen->acl && !o->listen)
-		usage_error("--allow and --deny need -l");
-	if (seen->acl && o->unix_domain)
-		usage_error("--allow and --deny cannot be used with -U");
-	if (o->exec_prog != NULL && o->exec_shell != NULL)
-		usage_error("-e and -c cannot be used together");
-	if (exec && server)
-		usage_error("-%c cannot be used with --%s", o->exec_prog ?
-		    'e' : 'c', o->chat ? "chat" : "broker");
-	if (exec && (o->recv_only || o->send_only || o->hexdump_path ||
-	    o->crlf || o->telnet || o->progress != PROGRESS_OFF ||
-	    o->quit_ms >= 0 || o->interval_ms >= 0 || seen->force_fin ||
-	    seen->no_fin))
-		usage_error("-%c cannot be used with -d, --send-only, "
-		    "--recv-only, -N, --no-shutdown, -q, -i, -o, -C, -t or "
-		    "--progress: the program talks to the peer directly",
-		    o->exec_prog ? 'e' : 'c');
-	if (exec && o->scan)
-		usage_error("-%c cannot be used with -z", o->exec_prog ? 'e' : 'c');
-	if (exec && o->keep_open && o->udp)
-		usage_error("-%c cannot be used with -k -u: a datagram socket "
-		    "has no connections to hand out", o->exec_prog ? 'e' : 'c');
-	if (o->scan && (o->recv_only || o->send_only || seen->force_fin ||
-	    seen->no_fin || o->quit_ms >= 0 || o->hexdump_path != NULL ||
-	    o->crlf || o->telnet || o->progress != PROGRESS_OFF))
-		usage_error("-z cannot be used with -d, --send-only, "
-		    "--recv-only, -N, --no-shutdown, -q, -o, -C, -t or "
-		    "--progress: a scan sends and receives nothing");
-	if (seen->max_conns && (!o->keep_open || o->udp))
-		usage_error("--max-conns needs -k (or --broker, --chat) on a "
-		    "stream socket");
-	if (o->exec_prog != NULL && check_exec_args(o->exec_prog) == 0)
-		usage_error("-e needs a program to run");
-	if (o->exec_prog != NULL &&
-	    check_exec_args(o->exec_prog) > EXEC_WORDS_MAX)
-		usage_error("-e takes at most %d words; use -c for more",
-		    EXEC_WORDS_MAX);
-	if (o->keep_open && !o->udp && (o->crlf || o->telnet ||
-	    o->interval_ms >= 0 || o->hexdump_path != NULL ||
-	    o->progress != PROGRESS_OFF))
-		usage_error("-k, --broker and --chat cannot be used with -C, "
-		    "-t, -i, -o or --progress");
-	if (o->recv_only && o->send_only)
-		usage_error("-d and --send-only cannot be used together");
-	if (seen->force_fin && seen->no_fin)
-		usage_error("-N and --no-shutdown cannot be used together");
-	if (seen->force_fin && o->recv_only)
-		usage_error("-N and -d cannot be used together");
-	if (o->udp && seen->force_fin)
-		usage_error("-N cannot be used with -u");
-	if (o->udp && seen->no_fin)
-		usage_error("--no-shutdown cannot be used with -u");
-	if (o->sockopts.broadcast && !o->udp)
-		usage_error("-b needs -u");
-	if (o->unix_domain) {
-		if (seen->opt4 || seen->opt6)
-			usage_error("-U cannot be used with -%c",
-			    seen->opt4 ? '4' : '6');
-		if (seen->p_arg != NULL)
-			usage_error("-U cannot be used with -p");
-		if (seen->s_arg != NULL)
-			usage_error("-U cannot be used with -s");
-		if (o->sockopts.tos >= 0 || o->sockopts.ttl >= 0 || o->sockopts.broadcast)
-			usage_error("-U cannot be used with -T, -M or -b");
-	}
-	if ((o->sockopts.nodelay || o->sockopts.keepalive) && (o->udp || o->unix_domain))
-		usage_error("--%s works on TCP only", o->sockopts.nodelay ?
-		    "nodelay" : "keepalive");
-	if (o->telnet && o->udp)
-		usage_error("-t cannot be used with -u");
-	if (o->sockopts.mptcp && (o->udp || o->unix_domain))
-		usage_error("--mptcp works on TCP only");
-	/* Linux checks IP_MINTTL on TCP only: on UDP it would do nothing. */
-	if (o->sockopts.minttl >= 0 && (o->udp || o->unix_domain))
-		usage_error("-m works on TCP only");
-	check_proxy_conflicts(o, seen);
-	o->fin = seen->force_fin ? FIN_ALWAYS : seen->no_fin ? FIN_NEVER :
-	    FIN_AFTER_DATA;
 }
 
 /* The operands, by mode. */
@@ -684,16 +889,30 @@ parse_operands(int n, char **rest, struct opts *o, const struct seen *seen)
 static void
 parse_args(int argc, char *argv[], struct opts *o)
 {
+	char shortopts[2 + 3 * OPT_COUNT];
+	struct option longopts[OPT_COUNT + 1];
 	struct seen seen;
+	enum optid id;
 	int ch;
 
 	memset(&seen, 0, sizeof(seen));
+	getopt_tables(shortopts, longopts);
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv,
-	    ":46bCc:Dde:FhI:i:klM:m:NnO:o:P:p:q:rs:T:tUuvw:X:x:z", longopts,
-	    NULL)) != -1)
-		parse_option(ch, o, &seen, argv);
-	check_conflicts(o, &seen);
+	while ((ch = getopt_long(argc, argv, shortopts, longopts, NULL)) !=
+	    -1) {
+		if ((id = option_id(ch)) == OPT_NONE)
+			bad_option(ch, argv);
+		/* The spelling the messages use: the first one typed. */
+		if (seen.typed[id] == NULL) {
+			seen.typed[id] = ch >= LONG_CODE(0) ?
+			    options[id].long_name : options[id].short_name;
+			seen.order[id] = ++seen.count;
+		}
+		parse_option(id, o, &seen);
+	}
+	check_rules(&seen);
+	check_combinations(o, &seen);
+	derive_opts(o, &seen);
 	parse_operands(argc - optind, argv + optind, o, &seen);
 }
 

@@ -80,9 +80,9 @@ listener_ok() {
 	need python3
 	mkdir "$T/www"
 	random_file "$T/www/file.bin" 1000000
-	port=$(free_port)
-	bg python3 -m http.server --bind 127.0.0.1 --directory "$T/www" "$port" >"$T/http.log" 2>&1
-	wait_for 10 is_listening "$port"
+	bg python3 -m http.server --bind 127.0.0.1 --directory "$T/www" 0 >"$T/http.log" 2>&1
+	wait_for 10 has_bound_port "$BG_PID"
+	port=$(bound_port "$BG_PID")
 	# shellcheck disable=SC2016 # expanded by the inner shell
 	run -0 timeout 10 sh -c 'printf "GET /file.bin HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n" | "$1" 127.0.0.1 "$2" >"$3"' \
 		sh "$SOCK" "$port" "$T/resp"

@@ -12,8 +12,8 @@ bats_require_minimum_version 1.5.0
 
 @test "a refused connection exits 1 and says so" {
 	local p
-	need python3
-	p=$(free_port)
+	closed_port
+	p=$CLOSED_PORT
 	run -1 --separate-stderr timeout 10 "$SOCK" 127.0.0.1 "$p" </dev/null
 	[ -z "$output" ]
 	[ "$stderr" = "sock: connect to 127.0.0.1 port $p: Connection refused" ]
@@ -125,8 +125,8 @@ bats_require_minimum_version 1.5.0
 
 @test "-vv warns about each address that failed" {
 	local p
-	need python3
-	p=$(free_port)
+	closed_port
+	p=$CLOSED_PORT
 	run -1 --separate-stderr timeout 10 "$SOCK" -vv 127.0.0.1 "$p" </dev/null
 	grep -qxF "sock: trying 127.0.0.1 port $p (tcp)" <<<"$stderr"
 	grep -qxF "sock: connect to 127.0.0.1 port $p: Connection refused" <<<"$stderr"

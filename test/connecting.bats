@@ -335,10 +335,10 @@ print(c.getsockopt(socket.SOL_SOCKET, socket.SO_PROTOCOL), flush=True)
 
 @test "--mptcp with -u or -U is a usage error" {
 	run -2 --separate-stderr "$SOCK" --mptcp -u 127.0.0.1 9
-	[ "${stderr_lines[0]}" = "sock: --mptcp works on TCP only" ]
+	[ "${stderr_lines[0]}" = "sock: --mptcp cannot be used with -u: it works on TCP only" ]
 	[ "${stderr_lines[1]}" = "sock: see 'sock --help' for usage" ]
 	run -2 --separate-stderr "$SOCK" --mptcp -U "$T/s"
-	[ "${stderr_lines[0]}" = "sock: --mptcp works on TCP only" ]
+	[ "${stderr_lines[0]}" = "sock: --mptcp cannot be used with -U: it works on TCP only" ]
 }
 
 @test "an --mptcp client reaches a plain TCP server (the kernel falls back)" {

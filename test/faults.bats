@@ -29,58 +29,11 @@ teardown() {
 	common_teardown
 }
 
-# FAULT_PEER_PY PORTFILE MODE ARG: a TCP peer on 127.0.0.1 port 0 that writes its
-# port to PORTFILE (atomically) and accepts one client, then:
-#   recv_rst N        reads N bytes, then closes with SO_LINGER {1, 0}: a
-#                     reset
-#   send_rst N        sends N bytes, then resets at once
-#   send_wait_rst N   sends N bytes, waits until PORTFILE.go exists, sends N
-#                     more and resets
-#   stall SECS        reads nothing for SECS (with a small receive buffer)
-FAULT_PEER_PY='
-import os, socket, struct, sys, time
-portfile, mode, arg = sys.argv[1], sys.argv[2], sys.argv[3]
-srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-if mode == "stall":
-    srv.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-srv.bind(("127.0.0.1", 0))
-srv.listen(1)
-with open(portfile + ".tmp", "w") as f:
-    f.write("%d\n" % srv.getsockname()[1])
-os.rename(portfile + ".tmp", portfile)
-c, _ = srv.accept()
-
-def reset():
-    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    c.close()
-
-if mode == "recv_rst":
-    left = int(arg)
-    while left > 0:
-        d = c.recv(min(left, 65536))
-        if not d:
-            sys.exit("peer: EOF before %s bytes" % arg)
-        left -= len(d)
-    reset()
-elif mode == "send_rst":
-    c.sendall(b"x" * int(arg))
-    reset()
-elif mode == "send_wait_rst":
-    c.sendall(b"x" * int(arg))
-    while not os.path.exists(portfile + ".go"):
-        time.sleep(0.01)
-    c.sendall(b"x" * int(arg))
-    reset()
-elif mode == "stall":
-    time.sleep(float(arg))
-'
-
-# peer MODE ARG: start FAULT_PEER_PY in the background; set PORT and PEER.
+# peer ACTION...: the scripted peer of test/peer.py (peer_listen), listening;
+# PORT is its port, PEER its PID.
 peer() {
-	bg python3 -c "$FAULT_PEER_PY" "$T/peerport" "$1" "$2"
-	PEER=$BG_PID
-	wait_for 5 test -s "$T/peerport"
-	PORT=$(cat "$T/peerport")
+	peer_listen "$@"
+	PORT=$PPORT
 }
 
 # ms_since START: milliseconds since START (an $EPOCHREALTIME, which has
@@ -88,11 +41,6 @@ peer() {
 ms_since() {
 	local now=$EPOCHREALTIME start=$1
 	echo $(((10#${now//[!0-9]/} - 10#${start//[!0-9]/}) / 1000))
-}
-
-# size_at_least FILE BYTES
-size_at_least() {
-	[ -f "$1" ] && [ "$(wc -c <"$1")" -ge "$2" ]
 }
 
 # nosplice MODE: with "nosplice", force the read/write path from here on.
@@ -105,7 +53,7 @@ nosplice() {
 # reset_upload SPLICE: the peer takes 1 MiB of a 32 MiB upload, then resets.
 reset_upload() {
 	nosplice "$1"
-	peer recv_rst 1048576
+	peer recv_n=1048576 rst
 	run -1 --separate-stderr timeout 10 "$SOCK" 127.0.0.1 "$PORT" \
 	    <"$BATS_FILE_TMPDIR/zero32m"
 	[[ $stderr =~ ^sock:\ (write\ to|read\ from)\ 127\.0\.0\.1\ port\ $PORT:\ (Connection\ reset\ by\ peer|Broken\ pipe)$ ]]
@@ -124,13 +72,13 @@ reset_upload() {
 # resets instead of sending a FIN. What arrived first must be delivered.
 reset_download() {
 	nosplice "$1"
-	peer send_wait_rst 1048576
+	peer sendn=1048576 await="$T/go" sendn=1048576 rst
 	# shellcheck disable=SC2016 # expanded by the inner shell
 	bg sh -c 'exec "$0" 127.0.0.1 "$1" </dev/null >"$2" 2>"$3"' "$SOCK" \
 	    "$PORT" "$T/out" "$T/cerr"
 	CPID=$BG_PID
 	wait_for 10 size_at_least "$T/out" 1048576
-	touch "$T/peerport.go"
+	touch "$T/go"
 	wait_exit "$CPID" 10
 	[ "$EXIT_STATUS" -eq 1 ]
 	stderr=$(cat "$T/cerr")
@@ -150,7 +98,7 @@ reset_download() {
 	if ! strace -o /dev/null true 2>/dev/null; then
 		skip "strace cannot trace here"
 	fi
-	peer send_rst 1000
+	peer sendn=1000 rst
 	# strace delays sock's first wait (for connect(2) to finish) by
 	# 0.2 s, so that the data and the reset have both arrived by then:
 	# the race a loaded machine runs into now and then. LeakSanitizer
@@ -226,7 +174,7 @@ write_only_stdin() {
 never_reads() {
 	local start
 	nosplice "$1"
-	peer stall 20
+	peer rcvbuf=4096 sleep=20
 	start=$EPOCHREALTIME
 	run -3 --separate-stderr timeout 10 "$SOCK" -w 1 127.0.0.1 "$PORT" <"$2"
 	[ "$(ms_since "$start")" -lt 5000 ]
@@ -357,7 +305,8 @@ storm() {
 
 @test "a client whose connection is refused exits 1 at once with a message" {
 	local port start
-	port=$(free_port)
+	closed_port
+	port=$CLOSED_PORT
 	start=$EPOCHREALTIME
 	run -1 --separate-stderr timeout 10 "$SOCK" 127.0.0.1 "$port" </dev/null
 	[ "$(ms_since "$start")" -lt 1000 ]

@@ -92,13 +92,13 @@ has_sockets() {
 
 @test "a listener with stdin closed receives a whole upload" {
 	local p
-	need python3 ss
+	need ss
 	random_file "$T/up" 50000
-	p=$(free_port)
-	bg sh -c 'exec "$0" -l 127.0.0.1 "$1" <&- >"$2" 2>"$3"' \
-	    "$SOCK" "$p" "$T/lout" "$T/lerr"
+	bg sh -c 'exec "$0" -l 127.0.0.1 0 <&- >"$1" 2>"$2"' \
+	    "$SOCK" "$T/lout" "$T/lerr"
 	local lpid=$BG_PID
-	wait_for 5 is_listening "$p"
+	wait_for 5 has_bound_port "$lpid"
+	p=$(bound_port "$lpid")
 	run -0 timeout 10 "$SOCK" 127.0.0.1 "$p" <"$T/up"
 	wait_exit "$lpid" 5
 	[ "$EXIT_STATUS" -eq 0 ]
@@ -107,14 +107,13 @@ has_sockets() {
 
 @test "a listener with 0, 1 and 2 closed keeps its sockets off them" {
 	local p
-	need python3 ss
-	p=$(free_port)
-	bg sh -c 'exec "$0" -l 127.0.0.1 "$1" <&- >&- 2>&-' "$SOCK" "$p"
+	need ss
+	bg sh -c 'exec "$0" -l 127.0.0.1 0 <&- >&- 2>&-' "$SOCK"
 	local lpid=$BG_PID
-	wait_for 5 is_listening "$p"
+	wait_for 5 has_bound_port "$lpid"
+	p=$(bound_port "$lpid")
 	std_fds_not_sockets "$lpid"
 	open_feed "$T/cin"
-	local cfeed=$FEED_PID
 	bg sh -c 'exec "$0" 127.0.0.1 "$1" <"$2" >/dev/null 2>&1' "$SOCK" "$p" "$T/cin"
 	local cpid=$BG_PID
 	# The listening socket is closed once the client is accepted.
@@ -122,7 +121,7 @@ has_sockets() {
 	wait_for 5 has_sockets "$lpid" 1
 	std_fds_not_sockets "$lpid"
 	feed "$T/cin" 'x'
-	end_feed "$cfeed"
+	end_feed "$T/cin"
 	wait_exit "$cpid" 5
 	[ "$EXIT_STATUS" -eq 0 ]
 	wait_exit "$lpid" 5
@@ -131,7 +130,6 @@ has_sockets() {
 
 @test "a client with 0, 1 and 2 closed keeps its socket off them" {
 	open_feed "$T/lin"
-	local lfeed=$FEED_PID
 	sock_listen "$T/lin" "$T/lout" "$T/lerr" 127.0.0.1 0
 	bg sh -c 'exec "$0" 127.0.0.1 "$1" <&- >&- 2>&-' "$SOCK" "$PORT"
 	local cpid=$BG_PID
@@ -139,7 +137,7 @@ has_sockets() {
 	wait_for 5 has_sockets "$cpid" 1
 	std_fds_not_sockets "$cpid"
 	feed "$T/lin" 'y'
-	end_feed "$lfeed"
+	end_feed "$T/lin"
 	wait_exit "$cpid" 5
 	[ "$EXIT_STATUS" -eq 0 ]
 	wait_exit "$LPID" 5
@@ -162,14 +160,14 @@ has_sockets() {
 @test "a UDP client with stdin closed exits 0 by itself" {
 	local p
 	need python3 ss
-	p=$(free_port udp)
 	bg python3 -c '
-import socket, sys, time
+import socket, time
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("127.0.0.1", int(sys.argv[1])))
+s.bind(("127.0.0.1", 0))
 time.sleep(60)
-' "$p"
-	wait_for 5 is_bound_udp "$p"
+'
+	wait_for 5 has_bound_port "$BG_PID" udp
+	p=$(bound_port "$BG_PID" udp)
 	bg sh -c 'exec "$0" -u 127.0.0.1 "$1" <&-' "$SOCK" "$p"
 	wait_exit "$BG_PID" 4
 	[ "$EXIT_STATUS" -eq 0 ]
@@ -177,8 +175,8 @@ time.sleep(60)
 
 @test "a refused client with stderr closed still exits 1" {
 	local p
-	need python3
-	p=$(free_port)
+	closed_port
+	p=$CLOSED_PORT
 	bg sh -c 'exec "$0" 127.0.0.1 "$1" </dev/null >"$2" 2>&-' "$SOCK" "$p" "$T/cout"
 	wait_exit "$BG_PID" 5
 	[ "$EXIT_STATUS" -eq 1 ]

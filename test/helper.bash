@@ -3,21 +3,27 @@
 # Conventions: every background process is started through bg (or
 # sock_listen), which records its PID so teardown can kill and reap it; fd 3
 # is closed in background children or bats waits for them; readiness is
-# polled, never slept for; ports come from the kernel (port 0) or from
-# free_port.
+# polled, never slept for; ports come from the kernel (port 0, read back
+# from the listener), free_port only where that cannot be (see there).
 
-# Variables set here (T, PORT, LPID, BG_PID, EXIT_STATUS, FEED_PID, DUAL,
-# DUAL_FIRST, DUAL_SECOND, DUAL_RUN, BH_PORT, SPID, PEER, PPORT) are read by
-# the .bats files that load this one.
+# Variables set here (T, PORT, LPID, BG_PID, EXIT_STATUS, FEED_PID, FEEDS,
+# DUAL, DUAL_FIRST, DUAL_SECOND, DUAL_RUN, BH_PORT, CLOSED_PORT, SPID, PEER,
+# PPORT) are read by the .bats files that load this one.
 # shellcheck disable=SC2034
 true
 
 SOCK=${SOCK:-"$BATS_TEST_DIRNAME/../sock"}
+# The python peers (peer_listen, peer_connect, blackhole, free_port): one
+# script with subcommands; its docstring lists them and their actions.
+PEER_PY=$BATS_TEST_DIRNAME/peer.py
 PIDS=()
+# The writers of the feeds open_feed started, by FIFO.
+declare -gA FEEDS=()
 
 common_setup() {
 	T=$BATS_TEST_TMPDIR
 	PIDS=()
+	FEEDS=()
 }
 
 common_teardown() {
@@ -116,19 +122,66 @@ wait_exit() {
 }
 
 # free_port [tcp|udp]: a port the kernel just handed out and released.
+# There is a race (another process may take it before the test does), so
+# use it only where the port must be known before anything listens on it:
+# a port the test names (-l -p PORT, a -p source port), a listener that
+# appears later (--wait), a UDP port that must refuse (nothing bound to it
+# at all; closed_port is the TCP one), or a peer (nc, ncat, socat, python's scripts) started on a port
+# the test gives it. A listener on port 0 says its port instead: sock
+# -v's "listening on" line (sock_listen), or bound_port below.
 free_port() {
-	python3 - "${1:-tcp}" <<'PY'
-import socket, sys
-kind = socket.SOCK_DGRAM if sys.argv[1] == "udp" else socket.SOCK_STREAM
-s = socket.socket(socket.AF_INET, kind)
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])
-PY
+	python3 "$PEER_PY" free-port "${1:-tcp}"
+}
+
+# closed_port: set CLOSED_PORT to a TCP port on 127.0.0.1 that refuses
+# connections for the rest of the test: a socket bound to it (so no one
+# else takes it) that does not listen.
+closed_port() {
+	need python3
+	bg python3 "$PEER_PY" closed-port >"$T/closed"
+	wait_for 5 test -s "$T/closed"
+	CLOSED_PORT=$(cat "$T/closed")
+}
+
+# bound_port PID [tcp|udp]: the port that process PID listens on (TCP) or
+# has bound (UDP), as the kernel reports it (ss -p): for a listener started
+# on port 0 that does not say which port it got.
+bound_port() {
+	local flags=-Htlnp
+	[ "${2:-tcp}" = udp ] && flags=-Hulnp
+	ss "$flags" | sed -n "s/.*:\([0-9][0-9]*\) .*[(,]pid=$1,.*/\1/p" |
+	    head -n 1
+}
+
+# has_bound_port PID [tcp|udp]: bound_port has an answer yet.
+has_bound_port() {
+	[ -n "$(bound_port "$@")" ]
 }
 
 # is_listening PORT: something listens on TCP PORT (any address).
 is_listening() {
 	ss -Hltn "sport = :$1" | grep -q .
+}
+
+# bytes_taken PORT: the bytes the established TCP sockets of local port
+# PORT have received in all, and (a second word) the bytes still waiting
+# in their receive queues, unread by their owner.
+bytes_taken() {
+	ss -Htni state established "sport = :$1" | awk '
+	    /^[0-9]/ { queued += $1 }
+	    { for (i = 1; i <= NF; i++)
+		if ($i ~ /^bytes_received:/) { sub(/.*:/, "", $i); got += $i } }
+	    END { print got + 0, queued + 0 }'
+}
+
+# has_taken PORT BYTES: the sockets of local port PORT (a server's side of
+# its clients' connections) have received BYTES bytes or more in all and
+# their owner has read every one: the event to wait for after sending what
+# a server reads but shows nobody yet, such as half a line.
+has_taken() {
+	local got queued
+	read -r got queued < <(bytes_taken "$1")
+	[ "$got" -ge "$2" ] && [ "$queued" -eq 0 ]
 }
 
 # is_bound_udp PORT: something has UDP PORT bound.
@@ -160,26 +213,35 @@ hold_fifo() {
 # ---------------------------------------------------------------- feeds
 
 # open_feed FIFO: make FIFO and keep it open for writing in a background
-# process (FEED_PID), so whoever reads it sees no end of input until
-# end_feed kills that process.
+# process (its PID in FEED_PID, and in FEEDS by FIFO), so whoever reads it
+# sees no end of input until end_feed FIFO kills that process. feed FIFO
+# TEXT and say FIFO LINE write into it meanwhile.
 open_feed() {
 	hold_fifo "$1"
 	# shellcheck disable=SC2016 # $0 is expanded by the inner shell
 	bg sh -c 'exec sleep 60 >"$0"' "$1"
 	FEED_PID=$BG_PID
+	FEEDS[$1]=$BG_PID
 }
 
-# end_feed PID: end the feed whose writer is PID (FEED_PID of open_feed):
-# its reader then sees end of input.
+# end_feed FIFO: end the feed open_feed FIFO started: its reader then sees
+# end of input.
 end_feed() {
-	kill "$1" 2>/dev/null || true
-	wait "$1" 2>/dev/null || true
+	local pid=${FEEDS[$1]:?"end_feed: no feed open on $1"}
+	kill "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+	unset 'FEEDS[$1]'
 }
 
 # feed FIFO TEXT: write TEXT to an open FIFO (bounded, never hangs).
 feed() {
 	# shellcheck disable=SC2016 # $0 and $1 are expanded by the inner shell
 	timeout 5 sh -c 'printf "%s" "$1" >"$0"' "$1" "$2"
+}
+
+# say FIFO LINE: feed LINE and a newline.
+say() {
+	feed "$1" "$2"$'\n'
 }
 
 # ---------------------------------------------------------------- checks
@@ -202,6 +264,11 @@ has_line() {
 # size_is FILE N: FILE is a regular file of exactly N bytes.
 size_is() {
 	[ -f "$1" ] && [ "$(wc -c <"$1")" -eq "$2" ]
+}
+
+# size_at_least FILE N: FILE is a regular file of N bytes or more.
+size_at_least() {
+	[ -f "$1" ] && [ "$(wc -c <"$1")" -ge "$2" ]
 }
 
 # now_ms: the current time in milliseconds since the epoch.
@@ -252,31 +319,12 @@ need_dual_name() {
 	[ -n "$DUAL_SECOND" ]
 }
 
-# blackhole: start a TCP listener on 127.0.0.1 that never answers a SYN and
-# set BH_PORT; skip the test where that cannot be made. A python3 socket
-# listens with a backlog of 0 and never accepts; one connection fills its
-# accept queue, and Linux then drops every further SYN (tcp_conn_request:
-# accept queue full), so a connect hangs in SYN_SENT until its own timeout.
-# The script checks that with a probe connect before it prints the port.
-# This is purely local, unlike the usual "unroutable address" trick.
+# blackhole: start a TCP listener on 127.0.0.1 that never answers a SYN
+# (peer.py blackhole says how) and set BH_PORT; skip the test where that
+# cannot be made.
 blackhole() {
 	need python3
-	bg python3 -c '
-import socket, time
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-s.listen(0)
-port = s.getsockname()[1]
-fill = socket.create_connection(("127.0.0.1", port))
-probe = socket.socket()
-probe.settimeout(0.3)
-try:
-    probe.connect(("127.0.0.1", port))
-    print("answers", flush=True)
-except socket.timeout:
-    print(port, flush=True)
-time.sleep(60)
-' >"$T/bh"
+	bg python3 "$PEER_PY" blackhole >"$T/bh"
 	wait_for 5 test -s "$T/bh"
 	BH_PORT=$(cat "$T/bh")
 	case $BH_PORT in
@@ -324,212 +372,11 @@ sock_ok() {
 
 # ---------------------------------------------------------------- python peer
 
-# PEER_PY: a scripted TCP peer on 127.0.0.1 (started by peer_listen and
-# peer_connect below).
-#   peer.py listen PORTFILE ACTION...   listen on port 0, write the port to
-#                                       PORTFILE (atomically), accept one client
-#   peer.py connect PORT ACTION...      connect to PORT
-# With PEER_NODELAY set (non-empty) in its environment, the connection gets
-# TCP_NODELAY.
-# Actions, run in order (a failed check exits 1 with a "peer:" message):
-#   rcvbuf=N           (listen, any position) SO_RCVBUF N before listening
-#   no_client=SECS     (listen, first) check that nobody connects for SECS,
-#                      then exit 0
-#   name=FILE          write our own port (the client's port) to FILE
-#   send=FILE          send the whole file
-#   sendstr=TEXT       send TEXT
-#   sendhex=HEX        send these bytes
-#   drip=HEX,SECS      send these bytes one at a time, SECS apart
-#   flood=N            send N bytes as fast as possible; a reset ends it quietly
-#   stream=N,SECS      send "line K" N times, SECS apart
-#   both=SEND,RECV     send file SEND and, at the same time, read until EOF
-#                      into RECV; shut_wr once SEND is sent
-#   recv_all=FILE      read until EOF into FILE (flushed after every read)
-#   slow_recv=FILE     read until EOF into FILE, 64 KiB at a time, 0.03 s apart
-#   recv_n=N[,FILE]    read exactly N bytes (EOF before that: failure), into
-#                      FILE if given
-#   paced_recv=N,SECS  read N bytes spread evenly over SECS, then until EOF
-#   lines=N,FILE       read N lines; FILE gets the monotonic arrival time of
-#                      each, one a line, and FILE.data the bytes
-#   no_eof=SECS        check that nothing at all (no byte, no FIN) arrives for SECS
-#   eof_within=SECS    check that EOF arrives within SECS (data before it is dropped)
-#   shut_wr            shutdown(SHUT_WR): send our FIN
-#   rst                close with SO_LINGER 0: send a reset
-#   close              close normally
-#   sleep=SECS         sleep
-#   touch=FILE         create FILE (a progress mark the test waits for)
-PEER_PY=$(cat <<'PY'
-import os, socket, struct, sys, threading, time
-
-def fail(msg):
-    sys.stderr.write("peer: %s\n" % msg)
-    sys.exit(1)
-
-role, where, acts = sys.argv[1], sys.argv[2], sys.argv[3:]
-if role == "listen":
-    srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    for act in acts:
-        if act.startswith("rcvbuf="):
-            srv.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, int(act[7:]))
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(1)
-    with open(where + ".tmp", "w") as f:
-        f.write("%d\n" % srv.getsockname()[1])
-    os.rename(where + ".tmp", where)
-    if acts and acts[0].startswith("no_client="):
-        srv.settimeout(float(acts[0].partition("=")[2]))
-        try:
-            srv.accept()
-        except socket.timeout:
-            sys.exit(0)
-        fail("a client connected")
-    c, _ = srv.accept()
-    srv.close()
-else:
-    c = socket.create_connection(("127.0.0.1", int(where)))
-if os.environ.get("PEER_NODELAY"):
-    c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-def recv_into(path, slow=False):
-    with open(path, "wb") as f:
-        while True:
-            if slow:
-                d = c.recv(65536, socket.MSG_WAITALL)
-                time.sleep(0.03)
-            else:
-                d = c.recv(65536)
-            if not d:
-                break
-            f.write(d)
-            f.flush()
-
-for act in acts:
-    op, _, arg = act.partition("=")
-    if op == "rcvbuf":
-        pass
-    elif op == "name":
-        with open(arg + ".tmp", "w") as f:
-            f.write("%d\n" % c.getsockname()[1])
-        os.rename(arg + ".tmp", arg)
-    elif op == "send":
-        with open(arg, "rb") as f:
-            c.sendall(f.read())
-    elif op == "sendstr":
-        c.sendall(arg.encode())
-    elif op == "sendhex":
-        c.sendall(bytes.fromhex(arg))
-    elif op == "drip":
-        hx, secs = arg.split(",")
-        for b in bytes.fromhex(hx):
-            c.sendall(bytes([b]))
-            time.sleep(float(secs))
-    elif op == "flood":
-        left, block = int(arg), os.urandom(1 << 20)
-        try:
-            while left > 0:
-                n = c.send(block[:left])
-                left -= n
-        except OSError:
-            pass
-    elif op == "stream":
-        n, secs = arg.split(",")
-        for k in range(int(n)):
-            if k:
-                time.sleep(float(secs))
-            c.sendall(b"line %d\n" % (k + 1))
-    elif op == "both":
-        src, dst = arg.split(",")
-        def sender():
-            with open(src, "rb") as f:
-                c.sendall(f.read())
-            c.shutdown(socket.SHUT_WR)
-        t = threading.Thread(target=sender)
-        t.start()
-        recv_into(dst)
-        t.join()
-    elif op == "recv_all":
-        recv_into(arg)
-    elif op == "slow_recv":
-        recv_into(arg, slow=True)
-    elif op == "recv_n":
-        n, _, path = arg.partition(",")
-        left, got = int(n), []
-        while left > 0:
-            d = c.recv(min(left, 65536))
-            if not d:
-                fail("EOF with %d bytes still expected" % left)
-            if path:
-                got.append(d)
-            left -= len(d)
-        if path:
-            with open(path, "wb") as f:
-                f.write(b"".join(got))
-    elif op == "paced_recv":
-        n, secs = arg.split(",")
-        total, rate, got = int(n), int(n) / float(secs), 0
-        start = time.monotonic()
-        while True:
-            ahead = got / rate - (time.monotonic() - start)
-            if ahead > 0:
-                time.sleep(ahead)
-            d = c.recv(16384)
-            if not d:
-                break
-            got += len(d)
-        if got != total:
-            fail("paced_recv: got %d bytes, expected %d" % (got, total))
-    elif op == "lines":
-        n, path = arg.split(",")
-        data, stamps = b"", []
-        while len(stamps) < int(n):
-            d = c.recv(1)
-            if not d:
-                fail("EOF after %d lines" % len(stamps))
-            data += d
-            if d == b"\n":
-                stamps.append(time.monotonic())
-        with open(path, "w") as f:
-            f.write("".join("%.6f\n" % t for t in stamps))
-        with open(path + ".data", "wb") as f:
-            f.write(data)
-    elif op == "no_eof":
-        c.settimeout(float(arg))
-        try:
-            d = c.recv(65536)
-        except socket.timeout:
-            d = None
-        c.settimeout(None)
-        if d is not None:
-            fail("expected silence for %s s, got %s" % (arg, repr(d[:20]) if d else "EOF"))
-    elif op == "eof_within":
-        c.settimeout(float(arg))
-        try:
-            while c.recv(65536):
-                pass
-        except socket.timeout:
-            fail("no EOF within %s s" % arg)
-        c.settimeout(None)
-    elif op == "shut_wr":
-        c.shutdown(socket.SHUT_WR)
-    elif op == "rst":
-        c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        c.close()
-    elif op == "close":
-        c.close()
-    elif op == "sleep":
-        time.sleep(float(arg))
-    elif op == "touch":
-        open(arg, "w").close()
-    else:
-        fail("unknown action " + act)
-PY
-)
-
 # peer_listen ACTION...: start the python peer (PEER_PY) listening on
 # 127.0.0.1; sets PPORT and PEER (its PID). Its stderr goes to $T/peer.err.
 peer_listen() {
 	rm -f "$T/pport"
-	bg python3 -c "$PEER_PY" listen "$T/pport" "$@" 2>"$T/peer.err" 5>&-
+	bg python3 "$PEER_PY" listen "$T/pport" "$@" 2>"$T/peer.err" 5>&-
 	PEER=$BG_PID
 	wait_for 5 test -s "$T/pport"
 	PPORT=$(cat "$T/pport")
@@ -538,7 +385,7 @@ peer_listen() {
 # peer_connect PORT ACTION...: start the python peer (PEER_PY) as a client
 # of PORT on 127.0.0.1; sets PEER (its PID). Its stderr goes to $T/peer.err.
 peer_connect() {
-	bg python3 -c "$PEER_PY" connect "$@" 2>"$T/peer.err" 5>&-
+	bg python3 "$PEER_PY" connect "$@" 2>"$T/peer.err" 5>&-
 	PEER=$BG_PID
 }
 
@@ -552,16 +399,14 @@ peer_ok() {
 	fi
 }
 
-# datagram_ping_pong LFEED CLIENT_ARGS...: with a datagram listener running
-# (LPID; stdin the feed $T/lin, whose writer is LFEED; stdout $T/lout),
+# datagram_ping_pong CLIENT_ARGS...: with a datagram listener running
+# (LPID; stdin the feed $T/lin; stdout $T/lout),
 # start "sock CLIENT_ARGS" fed from $T/cin, send ping to the listener and
 # pong back, end both stdins, and check that both exit 0 having carried
 # exactly that.
 datagram_ping_pong() {
-	local lfeed=$1 cfeed cpid
-	shift
+	local cpid
 	open_feed "$T/cin"
-	cfeed=$FEED_PID
 	# shellcheck disable=SC2016 # expanded by the inner shell
 	bg sh -c 'i=$1 o=$2 e=$3; shift 3; exec "$0" "$@" <"$i" >"$o" 2>"$e"' \
 	    "$SOCK" "$T/cin" "$T/cout" "$T/cerr" "$@"
@@ -572,8 +417,8 @@ datagram_ping_pong() {
 	feed "$T/lin" 'pong
 '
 	wait_for 5 has_text "$T/cout" pong
-	end_feed "$cfeed"
-	end_feed "$lfeed"
+	end_feed "$T/cin"
+	end_feed "$T/lin"
 	wait_exit "$cpid" 4
 	[ "$EXIT_STATUS" -eq 0 ]
 	wait_exit "$LPID" 4

@@ -85,13 +85,12 @@ client() {
 	open_feed "$T/lin"
 	sock_listen "$T/lin" "$T/out" "$T/err" 127.0.0.1 0
 	open_feed "$T/cin"
-	local cfeed=$FEED_PID
 	bg sh -c 'exec "$0" 127.0.0.1 "$1" <"$2" >/dev/null 2>&1' "$SOCK" "$PORT" "$T/cin"
 	wait_for 5 grep -q '^sock: connection from' "$T/err"
 	wait_for 5 eval '! is_listening "$PORT"'
 	run -1 --separate-stderr timeout 10 "$SOCK" 127.0.0.1 "$PORT" </dev/null
 	[ "$stderr" = "sock: connect to 127.0.0.1 port $PORT: Connection refused" ]
-	end_feed "$cfeed"
+	end_feed "$T/cin"
 }
 
 @test "-k serves a second client after the first one left" {
@@ -164,12 +163,12 @@ client() {
 
 @test "a listener without -v prints nothing on stderr" {
 	local p
-	need python3 ss
-	p=$(free_port)
-	bg sh -c 'exec "$0" -l 127.0.0.1 "$1" </dev/null >"$2" 2>"$3"' \
-	    "$SOCK" "$p" "$T/out" "$T/err"
+	need ss
+	bg sh -c 'exec "$0" -l 127.0.0.1 0 </dev/null >"$1" 2>"$2"' \
+	    "$SOCK" "$T/out" "$T/err"
 	local lpid=$BG_PID
-	wait_for 5 is_listening "$p"
+	wait_for 5 has_bound_port "$lpid"
+	p=$(bound_port "$lpid")
 	printf 'quiet' >"$T/msg"
 	client 127.0.0.1 "$p" <"$T/msg"
 	wait_exit "$lpid" 5

@@ -10,9 +10,10 @@
 load helper
 bats_require_minimum_version 1.5.0
 
-# The scripted python3 peer (PEER_PY, peer_listen, peer_connect in
-# helper.bash) sets TCP_NODELAY in this file, so that each of its sends goes
-# out at once: the byte counts, dumps and timings here are checked exactly.
+# The scripted python3 peer (test/peer.py, started by peer_listen and
+# peer_connect in helper.bash) sets TCP_NODELAY in this file, so that each
+# of its sends goes out at once: the byte counts, dumps and timings here
+# are checked exactly.
 export PEER_NODELAY=1
 
 # HEXDUMP_PY FILE MARKER [OFFSET [START [LEN]]]: print what sock's -o must

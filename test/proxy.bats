@@ -200,7 +200,7 @@ EOF
 	proxy_usage 'sock: -F cannot be used with -l' -F -l 0
 	proxy_usage 'sock: -F cannot be used with -z' -F -z 127.0.0.1 80
 	proxy_usage 'sock: -F cannot be used with -u' -F -u 127.0.0.1 80
-	proxy_usage 'sock: -F cannot be used with -d, --send-only, --recv-only, -N, --no-shutdown, -q, -i, -o, -C, -t or --progress: the socket goes to another program' \
+	proxy_usage 'sock: -F cannot be used with -q: the socket goes to another program' \
 	    -F -q 1 127.0.0.1 80
 }
 
@@ -357,7 +357,7 @@ question_answer() {
 	feed "$T/cin" question
 	peer_ok
 	wait_for 5 has_text "$T/out" answer
-	end_feed "$FEED_PID"
+	end_feed "$T/cin"
 	sock_ok
 	[ "$(cat "$T/got")" = question ]
 	[ "$(cat "$T/out")" = answer ]

@@ -20,11 +20,13 @@ cpu_of() {
 }
 
 # within_rate MS BYTES RATE: MS milliseconds for BYTES at RATE bytes a
-# second is no faster than the rate allows, and at most 25 % slower (the
-# limit is an average, not a ceiling on a loaded machine's speed).
+# second is no faster than the rate allows (3 % for the clock), and at
+# most half as slow again: the test's time includes starting the
+# processes and connecting, on a machine that may be busy (on a quiet one
+# these transfers take the rate's time to within 2 %).
 within_rate() {
 	local want=$(( $2 * 1000 / $3 ))
-	if [ "$1" -lt $(( want * 97 / 100 )) ] || [ "$1" -gt $(( want * 125 / 100 )) ]; then
+	if [ "$1" -lt $(( want * 97 / 100 )) ] || [ "$1" -gt $(( want * 150 / 100 )) ]; then
 		echo "moved $2 bytes in $1 ms; at $3 B/s that takes $want ms" >&2
 		return 1
 	fi
@@ -73,7 +75,7 @@ upload_at() {
 	sock_listen "$T/data" /dev/null "$T/lerr" 127.0.0.1 0
 	local start
 	start=$(date +%s%N)
-	run -0 timeout 20 "$SOCK" --limit-rate 0.75M 127.0.0.1 "$PORT" </dev/null >"$T/got"
+	timeout 20 "$SOCK" --limit-rate 0.75M 127.0.0.1 "$PORT" </dev/null >"$T/got"
 	within_rate "$(elapsed_ms "$start")" 1572864 786432
 	same_file "$T/data" "$T/got"
 }
@@ -96,7 +98,8 @@ upload_at() {
 	local v
 	for v in 0 0.5 -1 "" abc 1X 1e3 0x10 1.2.3 K 99999999999999999999; do
 		run -2 --separate-stderr "$SOCK" --limit-rate "$v" 127.0.0.1 9
-		[[ $stderr == *"--limit-rate"* ]] || { echo "value [$v]: $stderr" >&2; return 1; }
+		[[ $stderr == "sock: invalid --limit-rate value \"$v\": must be a number of bytes a second"* ]] ||
+		    { echo "value [$v]: $stderr" >&2; return 1; }
 	done
 }
 
@@ -146,9 +149,9 @@ for w in (b"a\n", b"b\n", b"c\n", b"d\n"):
 
 @test "-W is a usage error with TCP, and its count must be a positive number" {
 	run -2 --separate-stderr "$SOCK" -W 2 127.0.0.1 9
-	[[ $stderr == *"-W"* ]]
+	[ "${stderr_lines[0]}" = "sock: -W needs -u" ]
 	run -2 --separate-stderr "$SOCK" -u -W 0 127.0.0.1 9
-	[[ $stderr == *"-W"* ]]
+	[[ ${stderr_lines[0]} == "sock: invalid -W value \"0\""* ]]
 	run -2 --separate-stderr "$SOCK" -u -W x 127.0.0.1 9
-	[[ $stderr == *"-W"* ]]
+	[[ ${stderr_lines[0]} == "sock: invalid -W value \"x\""* ]]
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # The relay: SPEC.md "The relay", rules 1-7. Every peer here is a scripted
-# python3 peer (PEER_PY in helper.bash) so each test controls exactly when
-# the other side sends, half-closes, resets or merely watches for a FIN.
+# python3 peer (test/peer.py, through helper.bash) so each test controls
+# exactly when the other side sends, half-closes, resets or merely watches
+# for a FIN.
 #
 # Each @test body runs in a subshell (SC2030/SC2031); run sets status,
 # output and stderr, and helper.bash sets PORT and LPID (SC2154/SC2153).

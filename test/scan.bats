@@ -97,8 +97,8 @@ run_bad_list() {
 
 @test "a closed port exits 1 and prints nothing without -v" {
 	local p
-	need python3
-	p=$(free_port)
+	closed_port
+	p=$CLOSED_PORT
 	run -1 --separate-stderr timeout 10 "$SOCK" -z 127.0.0.1 "$p" </dev/null
 	[ -z "$output" ]
 	[ -z "$stderr" ]
@@ -113,8 +113,8 @@ run_bad_list() {
 
 @test "-vv reports a closed port as refused" {
 	local p
-	need python3
-	p=$(free_port)
+	closed_port
+	p=$CLOSED_PORT
 	run -1 --separate-stderr timeout 10 "$SOCK" -vv -z 127.0.0.1 "$p" </dev/null
 	[ -z "$output" ]
 	[ "$stderr" = "sock: connect to 127.0.0.1 port $p (tcp) failed: Connection refused" ]
@@ -316,8 +316,8 @@ time.sleep(30)
 
 @test "--wait 1 gives up after a second with exit 3 and the last error" {
 	local p start ms
-	need python3
-	p=$(free_port)
+	closed_port
+	p=$CLOSED_PORT
 	start=$(date +%s%N)
 	run -3 --separate-stderr timeout 10 "$SOCK" --wait 1 -z 127.0.0.1 "$p" </dev/null
 	ms=$(elapsed_ms "$start")

@@ -11,28 +11,6 @@
 load helper
 bats_require_minimum_version 1.5.0
 
-setup() {
-	common_setup
-	declare -gA FEED=()
-}
-
-# open_named_feed NAME: open_feed on the FIFO $T/NAME, its writer's PID kept
-# in FEED[NAME], so its reader sees no end of input until end_named_feed
-# NAME. say NAME LINE writes one line into it (bounded: the reader must
-# exist).
-open_named_feed() {
-	open_feed "$T/$1"
-	FEED[$1]=$FEED_PID
-}
-
-say() {
-	feed "$T/$1" "$2"$'\n'
-}
-
-end_named_feed() {
-	end_feed "${FEED[$1]}"
-}
-
 # start_client IN OUT ARGS...: run "sock ARGS" in the background with
 # stdin from IN, stdout to OUT and stderr to OUT.err; its PID in CPID.
 start_client() {
@@ -94,7 +72,7 @@ refused_re() {
 	alphabet_file "$T/d2" 1000000 ijklmnop
 	alphabet_file "$T/d3" 1000000 qrstuvwx
 	for i in 1 2 3; do
-		open_named_feed "c$i"
+		open_feed "$T/c$i"
 		start_client "$T/c$i" "$T/o$i" 127.0.0.1 "$PORT"
 		cpid[i]=$CPID
 	done
@@ -107,7 +85,7 @@ refused_re() {
 	for i in 1 2 3; do
 		wait_exit "${wpid[i]}" 20
 		[ "$EXIT_STATUS" -eq 0 ]
-		end_named_feed "c$i"
+		end_feed "$T/c$i"
 	done
 	for i in 1 2 3; do
 		wait_exit "${cpid[i]}" 10
@@ -126,10 +104,10 @@ refused_re() {
 
 @test "-k sends what stdin supplies to every connected client" {
 	local i
-	open_named_feed lin
+	open_feed "$T/lin"
 	sock_listen "$T/lin" "$T/out" "$T/err" -k 127.0.0.1 0
 	for i in 1 2 3; do
-		open_named_feed "c$i"
+		open_feed "$T/c$i"
 		start_client "$T/c$i" "$T/o$i" 127.0.0.1 "$PORT"
 	done
 	wait_for 5 has_n 3 '^sock: connection from' "$T/err"
@@ -144,38 +122,38 @@ refused_re() {
 }
 
 @test "-k reads stdin only once a client is there to get it" {
-	open_named_feed lin
+	open_feed "$T/lin"
 	sock_listen "$T/lin" "$T/out" "$T/err" -k 127.0.0.1 0
-	say lin "said before anyone came"
+	say "$T/lin" "said before anyone came"
 	sleep 0.3
-	open_named_feed c1
+	open_feed "$T/c1"
 	start_client "$T/c1" "$T/o1" 127.0.0.1 "$PORT"
 	wait_for 5 has_line "$T/o1" "said before anyone came"
 }
 
 @test "-k exits 0 once stdin with data has ended and the last client left" {
 	local a b
-	open_named_feed lin
+	open_feed "$T/lin"
 	sock_listen "$T/lin" "$T/out" "$T/err" -k 127.0.0.1 0
-	open_named_feed ca
+	open_feed "$T/ca"
 	start_client "$T/ca" "$T/oa" -d 127.0.0.1 "$PORT"
 	a=$CPID
-	open_named_feed cb
+	open_feed "$T/cb"
 	start_client "$T/cb" "$T/ob" 127.0.0.1 "$PORT"
 	b=$CPID
 	wait_for 5 has_n 2 '^sock: connection from' "$T/err"
-	say lin "hello both"
+	say "$T/lin" "hello both"
 	wait_for 5 has_line "$T/oa" "hello both"
 	wait_for 5 has_line "$T/ob" "hello both"
-	say cb "b was here"
+	say "$T/cb" "b was here"
 	wait_for 5 has_line "$T/out" "b was here"
-	end_named_feed lin
+	end_feed "$T/lin"
 	# Each client got the FIN: the -d one leaves, the other stays.
 	wait_exit "$a" 5
 	[ "$EXIT_STATUS" -eq 0 ]
 	sleep 0.2
 	kill -0 "$LPID"
-	end_named_feed cb
+	end_feed "$T/cb"
 	wait_exit "$b" 5
 	[ "$EXIT_STATUS" -eq 0 ]
 	wait_exit "$LPID" 5
@@ -199,9 +177,9 @@ refused_re() {
 @test "-k: a client that resets is reported, the others go on, exit 1" {
 	local b
 	need python3
-	open_named_feed lin
+	open_feed "$T/lin"
 	sock_listen "$T/lin" "$T/out" "$T/err" -k 127.0.0.1 0
-	open_named_feed cb
+	open_feed "$T/cb"
 	start_client "$T/cb" "$T/ob" 127.0.0.1 "$PORT"
 	b=$CPID
 	wait_for 5 has_n 1 '^sock: connection from' "$T/err"
@@ -217,12 +195,12 @@ s.close()
 PY
 	wait_for 5 has_line "$T/err" \
 	    "sock: read from 127.0.0.1 port $output: Connection reset by peer"
-	say lin "still serving"
+	say "$T/lin" "still serving"
 	wait_for 5 has_line "$T/ob" "still serving"
-	say cb "b goes on"
+	say "$T/cb" "b goes on"
 	wait_for 5 has_line "$T/out" "b goes on"
-	end_named_feed lin
-	end_named_feed cb
+	end_feed "$T/lin"
+	end_feed "$T/cb"
 	wait_exit "$b" 5
 	[ "$EXIT_STATUS" -eq 0 ]
 	wait_exit "$LPID" 5
@@ -232,7 +210,7 @@ PY
 @test "-k -w drops a client idle that long and goes on serving" {
 	local p
 	sock_listen /dev/null "$T/out" "$T/err" -k -w 0.5 127.0.0.1 0
-	open_named_feed c1
+	open_feed "$T/c1"
 	start_client "$T/c1" "$T/o1" 127.0.0.1 "$PORT"
 	wait_for 5 has_n 1 '^sock: connection from' "$T/err"
 	p=$(nth_port 1 "$T/err")
@@ -270,14 +248,14 @@ PY
 }
 
 @test "-k over a Unix socket serves two clients at once" {
-	open_named_feed c1
-	open_named_feed c2
+	open_feed "$T/c1"
+	open_feed "$T/c2"
 	sock_listen_unix /dev/null "$T/out" "$T/err" -k "$T/s.sock"
 	start_client "$T/c1" "$T/o1" -U "$T/s.sock"
 	start_client "$T/c2" "$T/o2" -U "$T/s.sock"
 	wait_for 5 has_n 2 '^sock: connection from' "$T/err"
-	say c1 "first"
-	say c2 "second"
+	say "$T/c1" "first"
+	say "$T/c2" "second"
 	wait_for 5 has_line "$T/out" first
 	wait_for 5 has_line "$T/out" second
 }
@@ -288,13 +266,13 @@ PY
 	local i cpid=()
 	sock_listen /dev/null "$T/out" "$T/err" -k -e /bin/cat 127.0.0.1 0
 	for i in 1 2 3; do
-		open_named_feed "c$i"
+		open_feed "$T/c$i"
 		start_client "$T/c$i" "$T/o$i" 127.0.0.1 "$PORT"
 		cpid[i]=$CPID
 	done
 	wait_for 5 has_n 3 '^sock: connection from' "$T/err"
 	for i in 1 2 3; do
-		say "c$i" "hello from $i"
+		say "$T/c$i" "hello from $i"
 	done
 	# Every program answers while all three connections are open.
 	for i in 1 2 3; do
@@ -303,7 +281,7 @@ PY
 	head -c 200000 /dev/urandom | base64 >"$T/big"
 	for i in 1 2 3; do
 		timeout 10 sh -c 'cat "$0" >"$1"' "$T/big" "$T/c$i"
-		end_named_feed "c$i"
+		end_feed "$T/c$i"
 	done
 	for i in 1 2 3; do
 		wait_exit "${cpid[i]}" 10
@@ -406,9 +384,9 @@ PY
 	for args in "-e cat -c cat 127.0.0.1 1|-e and -c cannot be used together" \
 	    "-l -e cat --broker 0|-e cannot be used with --broker" \
 	    "-l -c cat --chat 0|-c cannot be used with --chat" \
-	    "-e cat -d 127.0.0.1 1|-e cannot be used with -d," \
-	    "-e cat -q 1 127.0.0.1 1|-e cannot be used with -d," \
-	    "-l -k -e cat -C 0|-e cannot be used with -d,"; do
+	    "-e cat -d 127.0.0.1 1|-e cannot be used with -d: the program talks to the peer directly" \
+	    "-e cat -q 1 127.0.0.1 1|-e cannot be used with -q: the program talks to the peer directly" \
+	    "-l -k -e cat -C 0|-e cannot be used with -C: the program talks to the peer directly"; do
 		# shellcheck disable=SC2086 # word splitting wanted
 		run -2 --separate-stderr "$SOCK" ${args%%|*}
 		[ -z "$output" ]
@@ -426,7 +404,7 @@ PY
 	sock_listen /dev/null "$T/out" "$T/err" -k \
 	    -c 'ls -l /proc/$$/fd | sed -n "s/.* \([0-9]*\) -> socket:.*/\1/p"' \
 	    127.0.0.1 0
-	open_named_feed c1
+	open_feed "$T/c1"
 	start_client "$T/c1" "$T/o1" 127.0.0.1 "$PORT"
 	wait_for 5 has_n 1 '^sock: connection from' "$T/err"
 	run -0 --separate-stderr timeout 5 "$SOCK" 127.0.0.1 "$PORT" </dev/null
@@ -466,20 +444,20 @@ PY
 @test "--broker relays each of two clients' lines to the other, not back" {
 	local a b
 	sock_listen /dev/null "$T/out" "$T/err" --broker 127.0.0.1 0
-	open_named_feed ca
+	open_feed "$T/ca"
 	start_client "$T/ca" "$T/oa" 127.0.0.1 "$PORT"
 	a=$CPID
-	open_named_feed cb
+	open_feed "$T/cb"
 	start_client "$T/cb" "$T/ob" 127.0.0.1 "$PORT"
 	b=$CPID
 	wait_for 5 has_n 2 '^sock: connection from' "$T/err"
-	say ca "from a"
+	say "$T/ca" "from a"
 	wait_for 5 has_line "$T/ob" "from a"
-	say cb "from b"
+	say "$T/cb" "from b"
 	wait_for 5 has_line "$T/oa" "from b"
 	wait_for 5 has_line "$T/out" "from b"
-	end_named_feed ca
-	end_named_feed cb
+	end_feed "$T/ca"
+	end_feed "$T/cb"
 	wait_exit "$a" 5
 	[ "$EXIT_STATUS" -eq 0 ]
 	wait_exit "$b" 5
@@ -492,21 +470,21 @@ PY
 }
 
 @test "--broker sends its own stdin to every client, and -d does not read it" {
-	open_named_feed lin
+	open_feed "$T/lin"
 	sock_listen "$T/lin" "$T/out" "$T/err" --broker 127.0.0.1 0
-	open_named_feed ca
+	open_feed "$T/ca"
 	start_client "$T/ca" "$T/oa" 127.0.0.1 "$PORT"
-	open_named_feed cb
+	open_feed "$T/cb"
 	start_client "$T/cb" "$T/ob" 127.0.0.1 "$PORT"
 	wait_for 5 has_n 2 '^sock: connection from' "$T/err"
-	say lin "from the broker"
+	say "$T/lin" "from the broker"
 	wait_for 5 has_line "$T/oa" "from the broker"
 	wait_for 5 has_line "$T/ob" "from the broker"
 	[ ! -s "$T/out" ]
 
-	open_named_feed lin2
+	open_feed "$T/lin2"
 	sock_listen "$T/lin2" "$T/out2" "$T/err2" --broker -d 127.0.0.1 0
-	open_named_feed cc
+	open_feed "$T/cc"
 	start_client "$T/cc" "$T/oc" 127.0.0.1 "$PORT"
 	wait_for 5 has_n 1 '^sock: connection from' "$T/err2"
 	# Not read at all: a writer that fills the FIFO's buffer blocks.
@@ -519,12 +497,12 @@ PY
 	local i j
 	sock_listen /dev/null "$T/out" "$T/err" --broker 127.0.0.1 0
 	for i in $(seq 10); do
-		open_named_feed "c$i"
+		open_feed "$T/c$i"
 		start_client "$T/c$i" "$T/o$i" 127.0.0.1 "$PORT"
 	done
 	wait_for 5 has_n 10 '^sock: connection from' "$T/err"
 	for i in $(seq 10); do
-		say "c$i" "line of client $i"
+		say "$T/c$i" "line of client $i"
 	done
 	for i in $(seq 10); do
 		wait_for 5 has_n 9 '^line of client' "$T/o$i"
@@ -545,38 +523,40 @@ PY
 # ---------------------------------------------------------------- chat
 
 @test "--chat prefixes each line with <userN> and announces joins and leaves" {
-	local a b pa pb
-	open_named_feed lin
+	local a b pa pb base
+	open_feed "$T/lin"
 	sock_listen "$T/lin" "$T/out" "$T/err" --chat 127.0.0.1 0
-	open_named_feed ca
+	open_feed "$T/ca"
 	start_client "$T/ca" "$T/oa" 127.0.0.1 "$PORT"
 	a=$CPID
 	wait_for 5 has_n 1 '^sock: connection from' "$T/err"
 	pa=$(nth_port 1 "$T/err")
-	open_named_feed cb
+	open_feed "$T/cb"
 	start_client "$T/cb" "$T/ob" 127.0.0.1 "$PORT"
 	b=$CPID
 	wait_for 5 has_n 2 '^sock: connection from' "$T/err"
 	pb=$(nth_port 2 "$T/err")
 	wait_for 5 has_line "$T/oa" \
 	    "<announce> 127.0.0.1 port $pb is connected as <user2>."
-	say ca "hello"
+	say "$T/ca" "hello"
 	wait_for 5 has_line "$T/ob" "<user1> hello"
-	say cb "hi there"
+	say "$T/cb" "hi there"
 	wait_for 5 has_line "$T/oa" "<user2> hi there"
-	say lin "from the host"
+	say "$T/lin" "from the host"
 	wait_for 5 has_line "$T/oa" "<user0> from the host"
 	wait_for 5 has_line "$T/ob" "<user0> from the host"
-	# A line in two writes gets one prefix.
+	# A line in two writes gets one prefix: the server reads the first
+	# before the second is sent.
+	read -r base _ < <(bytes_taken "$PORT")
 	timeout 5 sh -c 'printf "half " >"$0"' "$T/ca"
-	sleep 0.1
-	say ca "and half"
+	wait_for 5 has_taken "$PORT" $((base + 5))
+	say "$T/ca" "and half"
 	wait_for 5 has_line "$T/ob" "<user1> half and half"
-	end_named_feed ca
+	end_feed "$T/ca"
 	wait_exit "$a" 5
 	[ "$EXIT_STATUS" -eq 0 ]
 	wait_for 5 has_line "$T/ob" "<announce> <user1> is disconnected."
-	end_named_feed cb
+	end_feed "$T/cb"
 	wait_exit "$b" 5
 	wait_for 5 has_line "$T/out" "<announce> <user2> is disconnected."
 
@@ -598,22 +578,22 @@ PY
 @test "--chat: a notice does not cut a line another user is still typing" {
 	local pb
 	sock_listen /dev/null "$T/out" "$T/err" --chat 127.0.0.1 0
-	open_named_feed cc
+	open_feed "$T/cc"
 	start_client "$T/cc" "$T/oc" 127.0.0.1 "$PORT"
 	wait_for 5 has_n 1 '^sock: connection from' "$T/err"
-	open_named_feed ca
+	open_feed "$T/ca"
 	start_client "$T/ca" "$T/oa" 127.0.0.1 "$PORT"
 	wait_for 5 has_n 2 '^sock: connection from' "$T/err"
 	wait_for 5 has_n 1 'is connected as <user2>' "$T/oc"
-	# user2 has typed half a line when user3 joins.
+	# user2 has typed half a line when user3 joins. A server that holds
+	# partial lines shows none of it: wait until it has read it.
 	timeout 5 sh -c 'printf "par" >"$0"' "$T/ca"
-	# Nothing to poll for: a server that holds partial lines shows none.
-	sleep 0.2
-	open_named_feed cb
+	wait_for 5 has_taken "$PORT" 3
+	open_feed "$T/cb"
 	start_client "$T/cb" "$T/ob" 127.0.0.1 "$PORT"
 	wait_for 5 has_n 3 '^sock: connection from' "$T/err"
 	pb=$(nth_port 3 "$T/err")
-	say ca "tial"
+	say "$T/ca" "tial"
 	wait_for 5 grep -q 'tial' "$T/oc"
 	wait_for 5 grep -q 'tial' "$T/out"
 	printf '%s\n' "<announce> 127.0.0.1 port $pb is connected as <user3>." \
@@ -626,21 +606,22 @@ PY
 
 @test "--chat: another user's line does not cut a line still being typed" {
 	sock_listen /dev/null "$T/out" "$T/err" --chat 127.0.0.1 0
-	open_named_feed cc
+	open_feed "$T/cc"
 	start_client "$T/cc" "$T/oc" 127.0.0.1 "$PORT"
-	open_named_feed ca
+	open_feed "$T/ca"
 	start_client "$T/ca" "$T/oa" 127.0.0.1 "$PORT"
-	open_named_feed cb
+	open_feed "$T/cb"
 	start_client "$T/cb" "$T/ob" 127.0.0.1 "$PORT"
 	wait_for 5 has_n 3 '^sock: connection from' "$T/err"
 	wait_for 5 has_n 2 'is connected as' "$T/oc"
 	wait_for 5 has_n 3 'is connected as' "$T/out"
+	# A server that holds partial lines shows none: wait until it has
+	# read this one.
 	timeout 5 sh -c 'printf "par" >"$0"' "$T/ca"
-	# Nothing to poll for: a server that holds partial lines shows none.
-	sleep 0.2
-	say cb "hello"
+	wait_for 5 has_taken "$PORT" 3
+	say "$T/cb" "hello"
 	wait_for 5 grep -q 'hello' "$T/oc"
-	say ca "tial"
+	say "$T/ca" "tial"
 	wait_for 5 grep -q 'tial' "$T/oc"
 	wait_for 5 grep -q 'tial' "$T/out"
 	printf '%s\n' "<user2> partial" "<user3> hello" | sort >"$T/want"
@@ -665,7 +646,7 @@ time.sleep(60)
 	wait_for 5 has_n 1 '^sock: connection from' "$T/err"
 	pp=$(nth_port 1 "$T/err")
 	# user2 listens; user3 sends 2 MB of lines and leaves.
-	open_named_feed cb
+	open_feed "$T/cb"
 	start_client "$T/cb" "$T/ob" 127.0.0.1 "$PORT"
 	wait_for 5 has_n 2 '^sock: connection from' "$T/err"
 	seq 1 250000 | sed 's/^/chat line /' >"$T/data"
@@ -691,10 +672,10 @@ time.sleep(60)
 @test "--max-conns 2 closes a third client at once while two are connected" {
 	local a
 	sock_listen /dev/null "$T/out" "$T/err" -k --max-conns 2 127.0.0.1 0
-	open_named_feed c1
+	open_feed "$T/c1"
 	start_client "$T/c1" "$T/o1" 127.0.0.1 "$PORT"
 	a=$CPID
-	open_named_feed c2
+	open_feed "$T/c2"
 	start_client "$T/c2" "$T/o2" 127.0.0.1 "$PORT"
 	wait_for 5 has_n 2 '^sock: connection from' "$T/err"
 	# Closed at once, not left waiting: an empty-stdin client ends now.
@@ -703,9 +684,9 @@ time.sleep(60)
 	run timeout 5 "$SOCK" 127.0.0.1 "$PORT" <"$T/m3"
 	[ "$status" -ne 124 ]
 	wait_for 5 has_n 2 '^sock: refused 127\.0\.0\.1 port [0-9]+: already 2 clients \(--max-conns\)$' "$T/err"
-	say c1 one
-	say c2 two
-	end_named_feed c1
+	say "$T/c1" one
+	say "$T/c2" two
+	end_feed "$T/c1"
 	wait_exit "$a" 5
 	# One left: the next is served.
 	printf 'fourth\n' >"$T/m4"
@@ -719,15 +700,15 @@ time.sleep(60)
 @test "--max-conns with -k -e counts the programs still running" {
 	local a
 	sock_listen /dev/null "$T/out" "$T/err" -k --max-conns 1 -e cat 127.0.0.1 0
-	open_named_feed c1
+	open_feed "$T/c1"
 	start_client "$T/c1" "$T/o1" 127.0.0.1 "$PORT"
 	a=$CPID
 	wait_for 5 has_n 1 '^sock: connection from' "$T/err"
 	run -0 --separate-stderr timeout 5 "$SOCK" 127.0.0.1 "$PORT" </dev/null
 	[ -z "$output" ]
 	wait_for 5 has_n 1 '^sock: refused 127\.0\.0\.1 port [0-9]+: already 1 clients \(--max-conns\)$' "$T/err"
-	say c1 "first"
-	end_named_feed c1
+	say "$T/c1" "first"
+	end_feed "$T/c1"
 	wait_exit "$a" 5
 	[ "$(cat "$T/o1")" = first ]
 	wait_for 5 has_n 1 '^sock: program [0-9]+ exited with status 0$' "$T/err"

@@ -45,11 +45,6 @@ opt_is() {
 	fi
 }
 
-# has_text FILE TEXT: FILE contains TEXT.
-has_text() {
-	grep -qF -- "$2" "$1"
-}
-
 # need_ipv6: skip unless ::1 can be bound.
 need_ipv6() {
 	python3 -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' 2>/dev/null ||
@@ -283,9 +278,9 @@ usage_error_is() {
 
 @test "-b without -u, --nodelay with -u and --keepalive with -U are usage errors" {
 	usage_error_is -b 127.0.0.1 9 -- 'sock: -b needs -u'
-	usage_error_is --nodelay -u 127.0.0.1 9 -- 'sock: --nodelay works on TCP only'
-	usage_error_is --keepalive -U "$T/x.sock" -- 'sock: --keepalive works on TCP only'
-	usage_error_is -T lowdelay -U "$T/x.sock" -- 'sock: -U cannot be used with -T, -M or -b'
+	usage_error_is --nodelay -u 127.0.0.1 9 -- 'sock: --nodelay cannot be used with -u: it works on TCP only'
+	usage_error_is --keepalive -U "$T/x.sock" -- 'sock: --keepalive cannot be used with -U: it works on TCP only'
+	usage_error_is -T lowdelay -U "$T/x.sock" -- 'sock: -U cannot be used with -T'
 }
 
 # ---- -D ------------------------------------------------------------------
@@ -382,6 +377,6 @@ usage_error_is() {
 	for v in 0 256 -1 x ''; do
 		usage_error_is -m "$v" 127.0.0.1 9 -- "sock: invalid -m value \"$v\": must be a number from 1 to 255"
 	done
-	usage_error_is -m 5 -u 127.0.0.1 9 -- 'sock: -m works on TCP only'
-	usage_error_is -m 5 -U "$T/x.sock" -- 'sock: -m works on TCP only'
+	usage_error_is -m 5 -u 127.0.0.1 9 -- 'sock: -m cannot be used with -u: Linux checks it on TCP only'
+	usage_error_is -m 5 -U "$T/x.sock" -- 'sock: -m cannot be used with -U: Linux checks it on TCP only'
 }

@@ -192,11 +192,6 @@ cpu_ticks() {
 	awk '{ print $14 + $15 }' "/proc/$1/stat"
 }
 
-# size_at_least FILE BYTES
-size_at_least() {
-	[ -f "$1" ] && [ "$(wc -c <"$1")" -ge "$2" ]
-}
-
 # stalled_reader DIRECTION SPLICE: 4 MB through a sock whose stdout reader
 # (cat behind a FIFO) takes 100000 bytes, stalls for 2 s, then reads the
 # rest. The writing sock must wait without spinning (under 0.3 s of CPU

@@ -52,16 +52,14 @@ count_lines() {
 
 @test "a UDP listener answers its first peer" {
 	open_feed "$T/lin"
-	local lfeed=$FEED_PID
 	sock_listen "$T/lin" "$T/lout" "$T/lerr" -u 127.0.0.1 0
-	datagram_ping_pong "$lfeed" -u 127.0.0.1 "$PORT"
+	datagram_ping_pong -u 127.0.0.1 "$PORT"
 }
 
 @test "a UDP listener ignores datagrams from a second peer" {
 	open_feed "$T/lin"
 	sock_listen "$T/lin" "$T/lout" "$T/lerr" -u 127.0.0.1 0
 	open_feed "$T/c1"
-	local c1feed=$FEED_PID
 	bg sh -c 'exec "$0" -u 127.0.0.1 "$1" <"$2" >/dev/null 2>&1' "$SOCK" "$PORT" "$T/c1"
 	local c1pid=$BG_PID
 	feed "$T/c1" 'first
@@ -74,7 +72,7 @@ count_lines() {
 	wait_for 5 has_text "$T/lout" second
 	printf 'first\nsecond\n' >"$T/want"
 	same_file "$T/want" "$T/lout"
-	end_feed "$c1feed"
+	end_feed "$T/c1"
 	wait_exit "$c1pid" 4
 }
 
@@ -127,7 +125,6 @@ count_lines() {
 @test "each line written through a FIFO goes out as its own datagram" {
 	udp_peer
 	open_feed "$T/cin"
-	local cfeed=$FEED_PID
 	bg sh -c 'exec "$0" -u 127.0.0.1 "$1" <"$2"' "$SOCK" "$PEER_PORT" "$T/cin"
 	local cpid=$BG_PID
 	feed "$T/cin" 'a
@@ -139,7 +136,7 @@ count_lines() {
 	feed "$T/cin" 'ccc
 '
 	wait_for 5 count_lines "$T/peer.log" 3
-	end_feed "$cfeed"
+	end_feed "$T/cin"
 	wait_exit "$cpid" 4
 	[ "$EXIT_STATUS" -eq 0 ]
 	[ "$(cat "$T/peer.log")" = "$(printf '2\n3\n4')" ]
@@ -180,14 +177,13 @@ count_lines() {
 	printf 'waiting for you\n' >"$T/answer"
 	sock_listen "$T/answer" "$T/lout" "$T/lerr" -u 127.0.0.1 0
 	open_feed "$T/cin"
-	local cfeed=$FEED_PID
 	bg sh -c 'exec "$0" -u 127.0.0.1 "$1" <"$2" >"$3"' \
 	    "$SOCK" "$PORT" "$T/cin" "$T/cout"
 	local cpid=$BG_PID
 	feed "$T/cin" 'hi
 '
 	wait_for 5 has_text "$T/cout" 'waiting for you'
-	end_feed "$cfeed"
+	end_feed "$T/cin"
 	wait_exit "$cpid" 4
 	[ "$EXIT_STATUS" -eq 0 ]
 	same_file "$T/answer" "$T/cout"

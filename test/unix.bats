@@ -120,10 +120,9 @@ setup() {
 
 @test "a Unix datagram socket carries data both ways" {
 	open_feed "$T/lin"
-	local lfeed=$FEED_PID
 	sock_listen_unix "$T/lin" "$T/lout" "$T/lerr" -u "$S"
 	grep -qxF "sock: listening on $S (unixgram)" "$T/lerr"
-	datagram_ping_pong "$lfeed" -uU "$S"
+	datagram_ping_pong -uU "$S"
 	[ ! -e "$S" ]
 }
 
@@ -131,7 +130,6 @@ setup() {
 	local tmp
 	sock_listen_unix /dev/null "$T/lout" "$T/lerr" -u "$S"
 	open_feed "$T/cin"
-	local cfeed=$FEED_PID
 	bg sh -c 'exec "$0" -uU "$1" <"$2" >/dev/null' "$SOCK" "$S" "$T/cin"
 	local cpid=$BG_PID
 	feed "$T/cin" 'x
@@ -141,7 +139,7 @@ setup() {
 	[ -n "$tmp" ]
 	[ "$(wc -l <<<"$tmp")" -eq 1 ]
 	[ -S "$tmp" ]
-	end_feed "$cfeed"
+	end_feed "$T/cin"
 	wait_exit "$cpid" 4
 	[ "$EXIT_STATUS" -eq 0 ]
 	[ ! -e "$tmp" ]
@@ -195,12 +193,15 @@ setup() {
 
 @test "--wait with -U connects once the socket file appears" {
 	local path=$T/late.sock
+	printf 'late hello\n' >"$T/msg"
+	sock_bg "$T/msg" "$T/cout" "$T/err" -vv --wait 5 -U "$path"
+	# The socket appears only once the client has tried and failed.
+	wait_for 5 has_text "$T/err" "; trying again"
 	# shellcheck disable=SC2016 # expanded by the inner shell
-	bg sh -c 'sleep 0.7; exec "$0" -l -U "$1" </dev/null >"$2"' \
+	bg sh -c 'exec "$0" -l -U "$1" </dev/null >"$2"' \
 	    "$SOCK" "$path" "$T/out"
 	local listener=$BG_PID
-	run -0 --separate-stderr timeout 10 "$SOCK" --wait 5 -U "$path" \
-	    < <(printf 'late hello\n')
+	sock_ok 10
 	wait_exit "$listener" 5
 	[ "$EXIT_STATUS" -eq 0 ]
 	[ "$(cat "$T/out")" = "late hello" ]
