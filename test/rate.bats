@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # --limit-rate (each direction's average rate, on the copy, splice and
 # sendfile ways alike, without busy-waiting) and -W (quit after receiving
-# a number of datagrams). sock(1), "Connecting".
+# a number of datagrams); sock(1), OPTIONS.
 # shellcheck disable=SC2016,SC2030,SC2031,SC2153,SC2154
 # SC2016: the sh -c script takes its arguments as "$0" "$1"... on purpose.
 
