@@ -55,7 +55,17 @@ enum {
 	OPT_DENYFILE,
 	OPT_PROGRESS,
 	OPT_NODELAY,
-	OPT_KEEPALIVE
+	OPT_KEEPALIVE,
+	OPT_TLS,
+	OPT_TLS_ALPN,
+	OPT_TLS_CA,
+	OPT_TLS_CERT,
+	OPT_TLS_INSECURE,
+	OPT_TLS_KEY,
+	OPT_TLS_MIN,
+	OPT_TLS_PIN,
+	OPT_TLS_SERVERNAME,
+	OPT_TLS_VERIFY_CLIENT
 };
 
 static const struct option longopts[] = {
@@ -74,6 +84,17 @@ static const struct option longopts[] = {
 	{ "progress",		optional_argument, NULL, OPT_PROGRESS },
 	{ "recv-only",		no_argument,	NULL,	OPT_RECV_ONLY },
 	{ "send-only",		no_argument,	NULL,	OPT_SEND_ONLY },
+	{ "ssl",		no_argument,	NULL,	OPT_TLS },
+	{ "tls",		no_argument,	NULL,	OPT_TLS },
+	{ "tls-alpn",		required_argument, NULL, OPT_TLS_ALPN },
+	{ "tls-ca",		required_argument, NULL, OPT_TLS_CA },
+	{ "tls-cert",		required_argument, NULL, OPT_TLS_CERT },
+	{ "tls-insecure",	no_argument,	NULL,	OPT_TLS_INSECURE },
+	{ "tls-key",		required_argument, NULL, OPT_TLS_KEY },
+	{ "tls-min",		required_argument, NULL, OPT_TLS_MIN },
+	{ "tls-pin",		required_argument, NULL, OPT_TLS_PIN },
+	{ "tls-servername",	required_argument, NULL, OPT_TLS_SERVERNAME },
+	{ "tls-verify-client",	no_argument,	NULL,	OPT_TLS_VERIFY_CLIENT },
 	{ "version",		no_argument,	NULL,	OPT_VERSION },
 	{ "wait",		required_argument, NULL, OPT_WAIT },
 	{ NULL,			0,		NULL,	0 }
@@ -133,6 +154,19 @@ usage(FILE *fp)
 "  -b               allow UDP broadcast\n"
 "  --nodelay        disable Nagle's algorithm (TCP_NODELAY)\n"
 "  --keepalive      enable TCP keepalives\n"
+"TLS:\n"
+"  --tls, --ssl     TLS over the connection; the server's certificate and\n"
+"                   name are verified against the system's trust store\n"
+"  --tls-ca f|dir   also trust these CA certificates (-l: for clients)\n"
+"  --tls-insecure   verify nothing (connect mode)\n"
+"  --tls-servername name  SNI and the name verified (connect mode)\n"
+"  --tls-pin fp     accept exactly the certificate with this SHA-256\n"
+"                   fingerprint instead (-l: require it of the client)\n"
+"  --tls-cert f, --tls-key f  own certificate and key (default for -l:\n"
+"                   a temporary self-signed one, its fingerprint shown by -v)\n"
+"  --tls-verify-client  -l: require a client certificate from --tls-ca\n"
+"  --tls-min 1.2|1.3  oldest TLS version accepted (default 1.2)\n"
+"  --tls-alpn list  ALPN protocols, comma-separated (h2,http/1.1)\n"
 "  -h, --help       print this help and exit\n"
 "  --version        print the version and exit\n"
 "\n"
@@ -259,7 +293,68 @@ struct seen {
 	bool		 no_fin;	/* --no-shutdown */
 	bool		 max_conns;	/* --max-conns */
 	bool		 acl;		/* any of --allow, --deny, ... */
+	const char	*tls_opt;	/* the first --tls-* option */
 };
+
+/* The --tls-* options with a value or a flag (--tls itself: parse_option). */
+static void
+parse_tls_option(int ch, struct tls_opts *t, struct seen *seen)
+{
+	const char *why, *name = "--tls-*";
+	const struct option *lo;
+
+	for (lo = longopts; lo->name != NULL; lo++)
+		if (lo->val == ch)
+			name = lo->name;
+	if (seen->tls_opt == NULL)
+		seen->tls_opt = name;
+	switch (ch) {
+	case OPT_TLS_ALPN:
+		free(t->alpn);
+		if ((t->alpn = malloc(strlen(optarg) + 1)) == NULL)
+			err(EXIT_LOCAL, "--tls-alpn");
+		if (tls_parse_alpn(optarg, t->alpn, &t->alpn_len, &why) == -1)
+			usage_error("invalid --tls-alpn value \"%s\": %s",
+			    optarg, why);
+		break;
+	case OPT_TLS_CA:
+		t->ca = optarg;
+		break;
+	case OPT_TLS_CERT:
+		t->cert = optarg;
+		break;
+	case OPT_TLS_INSECURE:
+		t->insecure = true;
+		break;
+	case OPT_TLS_KEY:
+		t->key = optarg;
+		break;
+	case OPT_TLS_MIN:
+		if (strcmp(optarg, "1.2") == 0)
+			t->min_version = 12;
+		else if (strcmp(optarg, "1.3") == 0)
+			t->min_version = 13;
+		else
+			usage_error("invalid --tls-min value \"%s\": must be 1.2 "
+			    "or 1.3", optarg);
+		break;
+	case OPT_TLS_PIN:
+		if (tls_parse_pin(optarg, t->pin, &why) == -1)
+			usage_error("invalid --tls-pin value \"%s\": %s", optarg,
+			    why);
+		t->have_pin = true;
+		break;
+	case OPT_TLS_SERVERNAME:
+		if (*optarg == '\0')
+			usage_error("invalid --tls-servername value \"\": must "
+			    "be a host name");
+		t->servername = optarg;
+		break;
+	case OPT_TLS_VERIFY_CLIENT:
+		t->verify_client = true;
+		break;
+	}
+}
 
 static void
 parse_option(int ch, struct opts *o, struct seen *seen, char *argv[])
@@ -413,6 +508,20 @@ parse_option(int ch, struct opts *o, struct seen *seen, char *argv[])
 	case OPT_WAIT:
 		o->wait_ms = positive_duration("--wait", optarg);
 		break;
+	case OPT_TLS:
+		o->tls.enabled = true;
+		break;
+	case OPT_TLS_ALPN:
+	case OPT_TLS_CA:
+	case OPT_TLS_CERT:
+	case OPT_TLS_INSECURE:
+	case OPT_TLS_KEY:
+	case OPT_TLS_MIN:
+	case OPT_TLS_PIN:
+	case OPT_TLS_SERVERNAME:
+	case OPT_TLS_VERIFY_CLIENT:
+		parse_tls_option(ch, &o->tls, seen);
+		break;
 	case ':':
 		/* A long option's optopt is its code, not a letter. */
 		if (optopt > 0 && optopt < 128)
@@ -425,6 +534,54 @@ parse_option(int ch, struct opts *o, struct seen *seen, char *argv[])
 		usage_error("unknown option %.*s",
 		    (int)strcspn(argv[optind - 1], "="), argv[optind - 1]);
 	}
+}
+
+/* check_conflicts for --tls and its companions. */
+static void
+check_tls_conflicts(const struct opts *o, const struct seen *seen)
+{
+	const struct tls_opts *t = &o->tls;
+
+	if (seen->tls_opt != NULL && !t->enabled)
+		usage_error("--%s needs --tls", seen->tls_opt);
+	if (!t->enabled)
+		return;
+#ifndef HAVE_TLS
+	usage_error("--tls is not available: sock was built without TLS");
+#endif
+	if (o->udp)
+		usage_error("--tls cannot be used with -u: sock has no DTLS");
+	if (o->scan)
+		usage_error("--tls cannot be used with -z");
+	if (t->insecure && t->have_pin)
+		usage_error("--tls-insecure and --tls-pin cannot be used "
+		    "together");
+	if (t->key != NULL && t->cert == NULL)
+		usage_error("--tls-key needs --tls-cert");
+	if (t->verify_client && !o->listen)
+		usage_error("--tls-verify-client needs -l");
+	if (t->verify_client && t->ca == NULL)
+		usage_error("--tls-verify-client needs --tls-ca");
+	if (t->verify_client && t->have_pin)
+		usage_error("--tls-verify-client and --tls-pin cannot be used "
+		    "together");
+	if (o->listen) {
+		if (t->ca != NULL && !t->verify_client)
+			usage_error("--tls-ca with -l needs --tls-verify-client");
+		if (t->insecure)
+			usage_error("--tls-insecure cannot be used with -l: a "
+			    "listener verifies nothing unless asked to");
+		if (t->servername != NULL)
+			usage_error("--tls-servername cannot be used with -l");
+		return;
+	}
+	if (t->ca != NULL && (t->insecure || t->have_pin))
+		usage_error("--tls-ca cannot be used with --tls-%s: no chain "
+		    "is verified", t->insecure ? "insecure" : "pin");
+	if (o->unix_domain && t->servername == NULL && !t->have_pin &&
+	    !t->insecure)
+		usage_error("--tls with -U needs --tls-servername, --tls-pin "
+		    "or --tls-insecure: a socket path is no name to verify");
 }
 
 /*
@@ -528,6 +685,7 @@ check_conflicts(struct opts *o, const struct seen *seen)
 		    "nodelay" : "keepalive");
 	if (o->telnet && o->udp)
 		usage_error("-t cannot be used with -u");
+	check_tls_conflicts(o, seen);
 	o->fin = seen->force_fin ? FIN_ALWAYS : seen->no_fin ? FIN_NEVER :
 	    FIN_AFTER_DATA;
 }
@@ -741,6 +899,47 @@ proto_name(const struct opts *o)
 	return o->udp ? "udp" : "tcp";
 }
 
+/* Until the relay takes a struct end (issue #11, phase 2). */
+#define TLS_NOT_RELAYED	"--tls: the relay does not carry TLS yet"
+
+/*
+ * TLS on c: the handshake, bounded by -w, and its -v lines. Closes c.
+ * XXX Phase 1 stops after the handshake: the relay (and -e/-c, -k) will
+ * take the endpoint instead of c->fd.
+ */
+static int
+serve_tls(const struct opts *o, struct conn *c, struct relay_io *io)
+{
+	struct end e;
+	char line[512];
+	int status = EXIT_NET;
+
+	if (tls_end_new(io->tls, &e, c->fd, c->name, o->listen ? NULL :
+	    o->host) == -1) {
+		warnx("TLS with %s: %s", c->name, e.why);
+		close(c->fd);
+		return EXIT_NET;
+	}
+	if (tls_handshake_wait(&e, o->timeout_ms) == -1) {
+		if (errno == ETIMEDOUT)
+			status = EXIT_TIMEOUT;
+		warnx("TLS handshake with %s: %s", c->name, e.why[0] != '\0' ?
+		    e.why : strerror(errno));
+		goto out;
+	}
+	if (o->verbose > 0) {
+		tls_describe_session(&e, line, sizeof(line));
+		warnx("%s", line);
+		tls_describe_peer(&e, line, sizeof(line));
+		warnx("%s", line);
+	}
+	warnx("%s", TLS_NOT_RELAYED);
+out:
+	e.ops->free(&e);
+	close(c->fd);
+	return status;
+}
+
 /*
  * Relay over c (or hand it to the -e/-c program) and close it. Returns
  * the exit status.
@@ -749,6 +948,9 @@ static int
 serve(const struct opts *o, struct conn *c, struct relay_io *io)
 {
 	int status;
+
+	if (io->tls != NULL)
+		return serve_tls(o, c, io);
 
 	if (o->exec_prog != NULL || o->exec_shell != NULL)
 		return run_program(o, c->fd, c->name);
@@ -1171,6 +1373,11 @@ serve_streams(const struct opts *o, int *fds, int n, struct relay_io *io)
 	struct conn c;
 	int lfd, fd;
 
+	if (o->keep_open && io->tls != NULL) {
+		warnx("%s", TLS_NOT_RELAYED);	/* XXX phase 2: server.c */
+		close_all(fds, n);
+		return EXIT_NET;
+	}
 	if (o->keep_open)
 		return serve_clients(o, fds, n, io);
 	do {
@@ -1253,6 +1460,25 @@ open_io(const struct opts *o, struct relay_io *io)
 }
 
 /*
+ * The TLS context, before any socket is opened (a file that cannot be
+ * used is exit 1); a listener's -v line gives its certificate's
+ * fingerprint, the value a client's --tls-pin takes.
+ */
+static void
+open_tls(const struct opts *o, struct relay_io *io)
+{
+	char buf[512];
+
+	if ((io->tls = tls_ctx_new(o, buf, sizeof(buf))) == NULL)
+		errx(EXIT_NET, "%s", buf);
+	if (o->listen && o->verbose > 0) {
+		tls_ctx_describe(io->tls, buf, sizeof(buf));
+		if (buf[0] != '\0')
+			warnx("%s", buf);
+	}
+}
+
+/*
  * Finish the dump. A dump that could not be written is a local failure
  * (said once: the relay may have said it already).
  */
@@ -1294,6 +1520,8 @@ main(int argc, char *argv[])
 		status = scan(&o);
 	else {
 		open_io(&o, &io);
+		if (o.tls.enabled)
+			open_tls(&o, &io);
 		if (o.unix_domain && o.listen)
 			status = run_unix_listen(&o, &io);
 		else
