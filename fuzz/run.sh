@@ -30,6 +30,8 @@ flags="-g -O1 -std=c11 -D_GNU_SOURCE -fno-omit-frame-pointer
 sources() {
 	case $1 in
 	parse_port_list) echo "../scan.c ../util.c" ;;
+	# The parsers alone: tls.c built without HAVE_TLS needs no OpenSSL.
+	tls_pin | tls_alpn) echo "../tls.c ../util.c" ;;
 	*) echo "../util.c" ;;
 	esac
 }
