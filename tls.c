@@ -366,7 +366,13 @@ load_own(struct tls_ctx *t, const struct tls_opts *to, char *why,
 		return -1;
 	}
 	ERR_clear_error();
-	if (SSL_CTX_use_PrivateKey_file(t->ctx, key, SSL_FILETYPE_PEM) != 1) {
+	if (SSL_CTX_use_PrivateKey_file(t->ctx, key, SSL_FILETYPE_PEM) != 1 &&
+	    ERR_GET_REASON(ERR_peek_error()) == X509_R_KEY_VALUES_MISMATCH) {
+		snprintf(why, whylen, "--tls-key %s does not match --tls-cert "
+		    "%s", key, to->cert);
+		return -1;
+	}
+	if (ERR_peek_error() != 0) {
 		snprintf(why, whylen, "%s %s: no usable PEM private key (%s)",
 		    to->key != NULL ? "--tls-key" : "--tls-cert", key,
 		    ssl_error_text("unreadable"));
