@@ -700,6 +700,8 @@ tls_end_new(struct tls_ctx *t, struct end *e, int fd, const char *name,
 	memset(e, 0, sizeof(*e));
 	e->ops = &tls_ops;
 	e->rfd = e->wfd = fd;
+	e->read_wait = END_WAIT_READ;
+	e->write_wait = END_WAIT_WRITE;
 	e->raw = false;
 	e->fail_status = EXIT_NET;
 	e->name = name;
@@ -787,8 +789,11 @@ tls_handshake(struct end *e)
 
 	ERR_clear_error();
 	errno = 0;
-	if ((r = SSL_do_handshake(te->ssl)) == 1)
+	if ((r = SSL_do_handshake(te->ssl)) == 1) {
+		e->read_wait = END_WAIT_READ;
+		e->write_wait = END_WAIT_WRITE;
 		return check_pin(e);
+	}
 	if (ssl_fail(e, r, &e->read_wait, true) == -1 && errno == EAGAIN)
 		e->write_wait = e->read_wait;
 	return -1;
