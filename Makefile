@@ -12,23 +12,35 @@ ZSHCOMPDIR  = $(PREFIX)/share/zsh/site-functions
 FISHCOMPDIR = $(PREFIX)/share/fish/vendor_completions.d
 CC	?= cc
 CFLAGS	?= -O2 -g
+# TLS=no builds sock without OpenSSL (--tls is then a usage error). After
+# switching, run make clean: the objects do not know which way they were
+# built.
+TLS	?= yes
 
 # PORTABLE=1 builds every portable fallback instead of the Linux-only
 # calls, as a BSD or macOS build takes them (sock.h, HAVE_LINUX_CALLS).
 PORTABLE_CPPFLAGS_1 = -DSOCK_PORTABLE
-SOCK_CPPFLAGS = -D_GNU_SOURCE $(PORTABLE_CPPFLAGS_$(PORTABLE))
+
+# TLS=yes: OpenSSL 3, found by pkg-config when the commands run.
+TLS_FLAGS_yes = -DHAVE_TLS `pkg-config --cflags openssl`
+TLS_LIBS_yes  = `pkg-config --libs openssl`
+TLS_FLAGS_no  =
+TLS_LIBS_no   =
+
+SOCK_CPPFLAGS = -D_GNU_SOURCE $(PORTABLE_CPPFLAGS_$(PORTABLE)) $(TLS_FLAGS_$(TLS))
+SOCK_LIBS     = $(TLS_LIBS_$(TLS))
 SOCK_CFLAGS   = -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes \
 		-Wmissing-prototypes -Wpointer-arith -Wformat=2
 SAN_FLAGS     = -fsanitize=address,undefined -fno-omit-frame-pointer \
 		-fno-sanitize-recover=all
 
-SRCS	= sock.c end.c exec.c proxy.c relay.c scan.c server.c util.c
-OBJS	= sock.o end.o exec.o proxy.o relay.o scan.o server.o util.o
+SRCS	= sock.c end.c exec.c proxy.c relay.c scan.c server.c tls.c util.c
+OBJS	= sock.o end.o exec.o proxy.o relay.o scan.o server.o tls.o util.o
 
 all: sock
 
 sock: $(OBJS)
-	$(CC) $(LDFLAGS) -o $@ $(OBJS) $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $(OBJS) $(LDLIBS) $(SOCK_LIBS)
 
 .c.o:
 	$(CC) $(SOCK_CPPFLAGS) $(CPPFLAGS) $(SOCK_CFLAGS) $(CFLAGS) -c $<
@@ -48,7 +60,7 @@ test/relay-pair: test/relay-pair.c $(RELAY_PAIR_OBJS) sock.h
 # The whole suite again, against a build with AddressSanitizer and UBSan.
 sock-san: $(SRCS) sock.h
 	$(CC) $(SOCK_CPPFLAGS) $(CPPFLAGS) $(SOCK_CFLAGS) $(CFLAGS) \
-	    $(SAN_FLAGS) $(LDFLAGS) -o $@ $(SRCS) $(LDLIBS)
+	    $(SAN_FLAGS) $(LDFLAGS) -o $@ $(SRCS) $(LDLIBS) $(SOCK_LIBS)
 
 sanitize: sock-san test/relay-pair
 	SOCK="$$(pwd)/sock-san" \

@@ -88,7 +88,7 @@ child_fail(int status, const char *what)
  * environment, then exec.
  */
 static void __attribute__((noreturn))
-run_child(const struct opts *o, int fd, const sigset_t *mask)
+run_child(const struct opts *o, int fd, int described, const sigset_t *mask)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
@@ -96,15 +96,15 @@ run_child(const struct opts *o, int fd, const sigset_t *mask)
 	char *copy, *argv[MAX_EXEC_ARGS];
 
 	len = sizeof(ss);
-	if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0)
+	if (getpeername(described, (struct sockaddr *)&ss, &len) == 0)
 		export_addr("SOCK_REMOTE_ADDR", "SOCK_REMOTE_PORT",
 		    (struct sockaddr *)&ss, len);
 	len = sizeof(ss);
-	if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
+	if (getsockname(described, (struct sockaddr *)&ss, &len) == 0)
 		export_addr("SOCK_LOCAL_ADDR", "SOCK_LOCAL_PORT",
 		    (struct sockaddr *)&ss, len);
 	len = sizeof(type);
-	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == -1)
+	if (getsockopt(described, SOL_SOCKET, SO_TYPE, &type, &len) == -1)
 		type = SOCK_STREAM;
 	setenv("SOCK_PROTO", o->unix_domain ?
 	    (type == SOCK_DGRAM ? "unixgram" : "unix") :
@@ -136,6 +136,12 @@ run_child(const struct opts *o, int fd, const sigset_t *mask)
 pid_t
 spawn_program(const struct opts *o, int fd)
 {
+	return spawn_program_on(o, fd, fd);
+}
+
+pid_t
+spawn_program_on(const struct opts *o, int fd, int described)
+{
 	sigset_t all, old;
 	pid_t pid;
 
@@ -144,7 +150,7 @@ spawn_program(const struct opts *o, int fd)
 	sigprocmask(SIG_SETMASK, &all, &old);
 	pid = fork();
 	if (pid == 0)
-		run_child(o, fd, &old);
+		run_child(o, fd, described, &old);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	if (pid == -1)
 		warn("fork");

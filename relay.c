@@ -1393,6 +1393,13 @@ relay_ends(const struct opts *o, struct end *local_in, struct end *local_out,
 #endif
 
 	status = relay_loop(&s);
+	/*
+	 * A FIN held back (rule 2) goes at the end all the same, as close(2)
+	 * would send it: over TLS, a close without close_notify would look to
+	 * the peer like a cut.
+	 */
+	if (status == EXIT_OK && !s.fin_sent && !s.dgram)
+		(void)s.remote->ops->shutdown(s.remote);
 	/* What had arrived before a failure is still delivered. */
 	if ((status == EXIT_NET || status == EXIT_TIMEOUT) &&
 	    (rv = flush_down(&s)) != 0)

@@ -56,6 +56,7 @@ struct queue {
 struct client {
 	struct conn	 conn;		/* its socket and name */
 	struct end	 end;		/* how its bytes move */
+	bool		 handshaking;	/* --tls: its handshake is not done */
 	unsigned	 id;		/* --chat: <userN> */
 	struct queue	 out;		/* bytes for this client */
 	bool		 eof;		/* it sent its FIN */
@@ -263,6 +264,9 @@ sweep(struct server *s)
 				warnx("dropping %s: %s", c->conn.name, c->why);
 			else if (s->o->verbose > 0)
 				warnx("connection with %s closed", c->conn.name);
+			/* As close(2) sends a FIN; TLS needs its close_notify. */
+			if (!c->fin_sent && !c->handshaking)
+				(void)c->end.ops->shutdown(&c->end);
 			c->end.ops->free(&c->end);
 			close(c->conn.fd);
 			free(c->out.buf);
@@ -336,6 +340,33 @@ admit_client(const struct opts *o, int lfd, int nclients, struct conn *c)
 	return fd;
 }
 
+/*
+ * --tls: one step of c's handshake, never blocking, so that a client that
+ * stalls its handshake stalls nobody else. A failed one drops c (said);
+ * nothing of stdin was lost to it, so it is no failure of sock's.
+ */
+static void
+step_handshake(struct server *s, struct client *c)
+{
+	char line[512];
+
+	if (tls_handshake(&c->end) == -1) {
+		if (errno == EAGAIN)
+			return;
+		warnx("TLS handshake with %s: %s", c->conn.name,
+		    c->end.why[0] != '\0' ? c->end.why : strerror(errno));
+		kill_client(c, NULL);
+		return;
+	}
+	c->handshaking = false;
+	c->last_activity = now_ms();
+	if (s->o->verbose > 0) {
+		tls_describe_session(&c->end, line, sizeof(line));
+		warnx("%s: %s", c->conn.name, line);
+	}
+	read_client_burst(s, c);
+}
+
 /* Take a new client from lfd into the server. Returns 0 or an exit status. */
 static int
 add_client(struct server *s, int lfd)
@@ -359,7 +390,20 @@ add_client(struct server *s, int lfd)
 		return 0;
 	}
 	c->conn = conn;
-	end_socket(&c->end, &c->conn);
+	if (s->io->tls != NULL) {
+		/* A session per client, its handshake stepped in the loop. */
+		if (tls_end_new(s->io->tls, &c->end, c->conn.fd, c->conn.name,
+		    NULL) == -1) {
+			warnx("TLS with %s: %s", c->conn.name, c->end.why);
+			close(fd);
+			free(c->out.buf);
+			free(c->line);
+			free(c);
+			return 0;
+		}
+		c->handshaking = true;
+	} else
+		end_socket(&c->end, &c->conn);
 	c->out.cap = CLIENT_QUEUE;
 	c->id = ++s->next_id;
 	c->last_activity = now_ms();
@@ -372,7 +416,10 @@ add_client(struct server *s, int lfd)
 	}
 	s->clients[s->n++] = c;
 	/* A new client has often sent something already. */
-	read_client_burst(s, c);
+	if (c->handshaking)
+		step_handshake(s, c);
+	else
+		read_client_burst(s, c);
 	return 0;
 }
 
@@ -522,7 +569,7 @@ client_readable(const struct server *s, const struct client *c)
 {
 	size_t chunk = s->o->chat ? CHAT_OUT_MAX : READ_CHUNK;
 
-	return !c->eof && (s->o->send_only ||
+	return !c->eof && !c->handshaking && (s->o->send_only ||
 	    queue_room(&s->out) >= chunk + OUT_SLACK);
 }
 
@@ -563,7 +610,7 @@ finish_clients(struct server *s)
 
 	for (i = 0; i < s->n; i++) {
 		c = s->clients[i];
-		if (c->dead || c->out.len > 0)
+		if (c->dead || c->out.len > 0 || c->handshaking)
 			continue;
 		if (s->stdin_eof && !c->fin_sent && !chatty(o) &&
 		    fin_due(o, c->got_stdin)) {
@@ -671,10 +718,10 @@ serve_loop(struct server *s)
 		for (i = 0; i < s->n; i++) {
 			struct client *c = s->clients[i];
 
-			if (client_readable(s, c))
+			if (client_readable(s, c) || c->handshaking)
 				note_fd(end_watch(&c->end, true, &rfds, &wfds),
 				    &maxfd);
-			if (c->out.len > 0)
+			if (c->out.len > 0 && !c->handshaking)
 				note_fd(end_watch(&c->end, false, &rfds, &wfds),
 				    &maxfd);
 		}
@@ -701,7 +748,12 @@ serve_loop(struct server *s)
 		for (i = 0; i < s->n; i++) {
 			struct client *c = s->clients[i];
 
-			if (!c->dead && c->out.len > 0 &&
+			if (!c->dead && c->handshaking &&
+			    end_ready(&c->end, true, &rfds, &wfds)) {
+				step_handshake(s, c);
+				continue;
+			}
+			if (!c->dead && c->out.len > 0 && !c->handshaking &&
 			    end_ready(&c->end, false, &rfds, &wfds))
 				write_client(s, c);
 			if (!c->dead && client_readable(s, c) &&

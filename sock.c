@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -97,6 +98,17 @@ enum optid {
 	OPT_PROXY,
 	OPT_LIMIT_RATE,
 	OPT_MPTCP,
+	OPT_TLS,
+	OPT_SSL,
+	OPT_TLS_ALPN,
+	OPT_TLS_CA,
+	OPT_TLS_CERT,
+	OPT_TLS_INSECURE,
+	OPT_TLS_KEY,
+	OPT_TLS_MIN,
+	OPT_TLS_PIN,
+	OPT_TLS_SERVERNAME,
+	OPT_TLS_VERIFY_CLIENT,
 	OPT_COUNT
 };
 
@@ -189,6 +201,17 @@ static const struct optdef options[OPT_COUNT] = {
 	[OPT_PROXY]	= { "-x",	NULL,		required_argument, "proxy" },
 	[OPT_LIMIT_RATE] = { NULL,	"--limit-rate",	required_argument, "rate" },
 	[OPT_MPTCP]	= { NULL,	"--mptcp",	no_argument,	NULL },
+	[OPT_TLS]	= { NULL,	"--tls",	no_argument,	NULL },
+	[OPT_SSL]	= { NULL,	"--ssl",	no_argument,	NULL },
+	[OPT_TLS_ALPN]	= { NULL,	"--tls-alpn",	required_argument, "list" },
+	[OPT_TLS_CA]	= { NULL,	"--tls-ca",	required_argument, "file" },
+	[OPT_TLS_CERT]	= { NULL,	"--tls-cert",	required_argument, "file" },
+	[OPT_TLS_INSECURE] = { NULL,	"--tls-insecure", no_argument,	NULL },
+	[OPT_TLS_KEY]	= { NULL,	"--tls-key",	required_argument, "file" },
+	[OPT_TLS_MIN]	= { NULL,	"--tls-min",	required_argument, "1.2|1.3" },
+	[OPT_TLS_PIN]	= { NULL,	"--tls-pin",	required_argument, "fingerprint" },
+	[OPT_TLS_SERVERNAME] = { NULL,	"--tls-servername", required_argument, "name" },
+	[OPT_TLS_VERIFY_CLIENT] = { NULL, "--tls-verify-client", no_argument, NULL },
 };
 
 /* Checked in this order; the first rule broken is the one reported. */
@@ -233,6 +256,19 @@ static const struct rule rules[] = {
 	{ OPT_FDPASS,		{ 0 },	{ OPT_RECV_ONLY, OPT_SEND_ONLY, OPT_FORCE_FIN, OPT_NO_SHUTDOWN, OPT_QUIT, OPT_INTERVAL, OPT_HEXDUMP, OPT_CRLF, OPT_TELNET, OPT_PROGRESS, OPT_LIMIT_RATE },	"the socket goes to another program" },
 	{ OPT_RECV_LIMIT,	{ OPT_UDP },	{ OPT_SCAN, OPT_EXEC, OPT_SHELL },	NULL },
 	{ OPT_LIMIT_RATE,	{ 0 },	{ OPT_SCAN, OPT_EXEC, OPT_SHELL, OPT_BROKER, OPT_CHAT },	NULL },
+	{ OPT_TLS,		{ 0 },	{ OPT_UDP },	"sock has no DTLS" },
+	{ OPT_TLS,		{ 0 },	{ OPT_SCAN, OPT_FDPASS },	NULL },
+	{ OPT_TLS_ALPN,		{ OPT_TLS },	{ 0 },	NULL },
+	{ OPT_TLS_CA,		{ OPT_TLS },	{ OPT_TLS_INSECURE, OPT_TLS_PIN },	"no chain is verified" },
+	{ OPT_TLS_CERT,		{ OPT_TLS },	{ 0 },	NULL },
+	{ OPT_TLS_INSECURE,	{ OPT_TLS },	{ OPT_TLS_PIN },	NULL },
+	{ OPT_TLS_INSECURE,	{ 0 },	{ OPT_LISTEN },	"a listener verifies nothing unless asked to" },
+	{ OPT_TLS_KEY,		{ OPT_TLS_CERT },	{ 0 },	NULL },
+	{ OPT_TLS_MIN,		{ OPT_TLS },	{ 0 },	NULL },
+	{ OPT_TLS_PIN,		{ OPT_TLS },	{ OPT_TLS_INSECURE },	NULL },
+	{ OPT_TLS_SERVERNAME,	{ OPT_TLS },	{ OPT_LISTEN },	NULL },
+	{ OPT_TLS_VERIFY_CLIENT, { OPT_LISTEN },	{ 0 },	NULL },
+	{ OPT_TLS_VERIFY_CLIENT, { OPT_TLS_CA },	{ 0 },	NULL },
 };
 /* END OPTION TABLE */
 
@@ -304,6 +340,20 @@ usage(FILE *fp)
 "  -b               allow UDP broadcast\n"
 "  --nodelay        disable Nagle's algorithm (TCP_NODELAY)\n"
 "  --keepalive      enable TCP keepalives\n"
+"TLS:\n"
+"  --tls, --ssl     TLS over the connection; the server's certificate and\n"
+"                   name are verified against the system's trust store\n"
+"  --tls-ca file    also trust these CA certificates (a file or a directory;\n"
+"                   -l: the CA a client certificate must come from)\n"
+"  --tls-insecure   verify nothing (connect mode)\n"
+"  --tls-servername name  SNI and the name verified (connect mode)\n"
+"  --tls-pin fingerprint  accept exactly the certificate with this SHA-256\n"
+"                   fingerprint instead\n"
+"  --tls-cert file, --tls-key file  own certificate and key (default for -l:\n"
+"                   a temporary self-signed one, its fingerprint shown by -v)\n"
+"  --tls-verify-client  -l: require a client certificate from --tls-ca\n"
+"  --tls-min 1.2|1.3  oldest TLS version accepted (default 1.2)\n"
+"  --tls-alpn list  ALPN protocols, comma-separated (h2,http/1.1)\n"
 "  -h, --help       print this help and exit\n"
 "  --version        print the version and exit\n"
 "\n"
@@ -429,6 +479,60 @@ struct seen {
 	const char	*p_arg;			/* -p */
 	const char	*s_arg;			/* -s */
 };
+
+/* The --tls-* options (--tls itself: parse_option). */
+static void
+parse_tls_option(enum optid id, struct tls_opts *t)
+{
+	const char *why;
+
+	switch (id) {
+	case OPT_TLS_ALPN:
+		free(t->alpn);
+		if ((t->alpn = malloc(strlen(optarg) + 1)) == NULL)
+			err(EXIT_LOCAL, "--tls-alpn");
+		if (tls_parse_alpn(optarg, t->alpn, &t->alpn_len, &why) == -1)
+			usage_error("invalid --tls-alpn value \"%s\": %s",
+			    optarg, why);
+		break;
+	case OPT_TLS_CA:
+		t->ca = optarg;
+		break;
+	case OPT_TLS_CERT:
+		t->cert = optarg;
+		break;
+	case OPT_TLS_INSECURE:
+		t->insecure = true;
+		break;
+	case OPT_TLS_KEY:
+		t->key = optarg;
+		break;
+	case OPT_TLS_MIN:
+		if (strcmp(optarg, "1.2") == 0)
+			t->min_version = 12;
+		else if (strcmp(optarg, "1.3") == 0)
+			t->min_version = 13;
+		else
+			usage_error("invalid --tls-min value \"%s\": must be 1.2 "
+			    "or 1.3", optarg);
+		break;
+	case OPT_TLS_PIN:
+		if (tls_parse_pin(optarg, t->pin, &why) == -1)
+			usage_error("invalid --tls-pin value \"%s\": %s", optarg,
+			    why);
+		t->have_pin = true;
+		break;
+	case OPT_TLS_SERVERNAME:
+		if (*optarg == '\0')
+			usage_error("invalid --tls-servername value \"\": must "
+			    "be a host name");
+		t->servername = optarg;
+		break;
+	default:
+		t->verify_client = true;	/* OPT_TLS_VERIFY_CLIENT */
+		break;
+	}
+}
 
 /* One -x: a hop at the end of the chain. */
 static void
@@ -625,6 +729,21 @@ parse_option(enum optid id, struct opts *o, struct seen *seen)
 	case OPT_MPTCP:
 		o->sockopts.mptcp = true;
 		break;
+	case OPT_TLS:
+	case OPT_SSL:
+		o->tls.enabled = true;
+		break;
+	case OPT_TLS_ALPN:
+	case OPT_TLS_CA:
+	case OPT_TLS_CERT:
+	case OPT_TLS_INSECURE:
+	case OPT_TLS_KEY:
+	case OPT_TLS_MIN:
+	case OPT_TLS_PIN:
+	case OPT_TLS_SERVERNAME:
+	case OPT_TLS_VERIFY_CLIENT:
+		parse_tls_option(id, &o->tls);
+		break;
 	case OPT_NONE:
 	case OPT_COUNT:
 		break;
@@ -791,8 +910,34 @@ check_combinations(const struct opts *o, const struct seen *seen)
 	};
 	const char *exec = seen->typed[OPT_EXEC] != NULL ?
 	    seen->typed[OPT_EXEC] : seen->typed[OPT_SHELL];
+	const char *tls = seen->typed[OPT_TLS];
 	size_t i;
 	int words;
+
+#ifndef HAVE_TLS
+	if (tls != NULL)
+		usage_error("%s is not available: sock was built without TLS",
+		    tls);
+#endif
+	/* A listener checks a client's chain only when asked to. */
+	if (seen->typed[OPT_LISTEN] != NULL && seen->typed[OPT_TLS_CA] != NULL &&
+	    seen->typed[OPT_TLS_VERIFY_CLIENT] == NULL)
+		usage_error("--tls-ca with -l needs --tls-verify-client");
+	if (tls != NULL && seen->typed[OPT_UNIX] != NULL &&
+	    seen->typed[OPT_LISTEN] == NULL &&
+	    seen->typed[OPT_TLS_SERVERNAME] == NULL &&
+	    seen->typed[OPT_TLS_PIN] == NULL &&
+	    seen->typed[OPT_TLS_INSECURE] == NULL)
+		usage_error("%s with -U needs --tls-servername, --tls-pin or "
+		    "--tls-insecure: a socket path is no name to verify", tls);
+	/*
+	 * A program per client (-k with -e or -c) gets the socket itself;
+	 * there is no relay in between to carry TLS.
+	 */
+	if (tls != NULL && exec != NULL && seen->typed[OPT_KEEP_OPEN] != NULL)
+		usage_error("%s cannot be used with %s and %s: each program "
+		    "gets its client's socket itself", tls, exec,
+		    seen->typed[OPT_KEEP_OPEN]);
 
 	if (exec != NULL && seen->typed[OPT_KEEP_OPEN] != NULL &&
 	    seen->typed[OPT_UDP] != NULL)
@@ -892,6 +1037,7 @@ parse_args(int argc, char *argv[], struct opts *o)
 	char shortopts[2 + 3 * OPT_COUNT];
 	struct option longopts[OPT_COUNT + 1];
 	struct seen seen;
+	const char *spelled;
 	enum optid id;
 	int ch;
 
@@ -902,10 +1048,14 @@ parse_args(int argc, char *argv[], struct opts *o)
 	    -1) {
 		if ((id = option_id(ch)) == OPT_NONE)
 			bad_option(ch, argv);
+		spelled = ch >= LONG_CODE(0) ? options[id].long_name :
+		    options[id].short_name;
+		/* --ssl is --tls by another name: the rules name only --tls. */
+		if (id == OPT_SSL)
+			id = OPT_TLS;
 		/* The spelling the messages use: the first one typed. */
 		if (seen.typed[id] == NULL) {
-			seen.typed[id] = ch >= LONG_CODE(0) ?
-			    options[id].long_name : options[id].short_name;
+			seen.typed[id] = spelled;
 			seen.order[id] = ++seen.count;
 		}
 		parse_option(id, o, &seen);
@@ -1120,11 +1270,105 @@ proto_name(const struct opts *o)
  * Relay over c (or hand it to the -e/-c program) and close it. Returns
  * the exit status.
  */
+/*
+ * -e/-c over TLS: the program speaks plaintext on a socket pair of
+ * sock's, and the relay carries it through the TLS endpoint, by the same
+ * rules as any two endpoints. Returns the program's status, unless the
+ * connection failed.
+ */
+static int
+run_program_tls(const struct opts *o, struct conn *c, struct end *tls,
+    struct relay_io *io)
+{
+	struct relay_io pio = *io;
+	struct conn pc;
+	struct end pe;
+	int sp[2], status, wstatus;
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sp) == -1) {
+		warn("socketpair");
+		return EXIT_LOCAL;
+	}
+	set_cloexec(sp[0]);
+	set_cloexec(sp[1]);
+	pid = spawn_program_on(o, sp[1], c->fd);
+	close(sp[1]);
+	if (pid == -1) {
+		close(sp[0]);
+		return EXIT_LOCAL;
+	}
+	memset(&pc, 0, sizeof(pc));
+	pc.fd = sp[0];
+	pc.connected = true;
+	snprintf(pc.name, sizeof(pc.name), "program %ld", (long)pid);
+	set_nonblock(pc.fd, true);
+	end_socket(&pe, &pc);
+	pio.stdin_tty = false;	/* the local side is the program */
+	status = relay_ends(o, &pe, &pe, tls, c, &pio);
+	close(pc.fd);
+	while (waitpid(pid, &wstatus, 0) == -1)
+		if (errno != EINTR) {
+			warn("waitpid");
+			return EXIT_LOCAL;
+		}
+	if (o->verbose > 0)
+		warnx("program %ld for %s exited with status %d", (long)pid,
+		    c->name, program_status(wstatus));
+	return status == EXIT_NET || status == EXIT_TIMEOUT ? status :
+	    program_status(wstatus);
+}
+
+/*
+ * --tls on c: the handshake, bounded by -w, its -v lines, then the relay
+ * (or the program) through the TLS endpoint. Closes c.
+ */
+static int
+serve_tls(const struct opts *o, struct conn *c, struct relay_io *io)
+{
+	struct end e, in, out;
+	char line[512];
+	int status = EXIT_NET;
+
+	if (tls_end_new(io->tls, &e, c->fd, c->name, o->listen ? NULL :
+	    o->host) == -1) {
+		warnx("TLS with %s: %s", c->name, e.why);
+		close(c->fd);
+		return EXIT_NET;
+	}
+	if (tls_handshake_wait(&e, o->timeout_ms) == -1) {
+		if (errno == ETIMEDOUT)
+			status = EXIT_TIMEOUT;
+		warnx("TLS handshake with %s: %s", c->name, e.why[0] != '\0' ?
+		    e.why : strerror(errno));
+		goto out;
+	}
+	if (o->verbose > 0) {
+		tls_describe_session(&e, line, sizeof(line));
+		warnx("%s", line);
+		tls_describe_peer(&e, line, sizeof(line));
+		warnx("%s", line);
+	}
+	if (o->exec_prog != NULL || o->exec_shell != NULL)
+		status = run_program_tls(o, c, &e, io);
+	else {
+		end_stdin(&in);
+		end_stdout(&out);
+		status = relay_ends(o, &in, &out, &e, c, io);
+	}
+out:
+	e.ops->free(&e);
+	close(c->fd);
+	return status;
+}
+
 static int
 serve(const struct opts *o, struct conn *c, struct relay_io *io)
 {
 	int status;
 
+	if (io->tls != NULL)
+		return serve_tls(o, c, io);
 	if (o->exec_prog != NULL || o->exec_shell != NULL)
 		return run_program(o, c->fd, c->name);
 	status = relay(o, c, io);
@@ -1751,6 +1995,25 @@ close_io(struct relay_io *io)
 	return EXIT_LOCAL;
 }
 
+/*
+ * The TLS context, before any socket is opened (a file that cannot be
+ * used is exit 1); a listener's -v line gives its certificate's
+ * fingerprint, the value a client's --tls-pin takes.
+ */
+static void
+open_tls(const struct opts *o, struct relay_io *io)
+{
+	char buf[512];
+
+	if ((io->tls = tls_ctx_new(o, buf, sizeof(buf))) == NULL)
+		errx(EXIT_NET, "%s", buf);
+	if (o->listen && o->verbose > 0) {
+		tls_ctx_describe(io->tls, buf, sizeof(buf));
+		if (buf[0] != '\0')
+			warnx("%s", buf);
+	}
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -1771,6 +2034,8 @@ main(int argc, char *argv[])
 		status = scan(&o);
 	else {
 		open_io(&o, &io);
+		if (o.tls.enabled)
+			open_tls(&o, &io);
 		if (o.unix_domain && o.listen)
 			status = run_unix_listen(&o, &io);
 		else

@@ -9,7 +9,8 @@
 #   2. CPU seconds (user+sys of both relay processes) per GiB moved;
 #   3. round-trip latency of 1-byte messages through the tool to an echo server;
 #   4. start-up time (`TOOL -h`, refused connect) and peak RSS of the receiver;
-#   5. sequential connections per second against a keep-listening listener.
+#   5. sequential connections per second against a keep-listening listener;
+#   6. bulk throughput over TLS (sock --tls, ncat --ssl, socat OPENSSL).
 # The tools are interleaved (A B C D A B C D ...) over several rounds; the
 # tables show medians and ratios to nc.openbsd.  The raw per-run numbers are
 # written to ${TMPDIR:-/tmp}/sock-bench-*.tsv.
@@ -127,6 +128,27 @@ fi
 WORK=$(mktemp -d "$BENCH_DIR/sock-bench.XXXXXX") || die "cannot create a directory in $BENCH_DIR"
 RAW=${TMPDIR:-/tmp}/sock-bench-$(date +%Y%m%d-%H%M%S)-$$.tsv
 : >"$RAW" || die "cannot write $RAW"
+
+# 6. TLS bulk throughput (file->null) for the tools that speak TLS: sock
+# (once its relay carries TLS), ncat --ssl and socat OPENSSL, with a P-256
+# certificate made here for socat; nothing is verified (as ncat does by
+# default), so the numbers compare the relays, not the checks.
+TLS_TOOLS=()
+if ! grep -qa 'the relay does not carry TLS yet' "$SOCK" &&
+    ! "$SOCK" --tls 127.0.0.1 1 </dev/null 2>&1 | grep -q 'built without TLS'; then
+	TLS_TOOLS+=(sock)
+else
+	note "sock does not relay TLS (yet, or built without it): no TLS run for sock"
+fi
+for t in ncat socat; do
+	[[ " ${TOOLS[*]} " == *" $t "* ]] && TLS_TOOLS+=("$t")
+done
+if [[ " ${TLS_TOOLS[*]} " == *" socat "* ]] && ! openssl req -x509 -newkey ec \
+    -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$WORK/tls.key" \
+    -out "$WORK/tls.pem" -days 1 -subj /CN=localhost >/dev/null 2>&1; then
+	note "no openssl to make socat's certificate: no TLS run for socat"
+	TLS_TOOLS=("${TLS_TOOLS[@]/socat/}")
+fi
 
 JOBS=()
 cleanup() {
@@ -418,6 +440,8 @@ table("2. CPU seconds (user+sys, sender + receiver) per GiB moved", "cpu", tput,
 table("3. Round-trip latency of 1-byte messages through the tool (us)", "rtt", [("med", "median"), ("p99", "p99")], "us", "{:.1f}", False)
 table("4a. Start-up time (ms)", "start", [("help", "TOOL -h"), ("refused", "refused connect")], "ms", "{:.2f}", False)
 table("4b. Peak RSS of the receiving process during bulk transfers (MiB)", "rss", tput, "M", "{:.1f}", False)
+if any(k[0] == "tput" and k[1] == "t" for k in vals):
+    table(f"1b. Bulk throughput over TLS, file->null, {size} per run, GB/s (no ratio: {ref} has no TLS)", "tput", [("t", "file->null TLS")], "", "{:.2f}", True)
 table("5. Connections per second (sequential clients, keep-listening listener)", "cps", [("seq", "conn/s")], "", "{:.0f}", True)
 def geo(xs):
     return math.exp(sum(map(math.log, xs)) / len(xs)) if xs else None
@@ -522,6 +546,12 @@ cmd_for() { # ROLE TOOL PORT
 	socat:recv-connect) CMD=(socat -u "TCP:127.0.0.1:$port" STDOUT) ;;
 	socat:client) CMD=(socat STDIO "TCP:127.0.0.1:$port") ;;
 	socat:keep) CMD=(socat -u "TCP-LISTEN:$port,bind=127.0.0.1,reuseaddr,fork" STDOUT) ;;
+	sock:tls-recv-listen) CMD=("$SOCK" -l --tls 127.0.0.1 "$port") ;;
+	sock:tls-send-connect) CMD=("$SOCK" --tls --tls-insecure 127.0.0.1 "$port") ;;
+	ncat:tls-recv-listen) CMD=(ncat --ssl --recv-only -l 127.0.0.1 "$port") ;;
+	ncat:tls-send-connect) CMD=(ncat --ssl --send-only 127.0.0.1 "$port") ;;
+	socat:tls-recv-listen) CMD=(socat -u "OPENSSL-LISTEN:$port,bind=127.0.0.1,reuseaddr,cert=$WORK/tls.pem,key=$WORK/tls.key,verify=0" STDOUT) ;;
+	socat:tls-send-connect) CMD=(socat -u STDIN "OPENSSL:127.0.0.1:$port,verify=0") ;;
 	*) die "internal: no command for $2 $1" ;;
 	esac
 }
@@ -554,17 +584,19 @@ LIMIT=$((30 + BYTES / 20000000)) # seconds per transfer: generous, but bounded
 #   b  head -c N /dev/zero | sender -> socket -> receiver (listener) | wc -c
 #   c  download: listener sends the file, the client receives to /dev/null
 #   d  file -> sender -> socket -> receiver (listener) -> file
+#   t  as a, over TLS
 bulk() {
-	local shape=$1 tool=$2 rnd=$3 port in got rx0 rx1 f
+	local shape=$1 tool=$2 rnd=$3 port in got rx0 rx1 f pre=
+	[[ $shape == t ]] && pre=tls-
 	local -a s r
 	RUN_DESC="bulk shape $shape, $tool, round $rnd"
 	rm -f "$WORK"/*.ru "$WORK"/*.err "$WORK/count" "$WORK/out"
 	port=$(free_port) || die "no free port"
 	rx0=$(lo_rx)
 	case $shape in
-	a | d)
-		cmd_for recv-listen "$tool" "$port"
-		if [[ $shape == a ]]; then
+	a | d | t)
+		cmd_for "${pre}recv-listen" "$tool" "$port"
+		if [[ $shape != d ]]; then
 			"${PY[@]}" "$WORK/run.py" "$WORK/recv" "${CMD[@]}" </dev/null >/dev/null 2>"$WORK/recv.err" &
 		else
 			"${PY[@]}" "$WORK/run.py" "$WORK/recv" "${CMD[@]}" </dev/null >"$WORK/out" 2>"$WORK/recv.err" &
@@ -572,7 +604,7 @@ bulk() {
 		JOBS+=("$!")
 		wait_listen "$port" "$WORK/recv.ru" || fail_run "the listener is not listening"
 		exec {in}<"$DATA"
-		cmd_for send-connect "$tool" "$port"
+		cmd_for "${pre}send-connect" "$tool" "$port"
 		"${PY[@]}" "$WORK/run.py" "$WORK/send" "${CMD[@]}" <&"$in" >/dev/null 2>"$WORK/send.err" &
 		JOBS+=("$!")
 		finish "$LIMIT" "$WORK/recv.ru" "$WORK/send.ru"
@@ -615,13 +647,13 @@ bulk() {
 	((s[5] == 0)) || fail_run "the sender exited with status ${s[5]}"
 	((r[5] == 0)) || fail_run "the receiver exited with status ${r[5]}"
 	case $shape in
-	a | c) f="the sender consumed" ;;
+	a | c | t) f="the sender consumed" ;;
 	b) f="wc -c counted" ;;
 	d) f="the output file has" ;;
 	esac
 	[[ $got == "$BYTES" ]] || fail_run "$f $got bytes, expected $BYTES"
 	# With /dev/null as the output, also check that the bytes crossed lo.
-	if [[ $shape == a || $shape == c ]] && ((rx1 > 0 && rx1 - rx0 < BYTES)); then
+	if [[ $shape == a || $shape == c || $shape == t ]] && ((rx1 > 0 && rx1 - rx0 < BYTES)); then
 		fail_run "only $((rx1 - rx0)) bytes crossed the loopback interface, expected $BYTES"
 	fi
 	# start: the connecting side (started second); end: the later exit.
@@ -784,6 +816,12 @@ for ((rnd = 1; rnd <= ROUNDS; rnd++)); do
 			bulk "$shape" "$t" "$rnd"
 		done
 	done
+	if ((${#TLS_TOOLS[@]} > 0)); then
+		note "round $rnd/$ROUNDS: bulk over TLS (${TLS_TOOLS[*]})"
+		for t in "${TLS_TOOLS[@]}"; do
+			[[ -n $t ]] && bulk t "$t" "$rnd"
+		done
+	fi
 	pipe_ceiling "$rnd"
 	note "round $rnd/$ROUNDS: latency, connections, start-up"
 	for t in "${TOOLS[@]}"; do

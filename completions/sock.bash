@@ -12,7 +12,9 @@ _sock()
 	    -P -p -q -r -s -T -t -U -u -v -W -w -X -x -z --allow --allowfile
 	    --broker --chat --deny --denyfile --help --hex-dump --keepalive
 	    --limit-rate --max-conns --mptcp --no-shutdown --nodelay --progress
-	    --recv-only --send-only --version --wait'
+	    --recv-only --send-only --ssl --tls --tls-alpn --tls-ca --tls-cert
+	    --tls-insecure --tls-key --tls-min --tls-pin --tls-servername
+	    --tls-verify-client --version --wait'
 	local tos='lowdelay throughput reliability mincost af11 af12 af13 af21
 	    af22 af23 af31 af32 af33 af41 af42 af43 cs0 cs1 cs2 cs3 cs4 cs5 cs6
 	    cs7 ef va le'
@@ -37,7 +39,8 @@ _sock()
 
 	# The value of the option before the cursor.
 	case $prev in
-	-o | --hex-dump | --allowfile | --denyfile)
+	-o | --hex-dump | --allowfile | --denyfile | --tls-ca | --tls-cert | \
+	    --tls-key)
 		mapfile -t COMPREPLY < <(compgen -f -- "$cur")
 		return
 		;;
@@ -53,6 +56,10 @@ _sock()
 		mapfile -t COMPREPLY < <(compgen -c -- "$cur")
 		return
 		;;
+	--tls-min)
+		mapfile -t COMPREPLY < <(compgen -W '1.2 1.3' -- "$cur")
+		return
+		;;
 	-X)
 		mapfile -t COMPREPLY < <(compgen -W '4 4a 5 connect' -- "$cur")
 		return
@@ -62,7 +69,8 @@ _sock()
 		return
 		;;
 	-I | -i | -M | -m | -O | -P | -p | -q | -W | -w | --allow | --deny | \
-	    --limit-rate | --max-conns | --wait)
+	    --limit-rate | --max-conns | --wait | --tls-alpn | --tls-pin | \
+	    --tls-servername)
 		# A number, a port or an address list: nothing to offer.
 		return
 		;;

@@ -34,6 +34,8 @@ sources() {
 	parse_port_list) echo "../scan.c ../util.c" ;;
 	socks4_reply | socks5_reply | http_reply | proxy_url)
 		echo "../proxy.c ../util.c" ;;
+	# The parsers alone: tls.c built without HAVE_TLS needs no OpenSSL.
+	tls_pin | tls_alpn) echo "../tls.c ../util.c" ;;
 	*) echo "../util.c" ;;
 	esac
 }

@@ -1,0 +1,401 @@
+#!/usr/bin/env bats
+# shellcheck disable=SC2016,SC2153,SC2154
+# SC2016: sh -c scripts take their arguments as "$0" "$1"... on purpose.
+# SC2153/SC2154: T, SOCK, PORT, LPID, BG_PID, EXIT_STATUS, PEER come from
+# helper.bash (loaded by bats' load, which shellcheck cannot follow);
+# stderr from bats' run --separate-stderr.
+# TLS (--tls): options and their conflicts, certificate files, the
+# listener's temporary certificate, verification, pinning, handshake
+# failures, and sessions with openssl s_server/s_client and sock itself.
+# The tests that move data over TLS need the relay to carry a TLS
+# endpoint (need_tls_relay skips them until it does).
+
+load helper
+bats_require_minimum_version 1.5.0
+
+# Certificates, made once for the file: a CA, a server certificate for
+# localhost and 127.0.0.1 signed by it, an expired one, a client
+# certificate, and a certificate signed by nobody we know.
+setup_file() {
+	local d=$BATS_FILE_TMPDIR
+	command -v openssl >/dev/null || return 0
+	"${SOCK:-$BATS_TEST_DIRNAME/../sock}" --tls --tls-insecure 127.0.0.1 1 \
+	    </dev/null 2>&1 | grep -q 'built without TLS' && return 0
+	cert() {	# name subject signer [days] [x509 options...]
+		local name=$1 subj=$2 signer=$3 days=${4:-30}
+		shift 4 || shift $#
+		openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		    -keyout "$d/$name.key" -out "$d/$name.csr" -subj "$subj" 2>/dev/null
+		printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' >"$d/ext"
+		openssl x509 -req -in "$d/$name.csr" -CA "$d/$signer.pem" \
+		    -CAkey "$d/$signer.key" -CAcreateserial -out "$d/$name.pem" \
+		    -days "$days" -extfile "$d/ext" "$@" 2>/dev/null
+	}
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	    -keyout "$d/ca.key" -out "$d/ca.pem" -days 30 -subj /CN=sock-test-ca 2>/dev/null
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	    -keyout "$d/other.key" -out "$d/other.pem" -days 30 -subj /CN=other-ca 2>/dev/null
+	cert server /CN=localhost ca
+	cert client /CN=sock-client ca
+	cert stranger /CN=localhost other
+	# Valid yesterday only: notAfter in the past.
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	    -keyout "$d/expired.key" -out "$d/expired.csr" -subj /CN=localhost 2>/dev/null
+	openssl x509 -req -in "$d/expired.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" \
+	    -CAcreateserial -out "$d/expired.pem" -extfile "$d/ext" \
+	    -not_before 20200101000000Z -not_after 20200102000000Z 2>/dev/null ||
+	openssl x509 -req -in "$d/expired.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" \
+	    -CAcreateserial -out "$d/expired.pem" -extfile "$d/ext" -days -1 2>/dev/null
+}
+
+setup() {
+	common_setup
+	C=$BATS_FILE_TMPDIR
+}
+
+# need_tls: skip where sock was built without TLS or openssl is missing.
+need_tls() {
+	need openssl
+	if "$SOCK" --tls --tls-insecure 127.0.0.1 1 </dev/null 2>&1 |
+	    grep -q 'built without TLS'; then
+		skip "sock was built without TLS"
+	fi
+}
+
+# need_tls_relay: skip until the relay carries TLS (issue #11, phase 2).
+need_tls_relay() {
+	need_tls
+	if grep -qa 'the relay does not carry TLS yet' "$SOCK"; then
+		skip "the relay does not carry TLS yet"
+	fi
+}
+
+# s_server ARGS...: openssl s_server on 127.0.0.1 (one client, -quiet),
+# stdout to $T/sout, stdin from $T/sin if it exists; sets SPORT.
+s_server() {
+	SPORT=$(free_port)
+	[ -e "$T/sin" ] || : >"$T/sin"
+	bg sh -c 'p=$0 i=$1 o=$2 e=$3; shift 3
+	    exec openssl s_server -accept "127.0.0.1:$p" -naccept 1 -quiet "$@" <"$i" >"$o" 2>"$e"' \
+	    "$SPORT" "$T/sin" "$T/sout" "$T/serr" "$@"
+	wait_for 5 is_listening "$SPORT"
+}
+
+fingerprint() {
+	openssl x509 -in "$1" -noout -fingerprint -sha256 | sed 's/^[^=]*=//'
+}
+
+# ---------------------------------------------------------------- options
+
+@test "-u with --tls is a usage error" {
+	run -2 --separate-stderr "$SOCK" -u --tls 127.0.0.1 9 </dev/null
+	[ "${stderr%%$'\n'*}" = "sock: --tls cannot be used with -u: sock has no DTLS" ]
+}
+
+@test "--ssl is --tls: -u with --ssl is the same usage error" {
+	run -2 --separate-stderr "$SOCK" -u --ssl 127.0.0.1 9 </dev/null
+	[ "${stderr%%$'\n'*}" = "sock: --ssl cannot be used with -u: sock has no DTLS" ]
+}
+
+@test "a --tls-* option without --tls is a usage error" {
+	run -2 --separate-stderr "$SOCK" --tls-insecure 127.0.0.1 9 </dev/null
+	[[ $stderr == 'sock: --tls-insecure needs --tls'* ]]
+	run -2 --separate-stderr "$SOCK" --tls-ca /nonexistent 127.0.0.1 9 </dev/null
+	[[ $stderr == 'sock: --tls-ca needs --tls'* ]]
+}
+
+@test "--tls-verify-client needs -l and --tls-ca" {
+	run -2 --separate-stderr "$SOCK" --tls --tls-verify-client -l 0 </dev/null
+	[[ $stderr == 'sock: --tls-verify-client needs --tls-ca'* ]]
+	run -2 --separate-stderr "$SOCK" --tls --tls-verify-client --tls-ca x 127.0.0.1 9 </dev/null
+	[[ $stderr == 'sock: --tls-verify-client needs -l'* ]]
+}
+
+@test "contradictory TLS options are usage errors" {
+	local pin
+	pin=$(printf '%064d' 0)
+	run -2 --separate-stderr "$SOCK" --tls --tls-insecure --tls-pin "$pin" 127.0.0.1 9
+	[[ $stderr == 'sock: --tls-insecure and --tls-pin cannot be used together'* ]]
+	run -2 --separate-stderr "$SOCK" --tls --tls-insecure --tls-ca x 127.0.0.1 9
+	[[ $stderr == 'sock: --tls-ca cannot be used with --tls-insecure'* ]]
+	run -2 --separate-stderr "$SOCK" --tls --tls-key k 127.0.0.1 9
+	[[ $stderr == 'sock: --tls-key needs --tls-cert'* ]]
+	run -2 --separate-stderr "$SOCK" -l --tls --tls-insecure 0
+	[[ $stderr == 'sock: --tls-insecure cannot be used with -l'* ]]
+	run -2 --separate-stderr "$SOCK" -l --tls --tls-servername x 0
+	[[ $stderr == 'sock: --tls-servername cannot be used with -l'* ]]
+	run -2 --separate-stderr "$SOCK" --tls -z 127.0.0.1 9
+	[[ $stderr == 'sock: --tls cannot be used with -z'* ]]
+	run -2 --separate-stderr "$SOCK" --tls -U "$T/s"
+	[[ $stderr == 'sock: --tls with -U needs --tls-servername, --tls-pin or --tls-insecure'* ]]
+}
+
+@test "a malformed --tls-pin is a usage error that says why" {
+	run -2 --separate-stderr "$SOCK" --tls --tls-pin 83:F1 127.0.0.1 9
+	[[ $stderr == 'sock: invalid --tls-pin value "83:F1": too short'* ]]
+	run -2 --separate-stderr "$SOCK" --tls --tls-pin "$(printf '%064d' 0)00" 127.0.0.1 9
+	[[ $stderr == *': too long'* ]]
+	run -2 --separate-stderr "$SOCK" --tls --tls-pin "$(printf 'g%063d' 0)" 127.0.0.1 9
+	[[ $stderr == *': not a hex fingerprint'* ]]
+	[[ $stderr == *"see 'sock --help' for usage" ]]
+}
+
+@test "--tls-pin takes openssl's form, with or without prefix, colons and case" {
+	local p fp
+	need_tls
+	p=$(free_port)
+	fp=83:F1:A7:55:66:9C:73:4B:ED:E0:20:F4:88:2B:02:6E:33:DF:FD:E7:83:58:91:68:71:E7:54:44:F2:A2:53:DC
+	for v in "$fp" "SHA256:$fp" "sha256 Fingerprint=$fp" "$(tr -d : <<<"$fp" | tr A-F a-f)"; do
+		# Parsed: what fails is the connection (nothing listens), exit 1.
+		run -1 --separate-stderr "$SOCK" --tls --tls-pin "$v" 127.0.0.1 "$p" </dev/null
+		[ "$stderr" = "sock: connect to 127.0.0.1 port $p: Connection refused" ]
+	done
+}
+
+@test "bad --tls-alpn and --tls-min values are usage errors" {
+	run -2 --separate-stderr "$SOCK" --tls --tls-alpn 'h2,,x' 127.0.0.1 9
+	[[ $stderr == 'sock: invalid --tls-alpn value "h2,,x": empty protocol name'* ]]
+	run -2 --separate-stderr "$SOCK" --tls --tls-alpn "$(printf '%0256d' 0)" 127.0.0.1 9
+	[[ $stderr == *'protocol name longer than 255 bytes'* ]]
+	run -2 --separate-stderr "$SOCK" --tls --tls-min 1.1 127.0.0.1 9
+	[[ $stderr == 'sock: invalid --tls-min value "1.1": must be 1.2 or 1.3'* ]]
+}
+
+@test "a build without TLS says so and exits 2" {
+	local src=$BATS_TEST_DIRNAME/..
+	command -v cc >/dev/null || skip "no cc"
+	mkdir "$T/build"
+	cp "$src"/*.c "$src"/*.h "$src"/Makefile "$T/build/"
+	make -s -C "$T/build" TLS=no sock >/dev/null
+	mv "$T/build/sock" "$T/sock-notls"
+	run -2 --separate-stderr "$T/sock-notls" --tls 127.0.0.1 9 </dev/null
+	[[ $stderr == 'sock: --tls is not available: sock was built without TLS'* ]]
+	# Without --tls it is the same sock.
+	run -0 "$T/sock-notls" --version
+}
+
+# ---------------------------------------------------------------- files
+
+@test "a missing certificate file is exit 1 naming it, before any socket" {
+	need_tls
+	run -1 --separate-stderr "$SOCK" -v -l --tls --tls-cert "$T/nope.pem" 127.0.0.1 0 </dev/null
+	[ "$stderr" = "sock: --tls-cert $T/nope.pem: No such file or directory" ]
+}
+
+@test "a malformed certificate or key is exit 1 naming the file" {
+	need_tls
+	printf 'not a certificate\n' >"$T/bad.pem"
+	run -1 --separate-stderr "$SOCK" -v -l --tls --tls-cert "$T/bad.pem" 127.0.0.1 0 </dev/null
+	[[ $stderr == "sock: --tls-cert $T/bad.pem: not a PEM certificate"* ]]
+	[[ $stderr != *listening* ]]
+	run -1 --separate-stderr "$SOCK" -v -l --tls --tls-cert "$C/server.pem" \
+	    --tls-key "$T/bad.pem" 127.0.0.1 0 </dev/null
+	[[ $stderr == "sock: --tls-key $T/bad.pem: no usable PEM private key"* ]]
+	run -1 --separate-stderr "$SOCK" -v -l --tls --tls-cert "$C/server.pem" \
+	    --tls-key "$C/client.key" 127.0.0.1 0 </dev/null
+	[ "$stderr" = "sock: --tls-key $C/client.key does not match --tls-cert $C/server.pem" ]
+	run -1 --separate-stderr "$SOCK" --tls --tls-ca "$T/bad.pem" 127.0.0.1 9 </dev/null
+	[[ $stderr == "sock: --tls-ca $T/bad.pem: no PEM certificate"* ]]
+}
+
+@test "an unreadable key is exit 1 naming it" {
+	need_tls
+	[ "$(id -u)" -ne 0 ] || skip "root reads every file"
+	cp "$C/server.key" "$T/key"
+	chmod 000 "$T/key"
+	run -1 --separate-stderr "$SOCK" -l --tls --tls-cert "$C/server.pem" --tls-key "$T/key" 0 </dev/null
+	[ "$stderr" = "sock: --tls-key $T/key: Permission denied" ]
+}
+
+# ---------------------------------------------------------------- listener
+
+@test "a listener without --tls-cert prints its temporary certificate's fingerprint first" {
+	local fp got
+	need_tls
+	sock_listen /dev/null "$T/out" "$T/err" --tls 127.0.0.1 0
+	[ "$(sed -n 1p "$T/err" | sed 's/SHA256:[0-9A-F:]*/FP/')" = \
+	    "sock: TLS certificate: FP (temporary, self-signed)" ]
+	fp=$(sed -n 's/^sock: TLS certificate: SHA256:\([0-9A-F:]*\) .*/\1/p' "$T/err")
+	[ "${#fp}" -eq 95 ]
+	# The certificate a client gets has that fingerprint.
+	timeout 10 openssl s_client -connect "127.0.0.1:$PORT" </dev/null 2>/dev/null |
+	    openssl x509 -noout -fingerprint -sha256 >"$T/fp"
+	got=$(sed 's/^[^=]*=//' "$T/fp")
+	[ "$got" = "$fp" ]
+}
+
+@test "a listener with --tls-cert prints that certificate's fingerprint" {
+	need_tls
+	sock_listen /dev/null "$T/out" "$T/err" --tls --tls-cert "$C/server.pem" \
+	    --tls-key "$C/server.key" 127.0.0.1 0
+	has_line "$T/err" "sock: TLS certificate: SHA256:$(fingerprint "$C/server.pem") ($C/server.pem)"
+}
+
+@test "a listener given garbage instead of a handshake exits 1" {
+	need_tls
+	sock_listen /dev/null "$T/out" "$T/err" --tls 127.0.0.1 0
+	peer_connect "$PORT" sendstr='GET / HTTP/1.0\r\n\r\n' eof_within=5
+	wait_exit "$LPID" 10
+	[ "$EXIT_STATUS" -eq 1 ]
+	grep -q '^sock: TLS handshake with 127\.0\.0\.1 port [0-9]*: ' "$T/err"
+}
+
+@test "--tls-verify-client refuses a client without a certificate" {
+	need_tls
+	sock_listen /dev/null "$T/out" "$T/err" --tls --tls-verify-client \
+	    --tls-ca "$C/ca.pem" --tls-cert "$C/server.pem" --tls-key "$C/server.key" 127.0.0.1 0
+	timeout 10 openssl s_client -connect "127.0.0.1:$PORT" </dev/null >/dev/null 2>&1 || true
+	wait_exit "$LPID" 10
+	[ "$EXIT_STATUS" -eq 1 ]
+	grep -q 'TLS handshake with .*certificate' "$T/err"
+}
+
+# ---------------------------------------------------------------- verification
+
+@test "a server certificate from an unknown CA is exit 1: unknown issuer" {
+	need_tls
+	s_server -cert "$C/server.pem" -key "$C/server.key"
+	run -1 --separate-stderr timeout 10 "$SOCK" --tls 127.0.0.1 "$SPORT" </dev/null
+	[ "$stderr" = "sock: TLS handshake with 127.0.0.1 port $SPORT: certificate verification failed: unable to get local issuer certificate" ]
+}
+
+@test "an expired server certificate is exit 1: expired" {
+	need_tls
+	s_server -cert "$C/expired.pem" -key "$C/expired.key"
+	run -1 --separate-stderr timeout 10 "$SOCK" --tls --tls-ca "$C/ca.pem" 127.0.0.1 "$SPORT" </dev/null
+	[ "$stderr" = "sock: TLS handshake with 127.0.0.1 port $SPORT: certificate verification failed: certificate has expired" ]
+}
+
+@test "a name the certificate does not carry is exit 1: name mismatch" {
+	need_tls
+	s_server -cert "$C/server.pem" -key "$C/server.key"
+	run -1 --separate-stderr timeout 10 "$SOCK" --tls --tls-ca "$C/ca.pem" \
+	    --tls-servername www.example.com 127.0.0.1 "$SPORT" </dev/null
+	[ "$stderr" = "sock: TLS handshake with 127.0.0.1 port $SPORT: certificate verification failed: hostname mismatch (the certificate is not for www.example.com)" ]
+}
+
+@test "an IP address is checked as an address" {
+	need_tls
+	s_server -cert "$C/server.pem" -key "$C/server.key"
+	run -1 --separate-stderr timeout 10 "$SOCK" --tls --tls-ca "$C/ca.pem" \
+	    --tls-servername 127.0.0.2 127.0.0.1 "$SPORT" </dev/null
+	[[ $stderr == *'certificate verification failed: IP address mismatch (the certificate is not for 127.0.0.2)' ]]
+}
+
+@test "a pin mismatch is exit 1 and shows both fingerprints" {
+	local want
+	need_tls
+	want=$(fingerprint "$C/ca.pem")
+	s_server -cert "$C/server.pem" -key "$C/server.key"
+	run -1 --separate-stderr timeout 10 "$SOCK" --tls --tls-pin "$want" 127.0.0.1 "$SPORT" </dev/null
+	[ "$stderr" = "sock: TLS handshake with 127.0.0.1 port $SPORT: pin mismatch: peer certificate SHA256:$(fingerprint "$C/server.pem"), --tls-pin SHA256:$want" ]
+}
+
+@test "a server that says nothing is a handshake timeout under -w: exit 3" {
+	local start ms
+	need_tls
+	peer_listen sleep=5
+	start=$(date +%s%N)
+	run -3 --separate-stderr timeout 10 "$SOCK" -w 0.5 --tls --tls-insecure 127.0.0.1 "$PPORT" </dev/null
+	ms=$(( ($(date +%s%N) - start) / 1000000 ))
+	[ "$stderr" = "sock: TLS handshake with 127.0.0.1 port $PPORT: Connection timed out" ]
+	[ "$ms" -le 3000 ]
+}
+
+@test "a server that answers with garbage is exit 1, at once" {
+	need_tls
+	peer_listen sendstr='HTTP/1.0 400 Bad Request\r\n\r\n' sleep=3
+	run -1 --separate-stderr timeout 5 "$SOCK" --tls --tls-insecure 127.0.0.1 "$PPORT" </dev/null
+	[[ $stderr == "sock: TLS handshake with 127.0.0.1 port $PPORT: "?* ]]
+}
+
+@test "a server that closes during the handshake is exit 1" {
+	need_tls
+	peer_listen shut_wr sleep=3
+	run -1 --separate-stderr timeout 5 "$SOCK" --tls --tls-insecure 127.0.0.1 "$PPORT" </dev/null
+	[ "$stderr" = "sock: TLS handshake with 127.0.0.1 port $PPORT: the peer closed the connection during the TLS handshake" ]
+}
+
+# ---------------------------------------------------------------- sessions
+# These move data, so they need the relay to carry TLS.
+
+@test "the pinned flow: sock -l --tls and sock --tls --tls-pin carry a file both ways" {
+	local fp
+	need_tls_relay
+	random_file "$T/up" 300000
+	random_file "$T/down" 200000
+	sock_listen "$T/down" "$T/out" "$T/err" --tls 127.0.0.1 0
+	fp=$(sed -n 's/^sock: TLS certificate: \(SHA256:[0-9A-F:]*\) .*/\1/p' "$T/err")
+	timeout 20 "$SOCK" -v --tls --tls-pin "$fp" 127.0.0.1 "$PORT" <"$T/up" >"$T/got" 2>"$T/cerr"
+	stderr=$(cat "$T/cerr")
+	wait_exit "$LPID" 10
+	[ "$EXIT_STATUS" -eq 0 ]
+	same_file "$T/up" "$T/out"
+	same_file "$T/down" "$T/got"
+	grep -Eq '^sock: TLS session: TLSv1\.[23], cipher [A-Z0-9_-]+, ALPN none$' <<<"$stderr"
+	grep -qxF "sock: TLS peer certificate: $fp, subject \"CN=sock temporary certificate\"" <<<"$stderr"
+}
+
+@test "a verified client sends to openssl s_server and gets its answer" {
+	need_tls_relay
+	printf 'answer\n' >"$T/sin"
+	s_server -cert "$C/server.pem" -key "$C/server.key"
+	printf 'request\n' >"$T/msg"
+	run -0 --separate-stderr timeout 10 "$SOCK" -q 1 --tls --tls-ca "$C/ca.pem" localhost "$SPORT" <"$T/msg"
+	[ "$output" = answer ]
+	wait_for 5 has_text "$T/sout" request
+}
+
+@test "ALPN: the listener picks from its list and -v shows it" {
+	need_tls_relay
+	sock_listen /dev/null "$T/out" "$T/err" --tls --tls-alpn h2,http/1.1 127.0.0.1 0
+	# -N: both stdins are empty, so one side must send its end first.
+	run -0 --separate-stderr timeout 10 "$SOCK" -N -v --tls --tls-insecure \
+	    --tls-alpn foo,http/1.1 127.0.0.1 "$PORT" </dev/null
+	grep -Eq '^sock: TLS session: .*, ALPN http/1\.1$' <<<"$stderr"
+	wait_exit "$LPID" 10
+}
+
+@test "a peer that cuts the connection without close_notify is exit 1: the tail may be missing" {
+	need_tls_relay
+	need python3
+	python3 - "$C/server.pem" "$C/server.key" "$T/pport" <<'PY' 3>&- &
+import os, socket, ssl, sys
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(sys.argv[1], sys.argv[2])
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(1)
+open(sys.argv[3] + ".tmp", "w").write("%d\n" % s.getsockname()[1])
+os.rename(sys.argv[3] + ".tmp", sys.argv[3])
+c, _ = s.accept()
+t = ctx.wrap_socket(c, server_side=True)
+t.sendall(b"part of it\n")
+c.shutdown(socket.SHUT_RDWR)   # a FIN with no close_notify before it
+c.close()
+PY
+	PIDS+=("$!")
+	wait_for 5 test -s "$T/pport"
+	run -1 --separate-stderr timeout 10 "$SOCK" --tls --tls-ca "$C/ca.pem" localhost "$(cat "$T/pport")" </dev/null
+	[ "$output" = "part of it" ]
+	[[ $stderr == *'connection closed without close_notify; the tail may be missing'* ]]
+}
+
+@test "end of stdin sends close_notify, and s_client sees the whole file" {
+	need_tls_relay
+	random_file "$T/file" 100000
+	sock_listen "$T/file" "$T/out" "$T/err" --tls 127.0.0.1 0
+	timeout 10 openssl s_client -quiet -connect "127.0.0.1:$PORT" </dev/null >"$T/got" 2>/dev/null || true
+	same_file "$T/file" "$T/got"
+	wait_exit "$LPID" 10
+	[ "$EXIT_STATUS" -eq 0 ]
+}
+
+@test "-k --tls serves two clients, a session each" {
+	need_tls_relay
+	sock_listen /dev/null "$T/out" "$T/err" -k --tls 127.0.0.1 0
+	printf 'one\n' | timeout 10 "$SOCK" --tls --tls-insecure 127.0.0.1 "$PORT"
+	printf 'two\n' | timeout 10 "$SOCK" --tls --tls-insecure 127.0.0.1 "$PORT"
+	wait_for 5 has_line "$T/out" two
+	has_line "$T/out" one
+}

@@ -1,0 +1,889 @@
+/*
+ * sock - a netcat that never loses a byte.
+ *
+ * TLS over OpenSSL 3: a context made once from the options, and an
+ * endpoint (struct end) that carries one session over a non-blocking
+ * socket, so that OpenSSL's return codes never reach the relay. The
+ * parsers of --tls-pin and --tls-alpn are pure and are built with TLS=no
+ * too; without HAVE_TLS, tls_ctx_new only says that TLS is missing.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "sock.h"
+
+static int
+hex_value(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int
+tls_parse_pin(const char *s, unsigned char pin[TLS_PIN_LEN], const char **why)
+{
+	static const char *const prefixes[] = {
+		"SHA256 Fingerprint=", "SHA256:"
+	};
+	unsigned char out[TLS_PIN_LEN];
+	size_t i, n;
+	int hi, lo;
+
+	for (i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
+		n = strlen(prefixes[i]);
+		if (strncasecmp(s, prefixes[i], n) == 0) {
+			s += n;
+			break;
+		}
+	}
+	for (n = 0; n < TLS_PIN_LEN; n++) {
+		if (*s == '\0') {
+			*why = "too short: a SHA-256 fingerprint has 32 bytes "
+			    "(64 hex digits)";
+			return -1;
+		}
+		if ((hi = hex_value((unsigned char)s[0])) == -1 ||
+		    (lo = hex_value((unsigned char)s[1])) == -1) {
+			*why = "not a hex fingerprint: digits 0-9 and a-f, "
+			    "in pairs, a colon after each pair optional";
+			return -1;
+		}
+		out[n] = (unsigned char)(hi << 4 | lo);
+		s += 2;
+		if (*s == ':' && n + 1 < TLS_PIN_LEN)
+			s++;
+	}
+	if (*s != '\0') {
+		*why = "too long: a SHA-256 fingerprint has 32 bytes "
+		    "(64 hex digits)";
+		return -1;
+	}
+	memcpy(pin, out, TLS_PIN_LEN);
+	return 0;
+}
+
+int
+tls_parse_alpn(const char *s, unsigned char *out, size_t *len,
+    const char **why)
+{
+	size_t n, off = 0, total = strlen(s);
+
+	if (total + 1 > 65535) {
+		*why = "list too long (at most 65534 bytes)";
+		return -1;
+	}
+	for (;;) {
+		n = strcspn(s, ",");
+		if (n == 0) {
+			*why = "empty protocol name";
+			return -1;
+		}
+		if (n > 255) {
+			*why = "protocol name longer than 255 bytes";
+			return -1;
+		}
+		out[off++] = (unsigned char)n;
+		memcpy(out + off, s, n);
+		off += n;
+		if (s[n] == '\0')
+			break;
+		s += n + 1;
+	}
+	*len = off;
+	return 0;
+}
+
+#ifndef HAVE_TLS
+
+struct tls_ctx *
+tls_ctx_new(const struct opts *o, char *why, size_t whylen)
+{
+	(void)o;
+	snprintf(why, whylen, "--tls: sock was built without TLS");
+	return NULL;
+}
+
+void
+tls_ctx_free(struct tls_ctx *t)
+{
+	(void)t;
+}
+
+void
+tls_ctx_describe(const struct tls_ctx *t, char *buf, size_t len)
+{
+	(void)t;
+	if (len > 0)
+		*buf = '\0';
+}
+
+int
+tls_end_new(struct tls_ctx *t, struct end *e, int fd, const char *name,
+    const char *host)
+{
+	(void)t, (void)fd, (void)name, (void)host;
+	snprintf(e->why, sizeof(e->why), "sock was built without TLS");
+	errno = ENOTSUP;
+	return -1;
+}
+
+int
+tls_handshake(struct end *e)
+{
+	(void)e;
+	errno = ENOTSUP;
+	return -1;
+}
+
+int
+tls_handshake_wait(struct end *e, long long timeout_ms)
+{
+	(void)e, (void)timeout_ms;
+	errno = ENOTSUP;
+	return -1;
+}
+
+void
+tls_describe_session(const struct end *e, char *buf, size_t len)
+{
+	(void)e;
+	if (len > 0)
+		*buf = '\0';
+}
+
+void
+tls_describe_peer(const struct end *e, char *buf, size_t len)
+{
+	(void)e;
+	if (len > 0)
+		*buf = '\0';
+}
+
+#else /* HAVE_TLS */
+
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/opensslv.h>
+#include <openssl/rand.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#if OPENSSL_VERSION_NUMBER < 0x30000000L
+#error "sock's TLS needs OpenSSL 3; build with make TLS=no without it"
+#endif
+
+/* How long the temporary certificate of a listener is valid. */
+#define SELF_SIGNED_DAYS 365L
+
+struct tls_ctx {
+	SSL_CTX		*ctx;
+	bool		 server;
+	bool		 verify;	/* a client checks chain and name */
+	bool		 have_pin;
+	unsigned char	 pin[TLS_PIN_LEN];
+	const char	*servername;	/* --tls-servername, or NULL */
+	const unsigned char *alpn;	/* --tls-alpn, wire format */
+	size_t		 alpn_len;
+	bool		 have_own;	/* own certificate ... */
+	unsigned char	 own_fp[TLS_PIN_LEN]; /* ... and its fingerprint */
+	const char	*own_file;	/* NULL: temporary, self-signed */
+};
+
+struct tls_end {
+	SSL		*ssl;
+	struct tls_ctx	*ctx;
+	bool		 close_notify_sent; /* next: shutdown(SHUT_WR) */
+};
+
+/* "SHA256:AB:CD:...:EF", the form --tls-pin takes. */
+static void
+format_fp(const unsigned char fp[TLS_PIN_LEN], char out[TLS_FP_TEXT])
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t i, o;
+
+	memcpy(out, "SHA256:", 7);
+	for (i = 0, o = 7; i < TLS_PIN_LEN; i++) {
+		out[o++] = hex[fp[i] >> 4];
+		out[o++] = hex[fp[i] & 15];
+		if (i + 1 < TLS_PIN_LEN)
+			out[o++] = ':';
+	}
+	out[o] = '\0';
+}
+
+static int
+cert_fp(X509 *x, unsigned char fp[TLS_PIN_LEN])
+{
+	unsigned int n = 0;
+
+	if (X509_digest(x, EVP_sha256(), fp, &n) != 1 || n != TLS_PIN_LEN)
+		return -1;
+	return 0;
+}
+
+/* The text of OpenSSL's first queued error, or dflt when there is none. */
+static const char *
+ssl_error_text(const char *dflt)
+{
+	const char *s;
+	unsigned long e;
+
+	if ((e = ERR_peek_error()) == 0 ||
+	    (s = ERR_reason_error_string(e)) == NULL)
+		return dflt;
+	return s;
+}
+
+/*
+ * A file option must name something readable: say so with errno's words,
+ * before OpenSSL's less helpful ones.
+ */
+static int
+check_readable(const char *opt, const char *path, bool dir_ok, char *why,
+    size_t whylen)
+{
+	struct stat st;
+
+	if (stat(path, &st) == -1 || access(path, R_OK) == -1) {
+		snprintf(why, whylen, "%s %s: %s", opt, path, strerror(errno));
+		return -1;
+	}
+	if (S_ISDIR(st.st_mode) && !dir_ok) {
+		snprintf(why, whylen, "%s %s: %s", opt, path, strerror(EISDIR));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * A temporary self-signed certificate on a fresh P-256 key, for a listener
+ * without --tls-cert: clients trust it with --tls-pin.
+ */
+static int
+self_signed(SSL_CTX *ctx, unsigned char fp[TLS_PIN_LEN])
+{
+	EVP_PKEY *key = NULL;
+	X509 *x = NULL;
+	X509_NAME *name;
+	BIGNUM *bn = NULL;
+	unsigned char serial[16];
+	int rv = -1;
+
+	if ((key = EVP_EC_gen("P-256")) == NULL || (x = X509_new()) == NULL)
+		goto out;
+	if (RAND_bytes(serial, sizeof(serial)) != 1)
+		goto out;
+	serial[0] &= 0x7f;		/* a positive serial number */
+	serial[0] |= 0x01;		/* of the full 16 bytes */
+	if ((bn = BN_bin2bn(serial, sizeof(serial), NULL)) == NULL ||
+	    BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) == NULL)
+		goto out;
+	name = X509_get_subject_name(x);
+	if (X509_set_version(x, X509_VERSION_3) != 1 ||
+	    X509_gmtime_adj(X509_getm_notBefore(x), -3600) == NULL ||
+	    X509_gmtime_adj(X509_getm_notAfter(x),
+	    SELF_SIGNED_DAYS * 86400) == NULL ||
+	    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+	    (const unsigned char *)"sock temporary certificate", -1, -1,
+	    0) != 1 ||
+	    X509_set_issuer_name(x, name) != 1 ||
+	    X509_set_pubkey(x, key) != 1 ||
+	    X509_sign(x, key, EVP_sha256()) == 0 ||
+	    SSL_CTX_use_certificate(ctx, x) != 1 ||
+	    SSL_CTX_use_PrivateKey(ctx, key) != 1 ||
+	    cert_fp(x, fp) == -1)
+		goto out;
+	rv = 0;
+out:
+	BN_free(bn);
+	X509_free(x);
+	EVP_PKEY_free(key);
+	return rv;
+}
+
+/* A listener's --tls-alpn: the first of the client's that is also ours. */
+static int
+alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+    const unsigned char *in, unsigned int inlen, void *arg)
+{
+	struct tls_ctx *t = arg;
+	unsigned char *sel;
+
+	(void)ssl;
+	if (SSL_select_next_proto(&sel, outlen, t->alpn,
+	    (unsigned int)t->alpn_len, in, inlen) != OPENSSL_NPN_NEGOTIATED)
+		return SSL_TLSEXT_ERR_ALERT_FATAL;
+	*out = sel;
+	return SSL_TLSEXT_ERR_OK;
+}
+
+/* With --tls-pin, any certificate passes here: the pin is checked after. */
+static int
+accept_any(int ok, X509_STORE_CTX *x)
+{
+	(void)ok, (void)x;
+	return 1;
+}
+
+static int
+load_own(struct tls_ctx *t, const struct tls_opts *to, char *why,
+    size_t whylen)
+{
+	const char *key = to->key != NULL ? to->key : to->cert;
+	X509 *x;
+
+	if (check_readable("--tls-cert", to->cert, false, why, whylen) == -1 ||
+	    (to->key != NULL && check_readable("--tls-key", to->key, false,
+	    why, whylen) == -1))
+		return -1;
+	ERR_clear_error();
+	if (SSL_CTX_use_certificate_chain_file(t->ctx, to->cert) != 1) {
+		snprintf(why, whylen, "--tls-cert %s: not a PEM certificate "
+		    "(%s)", to->cert, ssl_error_text("unreadable"));
+		return -1;
+	}
+	ERR_clear_error();
+	if (SSL_CTX_use_PrivateKey_file(t->ctx, key, SSL_FILETYPE_PEM) != 1 &&
+	    ERR_GET_REASON(ERR_peek_error()) == X509_R_KEY_VALUES_MISMATCH) {
+		snprintf(why, whylen, "--tls-key %s does not match --tls-cert "
+		    "%s", key, to->cert);
+		return -1;
+	}
+	if (ERR_peek_error() != 0) {
+		snprintf(why, whylen, "%s %s: no usable PEM private key (%s)",
+		    to->key != NULL ? "--tls-key" : "--tls-cert", key,
+		    ssl_error_text("unreadable"));
+		return -1;
+	}
+	ERR_clear_error();
+	if (SSL_CTX_check_private_key(t->ctx) != 1) {
+		snprintf(why, whylen, "--tls-key %s does not match --tls-cert "
+		    "%s", key, to->cert);
+		return -1;
+	}
+	if ((x = SSL_CTX_get0_certificate(t->ctx)) != NULL &&
+	    cert_fp(x, t->own_fp) == 0)
+		t->have_own = true;
+	t->own_file = to->cert;
+	return 0;
+}
+
+static int
+load_ca(struct tls_ctx *t, const char *ca, char *why, size_t whylen)
+{
+	struct stat st;
+	int ok;
+
+	if (check_readable("--tls-ca", ca, true, why, whylen) == -1 ||
+	    stat(ca, &st) == -1)
+		return -1;
+	ERR_clear_error();
+	if (S_ISDIR(st.st_mode))
+		ok = SSL_CTX_load_verify_dir(t->ctx, ca);
+	else
+		ok = SSL_CTX_load_verify_file(t->ctx, ca);
+	if (ok != 1) {
+		snprintf(why, whylen, "--tls-ca %s: no PEM certificate (%s)",
+		    ca, ssl_error_text("unreadable"));
+		return -1;
+	}
+	if (t->server && !S_ISDIR(st.st_mode)) {
+		STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(ca);
+
+		if (names != NULL)
+			SSL_CTX_set_client_CA_list(t->ctx, names);
+	}
+	return 0;
+}
+
+struct tls_ctx *
+tls_ctx_new(const struct opts *o, char *why, size_t whylen)
+{
+	const struct tls_opts *to = &o->tls;
+	struct tls_ctx *t;
+
+	if ((t = calloc(1, sizeof(*t))) == NULL) {
+		snprintf(why, whylen, "--tls: %s", strerror(errno));
+		return NULL;
+	}
+	t->server = o->listen;
+	t->have_pin = to->have_pin;
+	memcpy(t->pin, to->pin, sizeof(t->pin));
+	t->servername = to->servername;
+	t->alpn = to->alpn;
+	t->alpn_len = to->alpn_len;
+	t->verify = !t->server && !to->insecure && !to->have_pin;
+	ERR_clear_error();
+	if ((t->ctx = SSL_CTX_new(t->server ? TLS_server_method() :
+	    TLS_client_method())) == NULL) {
+		snprintf(why, whylen, "--tls: %s", ssl_error_text("cannot "
+		    "make a TLS context"));
+		goto fail;
+	}
+	SSL_CTX_set_mode(t->ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
+	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	SSL_CTX_set_session_cache_mode(t->ctx, SSL_SESS_CACHE_OFF);
+	if (SSL_CTX_set_min_proto_version(t->ctx, to->min_version == 13 ?
+	    TLS1_3_VERSION : TLS1_2_VERSION) != 1) {
+		snprintf(why, whylen, "--tls-min: %s", ssl_error_text(
+		    "version not supported"));
+		goto fail;
+	}
+	if (to->cert != NULL) {
+		if (load_own(t, to, why, whylen) == -1)
+			goto fail;
+	} else if (t->server) {
+		if (self_signed(t->ctx, t->own_fp) == -1) {
+			snprintf(why, whylen, "--tls: cannot make a temporary "
+			    "certificate: %s", ssl_error_text("unknown error"));
+			goto fail;
+		}
+		t->have_own = true;
+	}
+	if (t->server) {
+		/* No resumption: tickets would only be sent and never used. */
+		SSL_CTX_set_num_tickets(t->ctx, 0);
+		if (to->alpn != NULL)
+			SSL_CTX_set_alpn_select_cb(t->ctx, alpn_select, t);
+		if (to->verify_client) {
+			if (load_ca(t, to->ca, why, whylen) == -1)
+				goto fail;
+			SSL_CTX_set_verify(t->ctx, SSL_VERIFY_PEER |
+			    SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+		} else if (to->have_pin)
+			SSL_CTX_set_verify(t->ctx, SSL_VERIFY_PEER |
+			    SSL_VERIFY_FAIL_IF_NO_PEER_CERT, accept_any);
+		else
+			SSL_CTX_set_verify(t->ctx, SSL_VERIFY_NONE, NULL);
+	} else {
+		if (to->alpn != NULL && SSL_CTX_set_alpn_protos(t->ctx,
+		    to->alpn, (unsigned int)to->alpn_len) != 0) {
+			snprintf(why, whylen, "--tls-alpn: %s",
+			    ssl_error_text("not accepted"));
+			goto fail;
+		}
+		if (t->verify) {
+			SSL_CTX_set_default_verify_paths(t->ctx);
+			if (to->ca != NULL &&
+			    load_ca(t, to->ca, why, whylen) == -1)
+				goto fail;
+			SSL_CTX_set_verify(t->ctx, SSL_VERIFY_PEER, NULL);
+		} else
+			SSL_CTX_set_verify(t->ctx, SSL_VERIFY_NONE, NULL);
+	}
+	return t;
+fail:
+	tls_ctx_free(t);
+	return NULL;
+}
+
+void
+tls_ctx_free(struct tls_ctx *t)
+{
+	if (t == NULL)
+		return;
+	SSL_CTX_free(t->ctx);
+	free(t);
+}
+
+void
+tls_ctx_describe(const struct tls_ctx *t, char *buf, size_t len)
+{
+	char fp[TLS_FP_TEXT];
+
+	if (!t->have_own) {
+		snprintf(buf, len, "%s", "");
+		return;
+	}
+	format_fp(t->own_fp, fp);
+	if (t->own_file == NULL)
+		snprintf(buf, len, "TLS certificate: %s (temporary, "
+		    "self-signed)", fp);
+	else
+		snprintf(buf, len, "TLS certificate: %s (%s)", fp, t->own_file);
+}
+
+/*
+ * Turn SSL_get_error's answer to r into the endpoint's: EAGAIN with *wait
+ * set, or a failure with errno and e->why. during: the handshake is
+ * still going on (its failures are told differently).
+ */
+static int
+ssl_fail(struct end *e, int r, enum end_wait *wait, bool during)
+{
+	struct tls_end *te = e->impl;
+	unsigned long err;
+	long vr;
+	int saved = errno;
+
+	switch (SSL_get_error(te->ssl, r)) {
+	case SSL_ERROR_WANT_READ:
+		*wait = END_WAIT_READ;
+		errno = EAGAIN;
+		return -1;
+	case SSL_ERROR_WANT_WRITE:
+		*wait = END_WAIT_WRITE;
+		errno = EAGAIN;
+		return -1;
+	case SSL_ERROR_ZERO_RETURN:
+		snprintf(e->why, sizeof(e->why), "the peer closed TLS before "
+		    "the handshake was done");
+		errno = ECONNABORTED;
+		return -1;
+	case SSL_ERROR_SYSCALL:
+		if (saved != 0 && ERR_peek_error() == 0) {
+			e->why[0] = '\0';
+			errno = saved;
+			return -1;
+		}
+		break;
+	default:
+		break;
+	}
+	err = ERR_peek_error();
+	if (ERR_GET_REASON(err) == SSL_R_UNEXPECTED_EOF_WHILE_READING ||
+	    err == 0) {
+		snprintf(e->why, sizeof(e->why), during ? "the peer closed "
+		    "the connection during the TLS handshake" : "connection "
+		    "closed without close_notify; the tail may be missing");
+		errno = ECONNABORTED;
+		return -1;
+	}
+	vr = SSL_get_verify_result(te->ssl);
+	if (ERR_GET_REASON(err) == SSL_R_CERTIFICATE_VERIFY_FAILED &&
+	    vr != X509_V_OK) {
+		const char *name = te->ctx->servername != NULL ?
+		    te->ctx->servername : SSL_get0_peername(te->ssl);
+
+		if ((vr == X509_V_ERR_HOSTNAME_MISMATCH ||
+		    vr == X509_V_ERR_IP_ADDRESS_MISMATCH) && name != NULL)
+			snprintf(e->why, sizeof(e->why), "certificate "
+			    "verification failed: %s (the certificate is not "
+			    "for %s)", X509_verify_cert_error_string(vr), name);
+		else
+			snprintf(e->why, sizeof(e->why), "certificate "
+			    "verification failed: %s",
+			    X509_verify_cert_error_string(vr));
+	} else
+		snprintf(e->why, sizeof(e->why), "%s",
+		    ssl_error_text("TLS error"));
+	ERR_clear_error();
+	errno = EPROTO;
+	return -1;
+}
+
+static ssize_t
+tls_read(struct end *e, void *buf, size_t len)
+{
+	struct tls_end *te = e->impl;
+	int r;
+
+	ERR_clear_error();
+	errno = 0;
+	r = SSL_read(te->ssl, buf, len > INT_MAX ? INT_MAX : (int)len);
+	if (r > 0)
+		return r;
+	if (SSL_get_error(te->ssl, r) == SSL_ERROR_ZERO_RETURN)
+		return 0;		/* close_notify: a clean end */
+	return ssl_fail(e, r, &e->read_wait, false);
+}
+
+static ssize_t
+tls_write(struct end *e, const void *buf, size_t len)
+{
+	struct tls_end *te = e->impl;
+	int r;
+
+	if (len == 0)
+		return 0;
+	ERR_clear_error();
+	errno = 0;
+	r = SSL_write(te->ssl, buf, len > INT_MAX ? INT_MAX : (int)len);
+	if (r > 0)
+		return r;
+	return ssl_fail(e, r, &e->write_wait, false);
+}
+
+/*
+ * close_notify, then the FIN. SSL_shutdown is called until the alert is
+ * out (0 or 1; 1 when the peer's came first), never again after: a second
+ * call would wait for the peer's close_notify, which read reports.
+ */
+static int
+tls_shutdown(struct end *e)
+{
+	struct tls_end *te = e->impl;
+	int r;
+
+	if (!te->close_notify_sent) {
+		ERR_clear_error();
+		errno = 0;
+		if ((r = SSL_shutdown(te->ssl)) < 0)
+			return ssl_fail(e, r, &e->write_wait, false);
+		te->close_notify_sent = true;
+	}
+	if (shutdown(e->wfd, SHUT_WR) == -1 && errno != ENOTCONN) {
+		e->why[0] = '\0';
+		return -1;
+	}
+	return 0;
+}
+
+static size_t
+tls_pending(const struct end *e)
+{
+	const struct tls_end *te = e->impl;
+	int n = SSL_pending(te->ssl);
+
+	return n > 0 ? (size_t)n : 0;
+}
+
+static void
+tls_free(struct end *e)
+{
+	struct tls_end *te = e->impl;
+
+	if (te == NULL)
+		return;
+	SSL_free(te->ssl);
+	free(te);
+	e->impl = NULL;
+}
+
+static const struct end_ops tls_ops = {
+	.read = tls_read,
+	.write = tls_write,
+	.shutdown = tls_shutdown,
+	.pending = tls_pending,
+	.free = tls_free
+};
+
+static bool
+is_ip_literal(const char *s)
+{
+	unsigned char a[sizeof(struct in6_addr)];
+
+	return inet_pton(AF_INET, s, a) == 1 || inet_pton(AF_INET6, s, a) == 1;
+}
+
+int
+tls_end_new(struct tls_ctx *t, struct end *e, int fd, const char *name,
+    const char *host)
+{
+	struct tls_end *te;
+	const char *check = t->servername != NULL ? t->servername : host;
+	bool ok = true;
+
+	memset(e, 0, sizeof(*e));
+	e->ops = &tls_ops;
+	e->rfd = e->wfd = fd;
+	e->read_wait = END_WAIT_READ;
+	e->write_wait = END_WAIT_WRITE;
+	e->raw = false;
+	e->fail_status = EXIT_NET;
+	e->name = name;
+	if ((te = calloc(1, sizeof(*te))) == NULL) {
+		snprintf(e->why, sizeof(e->why), "%s", strerror(errno));
+		return -1;
+	}
+	te->ctx = t;
+	ERR_clear_error();
+	if ((te->ssl = SSL_new(t->ctx)) == NULL || SSL_set_fd(te->ssl,
+	    fd) != 1) {
+		snprintf(e->why, sizeof(e->why), "%s",
+		    ssl_error_text("cannot start TLS"));
+		SSL_free(te->ssl);
+		free(te);
+		return -1;
+	}
+	e->impl = te;
+	if (t->server) {
+		SSL_set_accept_state(te->ssl);
+		return 0;
+	}
+	SSL_set_connect_state(te->ssl);
+	if (check == NULL && t->verify) {
+		snprintf(e->why, sizeof(e->why), "no host name to verify");
+		tls_free(e);
+		return -1;
+	}
+	if (check != NULL && is_ip_literal(check)) {
+		/* No SNI for an address (RFC 6066); the address is checked. */
+		if (t->verify)
+			ok = X509_VERIFY_PARAM_set1_ip_asc(
+			    SSL_get0_param(te->ssl), check) == 1;
+	} else if (check != NULL) {
+		ok = SSL_set_tlsext_host_name(te->ssl, check) == 1;
+		if (ok && t->verify) {
+			SSL_set_hostflags(te->ssl,
+			    X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+			ok = SSL_set1_host(te->ssl, check) == 1;
+		}
+	}
+	if (!ok) {
+		snprintf(e->why, sizeof(e->why), "cannot verify the name "
+		    "\"%s\": %s", check, ssl_error_text("invalid"));
+		tls_free(e);
+		return -1;
+	}
+	return 0;
+}
+
+/* After the handshake: the peer's certificate must match --tls-pin. */
+static int
+check_pin(struct end *e)
+{
+	struct tls_end *te = e->impl;
+	unsigned char fp[TLS_PIN_LEN];
+	char got[TLS_FP_TEXT], want[TLS_FP_TEXT];
+	X509 *peer;
+
+	if (!te->ctx->have_pin)
+		return 0;
+	format_fp(te->ctx->pin, want);
+	if ((peer = SSL_get0_peer_certificate(te->ssl)) == NULL ||
+	    cert_fp(peer, fp) == -1) {
+		snprintf(e->why, sizeof(e->why), "pin mismatch: the peer sent "
+		    "no certificate; --tls-pin %s", want);
+		errno = EPROTO;
+		return -1;
+	}
+	if (CRYPTO_memcmp(fp, te->ctx->pin, TLS_PIN_LEN) != 0) {
+		format_fp(fp, got);
+		snprintf(e->why, sizeof(e->why), "pin mismatch: peer "
+		    "certificate %s, --tls-pin %s", got, want);
+		errno = EPROTO;
+		return -1;
+	}
+	return 0;
+}
+
+int
+tls_handshake(struct end *e)
+{
+	struct tls_end *te = e->impl;
+	int r;
+
+	ERR_clear_error();
+	errno = 0;
+	if ((r = SSL_do_handshake(te->ssl)) == 1) {
+		e->read_wait = END_WAIT_READ;
+		e->write_wait = END_WAIT_WRITE;
+		return check_pin(e);
+	}
+	if (ssl_fail(e, r, &e->read_wait, true) == -1 && errno == EAGAIN)
+		e->write_wait = e->read_wait;
+	return -1;
+}
+
+int
+tls_handshake_wait(struct end *e, long long timeout_ms)
+{
+	long long deadline = timeout_ms >= 0 ? now_ms() + timeout_ms : -1;
+	long long left;
+	struct pollfd pfd;
+	int r;
+
+	for (;;) {
+		if (tls_handshake(e) == 0)
+			return 0;
+		if (errno != EAGAIN)
+			return -1;
+		left = deadline >= 0 ? deadline - now_ms() : -1;
+		if (deadline >= 0 && left <= 0)
+			break;
+		pfd.fd = e->rfd;
+		pfd.events = e->read_wait == END_WAIT_READ ? POLLIN : POLLOUT;
+		pfd.revents = 0;
+		r = poll(&pfd, 1, left < 0 ? -1 : left > INT_MAX ? INT_MAX :
+		    (int)left);
+		if (r == -1 && errno != EINTR) {
+			e->why[0] = '\0';
+			return -1;
+		}
+		if (r == 0 && deadline >= 0 && now_ms() >= deadline)
+			break;
+	}
+	e->why[0] = '\0';
+	errno = ETIMEDOUT;
+	return -1;
+}
+
+void
+tls_describe_session(const struct end *e, char *buf, size_t len)
+{
+	const struct tls_end *te = e->impl;
+	const unsigned char *alpn = NULL;
+	unsigned int alen = 0;
+
+	SSL_get0_alpn_selected(te->ssl, &alpn, &alen);
+	if (alpn == NULL || alen == 0) {
+		alpn = (const unsigned char *)"none";
+		alen = 4;
+	}
+	snprintf(buf, len, "TLS session: %s, cipher %s, ALPN %.*s",
+	    SSL_get_version(te->ssl), SSL_get_cipher_name(te->ssl),
+	    (int)alen, (const char *)alpn);
+	/* The peer chose the ALPN name: show no control bytes of it. */
+	for (; *buf != '\0'; buf++)
+		if ((unsigned char)*buf < 0x20 || (unsigned char)*buf >= 0x7f)
+			*buf = '?';
+}
+
+void
+tls_describe_peer(const struct end *e, char *buf, size_t len)
+{
+	const struct tls_end *te = e->impl;
+	unsigned char fp[TLS_PIN_LEN];
+	char fps[TLS_FP_TEXT], subj[160];
+	X509 *peer;
+	BIO *bio;
+	int n;
+	char *p;
+
+	if ((peer = SSL_get0_peer_certificate(te->ssl)) == NULL ||
+	    cert_fp(peer, fp) == -1) {
+		snprintf(buf, len, "TLS peer certificate: none");
+		return;
+	}
+	format_fp(fp, fps);
+	subj[0] = '\0';
+	if ((bio = BIO_new(BIO_s_mem())) != NULL) {
+		X509_NAME_print_ex(bio, X509_get_subject_name(peer), 0,
+		    XN_FLAG_RFC2253);
+		n = BIO_read(bio, subj, sizeof(subj) - 1);
+		subj[n > 0 ? n : 0] = '\0';
+		BIO_free(bio);
+	}
+	for (p = subj; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f ||
+		    *p == '"')
+			*p = '?';
+	snprintf(buf, len, "TLS peer certificate: %s, subject \"%s\"", fps,
+	    subj);
+}
+
+#endif /* HAVE_TLS */
