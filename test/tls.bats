@@ -399,3 +399,28 @@ PY
 	wait_for 5 has_line "$T/out" two
 	has_line "$T/out" one
 }
+
+@test "-e over TLS: the program speaks plaintext, with SOCK_* describing the connection" {
+	need_tls_relay
+	sock_listen /dev/null "$T/out" "$T/err" --tls -c 'echo "$SOCK_REMOTE_ADDR"; cat' 127.0.0.1 0
+	local fp
+	fp=$(sed -n 's/^sock: TLS certificate: \(SHA256:[0-9A-F:]*\) .*/\1/p' "$T/err")
+	printf 'ping\n' >"$T/msg"
+	run -0 --separate-stderr timeout 10 "$SOCK" --tls --tls-pin "$fp" 127.0.0.1 "$PORT" <"$T/msg"
+	[ "$output" = $'127.0.0.1\nping' ]
+	wait_exit "$LPID" 10
+	[ "$EXIT_STATUS" -eq 0 ]
+}
+
+@test "-k --tls: a client that stalls its handshake does not stall the next one" {
+	need_tls_relay
+	need python3
+	sock_listen /dev/null "$T/out" "$T/err" -k --tls 127.0.0.1 0
+	# A TCP client that connects and sends nothing, held open meanwhile.
+	bg python3 -c 'import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+time.sleep(30)' "$PORT"
+	wait_for 5 has_text "$T/err" "connection from"
+	printf 'second\n' | timeout 10 "$SOCK" --tls --tls-insecure 127.0.0.1 "$PORT"
+	wait_for 5 has_line "$T/out" second
+}
