@@ -114,6 +114,7 @@ struct opts {
 	struct acl	 allow;		/* --allow, --allowfile */
 	struct acl	 deny;		/* --deny, --denyfile */
 
+
 	/* Observation. */
 	const char	*hexdump_path;	/* -o */
 	bool		 crlf;		/* -C */
@@ -208,6 +209,12 @@ int	end_watch(const struct end *e, bool reading, fd_set *rfds,
 bool	end_ready(const struct end *e, bool reading, const fd_set *rfds,
 	    const fd_set *wfds);
 
+/*
+ * Make the close of e's socket a reset (SO_LINGER 0), to pass on a reset
+ * that came from the other side. Returns 0 or -1 with errno.
+ */
+int	end_abort(struct end *e);
+
 /* Bytes sent on e's socket and not yet acknowledged, where the system tells. */
 int	end_unacked(const struct end *e);
 
@@ -243,6 +250,35 @@ int	relay(const struct opts *, struct conn *c, struct relay_io *);
 int	relay_ends(const struct opts *, struct end *local_in,
 	    struct end *local_out, struct end *remote, struct conn *c,
 	    struct relay_io *);
+
+/*
+ * A session stepped from an outside loop, so that one select serves many
+ * (the forwarder's pairs): relay_open starts one between the same sides
+ * as relay_ends (NULL after saying why); each pass, relay_prepare adds
+ * what it waits on to the sets, raising *maxfd and bringing *deadline
+ * (-1: none) down to when it must be stepped even without traffic, and
+ * after select relay_step moves what is ready. Both return -1 while the
+ * session goes on, else the exit status it ended with; then relay_close
+ * frees it (the ends and their descriptors stay the caller's). Unlike
+ * relay_ends, nothing here blocks or prints the summary.
+ */
+struct relay_session;
+
+struct relay_session *relay_open(const struct opts *, struct end *local_in,
+	    struct end *local_out, struct end *remote, struct conn *c,
+	    struct relay_io *);
+int	relay_prepare(struct relay_session *, fd_set *rfds, fd_set *wfds,
+	    int *maxfd, long long *deadline);
+int	relay_step(struct relay_session *, const fd_set *rfds,
+	    const fd_set *wfds);
+void	relay_close(struct relay_session *);
+
+/* Bytes delivered so far: up (local side to remote) and down. */
+void	relay_counts(const struct relay_session *, unsigned long long *up,
+	    unsigned long long *down);
+
+/* The end whose read or write failed (NULL: none), and *error its errno. */
+const struct end *relay_failed(const struct relay_session *, int *error);
 
 /* Write out the hex dump's last, incomplete line. */
 void	relay_dump_flush(struct relay_io *);
