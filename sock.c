@@ -55,7 +55,10 @@ enum {
 	OPT_DENYFILE,
 	OPT_PROGRESS,
 	OPT_NODELAY,
-	OPT_KEEPALIVE
+	OPT_KEEPALIVE,
+	OPT_FORWARD,
+	OPT_PROXY_SERVER,
+	OPT_PROXY_AUTH
 };
 
 static const struct option longopts[] = {
@@ -66,12 +69,15 @@ static const struct option longopts[] = {
 	{ "deny",		required_argument, NULL, OPT_DENY },
 	{ "denyfile",		required_argument, NULL, OPT_DENYFILE },
 	{ "help",		no_argument,	NULL,	'h' },
+	{ "forward",		required_argument, NULL, OPT_FORWARD },
 	{ "hex-dump",		required_argument, NULL, 'o' },
 	{ "keepalive",		no_argument,	NULL,	OPT_KEEPALIVE },
 	{ "max-conns",		required_argument, NULL, OPT_MAX_CONNS },
 	{ "no-shutdown",	no_argument,	NULL,	OPT_NO_SHUTDOWN },
 	{ "nodelay",		no_argument,	NULL,	OPT_NODELAY },
 	{ "progress",		optional_argument, NULL, OPT_PROGRESS },
+	{ "proxy-auth",		required_argument, NULL, OPT_PROXY_AUTH },
+	{ "proxy-server",	no_argument,	NULL,	OPT_PROXY_SERVER },
 	{ "recv-only",		no_argument,	NULL,	OPT_RECV_ONLY },
 	{ "send-only",		no_argument,	NULL,	OPT_SEND_ONLY },
 	{ "version",		no_argument,	NULL,	OPT_VERSION },
@@ -116,6 +122,12 @@ usage(FILE *fp)
 "  --deny list      refuse these addresses/CIDR blocks\n"
 "  --allowfile f    --allow, one entry a line from f (# comments)\n"
 "  --denyfile f     --deny, one entry a line from f\n"
+"Forwarding:\n"
+"  --forward target relay each connection to its own connection to target\n"
+"                   (host:port, [v6addr]:port, unix:path)\n"
+"  --proxy-server   with -l: serve SOCKS4, SOCKS4a, SOCKS5 and HTTP proxy\n"
+"                   clients (loopback only unless a host is given)\n"
+"  --proxy-auth user  require user and $SOCK_PROXY_PASSWORD of clients\n"
 "Scanning:\n"
 "  -z               report which ports accept connections\n"
 "  -r               scan the ports in random order\n"
@@ -381,6 +393,12 @@ parse_option(int ch, struct opts *o, struct seen *seen, char *argv[])
 		seen->acl = true;
 		acl_add_file(&o->deny, "--denyfile", optarg);
 		break;
+	case OPT_FORWARD:
+		o->forward = optarg;
+		if (parse_forward_target(optarg, &o->forward_to) == -1)
+			usage_error("invalid --forward target \"%s\": must be "
+			    "host:port, [v6addr]:port or unix:path", optarg);
+		break;
 	case OPT_KEEPALIVE:
 		o->sockopts.keepalive = true;
 		break;
@@ -403,6 +421,15 @@ parse_option(int ch, struct opts *o, struct seen *seen, char *argv[])
 		else
 			usage_error("invalid --progress value \"%s\": must be "
 			    "auto or always", optarg);
+		break;
+	case OPT_PROXY_AUTH:
+		if (*optarg == '\0')
+			usage_error("invalid --proxy-auth value \"\": must be a "
+			    "user name");
+		o->proxy_user = optarg;
+		break;
+	case OPT_PROXY_SERVER:
+		o->proxy_server = true;
 		break;
 	case OPT_SEND_ONLY:
 		o->send_only = true;
@@ -428,6 +455,37 @@ parse_option(int ch, struct opts *o, struct seen *seen, char *argv[])
 }
 
 /*
+ * --forward and --proxy-server relay two sockets: the options that act on
+ * stdin and stdout, or make something else of the connection, conflict.
+ */
+static void
+check_forward(struct opts *o, const struct seen *seen)
+{
+	const char *opt = o->forward != NULL ? "--forward" : "--proxy-server";
+
+	if (o->exec_prog != NULL || o->exec_shell != NULL)
+		usage_error("%s cannot be used with -%c", opt,
+		    o->exec_prog != NULL ? 'e' : 'c');
+	if (o->broker || o->chat)
+		usage_error("%s cannot be used with --%s", opt,
+		    o->chat ? "chat" : "broker");
+	if (o->scan)
+		usage_error("%s cannot be used with -z", opt);
+	if (o->udp)
+		usage_error("%s cannot be used with -u", opt);
+	if (o->proxy_server && !o->listen)
+		usage_error("--proxy-server needs -l");
+	if (o->recv_only || o->send_only || o->hexdump_path != NULL ||
+	    o->crlf || o->telnet || o->progress != PROGRESS_OFF ||
+	    o->quit_ms >= 0 || o->interval_ms >= 0 || seen->force_fin ||
+	    seen->no_fin)
+		usage_error("%s cannot be used with -d, --send-only, "
+		    "--recv-only, -N, --no-shutdown, -q, -i, -o, -C, -t or "
+		    "--progress: it relays two sockets, not stdin and stdout",
+		    opt);
+}
+
+/*
  * Reject combinations that cannot work or that would leave an option
  * without effect: one rule, one message.
  */
@@ -445,8 +503,15 @@ check_conflicts(struct opts *o, const struct seen *seen)
 		usage_error("-z cannot be used with -U");
 	if (o->random_order && !o->scan)
 		usage_error("-r needs -z");
-	if (o->wait_ms >= 0 && o->listen)
-		usage_error("--wait cannot be used with -l");
+	if (o->forward != NULL && o->proxy_server)
+		usage_error("--forward and --proxy-server cannot be used "
+		    "together");
+	if (o->forward != NULL || o->proxy_server)
+		check_forward(o, seen);
+	if (o->wait_ms >= 0 && o->listen && o->forward == NULL &&
+	    !o->proxy_server)
+		usage_error("--wait cannot be used with -l (except with "
+		    "--forward or --proxy-server)");
 	if (server && !o->listen)
 		usage_error("--%s needs -l", o->chat ? "chat" : "broker");
 	if (server && o->udp)
@@ -528,6 +593,12 @@ check_conflicts(struct opts *o, const struct seen *seen)
 		    "nodelay" : "keepalive");
 	if (o->telnet && o->udp)
 		usage_error("-t cannot be used with -u");
+	if (o->proxy_user != NULL && !o->proxy_server)
+		usage_error("--proxy-auth needs --proxy-server");
+	if (o->proxy_user != NULL &&
+	    (o->proxy_password = getenv("SOCK_PROXY_PASSWORD")) == NULL)
+		usage_error("--proxy-auth needs the password in "
+		    "SOCK_PROXY_PASSWORD");
 	o->fin = seen->force_fin ? FIN_ALWAYS : seen->no_fin ? FIN_NEVER :
 	    FIN_AFTER_DATA;
 }
@@ -638,6 +709,17 @@ check_opts(const struct opts *o)
 {
 	int num;
 
+	if (o->forward != NULL && !o->forward_to.is_unix) {
+		check_port(o, o->forward_to.port);
+		if (parse_port_number(o->forward_to.port, &num) == 0 &&
+		    num == 0)
+			usage_error("invalid --forward target \"%s\": port 0",
+			    o->forward);
+		if (o->numeric && !is_numeric_addr(o->forward_to.host,
+		    o->family))
+			usage_error("-n requires a numeric address: \"%s\"",
+			    o->forward_to.host);
+	}
 	if (o->unix_domain) {
 		if (*o->path == '\0')
 			usage_error("invalid Unix socket path \"\"");
@@ -751,6 +833,8 @@ serve(const struct opts *o, struct conn *c, struct relay_io *io)
 
 	if (o->exec_prog != NULL || o->exec_shell != NULL)
 		return run_program(o, c->fd, c->name);
+	if (o->forward != NULL)
+		return serve_forward(o, NULL, 0, c);
 	status = relay(o, c, io);
 	close(c->fd);
 	return status;
@@ -1049,6 +1133,47 @@ fail:
 }
 
 /*
+ * A proxy server without a host operand: 127.0.0.1 and ::1 (as -4 and -6
+ * allow), on one port. Returns how many sockets, or -1 after saying why.
+ */
+static int
+open_loopback(const struct opts *o, int *fds)
+{
+	struct sockaddr_storage ss;
+	socklen_t sslen = sizeof(ss);
+	struct opts lo = *o;
+	char host[INET6_ADDRSTRLEN], port[8];
+	int n = 0, m, p;
+
+	if (o->family != AF_INET6) {
+		lo.host = "127.0.0.1";
+		if ((n = listen_family(&lo, AF_INET, true, fds)) < 0)
+			n = 0;
+		if (n > 0 && getsockname(fds[0], (struct sockaddr *)&ss,
+		    &sslen) == 0 && addr_port((struct sockaddr *)&ss, sslen,
+		    host, sizeof(host), &p) == 0) {
+			/* Port 0: ::1 gets the port the kernel gave 127.0.0.1. */
+			snprintf(port, sizeof(port), "%d", p);
+			lo.port = port;
+		}
+	}
+	if (o->family != AF_INET) {
+		lo.host = "::1";
+		if ((m = listen_family(&lo, AF_INET6, true, fds + n)) > 0)
+			n += m;
+	}
+	if (n <= 0) {
+		warnx("listen on loopback port %s: no address to listen on",
+		    o->port);
+		return -1;
+	}
+	if (o->verbose > 0)
+		warnx("proxy server on loopback only: name an address to "
+		    "serve others");
+	return n;
+}
+
+/*
  * Open the listening sockets for o: one dual-stack IPv6 socket when no
  * host or family is given (IPv4 alone where the system has no IPv6), else
  * one per address of the host. Returns how many, or -1 after saying why.
@@ -1058,6 +1183,8 @@ open_listeners(const struct opts *o, int *fds)
 {
 	int n;
 
+	if (o->proxy_server && o->host == NULL)
+		return open_loopback(o, fds);
 	if (o->host == NULL && o->family == AF_UNSPEC) {
 		if ((n = listen_family(o, AF_INET6, false, fds)) != -2)
 			return n;
@@ -1171,6 +1298,8 @@ serve_streams(const struct opts *o, int *fds, int n, struct relay_io *io)
 	struct conn c;
 	int lfd, fd;
 
+	if (o->forward != NULL || o->proxy_server)
+		return serve_forward(o, fds, n, NULL);
 	if (o->keep_open)
 		return serve_clients(o, fds, n, io);
 	do {

@@ -74,6 +74,14 @@ struct acl {
 	size_t		 n;
 };
 
+/* --forward's target: host:port, [v6addr]:port or unix:path. */
+struct fwd_target {
+	bool		 is_unix;
+	const char	*path;		/* unix:path, in the argument */
+	char		 host[256];	/* without the brackets */
+	char		 port[32];
+};
+
 /* The parsed command line; filled once by parse_args, then read-only. */
 struct opts {
 	int		 family;	/* AF_UNSPEC, AF_INET or AF_INET6 */
@@ -114,6 +122,12 @@ struct opts {
 	struct acl	 allow;		/* --allow, --allowfile */
 	struct acl	 deny;		/* --deny, --denyfile */
 
+	/* Forwarding and the proxy server. */
+	const char	*forward;	/* --forward target, as given */
+	struct fwd_target forward_to;	/* and parsed */
+	bool		 proxy_server;	/* --proxy-server */
+	const char	*proxy_user;	/* --proxy-auth user; NULL: none */
+	const char	*proxy_password; /* SOCK_PROXY_PASSWORD */
 
 	/* Observation. */
 	const char	*hexdump_path;	/* -o */
@@ -487,6 +501,24 @@ int	admit_client(const struct opts *, int lfd, int nclients,
  */
 int	serve_clients(const struct opts *, int *lfds, int nl,
 	    struct relay_io *);
+
+/*
+ * forward.c
+ */
+
+/* Parse a --forward target. Returns -1 if it is malformed. */
+int	parse_forward_target(const char *s, struct fwd_target *t);
+
+/*
+ * --forward and --proxy-server (sock(1), "Forwarding", "Proxy server"):
+ * relay each client of the nl listening sockets lfds (closed here; with
+ * -k many at once, else the first only) or, for a reverse tunnel, the
+ * connection first (nl 0; closed here), to its own new connection: to
+ * o->forward_to, or where its proxy request asks. Returns the exit status
+ * of the last pair to end.
+ */
+int	serve_forward(const struct opts *, int *lfds, int nl,
+	    struct conn *first);
 
 /*
  * scan.c
