@@ -36,7 +36,8 @@
 
 #define WAIT_PAUSE_MIN	50	/* --wait: the first pause between tries */
 #define WAIT_PAUSE_MAX	500	/* and the longest */
-#define REQUEST_MS	10000	/* a proxy request must be complete by then */
+#define REQUEST_MS	10000	/* a proxy request must be complete by then
+				   (or by -w, if sooner) */
 #define REPLY_MAX	PROXYD_HEAD_MAX	/* bytes held for one side before relaying */
 
 enum pair_state {
@@ -186,6 +187,26 @@ outbuf_free(struct outbuf *b)
 {
 	free(b->buf);
 	memset(b, 0, sizeof(*b));
+}
+
+/*
+ * Close a proxy client that was refused, after its reply: the FIN first,
+ * then what it already sent is read off (a bounded amount, without
+ * waiting), so that unread bytes do not turn the close into a reset that
+ * could destroy the reply on its way.
+ */
+static void
+refused_close(struct pair *p)
+{
+	char scrap[4096];
+	int i;
+
+	(void)shutdown(p->client.fd, SHUT_WR);
+	for (i = 0; i < 16; i++)
+		if (read(p->client.fd, scrap, sizeof(scrap)) <= 0)
+			break;
+	close(p->client.fd);
+	p->client.fd = -1;
 }
 
 /* Take the pair out of the loop and free it; its sockets are closed. */
@@ -501,6 +522,7 @@ request_step(struct fwd *f, int i)
 		if (f->o->verbose > 0)
 			warnx("proxy client %s: %s", p->client.name,
 			    proxyd_error(p->req));
+		refused_close(p);
 		pair_free(f, i);
 		return -1;
 	}
@@ -550,7 +572,9 @@ pair_add(struct fwd *f, const struct conn *c)
 			return -1;
 		}
 		p->state = PAIR_REQUEST;
-		p->deadline = now_ms() + REQUEST_MS;
+		p->deadline = now_ms() + (f->o->timeout_ms >= 0 &&
+		    f->o->timeout_ms < REQUEST_MS ? f->o->timeout_ms :
+		    REQUEST_MS);
 		snprintf(p->tname, sizeof(p->tname), "(no request)");
 		return 0;
 	}
@@ -596,8 +620,9 @@ pair_prepare(struct fwd *f, int i, fd_set *rfds, fd_set *wfds, int *maxfd,
 		if (now >= p->deadline) {
 			if (f->o->verbose > 0)
 				warnx("proxy client %s: no complete request "
-				    "in %d s", p->client.name, REQUEST_MS / 1000);
+				    "in time", p->client.name);
 			proxy_refuse(f, i, ETIMEDOUT);
+			refused_close(p);
 			pair_free(f, i);
 			return -1;
 		}

@@ -158,12 +158,31 @@ fail(struct proxyd *p, const char *why)
 	return PROXYD_FAIL;
 }
 
-/* A failure with a reply; without the memory for it, a failure all the same. */
+/* Add n bytes to the reply (started, or not yet: *reply NULL). */
+static int
+reply_append(const void *b, size_t n, char **reply, size_t *len)
+{
+	char *more;
+
+	if (*reply == NULL)
+		return reply_bytes(b, n, reply, len);
+	if ((more = realloc(*reply, *len + n)) == NULL)
+		return -1;
+	memcpy(more + *len, b, n);
+	*reply = more;
+	*len += n;
+	return 0;
+}
+
+/*
+ * A failure with a reply, after what the reply already holds (a SOCKS5
+ * method choice); without the memory for it, a failure all the same.
+ */
 static int
 fail_with(struct proxyd *p, const char *why, const void *b, size_t n,
     char **reply, size_t *len)
 {
-	(void)reply_bytes(b, n, reply, len);
+	(void)reply_append(b, n, reply, len);
 	return fail(p, why);
 }
 
@@ -316,28 +335,18 @@ parse_socks5(struct proxyd *p, char **reply, size_t *len)
 			    strlen(p->password) != b[2 + b[1]] ||
 			    memcmp(b + 3 + b[1], p->password, b[2 + b[1]]) != 0) {
 				ok[1] = 1;
-				free(*reply);
-				*reply = NULL;
 				return fail_with(p, "SOCKS5: wrong username or "
 				    "password", ok, 2, reply, len);
 			}
 			p->used += 3 + (size_t)b[1] + b[2 + b[1]];
 			p->stage = STAGE_REQUEST;
-			if (*reply != NULL) {
-				/* The method choice and the result, together. */
-				char *both = realloc(*reply, *len + 2);
-
-				if (both == NULL)
-					return fail(p, "out of memory");
-				memcpy(both + *len, ok, 2);
-				*reply = both;
-				*len += 2;
-			} else if (reply_bytes(ok, 2, reply, len) == -1)
+			/* After the method choice, if it came in this read. */
+			if (reply_append(ok, 2, reply, len) == -1)
 				return fail(p, "out of memory");
 			break;
 		case STAGE_REQUEST:
 			/* VER 5, CMD, RSV, ATYP, DST.ADDR, DST.PORT */
-			if (n < 5)
+			if (n < 4)
 				return PROXYD_MORE;
 			if (b[0] != 5)
 				return socks5_reply(p, SOCKS5_FAILURE,
@@ -350,6 +359,8 @@ parse_socks5(struct proxyd *p, char **reply, size_t *len)
 				need = 4 + 4 + 2;
 				break;
 			case 3:
+				if (n < 5)
+					return PROXYD_MORE;
 				need = 4 + 1 + (size_t)b[4] + 2;
 				break;
 			case 4:
@@ -521,9 +532,6 @@ parse_http(struct proxyd *p, char **reply, size_t *len)
 	const char *m;
 
 	/* The end of the head: an empty line, CRLF or a bare LF. */
-	if ((m = memchr(b, '\0', p->len)) != NULL)
-		return http_reply(p, "400 Bad Request", "HTTP: NUL in the head",
-		    false, reply, len);
 	for (end = NULL, line = b; (eol = memchr(line, '\n',
 	    p->len - (size_t)(line - b))) != NULL; line = eol + 1) {
 		if (eol == line || (eol == line + 1 && *line == '\r')) {
@@ -536,6 +544,9 @@ parse_http(struct proxyd *p, char **reply, size_t *len)
 		    "400 Bad Request", "HTTP: request head too large", false,
 		    reply, len) : PROXYD_MORE;
 	headlen = (size_t)(end - b);
+	if (memchr(b, '\0', headlen) != NULL)
+		return http_reply(p, "400 Bad Request", "HTTP: NUL in the head",
+		    false, reply, len);
 
 	/* The request line: method SP target SP HTTP/1.x */
 	eol = memchr(b, '\n', headlen);
@@ -681,8 +692,6 @@ proxyd_input(struct proxyd *p, const void *buf, size_t n, char **reply,
 		if (parse_socks5(p, reply, len) == PROXYD_MORE) {
 			if (p->len < sizeof(p->buf))
 				return PROXYD_MORE;
-			free(*reply);
-			*reply = NULL;
 			return socks5_reply(p, SOCKS5_FAILURE,
 			    "SOCKS5: request too large", reply, len);
 		}
