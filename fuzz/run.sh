@@ -30,6 +30,7 @@ flags="-g -O1 -std=c11 -D_GNU_SOURCE -fno-omit-frame-pointer
 sources() {
 	case $1 in
 	parse_port_list) echo "../scan.c ../util.c" ;;
+	proxyd_*) echo "../proxyd.c" ;;
 	*) echo "../util.c" ;;
 	esac
 }
