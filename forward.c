@@ -246,20 +246,25 @@ say_tunnel(const struct fwd *f, const struct pair *p)
 }
 
 /*
- * The pair has ended with status. A failure on either side (a reset, a
- * write that the peer refused) is passed on as a reset to both: the side
- * that failed is gone anyway, and the other learns it as it would have
- * without sock in between.
+ * The pair has ended with status. A failure of one side (a reset, a write
+ * that the peer refused) is passed on to the other as a reset, so that it
+ * learns it as it would have without sock in between; a failure that is
+ * neither side's resets both.
  */
 static void
 pair_end(struct fwd *f, int i, int status)
 {
 	struct pair *p = f->pairs[i];
+	const struct end *failed = NULL;
+	int error;
 
 	say_tunnel(f, p);
+	if (p->s != NULL)
+		failed = relay_failed(p->s, &error);
 	if (status == EXIT_NET) {
-		(void)end_abort(&p->ec);
-		if (p->target.fd >= 0)
+		if (failed != &p->ec)
+			(void)end_abort(&p->ec);
+		if (p->target.fd >= 0 && failed != &p->et)
 			(void)end_abort(&p->et);
 	}
 	f->status = status;

@@ -281,3 +281,37 @@ time.sleep(30)
 	run -2 "$SOCK" -n -l 0 --forward localhost:80
 	[[ "$output" == *"-n requires a numeric address"* ]]
 }
+
+@test "a Unix listener forwards to a TCP target" {
+	printf 'from unix\n' >"$T/req"
+	sock_listen /dev/null "$T/target.got" "$T/target.err" 127.0.0.1 0
+	"$SOCK" -v -l -U "$T/l.sock" --forward "127.0.0.1:$PORT" </dev/null \
+	    2>"$T/fwd.err" 3>&- &
+	FPID=$!
+	PIDS+=("$FPID")
+	wait_for 5 grep -q "^sock: listening on $T/l.sock (unix)$" "$T/fwd.err"
+	run -0 timeout 5 "$SOCK" -U "$T/l.sock" <"$T/req"
+	fwd_exits 0
+	same_file "$T/req" "$T/target.got"
+}
+
+@test "--max-conns and --deny apply to the clients of a forwarder" {
+	"$SOCK" -v -l -k 127.0.0.1 0 -c cat </dev/null >/dev/null \
+	    2>"$T/echo.err" 3>&- &
+	PIDS+=("$!")
+	wait_for 5 has_port_line "$T/echo.err"
+	fwd_start -k --max-conns 1 --forward "127.0.0.1:$(port_from "$T/echo.err")"
+	# The first client holds the only place.
+	open_feed "$T/c1"
+	sock_bg "$T/c1" "$T/c1.got" "$T/c1.err" 127.0.0.1 "$FPORT"
+	feed "$T/c1" "one
+"
+	wait_for 5 size_is "$T/c1.got" 4
+	run -0 timeout 5 "$SOCK" -N 127.0.0.1 "$FPORT" </dev/null
+	[ -z "$output" ]
+	wait_for 5 grep -q "refused 127.0.0.1 port [0-9]*: already 1 clients (--max-conns)" "$T/fwd.err"
+	kill "$FPID"
+	fwd_start -k --deny 127.0.0.1 --forward "127.0.0.1:$(port_from "$T/echo.err")"
+	run -0 timeout 5 "$SOCK" -N 127.0.0.1 "$FPORT" </dev/null
+	wait_for 5 grep -q "refused 127.0.0.1 port [0-9]*: not allowed by --allow/--deny" "$T/fwd.err"
+}
