@@ -34,8 +34,10 @@ SOCK_CFLAGS   = -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes \
 SAN_FLAGS     = -fsanitize=address,undefined -fno-omit-frame-pointer \
 		-fno-sanitize-recover=all
 
-SRCS	= sock.c end.c exec.c proxy.c relay.c scan.c server.c tls.c util.c
-OBJS	= sock.o end.o exec.o proxy.o relay.o scan.o server.o tls.o util.o
+SRCS	= sock.c end.c exec.c forward.c proxy.c proxyd.c relay.c scan.c server.c tls.c \
+	  util.c
+OBJS	= sock.o end.o exec.o forward.o proxy.o proxyd.o relay.o scan.o server.o tls.o \
+	  util.o
 
 all: sock
 
@@ -46,6 +48,7 @@ sock: $(OBJS)
 	$(CC) $(SOCK_CPPFLAGS) $(CPPFLAGS) $(SOCK_CFLAGS) $(CFLAGS) -c $<
 
 $(OBJS): sock.h
+forward.o proxyd.o: proxyd.h
 
 # The whole suite; bats from PATH, else a pinned copy from npm (test/run).
 test: sock test/relay-pair
@@ -58,7 +61,7 @@ test/relay-pair: test/relay-pair.c $(RELAY_PAIR_OBJS) sock.h
 	    $(LDFLAGS) -o $@ test/relay-pair.c $(RELAY_PAIR_OBJS) $(LDLIBS)
 
 # The whole suite again, against a build with AddressSanitizer and UBSan.
-sock-san: $(SRCS) sock.h
+sock-san: $(SRCS) sock.h proxyd.h
 	$(CC) $(SOCK_CPPFLAGS) $(CPPFLAGS) $(SOCK_CFLAGS) $(CFLAGS) \
 	    $(SAN_FLAGS) $(LDFLAGS) -o $@ $(SRCS) $(LDLIBS) $(SOCK_LIBS)
 

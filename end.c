@@ -218,6 +218,14 @@ end_ready(const struct end *e, bool reading, const fd_set *rfds,
 }
 
 int
+end_abort(struct end *e)
+{
+	struct linger l = { 1, 0 };
+
+	return setsockopt(e->wfd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+}
+
+int
 end_unacked(const struct end *e)
 {
 #if defined(HAVE_LINUX_CALLS) && defined(TIOCOUTQ)

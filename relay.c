@@ -105,7 +105,7 @@ struct dir {
  * connection (stdin to the socket), "down" back; the options that act on
  * one direction (-C, -i, -t, --send-only) name these two.
  */
-struct session {
+struct relay_session {
 	const struct opts *o;
 	struct relay_io	*io;
 	struct conn	*c;		/* the connection's record, or NULL */
@@ -133,6 +133,8 @@ struct session {
 	long long	 stdin_size;	/* bytes stdin will give; -1: unknown */
 	enum telnet_state telnet;	/* -t */
 	unsigned char	 telnet_cmd;	/* WILL/WONT/DO/DONT being read */
+	const struct end *failed;	/* the end whose read or write failed */
+	int		 failed_errno;	/* and why */
 };
 
 /*
@@ -187,7 +189,7 @@ say_idle_timeout(const struct opts *o, const char *peer)
 
 /* Clear the progress line, so that a message starts on a line of its own. */
 static void
-clear_progress(struct session *s)
+clear_progress(struct relay_session *s)
 {
 	if (s->progress_drawn)
 		write_all(STDERR_FILENO, "\r\033[K", 4);
@@ -243,7 +245,7 @@ rate_chunk(const struct opts *o)
 }
 
 static void
-rate_refill(const struct session *s, struct dir *d, long long now)
+rate_refill(const struct relay_session *s, struct dir *d, long long now)
 {
 	double rate = s->o->rate_limit, burst;
 
@@ -260,14 +262,14 @@ rate_refill(const struct session *s, struct dir *d, long long now)
 
 /* May d's source be read, as far as --limit-rate says? */
 static bool
-rate_allows(const struct session *s, const struct dir *d)
+rate_allows(const struct relay_session *s, const struct dir *d)
 {
 	return s->o->rate_limit <= 0 || d->credit >= rate_chunk(s->o);
 }
 
 /* How much the source may be read now. A datagram waits alone. */
 static size_t
-dir_room(const struct session *s, const struct dir *d)
+dir_room(const struct relay_session *s, const struct dir *d)
 {
 	size_t room;
 
@@ -335,7 +337,7 @@ zero_copy_disabled(void)
  * faster and for less CPU (README, "Performance").
  */
 static enum way
-choose_way(const struct session *s, const struct dir *d)
+choose_way(const struct relay_session *s, const struct dir *d)
 {
 	const struct opts *o = s->o;
 	bool up = d == &s->up;
@@ -394,8 +396,10 @@ end_splice(struct dir *d)
 
 /* Report a failure of e, by its words if it has them, else by errno. */
 static int
-end_failed(struct session *s, const char *verb, const struct end *e)
+end_failed(struct relay_session *s, const char *verb, const struct end *e)
 {
+	s->failed = e;
+	s->failed_errno = errno;
 	clear_progress(s);
 	if (e->why[0] != '\0')
 		warnx("%s %s: %s", verb, e->name, e->why);
@@ -405,17 +409,20 @@ end_failed(struct session *s, const char *verb, const struct end *e)
 }
 
 static int
-read_error(struct session *s, const struct dir *d)
+read_error(struct relay_session *s, const struct dir *d)
 {
 	return end_failed(s, "read from", d->src);
 }
 
 static int
-write_error(struct session *s, const struct dir *d)
+write_error(struct relay_session *s, const struct dir *d)
 {
 	/* Rule 4: a reader downstream that left ends sock quietly. */
-	if (d->sink->fail_status == EXIT_LOCAL && errno == EPIPE)
+	if (d->sink->fail_status == EXIT_LOCAL && errno == EPIPE) {
+		s->failed = d->sink;
+		s->failed_errno = errno;
 		return EXIT_PIPE;
+	}
 	return end_failed(s, "write to", d->sink);
 }
 
@@ -464,7 +471,7 @@ relay_dump_flush(struct relay_io *io)
 
 /* -t: tell the peer no (IAC DONT/WONT opt), best effort. */
 static void
-telnet_refuse(struct session *s, unsigned char cmd, unsigned char opt)
+telnet_refuse(struct relay_session *s, unsigned char cmd, unsigned char opt)
 {
 	unsigned char reply[3] = { TELNET_IAC, 0, opt };
 
@@ -483,7 +490,7 @@ telnet_refuse(struct session *s, unsigned char cmd, unsigned char opt)
  * The state carries over between reads.
  */
 static size_t
-telnet_filter(struct session *s, char *p, size_t n)
+telnet_filter(struct relay_session *s, char *p, size_t n)
 {
 	unsigned char b;
 	size_t i, out = 0;
@@ -532,7 +539,7 @@ telnet_filter(struct session *s, char *p, size_t n)
  * to two.
  */
 static ssize_t
-read_crlf(struct session *s, struct dir *d, char *out, size_t room)
+read_crlf(struct relay_session *s, struct dir *d, char *out, size_t room)
 {
 	char raw[STREAM_BUFSIZE / 2];
 	size_t want = room / 2 < sizeof(raw) ? room / 2 : sizeof(raw);
@@ -560,7 +567,7 @@ read_crlf(struct session *s, struct dir *d, char *out, size_t room)
  * answer.
  */
 static bool
-sender_admitted(struct session *s)
+sender_admitted(struct relay_session *s)
 {
 	struct conn *c = s->c;
 
@@ -585,7 +592,7 @@ sender_admitted(struct session *s)
  * of them stay for the sink.
  */
 static size_t
-took(struct session *s, struct dir *d, char *p, size_t n)
+took(struct relay_session *s, struct dir *d, char *p, size_t n)
 {
 	bool down = d == &s->down;
 
@@ -622,7 +629,7 @@ took(struct session *s, struct dir *d, char *p, size_t n)
 #ifdef HAVE_SPLICE
 /* The splice way, once bulk: from the source into the pipe. */
 static int
-fill_pipe(struct session *s, struct dir *d, size_t room)
+fill_pipe(struct relay_session *s, struct dir *d, size_t room)
 {
 	ssize_t n;
 
@@ -654,7 +661,7 @@ fill_pipe(struct session *s, struct dir *d, size_t room)
 
 /* Read what the source has into d. Returns 0 or an exit status. */
 static int
-fill(struct session *s, struct dir *d)
+fill(struct relay_session *s, struct dir *d)
 {
 	size_t room = dir_room(s, d);
 	char *p;
@@ -719,7 +726,7 @@ line_length(const struct dir *d, bool dgram)
 
 /* Count n bytes the sink took. */
 static void
-gave(struct session *s, struct dir *d, size_t n)
+gave(struct relay_session *s, struct dir *d, size_t n)
 {
 	d->bytes += n;
 	d->pipe_full = false;
@@ -733,7 +740,7 @@ gave(struct session *s, struct dir *d, size_t n)
  * loop like any other write (unpiping).
  */
 static int
-drain_pipe(struct session *s, struct dir *d)
+drain_pipe(struct relay_session *s, struct dir *d)
 {
 	ssize_t n;
 
@@ -756,7 +763,7 @@ drain_pipe(struct session *s, struct dir *d)
 
 /* Give the sink what waits in d. Returns 0 or an exit status. */
 static int
-drain(struct session *s, struct dir *d)
+drain(struct relay_session *s, struct dir *d)
 {
 	bool up = d == &s->up;
 	size_t want = d->len;
@@ -795,7 +802,7 @@ drain(struct session *s, struct dir *d)
  * with nothing in between, so nothing ever waits in d.
  */
 static int
-send_file(struct session *s, struct dir *d)
+send_file(struct relay_session *s, struct dir *d)
 {
 	size_t chunk = SENDFILE_CHUNK;
 	ssize_t n;
@@ -829,7 +836,7 @@ send_file(struct session *s, struct dir *d)
 
 /* Write out all that waits for the local side, however long it takes. */
 static int
-flush_down(struct session *s)
+flush_down(struct relay_session *s)
 {
 	struct dir *d = &s->down;
 	fd_set rfds, wfds;
@@ -863,7 +870,7 @@ flush_down(struct session *s)
  * reads, so a peer that never stops cannot keep sock here).
  */
 static int
-drain_arrived(struct session *s)
+drain_arrived(struct relay_session *s)
 {
 	unsigned long long before;
 	int i, rv;
@@ -887,7 +894,7 @@ drain_arrived(struct session *s)
  * pass the end on to the local side (close stdout, or a FIN).
  */
 static int
-close_local(struct session *s)
+close_local(struct relay_session *s)
 {
 	struct end *e = s->local_out;
 
@@ -909,7 +916,7 @@ close_local(struct session *s)
  * peer's answer short.
  */
 static int
-maybe_send_fin(struct session *s)
+maybe_send_fin(struct relay_session *s)
 {
 	s->fin_waits = false;
 	if (s->fin_sent || !dir_done(&s->up) || s->dgram ||
@@ -934,7 +941,7 @@ maybe_send_fin(struct session *s)
  * Sets *status to what to return when it passes.
  */
 static long long
-next_deadline(const struct session *s, int *status)
+next_deadline(const struct relay_session *s, int *status)
 {
 	const struct opts *o = s->o;
 	long long deadline = -1, quiet = o->quit_ms, t;
@@ -958,7 +965,7 @@ next_deadline(const struct session *s, int *status)
  * waiting for credit alone (-1: it is not).
  */
 static long long
-rate_wakeup(const struct session *s, const struct dir *d)
+rate_wakeup(const struct relay_session *s, const struct dir *d)
 {
 	double need;
 
@@ -970,7 +977,7 @@ rate_wakeup(const struct session *s, const struct dir *d)
 
 /* The next moment the loop must wake without traffic (-1: none). */
 static long long
-next_wakeup(const struct session *s)
+next_wakeup(const struct relay_session *s)
 {
 	long long t = -1, w;
 
@@ -1022,7 +1029,7 @@ clock_text(long long ms, char *buf, size_t len)
  * new line each time.
  */
 static void
-report_progress(struct session *s, bool final)
+report_progress(struct relay_session *s, bool final)
 {
 	unsigned long long sent = s->up.bytes, total;
 	long long now = now_ms(), elapsed = now - s->start;
@@ -1075,7 +1082,7 @@ report_progress(struct session *s, bool final)
  * until the peer has acknowledged every byte.
  */
 static bool
-finished(const struct session *s)
+finished(const struct relay_session *s)
 {
 	const struct opts *o = s->o;
 
@@ -1107,7 +1114,7 @@ note_fd(int fd, int *maxfd)
  * (and, with -i, once the pause after the last line is over).
  */
 static void
-watch(const struct session *s, const struct dir *d, long long now,
+watch(const struct relay_session *s, const struct dir *d, long long now,
     fd_set *rfds, fd_set *wfds, int *maxfd)
 {
 	if (d->way == WAY_SENDFILE) {
@@ -1133,7 +1140,7 @@ watch(const struct session *s, const struct dir *d, long long now,
  * splice?
  */
 static bool
-ready_now(const struct session *s, const struct dir *d)
+ready_now(const struct relay_session *s, const struct dir *d)
 {
 	if (d->eof || d->way == WAY_SENDFILE || dir_room(s, d) == 0)
 		return false;
@@ -1148,7 +1155,7 @@ ready_now(const struct session *s, const struct dir *d)
  * stdout is written the same way when select says it is writable.)
  */
 static int
-move(struct session *s, struct dir *d, const fd_set *rfds,
+move(struct relay_session *s, struct dir *d, const fd_set *rfds,
     const fd_set *wfds)
 {
 	bool filled = false;
@@ -1174,16 +1181,107 @@ move(struct session *s, struct dir *d, const fd_set *rfds,
 	return 0;
 }
 
+/*
+ * Before select: apply the transitions that are due (the FIN, the local
+ * close, the end), then add what the session waits on to the sets and
+ * bring *deadline down to when it must be stepped without traffic.
+ * Returns -1 while the session goes on, else the exit status it ended with.
+ */
+int
+relay_prepare(struct relay_session *s, fd_set *rfds, fd_set *wfds,
+    int *maxfd, long long *deadline)
+{
+	const struct opts *o = s->o;
+	long long t, now, wake;
+	int rv, status;
+
+	if (dir_done(&s->up) && s->stdin_done_at < 0)
+		s->stdin_done_at = now_ms();
+	if ((rv = maybe_send_fin(s)) != 0 || (rv = close_local(s)) != 0)
+		return rv;
+	if (finished(s))
+		return EXIT_OK;
+
+	now = now_ms();
+	rate_refill(s, &s->up, now);
+	rate_refill(s, &s->down, now);
+	if (s->progress_every > 0 && now >= s->next_progress)
+		report_progress(s, false);
+	watch(s, &s->up, now, rfds, wfds, maxfd);
+	watch(s, &s->down, now, rfds, wfds, maxfd);
+	if (s->fin_waits)
+		note_fd(end_watch(s->remote, false, rfds, wfds), maxfd);
+
+	status = EXIT_OK;
+	t = next_deadline(s, &status);
+	wake = next_wakeup(s);
+	if (wake >= 0 && (t < 0 || wake < t)) {
+		t = wake;
+		status = -1;
+	}
+	if (o->send_only && s->fin_sent) {
+		/* Nothing signals the last acknowledgement: poll. */
+		now = now_ms();
+		if (t < 0 || t > now + UNSENT_POLL_MS) {
+			t = now + UNSENT_POLL_MS;
+			status = -1;
+		}
+	}
+	if (t >= 0 && t <= now_ms()) {
+		if (status == EXIT_TIMEOUT) {
+			clear_progress(s);
+			say_idle_timeout(o, s->remote->name);
+			return EXIT_TIMEOUT;
+		}
+		if (status == EXIT_OK)
+			return drain_arrived(s);
+	}
+	/* Bytes an endpoint holds already need no select. */
+	if (ready_now(s, &s->up) || ready_now(s, &s->down))
+		t = now_ms();
+	if (t >= 0 && (*deadline < 0 || t < *deadline))
+		*deadline = t;
+	return -1;
+}
+
+/*
+ * After select: move what it found ready, both ways. Returns -1 while the
+ * session goes on, else its exit status.
+ */
+int
+relay_step(struct relay_session *s, const fd_set *rfds, const fd_set *wfds)
+{
+	int rv;
+
+	if ((rv = move(s, &s->up, rfds, wfds)) != 0 ||
+	    (rv = move(s, &s->down, rfds, wfds)) != 0)
+		return rv;
+	return -1;
+}
+
+void
+relay_counts(const struct relay_session *s, unsigned long long *up,
+    unsigned long long *down)
+{
+	*up = s->up.bytes;
+	*down = s->down.bytes;
+}
+
+const struct end *
+relay_failed(const struct relay_session *s, int *error)
+{
+	*error = s->failed_errno;
+	return s->failed;
+}
+
 /* Wait in select until the deadline (-1: none) or readiness. */
 static int
-wait_ready(struct session *s, fd_set *rfds, fd_set *wfds, int maxfd,
+wait_ready(struct relay_session *s, fd_set *rfds, fd_set *wfds, int maxfd,
     long long deadline)
 {
 	struct timeval tv, *tvp = NULL;
 	long long left;
 
-	if (ready_now(s, &s->up) || ready_now(s, &s->down))
-		deadline = now_ms();
 	if (deadline >= 0) {
 		left = deadline - now_ms();
 		if (left < 0)
@@ -1205,63 +1303,25 @@ wait_ready(struct session *s, fd_set *rfds, fd_set *wfds, int maxfd,
 	return 0;
 }
 
+/* One session alone: prepare, select, step, until it ends. */
 static int
-relay_loop(struct session *s)
+relay_loop(struct relay_session *s)
 {
-	const struct opts *o = s->o;
 	fd_set rfds, wfds;
-	long long deadline, now, wake;
-	int maxfd, rv, status;
+	long long deadline;
+	int maxfd, rv;
 
 	for (;;) {
-		if (dir_done(&s->up) && s->stdin_done_at < 0)
-			s->stdin_done_at = now_ms();
-		if ((rv = maybe_send_fin(s)) != 0 || (rv = close_local(s)) != 0)
-			return rv;
-		if (finished(s))
-			return EXIT_OK;
-
-		now = now_ms();
-		rate_refill(s, &s->up, now);
-		rate_refill(s, &s->down, now);
-		if (s->progress_every > 0 && now >= s->next_progress)
-			report_progress(s, false);
 		FD_ZERO(&rfds);
 		FD_ZERO(&wfds);
 		maxfd = -1;
-		watch(s, &s->up, now, &rfds, &wfds, &maxfd);
-		watch(s, &s->down, now, &rfds, &wfds, &maxfd);
-		if (s->fin_waits)
-			note_fd(end_watch(s->remote, false, &rfds, &wfds), &maxfd);
-
-		status = EXIT_OK;
-		deadline = next_deadline(s, &status);
-		wake = next_wakeup(s);
-		if (wake >= 0 && (deadline < 0 || wake < deadline)) {
-			deadline = wake;
-			status = -1;
-		}
-		if (o->send_only && s->fin_sent) {
-			/* Nothing signals the last acknowledgement: poll. */
-			now = now_ms();
-			if (deadline < 0 || deadline > now + UNSENT_POLL_MS) {
-				deadline = now + UNSENT_POLL_MS;
-				status = -1;
-			}
-		}
-		if (deadline >= 0 && deadline <= now_ms()) {
-			if (status == EXIT_TIMEOUT) {
-				clear_progress(s);
-				say_idle_timeout(o, s->remote->name);
-				return EXIT_TIMEOUT;
-			}
-			if (status == EXIT_OK)
-				return drain_arrived(s);
-		}
+		deadline = -1;
+		if ((rv = relay_prepare(s, &rfds, &wfds, &maxfd,
+		    &deadline)) != -1)
+			return rv;
 		if ((rv = wait_ready(s, &rfds, &wfds, maxfd, deadline)) != 0)
 			return rv;
-		if ((rv = move(s, &s->up, &rfds, &wfds)) != 0 ||
-		    (rv = move(s, &s->down, &rfds, &wfds)) != 0)
+		if ((rv = relay_step(s, &rfds, &wfds)) != -1)
 			return rv;
 	}
 }
@@ -1299,7 +1359,7 @@ widen_pipe(int fd)
 
 /* Give d its ends and a buffer. Returns -1 (said) if there is no memory. */
 static int
-dir_init(struct session *s, struct dir *d, struct end *src, struct end *sink,
+dir_init(struct relay_session *s, struct dir *d, struct end *src, struct end *sink,
     size_t cap)
 {
 	memset(d, 0, sizeof(*d));
@@ -1337,7 +1397,7 @@ fits_select(const struct end *e)
 
 /* The -v summary line (sock(1), DIAGNOSTICS). */
 static void
-say_summary(const struct session *s)
+say_summary(const struct relay_session *s)
 {
 	long long elapsed = now_ms() - s->start;
 	double rate;
@@ -1350,74 +1410,100 @@ say_summary(const struct session *s)
 	    s->up.bytes, s->received, secs, rate);
 }
 
-int
-relay_ends(const struct opts *o, struct end *local_in, struct end *local_out,
+struct relay_session *
+relay_open(const struct opts *o, struct end *local_in, struct end *local_out,
     struct end *remote, struct conn *c, struct relay_io *io)
 {
-	struct session s;
-	int status, rv;
+	struct relay_session *s;
 
 	if (!fits_select(local_in) || !fits_select(local_out) ||
 	    !fits_select(remote))
-		return EXIT_NET;
-	memset(&s, 0, sizeof(s));
-	s.o = o;
-	s.io = io;
-	s.c = c;
-	s.remote = remote;
-	s.local_out = local_out;
-	s.dgram = c != NULL && c->dgram;
-	s.start = s.last_activity = s.last_recv = now_ms();
-	s.stdin_done_at = -1;
-	s.stdin_size = file_left(local_in->rfd);
+		return NULL;
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		warn("relay session");
+		return NULL;
+	}
+	s->o = o;
+	s->io = io;
+	s->c = c;
+	s->remote = remote;
+	s->local_out = local_out;
+	s->dgram = c != NULL && c->dgram;
+	s->start = s->last_activity = s->last_recv = now_ms();
+	s->stdin_done_at = -1;
+	s->stdin_size = file_left(local_in->rfd);
 	if (o->progress == PROGRESS_ALWAYS && !isatty(STDERR_FILENO))
-		s.progress_every = PROGRESS_LOG_MS;
+		s->progress_every = PROGRESS_LOG_MS;
 	else if (o->progress != PROGRESS_OFF && isatty(STDERR_FILENO))
-		s.progress_every = PROGRESS_TTY_MS;
-	s.progress_t = s.start;
-	s.next_progress = s.start + s.progress_every;
+		s->progress_every = PROGRESS_TTY_MS;
+	s->progress_t = s->start;
+	s->next_progress = s->start + s->progress_every;
+	s->up.pipe[0] = s->up.pipe[1] = s->down.pipe[0] = s->down.pipe[1] = -1;
 
-	if (dir_init(&s, &s.up, local_in, remote, STREAM_BUFSIZE) == -1 ||
-	    dir_init(&s, &s.down, remote, local_out, s.dgram ? DGRAM_BUFSIZE :
+	if (dir_init(s, &s->up, local_in, remote, STREAM_BUFSIZE) == -1 ||
+	    dir_init(s, &s->down, remote, local_out, s->dgram ? DGRAM_BUFSIZE :
 	    STREAM_BUFSIZE) == -1) {
-		dir_free(&s.up);
-		return EXIT_LOCAL;
+		relay_close(s);
+		return NULL;
 	}
 	if (o->recv_only)
-		s.up.eof = true;	/* -d: stdin is never read */
+		s->up.eof = true;	/* -d: stdin is never read */
 #ifdef HAVE_SPLICE
-	if (!s.dgram) {
+	if (!s->dgram) {
 		widen_pipe(local_in->rfd);
 		widen_pipe(local_out->wfd);
 	}
 #endif
+	return s;
+}
 
-	status = relay_loop(&s);
+void
+relay_close(struct relay_session *s)
+{
+	if (s == NULL)
+		return;
+	dir_free(&s->up);
+	dir_free(&s->down);
+	free(s);
+}
+
+int
+relay_ends(const struct opts *o, struct end *local_in, struct end *local_out,
+    struct end *remote, struct conn *c, struct relay_io *io)
+{
+	struct relay_session *s;
+	int status, rv;
+
+	if ((s = relay_open(o, local_in, local_out, remote, c, io)) == NULL)
+		return local_in->rfd >= FD_SETSIZE || local_out->wfd >= FD_SETSIZE ||
+		    remote->rfd >= FD_SETSIZE ? EXIT_NET : EXIT_LOCAL;
+	status = relay_loop(s);
 	/*
 	 * A FIN held back (rule 2) goes at the end all the same, as close(2)
 	 * would send it: over TLS, a close without close_notify would look to
 	 * the peer like a cut.
 	 */
-	if (status == EXIT_OK && !s.fin_sent && !s.dgram)
-		(void)s.remote->ops->shutdown(s.remote);
+	if (status == EXIT_OK && !s->fin_sent && !s->dgram)
+		(void)s->remote->ops->shutdown(s->remote);
 	/* What had arrived before a failure is still delivered. */
 	if ((status == EXIT_NET || status == EXIT_TIMEOUT) &&
-	    (rv = flush_down(&s)) != 0)
+	    (rv = flush_down(s)) != 0)
 		status = rv;
-	dir_free(&s.up);
-	dir_free(&s.down);
-	if (s.progress_every > 0)
-		report_progress(&s, true);
+	end_splice(&s->up);
+	end_splice(&s->down);
+	if (s->progress_every > 0)
+		report_progress(s, true);
 	if (io->hexdump != NULL && !io->dump_failed &&
 	    fflush(io->hexdump) == EOF) {
-		clear_progress(&s);
+		clear_progress(s);
 		warn("write to hex dump");
 		io->dump_failed = true;
 		if (status == EXIT_OK)
 			status = EXIT_LOCAL;
 	}
 	if (o->verbose > 0)
-		say_summary(&s);
+		say_summary(s);
+	relay_close(s);
 	return status;
 }
 

@@ -109,6 +109,9 @@ enum optid {
 	OPT_TLS_PIN,
 	OPT_TLS_SERVERNAME,
 	OPT_TLS_VERIFY_CLIENT,
+	OPT_FORWARD,
+	OPT_PROXY_SERVER,
+	OPT_PROXY_AUTH,
 	OPT_COUNT
 };
 
@@ -212,6 +215,9 @@ static const struct optdef options[OPT_COUNT] = {
 	[OPT_TLS_PIN]	= { NULL,	"--tls-pin",	required_argument, "fingerprint" },
 	[OPT_TLS_SERVERNAME] = { NULL,	"--tls-servername", required_argument, "name" },
 	[OPT_TLS_VERIFY_CLIENT] = { NULL, "--tls-verify-client", no_argument, NULL },
+	[OPT_FORWARD]	= { NULL,	"--forward",	required_argument, "target" },
+	[OPT_PROXY_SERVER] = { NULL,	"--proxy-server", no_argument,	NULL },
+	[OPT_PROXY_AUTH] = { NULL,	"--proxy-auth",	required_argument, "user" },
 };
 
 /* Checked in this order; the first rule broken is the one reported. */
@@ -222,7 +228,6 @@ static const struct rule rules[] = {
 	{ OPT_SCAN,		{ 0 },	{ OPT_LISTEN, OPT_UNIX },	NULL },
 	{ OPT_LISTEN,		{ 0 },	{ OPT_SCAN },	NULL },
 	{ OPT_RANDOM,		{ OPT_SCAN },	{ 0 },	NULL },
-	{ OPT_WAIT,		{ 0 },	{ OPT_LISTEN },	NULL },
 	{ OPT_BROKER,		{ OPT_LISTEN },	{ OPT_UDP, OPT_CHAT },	NULL },
 	{ OPT_CHAT,		{ OPT_LISTEN },	{ OPT_UDP, OPT_BROKER },	NULL },
 	{ OPT_KEEP_OPEN,	{ OPT_LISTEN },	{ 0 },	NULL },
@@ -269,6 +274,13 @@ static const struct rule rules[] = {
 	{ OPT_TLS_SERVERNAME,	{ OPT_TLS },	{ OPT_LISTEN },	NULL },
 	{ OPT_TLS_VERIFY_CLIENT, { OPT_LISTEN },	{ 0 },	NULL },
 	{ OPT_TLS_VERIFY_CLIENT, { OPT_TLS_CA },	{ 0 },	NULL },
+	{ OPT_FORWARD,		{ 0 },	{ OPT_EXEC, OPT_SHELL, OPT_BROKER, OPT_CHAT, OPT_SCAN, OPT_UDP, OPT_PROXY_SERVER },	NULL },
+	{ OPT_PROXY_SERVER,	{ OPT_LISTEN },	{ OPT_EXEC, OPT_SHELL, OPT_BROKER, OPT_CHAT, OPT_UDP, OPT_FORWARD },	NULL },
+	{ OPT_FORWARD,		{ 0 },	{ OPT_RECV_ONLY, OPT_SEND_ONLY, OPT_FORCE_FIN, OPT_NO_SHUTDOWN, OPT_QUIT, OPT_INTERVAL, OPT_HEXDUMP, OPT_CRLF, OPT_TELNET, OPT_PROGRESS, OPT_LIMIT_RATE },	"it relays two sockets, not stdin and stdout" },
+	{ OPT_PROXY_SERVER,	{ 0 },	{ OPT_RECV_ONLY, OPT_SEND_ONLY, OPT_FORCE_FIN, OPT_NO_SHUTDOWN, OPT_QUIT, OPT_INTERVAL, OPT_HEXDUMP, OPT_CRLF, OPT_TELNET, OPT_PROGRESS, OPT_LIMIT_RATE },	"it relays two sockets, not stdin and stdout" },
+	{ OPT_FORWARD,		{ 0 },	{ OPT_TLS, OPT_PROXY },	"not carried by forwarding yet" },
+	{ OPT_PROXY_SERVER,	{ 0 },	{ OPT_TLS },	"not carried by forwarding yet" },
+	{ OPT_PROXY_AUTH,	{ OPT_PROXY_SERVER },	{ 0 },	NULL },
 };
 /* END OPTION TABLE */
 
@@ -321,6 +333,12 @@ usage(FILE *fp)
 "  --deny list      refuse these addresses/CIDR blocks\n"
 "  --allowfile f    --allow, one entry a line from f (# comments)\n"
 "  --denyfile f     --deny, one entry a line from f\n"
+"Forwarding:\n"
+"  --forward target relay each connection to its own connection to target\n"
+"                   (host:port, [v6addr]:port, unix:path)\n"
+"  --proxy-server   with -l: serve SOCKS4, SOCKS4a, SOCKS5 and HTTP proxy\n"
+"                   clients (loopback only unless a host is given)\n"
+"  --proxy-auth user  require user and $SOCK_PROXY_PASSWORD of clients\n"
 "Scanning:\n"
 "  -z               report which ports accept connections\n"
 "  -r               scan the ports in random order\n"
@@ -669,6 +687,12 @@ parse_option(enum optid id, struct opts *o, struct seen *seen)
 	case OPT_DENYFILE:
 		acl_add_file(&o->deny, "--denyfile", optarg);
 		break;
+	case OPT_FORWARD:
+		o->forward = optarg;
+		if (parse_forward_target(optarg, &o->forward_to) == -1)
+			usage_error("invalid --forward target \"%s\": must be "
+			    "host:port, [v6addr]:port or unix:path", optarg);
+		break;
 	case OPT_KEEPALIVE:
 		o->sockopts.keepalive = true;
 		break;
@@ -687,6 +711,15 @@ parse_option(enum optid id, struct opts *o, struct seen *seen)
 		else
 			usage_error("invalid --progress value \"%s\": must be "
 			    "auto or always", optarg);
+		break;
+	case OPT_PROXY_AUTH:
+		if (*optarg == '\0')
+			usage_error("invalid --proxy-auth value \"\": must be a "
+			    "user name");
+		o->proxy_auth_user = optarg;
+		break;
+	case OPT_PROXY_SERVER:
+		o->proxy_server = true;
 		break;
 	case OPT_SEND_ONLY:
 		o->send_only = true;
@@ -914,6 +947,13 @@ check_combinations(const struct opts *o, const struct seen *seen)
 	size_t i;
 	int words;
 
+	/* --wait retries an outgoing connection: a forwarder has one. */
+	if (seen->typed[OPT_WAIT] != NULL && seen->typed[OPT_LISTEN] != NULL &&
+	    seen->typed[OPT_FORWARD] == NULL &&
+	    seen->typed[OPT_PROXY_SERVER] == NULL)
+		usage_error("--wait cannot be used with -l (except with "
+		    "--forward or --proxy-server)");
+
 #ifndef HAVE_TLS
 	if (tls != NULL)
 		usage_error("%s is not available: sock was built without TLS",
@@ -1100,6 +1140,17 @@ check_opts(const struct opts *o)
 {
 	int num;
 
+	if (o->forward != NULL && !o->forward_to.is_unix) {
+		check_port(o, o->forward_to.port);
+		if (parse_port_number(o->forward_to.port, &num) == 0 &&
+		    num == 0)
+			usage_error("invalid --forward target \"%s\": port 0",
+			    o->forward);
+		if (o->numeric && !is_numeric_addr(o->forward_to.host,
+		    o->family))
+			usage_error("-n requires a numeric address: \"%s\"",
+			    o->forward_to.host);
+	}
 	if (o->unix_domain) {
 		if (*o->path == '\0')
 			usage_error("invalid Unix socket path \"\"");
@@ -1371,6 +1422,8 @@ serve(const struct opts *o, struct conn *c, struct relay_io *io)
 		return serve_tls(o, c, io);
 	if (o->exec_prog != NULL || o->exec_shell != NULL)
 		return run_program(o, c->fd, c->name);
+	if (o->forward != NULL)
+		return serve_forward(o, NULL, 0, c);
 	status = relay(o, c, io);
 	close(c->fd);
 	return status;
@@ -1768,6 +1821,47 @@ fail:
 }
 
 /*
+ * A proxy server without a host operand: 127.0.0.1 and ::1 (as -4 and -6
+ * allow), on one port. Returns how many sockets, or -1 after saying why.
+ */
+static int
+open_loopback(const struct opts *o, int *fds)
+{
+	struct sockaddr_storage ss;
+	socklen_t sslen = sizeof(ss);
+	struct opts lo = *o;
+	char host[INET6_ADDRSTRLEN], port[8];
+	int n = 0, m, p;
+
+	if (o->family != AF_INET6) {
+		lo.host = "127.0.0.1";
+		if ((n = listen_family(&lo, AF_INET, true, fds)) < 0)
+			n = 0;
+		if (n > 0 && getsockname(fds[0], (struct sockaddr *)&ss,
+		    &sslen) == 0 && addr_port((struct sockaddr *)&ss, sslen,
+		    host, sizeof(host), &p) == 0) {
+			/* Port 0: ::1 gets the port the kernel gave 127.0.0.1. */
+			snprintf(port, sizeof(port), "%d", p);
+			lo.port = port;
+		}
+	}
+	if (o->family != AF_INET) {
+		lo.host = "::1";
+		if ((m = listen_family(&lo, AF_INET6, true, fds + n)) > 0)
+			n += m;
+	}
+	if (n <= 0) {
+		warnx("listen on loopback port %s: no address to listen on",
+		    o->port);
+		return -1;
+	}
+	if (o->verbose > 0)
+		warnx("proxy server on loopback only: name an address to "
+		    "serve others");
+	return n;
+}
+
+/*
  * Open the listening sockets for o: one dual-stack IPv6 socket when no
  * host or family is given (IPv4 alone where the system has no IPv6), else
  * one per address of the host. Returns how many, or -1 after saying why.
@@ -1777,6 +1871,8 @@ open_listeners(const struct opts *o, int *fds)
 {
 	int n;
 
+	if (o->proxy_server && o->host == NULL)
+		return open_loopback(o, fds);
 	if (o->host == NULL && o->family == AF_UNSPEC) {
 		if ((n = listen_family(o, AF_INET6, false, fds)) != -2)
 			return n;
@@ -1890,6 +1986,8 @@ serve_streams(const struct opts *o, int *fds, int n, struct relay_io *io)
 	struct conn c;
 	int lfd, fd;
 
+	if (o->forward != NULL || o->proxy_server)
+		return serve_forward(o, fds, n, NULL);
 	if (o->keep_open)
 		return serve_clients(o, fds, n, io);
 	do {
@@ -2028,6 +2126,10 @@ main(int argc, char *argv[])
 	check_opts(&o);
 	check_mptcp(&o);
 	get_proxy_password(&o);
+	if (o.proxy_auth_user != NULL &&
+	    (o.proxy_auth_password = getenv("SOCK_PROXY_PASSWORD")) == NULL)
+		usage_error("--proxy-auth needs the password in "
+		    "SOCK_PROXY_PASSWORD");
 	install_signals();
 
 	if (o.scan)

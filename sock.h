@@ -129,6 +129,14 @@ struct proxy_hop {
 	char		 user[PROXY_NAME_MAX + 1];	/* "": none */
 };
 
+/* --forward's target: host:port, [v6addr]:port or unix:path. */
+struct fwd_target {
+	bool		 is_unix;
+	const char	*path;		/* unix:path, in the argument */
+	char		 host[256];	/* without the brackets */
+	char		 port[32];
+};
+
 /* The parsed command line; filled once by parse_args, then read-only. */
 struct opts {
 	int		 family;	/* AF_UNSPEC, AF_INET or AF_INET6 */
@@ -168,6 +176,13 @@ struct opts {
 	int		 max_conns;	/* --max-conns */
 	struct acl	 allow;		/* --allow, --allowfile */
 	struct acl	 deny;		/* --deny, --denyfile */
+
+	/* Forwarding and the proxy server. */
+	const char	*forward;	/* --forward target, as given */
+	struct fwd_target forward_to;	/* and parsed */
+	bool		 proxy_server;	/* --proxy-server */
+	const char	*proxy_auth_user; /* --proxy-auth user; NULL: none */
+	const char	*proxy_auth_password; /* SOCK_PROXY_PASSWORD */
 
 	/* Observation. */
 	const char	*hexdump_path;	/* -o */
@@ -273,6 +288,12 @@ int	end_watch(const struct end *e, bool reading, fd_set *rfds,
 bool	end_ready(const struct end *e, bool reading, const fd_set *rfds,
 	    const fd_set *wfds);
 
+/*
+ * Make the close of e's socket a reset (SO_LINGER 0), to pass on a reset
+ * that came from the other side. Returns 0 or -1 with errno.
+ */
+int	end_abort(struct end *e);
+
 /* Bytes sent on e's socket and not yet acknowledged, where the system tells. */
 int	end_unacked(const struct end *e);
 
@@ -320,6 +341,35 @@ int	relay(const struct opts *, struct conn *c, struct relay_io *);
 int	relay_ends(const struct opts *, struct end *local_in,
 	    struct end *local_out, struct end *remote, struct conn *c,
 	    struct relay_io *);
+
+/*
+ * A session stepped from an outside loop, so that one select serves many
+ * (the forwarder's pairs): relay_open starts one between the same sides
+ * as relay_ends (NULL after saying why); each pass, relay_prepare adds
+ * what it waits on to the sets, raising *maxfd and bringing *deadline
+ * (-1: none) down to when it must be stepped even without traffic, and
+ * after select relay_step moves what is ready. Both return -1 while the
+ * session goes on, else the exit status it ended with; then relay_close
+ * frees it (the ends and their descriptors stay the caller's). Unlike
+ * relay_ends, nothing here blocks or prints the summary.
+ */
+struct relay_session;
+
+struct relay_session *relay_open(const struct opts *, struct end *local_in,
+	    struct end *local_out, struct end *remote, struct conn *c,
+	    struct relay_io *);
+int	relay_prepare(struct relay_session *, fd_set *rfds, fd_set *wfds,
+	    int *maxfd, long long *deadline);
+int	relay_step(struct relay_session *, const fd_set *rfds,
+	    const fd_set *wfds);
+void	relay_close(struct relay_session *);
+
+/* Bytes delivered so far: up (local side to remote) and down. */
+void	relay_counts(const struct relay_session *, unsigned long long *up,
+	    unsigned long long *down);
+
+/* The end whose read or write failed (NULL: none), and *error its errno. */
+const struct end *relay_failed(const struct relay_session *, int *error);
 
 /* Write out the hex dump's last, incomplete line. */
 void	relay_dump_flush(struct relay_io *);
@@ -665,6 +715,24 @@ int	admit_client(const struct opts *, int lfd, int nclients,
  */
 int	serve_clients(const struct opts *, int *lfds, int nl,
 	    struct relay_io *);
+
+/*
+ * forward.c
+ */
+
+/* Parse a --forward target. Returns -1 if it is malformed. */
+int	parse_forward_target(const char *s, struct fwd_target *t);
+
+/*
+ * --forward and --proxy-server (sock(1), "Forwarding", "Proxy server"):
+ * relay each client of the nl listening sockets lfds (closed here; with
+ * -k many at once, else the first only) or, for a reverse tunnel, the
+ * connection first (nl 0; closed here), to its own new connection: to
+ * o->forward_to, or where its proxy request asks. Returns the exit status
+ * of the last pair to end.
+ */
+int	serve_forward(const struct opts *, int *lfds, int nl,
+	    struct conn *first);
 
 /*
  * scan.c

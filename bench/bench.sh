@@ -11,6 +11,8 @@
 #   4. start-up time (`TOOL -h`, refused connect) and peak RSS of the receiver;
 #   5. sequential connections per second against a keep-listening listener;
 #   6. bulk throughput over TLS (sock --tls, ncat --ssl, socat OPENSSL).
+#   7. forwarding throughput: sock -> FORWARDER -> sock, the forwarder being
+#      sock --forward, socat TCP-LISTEN:P,fork TCP:... or ncat -k -c 'ncat ...'.
 # The tools are interleaved (A B C D A B C D ...) over several rounds; the
 # tables show medians and ratios to nc.openbsd.  The raw per-run numbers are
 # written to ${TMPDIR:-/tmp}/sock-bench-*.tsv.
@@ -23,7 +25,7 @@ export LC_ALL=C
 
 usage() {
 	cat <<'EOF'
-usage: bench/bench.sh [--quick] [--rounds N]
+usage: bench/bench.sh [--quick] [--rounds N] [--forward-only]
 
 Compare sock with nc.openbsd, ncat and socat over 127.0.0.1: bulk throughput
 (file->null, pipe->pipe, download, ->file), CPU per GiB, 1-byte round-trip
@@ -31,6 +33,7 @@ latency, start-up time, peak RSS and connections per second.
 
   --quick       1 round, 256 MiB transfers, fewer iterations (about 1 minute)
   --rounds N    number of interleaved rounds (default 3)
+  --forward-only  only the forwarding throughput (sock, socat, ncat)
   -h, --help    this text
 
 Environment: SOCK (the binary, default ./sock), BENCH_DIR (directory for the
@@ -49,10 +52,12 @@ note() {
 }
 
 QUICK=0
+FORWARD_ONLY=0
 ROUNDS=
 while (($# > 0)); do
 	case $1 in
 	--quick) QUICK=1 ;;
+	--forward-only) FORWARD_ONLY=1 ;;
 	--rounds)
 		(($# >= 2)) || die "--rounds needs a value"
 		ROUNDS=$2
@@ -685,6 +690,81 @@ pipe_ceiling() {
 	raw pipe_ceiling b - "$1" "$("${PY[@]}" -c "print(f'{$BYTES / ($t1 - $t0) / 1e9:.4f}')")"
 }
 
+# ------------------------------------------------------------- forwarding ---
+
+# forward_run TOOL ROUND: the data file from a sock client through TOOL as a
+# forwarder (many connections at once, as a server runs it) to a sock
+# listener writing to /dev/null. Both sock ends are the same for every
+# tool; the bytes are checked on the loopback interface (two hops).
+forward_run() {
+	local tool=$1 rnd=$2 p q in rx0 rx1 fpid
+	local -a s r v
+	RUN_DESC="forward, $tool, round $rnd"
+	rm -f "$WORK"/*.ru "$WORK"/*.err
+	q=$(free_port) || die "no free port"
+	p=$(free_port) || die "no free port"
+	cmd_for recv-listen sock "$q"
+	"${PY[@]}" "$WORK/run.py" "$WORK/recv" "${CMD[@]}" </dev/null >/dev/null 2>"$WORK/recv.err" &
+	JOBS+=("$!")
+	wait_listen "$q" "$WORK/recv.ru" || fail_run "the target is not listening"
+	case $tool in
+	sock) "$SOCK" -l -k 127.0.0.1 "$p" --forward "127.0.0.1:$q" </dev/null 2>"$WORK/fwd.err" & ;;
+	socat) socat "TCP-LISTEN:$p,bind=127.0.0.1,fork,reuseaddr" "TCP:127.0.0.1:$q" </dev/null 2>"$WORK/fwd.err" & ;;
+	ncat) ncat -l 127.0.0.1 "$p" -k -c "ncat --send-only 127.0.0.1 $q" </dev/null 2>"$WORK/fwd.err" & ;;
+	esac
+	fpid=$!
+	echo "$fpid" >"$WORK/fwd.pid"
+	wait_listen "$p" || fail_run "the forwarder is not listening"
+	rx0=$(lo_rx)
+	exec {in}<"$DATA"
+	cmd_for send-connect sock "$p"
+	"${PY[@]}" "$WORK/run.py" "$WORK/send" "${CMD[@]}" <&"$in" >/dev/null 2>"$WORK/send.err" &
+	JOBS+=("$!")
+	finish "$LIMIT" "$WORK/recv.ru" "$WORK/send.ru"
+	exec {in}<&-
+	rx1=$(lo_rx)
+	kill -TERM "$fpid" 2>/dev/null
+	wait "$fpid" 2>/dev/null
+	rm -f "$WORK/fwd.pid"
+	read -r -a s <"$WORK/send.ru" || fail_run "no result from the sender"
+	read -r -a r <"$WORK/recv.ru" || fail_run "no result from the receiver"
+	((s[5] == 0)) || fail_run "the sender exited with status ${s[5]}"
+	((r[5] == 0)) || fail_run "the receiver exited with status ${r[5]}"
+	if ((rx1 > 0 && rx1 - rx0 < 2 * BYTES)); then
+		fail_run "only $((rx1 - rx0)) bytes crossed the loopback interface, expected $((2 * BYTES))"
+	fi
+	read -r -a v < <(
+		"${PY[@]}" -c '
+import sys
+b, s, r = int(sys.argv[1]), sys.argv[2].split(), sys.argv[3].split()
+wall = max(float(s[1]), float(r[1])) - float(s[0])
+print(f"{b / wall / 1e9:.4f} {wall:.4f}")
+' "$BYTES" "${s[*]}" "${r[*]}"
+	)
+	((${#v[@]} == 2)) || fail_run "cannot compute the result"
+	raw fwd_tput f "$tool" "$rnd" "${v[0]}"
+	printf '# forward %s round %s: wall %s s\n' "$tool" "$rnd" "${v[1]}" >>"$RAW"
+}
+
+# forward_report: medians of the forwarding runs, and sock's ratio to each.
+forward_report() {
+	"${PY[@]}" -c '
+import statistics, sys
+runs = {}
+for line in open(sys.argv[1]):
+    f = line.rstrip("\n").split("\t")
+    if len(f) == 5 and f[0] == "fwd_tput":
+        runs.setdefault(f[2], []).append(float(f[4]))
+if not runs:
+    sys.exit(0)
+med = {t: statistics.median(v) for t, v in runs.items()}
+print("\nforwarding, sock -> FORWARDER -> sock, GB/s (median of %d):" % max(len(v) for v in runs.values()))
+for t, m in med.items():
+    ratio = "" if t == "sock" or "sock" not in med else "  (sock is %.2fx)" % (med["sock"] / m)
+    print("  %-8s %7.3f%s" % (t, m, ratio))
+' "$RAW"
+}
+
 # ---------------------------------------------------------------- latency ---
 
 latency() {
@@ -808,8 +888,29 @@ note "writing the $SIZE data file"
 head -c "$BYTES" /dev/zero >"$DATA" || die "cannot write $DATA"
 [[ $(stat -c %s "$DATA") == "$BYTES" ]] || die "$DATA is short"
 
+FWD_TOOLS=(sock)
+for t in socat ncat; do
+	command -v "$t" >/dev/null && FWD_TOOLS+=("$t")
+done
+
 T_START=$SECONDS
+if ((FORWARD_ONLY)); then
+	for ((rnd = 1; rnd <= ROUNDS; rnd++)); do
+		note "round $rnd/$ROUNDS: forwarding (${FWD_TOOLS[*]})"
+		for t in "${FWD_TOOLS[@]}"; do
+			forward_run "$t" "$rnd"
+		done
+	done
+	rm -f "$DATA"
+	forward_report
+	printf '\nraw per-run numbers: %s (%d s)\n' "$RAW" $((SECONDS - T_START))
+	exit 0
+fi
 for ((rnd = 1; rnd <= ROUNDS; rnd++)); do
+	note "round $rnd/$ROUNDS: forwarding (${FWD_TOOLS[*]})"
+	for t in "${FWD_TOOLS[@]}"; do
+		forward_run "$t" "$rnd"
+	done
 	for shape in a b c d; do
 		note "round $rnd/$ROUNDS: bulk $shape (${TOOLS[*]})"
 		for t in "${TOOLS[@]}"; do
@@ -837,4 +938,5 @@ done
 rm -f "$DATA"
 
 "${PY[@]}" "$WORK/report.py" "$RAW" "$ROUNDS" "$SIZE" "${TOOLS[*]}" || die "report failed"
+forward_report
 printf '\nraw per-run numbers: %s (%d s)\n' "$RAW" $((SECONDS - T_START))

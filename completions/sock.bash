@@ -10,7 +10,8 @@ _sock()
 	local cur prev i unix=
 	local opts='-4 -6 -b -C -c -D -d -e -F -h -I -i -k -l -M -m -N -n -O -o
 	    -P -p -q -r -s -T -t -U -u -v -W -w -X -x -z --allow --allowfile
-	    --broker --chat --deny --denyfile --help --hex-dump --keepalive
+	    --broker --chat --deny --denyfile --forward --help --hex-dump
+	    --keepalive --proxy-auth --proxy-server
 	    --limit-rate --max-conns --mptcp --no-shutdown --nodelay --progress
 	    --recv-only --send-only --ssl --tls --tls-alpn --tls-ca --tls-cert
 	    --tls-insecure --tls-key --tls-min --tls-pin --tls-servername
@@ -70,7 +71,7 @@ _sock()
 		;;
 	-I | -i | -M | -m | -O | -P | -p | -q | -W | -w | --allow | --deny | \
 	    --limit-rate | --max-conns | --wait | --tls-alpn | --tls-pin | \
-	    --tls-servername)
+	    --tls-servername | --forward | --proxy-auth)
 		# A number, a port or an address list: nothing to offer.
 		return
 		;;

@@ -36,6 +36,7 @@ sources() {
 		echo "../proxy.c ../util.c" ;;
 	# The parsers alone: tls.c built without HAVE_TLS needs no OpenSSL.
 	tls_pin | tls_alpn) echo "../tls.c ../util.c" ;;
+	proxyd_*) echo "../proxyd.c" ;;
 	*) echo "../util.c" ;;
 	esac
 }

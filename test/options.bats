@@ -107,6 +107,7 @@ sample() {
 	4\|4a\|5\|connect) echo 5 ;;
 	proxy) echo 127.0.0.1 ;;
 	rate) echo 1M ;;
+	target) echo 127.0.0.1:1 ;;
 	fingerprint) printf 'SHA256'; printf ':%s' AB AB AB AB AB AB AB AB AB AB AB AB AB AB AB AB AB AB AB AB AB AB AB AB AB AB AB AB AB AB AB AB; echo ;;
 	name) echo localhost ;;
 	1.2\|1.3) echo 1.2 ;;
