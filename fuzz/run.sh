@@ -31,7 +31,8 @@ flags="-g -O1 -std=c11 -D_GNU_SOURCE -fno-omit-frame-pointer
 # The sources each harness links besides itself.
 sources() {
 	case $1 in
-	parse_port_list) echo "../scan.c ../util.c" ;;
+	# scan.c probes through proxies too (scan_proxied).
+	parse_port_list) echo "../scan.c ../proxy.c ../util.c" ;;
 	socks4_reply | socks5_reply | http_reply | proxy_url)
 		echo "../proxy.c ../util.c" ;;
 	# The parsers alone: tls.c built without HAVE_TLS needs no OpenSSL.
