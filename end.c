@@ -99,7 +99,8 @@ socket_shutdown(struct end *e)
 }
 
 /*
- * Stdout's end (sock(1), rule 3): the reader downstream must see the end
+ * Stdout's end (sock(1), "Data flow and end of stream": the peer's FIN
+ * closes standard output): the reader downstream must see the end
  * too. A socket for stdout (sock run by inetd, socat or another sock's
  * -e) usually is stdin too and stays open through it, so the end goes on
  * as a FIN; then the descriptor is pointed at /dev/null rather than

@@ -35,7 +35,7 @@
 #define PIPE_BUFSIZE	(1024 * 1024)	/* asked of F_SETPIPE_SZ */
 #define SPLICE_MIN	(32 * 1024)	/* a read this large means bulk */
 #define SENDFILE_CHUNK	(4 * 1024 * 1024) /* one sendfile(2) at most */
-#define DGRAM_QUIET_MS	1000	/* rule 9: quiet time before a UDP exit */
+#define DGRAM_QUIET_MS	1000	/* sock(1) "Datagrams": quiet before exit */
 #define QUIT_DRAIN_READS 64	/* reads of what already arrived at -q */
 #define UNSENT_POLL_MS	10	/* how often --send-only looks at its queue */
 #define PROGRESS_TTY_MS	250	/* --progress redraws on a terminal */
@@ -116,7 +116,7 @@ struct relay_session {
 	bool		 dgram;		/* the connection carries datagrams */
 	bool		 fin_sent;
 	bool		 fin_waits;	/* the FIN's shutdown must be retried */
-	bool		 local_closed;	/* rule 3 done */
+	bool		 local_closed;	/* the peer's end passed on locally */
 	bool		 crlf_after_cr;	/* -C: the last byte read was a CR */
 	bool		 progress_drawn; /* a --progress line a message must clear */
 	long long	 start;
@@ -417,7 +417,7 @@ read_error(struct relay_session *s, const struct dir *d)
 static int
 write_error(struct relay_session *s, const struct dir *d)
 {
-	/* Rule 4: a reader downstream that left ends sock quietly. */
+	/* A reader downstream that left ends sock quietly (EXIT STATUS). */
 	if (d->sink->fail_status == EXIT_LOCAL && errno == EPIPE) {
 		s->failed = d->sink;
 		s->failed_errno = errno;
@@ -865,7 +865,7 @@ flush_down(struct relay_session *s)
 }
 
 /*
- * Rule 5: before quitting at -q, write out whatever has arrived: the
+ * -q: before quitting, write out whatever has arrived: the
  * buffer, then what already waits in the socket (a bounded number of
  * reads, so a peer that never stops cannot keep sock here).
  */
@@ -890,7 +890,8 @@ drain_arrived(struct relay_session *s)
 }
 
 /*
- * Rule 3: the connection has finished and everything it sent is out;
+ * The peer's end (sock(1), "Data flow and end of stream"): the connection
+ * has finished and everything it sent is out;
  * pass the end on to the local side (close stdout, or a FIN).
  */
 static int
@@ -910,7 +911,8 @@ close_local(struct relay_session *s)
 }
 
 /*
- * Rule 2: once stdin has been sent, pass the end on with a FIN; but hold it
+ * The FIN (sock(1), "Data flow and end of stream"): once stdin has been
+ * sent, pass the end on with a FIN; but hold it
  * back when stdin was empty, since several netcats stop sending (or quit)
  * when a FIN arrives, and a FIN that carries no data could only cut the
  * peer's answer short.
@@ -1095,7 +1097,7 @@ finished(const struct relay_session *s)
 		    (s->fin_sent && end_unacked(s->remote) == 0));
 	if (!dir_done(&s->down) || (!o->keep_open && !s->local_closed))
 		return false;
-	/* Rule 3: an interactive user is done when the peer is. */
+	/* An interactive user is done when the peer is (a terminal stdin). */
 	if (s->io->stdin_tty || o->recv_only)
 		return true;
 	return dir_done(&s->up);
@@ -1479,7 +1481,7 @@ relay_ends(const struct opts *o, struct end *local_in, struct end *local_out,
 		    remote->rfd >= FD_SETSIZE ? EXIT_NET : EXIT_LOCAL;
 	status = relay_loop(s);
 	/*
-	 * A FIN held back (rule 2) goes at the end all the same, as close(2)
+	 * A FIN held back for an empty stdin goes at the end all the same, as close(2)
 	 * would send it: over TLS, a close without close_notify would look to
 	 * the peer like a cut.
 	 */

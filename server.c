@@ -553,7 +553,7 @@ write_stdout(struct server *s)
 		if (errno == EINTR || errno == EAGAIN)
 			return 0;
 		if (errno == EPIPE)
-			return EXIT_PIPE;	/* rule 4: quietly */
+			return EXIT_PIPE;	/* quietly, as EXIT STATUS says */
 		return end_failed(&s->stdout_end, "write to");
 	}
 	queue_consume(&s->out, (size_t)n);

@@ -80,7 +80,7 @@ struct sockopts {
 /* Bytes in a SHA-256 fingerprint (--tls-pin). */
 #define TLS_PIN_LEN	32
 
-/* --tls and its companions (SPEC.md "TLS"); all off without --tls. */
+/* --tls and its companions (sock(1), "TLS"); all off without --tls. */
 struct tls_opts {
 	bool		 enabled;	/* --tls, --ssl */
 	const char	*ca;		/* --tls-ca: a file or a directory */
@@ -242,7 +242,10 @@ struct end_ops {
 	ssize_t	(*read)(struct end *e, void *buf, size_t len);
 	/* Write up to len bytes: the count or -1 as for read (e->write_wait). */
 	ssize_t	(*write)(struct end *e, const void *buf, size_t len);
-	/* End the sending side (FIN; close_notify first over TLS): 0 or -1 as for write. */
+	/*
+	 * End the sending side (a FIN; close_notify first over TLS): 0, or
+	 * -1 as for write.
+	 */
 	int	(*shutdown)(struct end *e);
 	/* Bytes read can return now without waiting for the descriptor. */
 	size_t	(*pending)(const struct end *e);
@@ -270,7 +273,7 @@ struct end {
  */
 void	end_socket(struct end *e, struct conn *c);
 
-/* Stdin (read only) and stdout (its shutdown is rule 3's close). */
+/* Stdin (read only), and stdout (its shutdown closes it: the peer's end). */
 void	end_stdin(struct end *e);
 void	end_stdout(struct end *e);
 
@@ -315,7 +318,7 @@ int	connect_host(const struct opts *o, const char *host, const char *port,
 
 /* State of stdin, stdout and the dump that outlives one connection. */
 struct relay_io {
-	bool		 stdin_tty;	/* stdin is a terminal (rule 3) */
+	bool		 stdin_tty;	/* stdin is a terminal: done when the peer is */
 	FILE		*hexdump;	/* -o, or NULL */
 	unsigned long long dump_off[2];	/* bytes dumped: sent, received */
 	unsigned char	 dump_line[16];	/* a line not yet complete ... */
@@ -375,21 +378,24 @@ const struct end *relay_failed(const struct relay_session *, int *error);
 void	relay_dump_flush(struct relay_io *);
 
 /*
- * The end-of-stream rules (sock(1), "Data flow and end of stream"), shared by the relay and
- * the servers, and the -v lines that go with them.
+ * The end-of-stream rules (sock(1), "Data flow and end of stream"),
+ * shared by the relay and the servers, and the -v lines that go with them.
  */
 
 /*
- * Rule 2: once a side's input has ended and is all sent, is a FIN due?
+ * The FIN: once a side's input has ended and is all sent, is a FIN due?
  * sent_any: some of it was sent to this peer.
  */
 bool	fin_due(const struct opts *, bool sent_any);
 
-/* Rules 5 and 9: when the quiet time after the end of stdin runs out. */
+/*
+ * -q, and a datagram session's quiet second: when the quiet time after the
+ * end of stdin runs out.
+ */
 long long quiet_deadline(long long quiet_ms, long long stdin_done_at,
 	    long long last_recv);
 
-/* Rule 6: when -w's idle limit runs out for a peer last active then (-1: never). */
+/* -w: when the idle limit runs out for a peer last active then (-1: never). */
 long long idle_deadline(const struct opts *, long long last_activity);
 
 /* The -v event lines, each format in one place (sock(1), DIAGNOSTICS). */
