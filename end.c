@@ -187,7 +187,7 @@ end_pipe(struct end *e, int rfd, int wfd, const char *name)
 
 /* The descriptor an operation waits on, and for what. */
 static int
-wait_fd(const struct end *e, bool reading, bool *for_write)
+waits_on(const struct end *e, bool reading, bool *for_write)
 {
 	*for_write = (reading ? e->read_wait : e->write_wait) ==
 	    END_WAIT_WRITE;
@@ -198,7 +198,7 @@ int
 end_watch(const struct end *e, bool reading, fd_set *rfds, fd_set *wfds)
 {
 	bool for_write;
-	int fd = wait_fd(e, reading, &for_write);
+	int fd = waits_on(e, reading, &for_write);
 
 	if (fd < 0)
 		return -1;
@@ -211,7 +211,7 @@ end_ready(const struct end *e, bool reading, const fd_set *rfds,
     const fd_set *wfds)
 {
 	bool for_write;
-	int fd = wait_fd(e, reading, &for_write);
+	int fd = waits_on(e, reading, &for_write);
 
 	if (reading && e->ops->pending(e) > 0)
 		return true;

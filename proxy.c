@@ -574,41 +574,6 @@ io_fail(struct run *run, int e)
 	    run->stage);
 }
 
-/* Wait until fd is readable (or writable) or the deadline passes. */
-static int
-wait_fd(int fd, bool writable, long long deadline)
-{
-	struct timeval tv, *tvp;
-	fd_set fds;
-	long long left;
-	int n;
-
-	if (fd >= FD_SETSIZE) {
-		errno = EMFILE;
-		return -1;
-	}
-	for (;;) {
-		tvp = NULL;
-		if (deadline >= 0) {
-			if ((left = deadline - now_ms()) <= 0) {
-				errno = ETIMEDOUT;
-				return -1;
-			}
-			tv.tv_sec = left / 1000;
-			tv.tv_usec = left % 1000 * 1000;
-			tvp = &tv;
-		}
-		FD_ZERO(&fds);
-		FD_SET(fd, &fds);
-		n = select(fd + 1, writable ? NULL : &fds, writable ? &fds : NULL,
-		    NULL, tvp);
-		if (n == -1 && errno != EINTR)
-			return -1;
-		if (n > 0)
-			return 0;
-	}
-}
-
 /* Send all of buf on the non-blocking fd before the deadline. */
 static int
 send_all(struct run *run, int fd, const void *buf, size_t len)

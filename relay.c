@@ -394,18 +394,24 @@ end_splice(struct dir *d)
 	d->pipe[0] = d->pipe[1] = -1;
 }
 
-/* Report a failure of e, by its words if it has them, else by errno. */
+int
+say_end_failed(const struct end *e, const char *verb)
+{
+	if (e->why[0] != '\0')
+		warnx("%s %s: %s", verb, e->name, e->why);
+	else
+		warn("%s %s", verb, e->name);
+	return e->fail_status;
+}
+
+/* Report a failure of e on a line of its own, and remember it. */
 static int
 end_failed(struct relay_session *s, const char *verb, const struct end *e)
 {
 	s->failed = e;
 	s->failed_errno = errno;
 	clear_progress(s);
-	if (e->why[0] != '\0')
-		warnx("%s %s: %s", verb, e->name, e->why);
-	else
-		warn("%s %s", verb, e->name);
-	return e->fail_status;
+	return say_end_failed(e, verb);
 }
 
 static int

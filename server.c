@@ -90,20 +90,8 @@ struct server {
 };
 
 static bool client_readable(const struct server *, const struct client *);
-static int end_failed(const struct end *, const char *);
 static void read_client_burst(struct server *, struct client *);
 static void chat_send(struct server *, struct client *, const char *, size_t);
-
-/* Report a failure of e in context; returns the status it maps to. */
-static int
-end_failed(const struct end *e, const char *verb)
-{
-	if (e->why[0] != '\0')
-		warnx("%s %s: %s", verb, e->name, e->why);
-	else
-		warn("%s %s", verb, e->name);
-	return e->fail_status;
-}
 
 /* Track the highest descriptor select must look at. */
 static void
@@ -455,7 +443,7 @@ read_stdin(struct server *s)
 	if ((n = s->in.ops->read(&s->in, raw, want)) == -1) {
 		if (errno == EINTR || errno == EAGAIN)
 			return 0;
-		return end_failed(&s->in, "read from");
+		return say_end_failed(&s->in, "read from");
 	}
 	if (n == 0) {
 		s->stdin_eof = true;
@@ -487,7 +475,7 @@ read_client(struct server *s, struct client *c)
 	if (n == -1) {
 		if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
 			return false;
-		note_failure(s, end_failed(&c->end, "read from"));
+		note_failure(s, say_end_failed(&c->end, "read from"));
 		kill_client(c, NULL);
 		return false;
 	}
@@ -534,7 +522,7 @@ write_client(struct server *s, struct client *c)
 	if (n == -1) {
 		if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
 			return;
-		note_failure(s, end_failed(&c->end, "write to"));
+		note_failure(s, say_end_failed(&c->end, "write to"));
 		kill_client(c, NULL);
 		return;
 	}
@@ -554,7 +542,7 @@ write_stdout(struct server *s)
 			return 0;
 		if (errno == EPIPE)
 			return EXIT_PIPE;	/* quietly, as EXIT STATUS says */
-		return end_failed(&s->stdout_end, "write to");
+		return say_end_failed(&s->stdout_end, "write to");
 	}
 	queue_consume(&s->out, (size_t)n);
 	return 0;
@@ -617,7 +605,7 @@ finish_clients(struct server *s)
 			if (c->end.ops->shutdown(&c->end) == -1) {
 				if (errno == EAGAIN || errno == EINTR)
 					continue;
-				note_failure(s, end_failed(&c->end, "write to"));
+				note_failure(s, say_end_failed(&c->end, "write to"));
 				kill_client(c, NULL);
 				continue;
 			}

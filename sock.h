@@ -404,8 +404,20 @@ void	say_fin_received(const struct opts *, const char *peer);
 void	say_idle_timeout(const struct opts *, const char *peer);
 
 /*
+ * "VERB PEER: reason" for a failure of e, by its words if it has them,
+ * else by errno; returns the exit status e's failures map to.
+ */
+int	say_end_failed(const struct end *e, const char *verb);
+
+/*
  * util.c
  */
+
+/*
+ * Wait until fd is readable (or writable) or the deadline (now_ms; -1:
+ * none) passes: 0, or -1 with errno (ETIMEDOUT when the time ran out).
+ */
+int	wait_fd(int fd, bool writable, long long deadline);
 
 /* Milliseconds on a monotonic clock. */
 long long now_ms(void);

@@ -199,16 +199,12 @@ connect_result(int fd)
 	return 0;
 }
 
-/*
- * Wait until fd is writable (a non-blocking connect has finished) or
- * timeout_ms passes; then return the connect's result.
- */
-static int
-wait_connected(int fd, long long timeout_ms)
+int
+wait_fd(int fd, bool writable, long long deadline)
 {
-	long long deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
 	struct timeval tv, *tvp;
-	fd_set wfds;
+	fd_set fds;
+	long long left;
 	int n;
 
 	if (fd >= FD_SETSIZE) {
@@ -218,27 +214,35 @@ wait_connected(int fd, long long timeout_ms)
 	for (;;) {
 		tvp = NULL;
 		if (deadline >= 0) {
-			long long left = deadline - now_ms();
-
-			if (left <= 0) {
+			if ((left = deadline - now_ms()) <= 0) {
 				errno = ETIMEDOUT;
 				return -1;
 			}
 			tv.tv_sec = left / 1000;
-			tv.tv_usec = (left % 1000) * 1000;
+			tv.tv_usec = left % 1000 * 1000;
 			tvp = &tv;
 		}
-		FD_ZERO(&wfds);
-		FD_SET(fd, &wfds);
-		n = select(fd + 1, NULL, &wfds, NULL, tvp);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
+		FD_ZERO(&fds);
+		FD_SET(fd, &fds);
+		n = select(fd + 1, writable ? NULL : &fds, writable ? &fds : NULL,
+		    NULL, tvp);
+		if (n == -1 && errno != EINTR)
 			return -1;
-		if (n == 0)
-			continue;	/* the deadline check above ends it */
-		return connect_result(fd);
+		if (n > 0)
+			return 0;
 	}
+}
+
+/*
+ * Wait until fd is writable (a non-blocking connect has finished) or
+ * timeout_ms passes; then return the connect's result.
+ */
+static int
+wait_connected(int fd, long long timeout_ms)
+{
+	if (wait_fd(fd, true, timeout_ms < 0 ? -1 : now_ms() + timeout_ms) == -1)
+		return -1;
+	return connect_result(fd);
 }
 
 static int

@@ -212,7 +212,6 @@ TIMED='s=$(date +%s%N); "$@"; r=$?; echo $(( ($(date +%s%N) - s) / 1000000 )) >"
 
 # ---- --mptcp --------------------------------------------------------------
 
-GETSOCKOPT="$BATS_TEST_DIRNAME/getsockopt.py"
 
 # need_mptcp: skip unless this kernel makes MPTCP sockets (and the socket
 # of another process can be read back: Linux, python3).
@@ -227,15 +226,7 @@ need_mptcp() {
 # connected (or listening) socket, read with getsockopt.py (SO_PROTOCOL);
 # skip where another process's socket cannot be taken.
 protocol_of() {
-	local rc=0
-	python3 "$GETSOCKOPT" "$@" >"$T/opts" 2>"$T/opts.err" || rc=$?
-	if [ "$rc" -eq 77 ]; then
-		skip "cannot take sock's socket: $(cat "$T/opts.err")"
-	fi
-	if [ "$rc" -ne 0 ]; then
-		cat "$T/opts.err" >&2
-		return 1
-	fi
+	read_opts "$@" || return 1
 	sed -n 's/^protocol=//p' "$T/opts"
 }
 

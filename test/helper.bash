@@ -426,3 +426,21 @@ datagram_ping_pong() {
 	[ "$(cat "$T/lout")" = ping ]
 	[ "$(cat "$T/cout")" = pong ]
 }
+
+# ---------------------------------------------------------------- sockets
+
+GETSOCKOPT="$BATS_TEST_DIRNAME/getsockopt.py"
+
+# read_opts PID [--listening]: run getsockopt.py on PID into $T/opts; skip
+# the test when pidfd_getfd is not available or not permitted.
+read_opts() {
+	local rc=0
+	python3 "$GETSOCKOPT" "$@" >"$T/opts" 2>"$T/opts.err" || rc=$?
+	if [ "$rc" -eq 77 ]; then
+		skip "cannot take sock's socket: $(cat "$T/opts.err")"
+	fi
+	if [ "$rc" -ne 0 ]; then
+		cat "$T/opts.err" >&2
+		return 1
+	fi
+}

@@ -12,26 +12,11 @@
 load helper
 bats_require_minimum_version 1.5.0
 
-GETSOCKOPT="$BATS_TEST_DIRNAME/getsockopt.py"
 
 setup() {
 	common_setup
 	[ "$(uname -s)" = Linux ] || skip "reading another process's socket options needs Linux (pidfd_getfd)"
 	need python3
-}
-
-# read_opts PID [--listening]: run getsockopt.py on PID into $T/opts; skip
-# the test when pidfd_getfd is not available or not permitted.
-read_opts() {
-	local rc=0
-	python3 "$GETSOCKOPT" "$@" >"$T/opts" 2>"$T/opts.err" || rc=$?
-	if [ "$rc" -eq 77 ]; then
-		skip "cannot take sock's socket: $(cat "$T/opts.err")"
-	fi
-	if [ "$rc" -ne 0 ]; then
-		cat "$T/opts.err" >&2
-		return 1
-	fi
 }
 
 # opt_is NAME VALUE: the option NAME read by read_opts is VALUE.
