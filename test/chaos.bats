@@ -38,8 +38,9 @@ CHAOS_PY=$BATS_TEST_DIRNAME/chaos.py
 #            once called that a failure)
 #   9        -k whose client goes before stdin is read keeps serving, as
 #            designed, and says why (the checker once called it a hang)
-#   100026   a two-byte stream through a pipe on stdout (the checker once
-#            read the output before the cat behind the pipe had written it)
+#   100026, 100047, 100053, 100061
+#            streams through a pipe on stdout (the checker once read the
+#            output before the cat behind the pipe had written it)
 REGRESSION_SEEDS=(4 9 100026 100047 100053 100061)
 
 @test "chaos soak, seed $CHAOS_SEED: $CHAOS_COUNT scenarios, each exit 0 with every byte or non-zero with a message" {
