@@ -194,3 +194,52 @@ run_program(const struct opts *o, int fd, const char *name)
 		    name, status);
 	return status;
 }
+
+/*
+ * -e/-c over TLS: the program speaks plaintext on a socket pair of
+ * sock's, and the relay carries it through the TLS endpoint, by the same
+ * rules as any two endpoints. Returns the program's status, unless the
+ * connection failed.
+ */
+int
+run_program_tls(const struct opts *o, struct conn *c, struct end *tls,
+    struct relay_io *io)
+{
+	struct relay_io pio = *io;
+	struct conn pc;
+	struct end pe;
+	int sp[2], status, wstatus;
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sp) == -1) {
+		warn("socketpair");
+		return EXIT_LOCAL;
+	}
+	set_cloexec(sp[0]);
+	set_cloexec(sp[1]);
+	pid = spawn_program_on(o, sp[1], c->fd);
+	close(sp[1]);
+	if (pid == -1) {
+		close(sp[0]);
+		return EXIT_LOCAL;
+	}
+	memset(&pc, 0, sizeof(pc));
+	pc.fd = sp[0];
+	pc.connected = true;
+	snprintf(pc.name, sizeof(pc.name), "program %ld", (long)pid);
+	set_nonblock(pc.fd, true);
+	end_socket(&pe, &pc);
+	pio.stdin_tty = false;	/* the local side is the program */
+	status = relay_ends(o, &pe, &pe, tls, c, &pio);
+	close(pc.fd);
+	while (waitpid(pid, &wstatus, 0) == -1)
+		if (errno != EINTR) {
+			warn("waitpid");
+			return EXIT_LOCAL;
+		}
+	if (o->verbose > 0)
+		warnx("program %ld for %s exited with status %d", (long)pid,
+		    c->name, program_status(wstatus));
+	return status == EXIT_NET || status == EXIT_TIMEOUT ? status :
+	    program_status(wstatus);
+}

@@ -905,7 +905,9 @@ close_local(struct relay_session *s)
 {
 	struct end *e = s->local_out;
 
-	if (s->local_closed || !dir_done(&s->down) || s->o->keep_open)
+	/* A -k datagram listener's stdout outlives any one sender. */
+	if (s->local_closed || !dir_done(&s->down) ||
+	    (s->o->keep_open && s->dgram))
 		return 0;
 	if (e->ops->shutdown(e) == -1) {
 		if (errno == EAGAIN || errno == EINTR)
@@ -1101,7 +1103,8 @@ finished(const struct relay_session *s)
 	if (o->send_only)
 		return dir_done(&s->up) && (s->dgram ||
 		    (s->fin_sent && end_unacked(s->remote) == 0));
-	if (!dir_done(&s->down) || (!o->keep_open && !s->local_closed))
+	if (!dir_done(&s->down) || (!(o->keep_open && s->dgram) &&
+	    !s->local_closed))
 		return false;
 	/* An interactive user is done when the peer is (a terminal stdin). */
 	if (s->io->stdin_tty || o->recv_only)

@@ -809,7 +809,9 @@ reap_children(const struct opts *o, struct programs *p)
 			if (p->v[i].pid != pid)
 				continue;
 			p->v[i].pid = 0;
-			p->v[i].deadline = now_ms() + LINGER_MS;
+			/* A TLS child (no socket here) is done with its exit. */
+			p->v[i].deadline = now_ms() + (p->v[i].conn.fd == -1 ? 0 :
+			    LINGER_MS);
 			(void)p->v[i].end.ops->shutdown(&p->v[i].end);
 			p->running--;
 		}
@@ -840,7 +842,8 @@ linger(struct programs *p, const fd_set *rfds, const fd_set *wfds,
 		if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR) ||
 		    q->deadline <= now) {
 			q->end.ops->free(&q->end);
-			close(q->conn.fd);
+			if (q->conn.fd != -1)
+				close(q->conn.fd);
 			p->v[i] = p->v[--p->n];
 			/* A moved record's end must name its own conn. */
 			end_socket(&p->v[i].end, &p->v[i].conn);
@@ -853,8 +856,41 @@ linger(struct programs *p, const fd_set *rfds, const fd_set *wfds,
 	return next;
 }
 
+/*
+ * --tls with -k -e/-c: a sock process of its own per client, which does
+ * the handshake and relays the program's plaintext through TLS, so that
+ * no client's handshake or traffic waits for another's. Returns the
+ * child's pid, or -1 (said).
+ */
+static pid_t
+fork_tls_program(const struct opts *o, int *lfds, int nl, struct conn *c,
+    struct relay_io *io)
+{
+	struct end e;
+	pid_t pid;
+	int i, status;
+
+	if ((pid = fork()) == -1) {
+		warn("fork");
+		return -1;
+	}
+	if (pid > 0)
+		return pid;
+	/* The child: one client, then _exit; the server's state is not its. */
+	signal(SIGCHLD, SIG_DFL);
+	close(chld_pipe[0]);
+	close(chld_pipe[1]);
+	for (i = 0; i < nl; i++)
+		close(lfds[i]);
+	if ((status = tls_session_start(o, c, io->tls, &e)) == EXIT_OK) {
+		status = run_program_tls(o, c, &e, io);
+		e.ops->free(&e);
+	}
+	_exit(status);
+}
+
 static int
-serve_programs(const struct opts *o, int *lfds, int nl)
+serve_programs(const struct opts *o, int *lfds, int nl, struct relay_io *io)
 {
 	struct programs *progs;
 	struct sigaction sa;
@@ -924,12 +960,18 @@ serve_programs(const struct opts *o, int *lfds, int nl)
 				return EXIT_NET;	/* sock exits: no free */
 			if (fd == -1)
 				continue;
-			if (progs->n == MAX_CONNS_LIMIT ||
-			    (pid = spawn_program(o, fd)) == -1) {
+			if (progs->n == MAX_CONNS_LIMIT || (pid = io->tls != NULL ?
+			    fork_tls_program(o, lfds, nl, &c, io) :
+			    spawn_program(o, fd)) == -1) {
 				close(fd);
 				continue;
 			}
 			progs->v[progs->n].pid = pid;
+			if (io->tls != NULL) {
+				/* The child has the socket: nothing to linger on. */
+				close(fd);
+				c.fd = -1;
+			}
 			progs->v[progs->n].conn = c;
 			end_socket(&progs->v[progs->n].end,
 			    &progs->v[progs->n].conn);
@@ -946,7 +988,7 @@ serve_clients(const struct opts *o, int *lfds, int nl, struct relay_io *io)
 	int status, i;
 
 	if (o->exec_prog != NULL || o->exec_shell != NULL)
-		return serve_programs(o, lfds, nl);
+		return serve_programs(o, lfds, nl, io);
 
 	if ((s = calloc(1, sizeof(*s))) == NULL ||
 	    (s->out.buf = malloc(OUT_QUEUE)) == NULL) {
@@ -972,4 +1014,33 @@ serve_clients(const struct opts *o, int *lfds, int nl, struct relay_io *io)
 	free(s->out.buf);
 	free(s);
 	return status;
+}
+
+int
+tls_session_start(const struct opts *o, struct conn *c, struct tls_ctx *ctx,
+    struct end *e)
+{
+	char line[512];
+	int status = EXIT_NET;
+
+	if (tls_end_new(ctx, e, c->fd, c->name, o->listen ? NULL :
+	    o->host) == -1) {
+		warnx("TLS with %s: %s", c->name, e->why);
+		return EXIT_NET;
+	}
+	if (tls_handshake_wait(e, o->timeout_ms) == -1) {
+		if (errno == ETIMEDOUT)
+			status = EXIT_TIMEOUT;
+		warnx("TLS handshake with %s: %s", c->name, e->why[0] != '\0' ?
+		    e->why : strerror(errno));
+		e->ops->free(e);
+		return status;
+	}
+	if (o->verbose > 0) {
+		tls_describe_session(e, line, sizeof(line));
+		warnx("%s", line);
+		tls_describe_peer(e, line, sizeof(line));
+		warnx("%s", line);
+	}
+	return EXIT_OK;
 }

@@ -970,14 +970,6 @@ check_combinations(const struct opts *o, const struct seen *seen)
 	    seen->typed[OPT_TLS_INSECURE] == NULL)
 		usage_error("%s with -U needs --tls-servername, --tls-pin or "
 		    "--tls-insecure: a socket path is no name to verify", tls);
-	/*
-	 * A program per client (-k with -e or -c) gets the socket itself;
-	 * there is no relay in between to carry TLS.
-	 */
-	if (tls != NULL && exec != NULL && seen->typed[OPT_KEEP_OPEN] != NULL)
-		usage_error("%s cannot be used with %s and %s: each program "
-		    "gets its client's socket itself", tls, exec,
-		    seen->typed[OPT_KEEP_OPEN]);
 
 	if (exec != NULL && seen->typed[OPT_KEEP_OPEN] != NULL &&
 	    seen->typed[OPT_UDP] != NULL)
@@ -1322,55 +1314,6 @@ proto_name(const struct opts *o)
  * the exit status.
  */
 /*
- * -e/-c over TLS: the program speaks plaintext on a socket pair of
- * sock's, and the relay carries it through the TLS endpoint, by the same
- * rules as any two endpoints. Returns the program's status, unless the
- * connection failed.
- */
-static int
-run_program_tls(const struct opts *o, struct conn *c, struct end *tls,
-    struct relay_io *io)
-{
-	struct relay_io pio = *io;
-	struct conn pc;
-	struct end pe;
-	int sp[2], status, wstatus;
-	pid_t pid;
-
-	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sp) == -1) {
-		warn("socketpair");
-		return EXIT_LOCAL;
-	}
-	set_cloexec(sp[0]);
-	set_cloexec(sp[1]);
-	pid = spawn_program_on(o, sp[1], c->fd);
-	close(sp[1]);
-	if (pid == -1) {
-		close(sp[0]);
-		return EXIT_LOCAL;
-	}
-	memset(&pc, 0, sizeof(pc));
-	pc.fd = sp[0];
-	pc.connected = true;
-	snprintf(pc.name, sizeof(pc.name), "program %ld", (long)pid);
-	set_nonblock(pc.fd, true);
-	end_socket(&pe, &pc);
-	pio.stdin_tty = false;	/* the local side is the program */
-	status = relay_ends(o, &pe, &pe, tls, c, &pio);
-	close(pc.fd);
-	while (waitpid(pid, &wstatus, 0) == -1)
-		if (errno != EINTR) {
-			warn("waitpid");
-			return EXIT_LOCAL;
-		}
-	if (o->verbose > 0)
-		warnx("program %ld for %s exited with status %d", (long)pid,
-		    c->name, program_status(wstatus));
-	return status == EXIT_NET || status == EXIT_TIMEOUT ? status :
-	    program_status(wstatus);
-}
-
-/*
  * --tls on c: the handshake, bounded by -w, its -v lines, then the relay
  * (or the program) through the TLS endpoint. Closes c.
  */
@@ -1378,27 +1321,11 @@ static int
 serve_tls(const struct opts *o, struct conn *c, struct relay_io *io)
 {
 	struct end e, in, out;
-	char line[512];
-	int status = EXIT_NET;
+	int status;
 
-	if (tls_end_new(io->tls, &e, c->fd, c->name, o->listen ? NULL :
-	    o->host) == -1) {
-		warnx("TLS with %s: %s", c->name, e.why);
+	if ((status = tls_session_start(o, c, io->tls, &e)) != EXIT_OK) {
 		close(c->fd);
-		return EXIT_NET;
-	}
-	if (tls_handshake_wait(&e, o->timeout_ms) == -1) {
-		if (errno == ETIMEDOUT)
-			status = EXIT_TIMEOUT;
-		warnx("TLS handshake with %s: %s", c->name, e.why[0] != '\0' ?
-		    e.why : strerror(errno));
-		goto out;
-	}
-	if (o->verbose > 0) {
-		tls_describe_session(&e, line, sizeof(line));
-		warnx("%s", line);
-		tls_describe_peer(&e, line, sizeof(line));
-		warnx("%s", line);
+		return status;
 	}
 	if (o->exec_prog != NULL || o->exec_shell != NULL)
 		status = run_program_tls(o, c, &e, io);
@@ -1407,7 +1334,6 @@ serve_tls(const struct opts *o, struct conn *c, struct relay_io *io)
 		end_stdout(&out);
 		status = relay_ends(o, &in, &out, &e, c, io);
 	}
-out:
 	e.ops->free(&e);
 	close(c->fd);
 	return status;

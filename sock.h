@@ -703,6 +703,14 @@ pid_t	spawn_program(const struct opts *, int fd);
  */
 pid_t	spawn_program_on(const struct opts *, int fd, int described);
 
+/*
+ * -e/-c over TLS: the program speaks plaintext on a socket pair of
+ * sock's, relayed through the TLS endpoint tls of connection c. Returns
+ * the program's status, unless the connection failed.
+ */
+int	run_program_tls(const struct opts *, struct conn *c, struct end *tls,
+	    struct relay_io *io);
+
 /* sock's view of a program's wait status: its exit code, or 128 + signal. */
 int	program_status(int wstatus);
 
@@ -733,6 +741,14 @@ int	admit_client(const struct opts *, int lfd, int nclients,
  */
 int	serve_clients(const struct opts *, int *lfds, int nl,
 	    struct relay_io *);
+
+/*
+ * Start TLS on c with ctx (server side with -l): the endpoint in e, the
+ * handshake bounded by -w, and its -v lines. Returns EXIT_OK, or the exit
+ * status after saying why (e is then freed; c->fd stays the caller's).
+ */
+int	tls_session_start(const struct opts *, struct conn *c,
+	    struct tls_ctx *ctx, struct end *e);
 
 /*
  * forward.c

@@ -428,3 +428,18 @@ time.sleep(30)' "$PORT"
 	printf 'second\n' | timeout 10 "$SOCK" --tls --tls-insecure 127.0.0.1 "$PORT"
 	wait_for 5 has_line "$T/out" second
 }
+
+@test "-k -e over TLS: a sock process per client, the program's plaintext relayed" {
+	need_tls_relay
+	sock_listen /dev/null "$T/out" "$T/err" -k --tls -e cat 127.0.0.1 0
+	local fp word
+	fp=$(sed -n 's/^sock: TLS certificate: \(SHA256:[0-9A-F:]*\) .*/\1/p' "$T/err")
+	# (Not "i": bats' run uses that name.)
+	for word in one two; do
+		printf '%s\n' "$word" >"$T/msg"
+		run -0 --separate-stderr timeout 10 "$SOCK" --tls --tls-pin "$fp" 127.0.0.1 "$PORT" <"$T/msg"
+		[ "$output" = "$word" ]
+	done
+	# The server is still there for a third.
+	kill -0 "$LPID"
+}
