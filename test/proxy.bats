@@ -837,3 +837,23 @@ fails_with() {
 	fails_with 3 "sock: proxy 127.0.0.1 port $PPORT: timed out during the SOCKS5 handshake" -w 1
 	[ "$(elapsed_ms "$start")" -lt 3000 ]
 }
+
+@test "--tls runs end to end through a SOCKS5 proxy, the target's certificate pinned" {
+	need openssl
+	if "$SOCK" --tls --tls-insecure 127.0.0.1 1 </dev/null 2>&1 | grep -q 'built without TLS'; then
+		skip "sock was built without TLS"
+	fi
+	printf 'over tls\n' >"$T/reply"
+	sock_listen "$T/reply" "$T/tout" "$T/terr" --tls 127.0.0.1 0
+	local fp
+	fp=$(sed -n 's/^sock: TLS certificate: \(SHA256:[0-9A-F:]*\) .*/\1/p' "$T/terr")
+	proxy_peer p socks5
+	printf 'hello\n' >"$T/msg"
+	run -0 --separate-stderr timeout 10 "$SOCK" --tls --tls-pin "$fp" -x "127.0.0.1:$PX" 127.0.0.1 "$PORT" <"$T/msg"
+	[ "$output" = "over tls" ]
+	wait_exit "$LPID" 5
+	[ "$EXIT_STATUS" -eq 0 ]
+	[ "$(cat "$T/tout")" = hello ]
+	# The proxy saw a CONNECT to the target, and only ciphertext after it.
+	grep -q "$PORT" "$T/p.log"
+}
