@@ -954,11 +954,6 @@ check_combinations(const struct opts *o, const struct seen *seen)
 		usage_error("--wait cannot be used with -l (except with "
 		    "--forward or --proxy-server)");
 
-#ifndef HAVE_TLS
-	if (tls != NULL)
-		usage_error("%s is not available: sock was built without TLS",
-		    tls);
-#endif
 	/* A listener checks a client's chain only when asked to. */
 	if (seen->typed[OPT_LISTEN] != NULL && seen->typed[OPT_TLS_CA] != NULL &&
 	    seen->typed[OPT_TLS_VERIFY_CLIENT] == NULL)
@@ -1171,6 +1166,11 @@ check_opts(const struct opts *o)
 		    o->family))
 			usage_error("-n requires a numeric proxy address: "
 			    "\"%s\"", o->proxies[num].host);
+#ifndef HAVE_TLS
+	/* Last, so that a bad command line says first what else is wrong. */
+	if (o->tls.enabled)
+		usage_error("--tls is not available: sock was built without TLS");
+#endif
 }
 
 /*
