@@ -239,5 +239,5 @@ end_unacked(const struct end *e)
 #else
 	(void)e;
 #endif
-	return 0;
+	return -1;
 }

@@ -38,6 +38,7 @@
 #define DGRAM_QUIET_MS	1000	/* sock(1) "Datagrams": quiet before exit */
 #define QUIT_DRAIN_READS 64	/* reads of what already arrived at -q */
 #define UNSENT_POLL_MS	10	/* how often --send-only looks at its queue */
+#define SEND_ONLY_QUIET_MS 200	/* --send-only without TIOCOUTQ: peer quiet */
 #define PROGRESS_TTY_MS	250	/* --progress redraws on a terminal */
 #define PROGRESS_LOG_MS	1000	/* --progress=always: a line a second */
 #define RATE_BURST_MS	50	/* --limit-rate: credit saved up at most */
@@ -1095,14 +1096,26 @@ static bool
 finished(const struct relay_session *s)
 {
 	const struct opts *o = s->o;
+	int unacked;
 
 	/* -W: the datagrams asked for have come and are written out. */
 	if (o->recv_limit > 0 && s->datagrams >= o->recv_limit &&
 	    dir_waiting(&s->down) == 0)
 		return true;
-	if (o->send_only)
-		return dir_done(&s->up) && (s->dgram ||
-		    (s->fin_sent && end_unacked(s->remote) == 0));
+	if (o->send_only) {
+		if (!dir_done(&s->up) || !(s->dgram || s->fin_sent))
+			return false;
+		if (s->dgram || (unacked = end_unacked(s->remote)) == 0)
+			return true;
+		/*
+		 * Where the system cannot tell what is unacknowledged, what
+		 * arrives is read (and discarded) until the peer has been
+		 * quiet for a moment: a close then finds nothing unread and
+		 * sends no reset.
+		 */
+		return unacked < 0 && now_ms() - (s->last_recv > s->stdin_done_at ?
+		    s->last_recv : s->stdin_done_at) >= SEND_ONLY_QUIET_MS;
+	}
 	if (!dir_done(&s->down) || (!(o->keep_open && s->dgram) &&
 	    !s->local_closed))
 		return false;

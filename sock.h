@@ -297,7 +297,10 @@ bool	end_ready(const struct end *e, bool reading, const fd_set *rfds,
  */
 int	end_abort(struct end *e);
 
-/* Bytes sent on e's socket and not yet acknowledged, where the system tells. */
+/*
+ * Bytes sent on e's socket and not yet acknowledged by the peer, or -1
+ * where the system cannot tell.
+ */
 int	end_unacked(const struct end *e);
 
 /*
