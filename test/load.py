@@ -50,10 +50,13 @@ def wait_connections(errfile, n, deadline):
 
 
 def vmhwm(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except FileNotFoundError:
+        pass            # it has exited: the caller keeps what it had
     return -1
 
 
@@ -108,7 +111,8 @@ def beyond_limit(port, errfile):
     print("client %s: closed after %.3f s" % ("beyond the limit", took))
 
 
-def pump(socks, outgoing, deadline, shut_after=True, after_all_sent=None):
+def pump(socks, outgoing, deadline, shut_after=True, after_all_sent=None,
+         last_open=None):
     """Send outgoing[i] on socks[i] (then SHUT_WR if shut_after), and read
     every socket until EOF. Returns the bytes each received."""
     sel = selectors.DefaultSelector()
@@ -159,6 +163,8 @@ def pump(socks, outgoing, deadline, shut_after=True, after_all_sent=None):
                 else:
                     sel.unregister(s)
                     open_ -= 1
+                    if last_open is not None:
+                        last_open()     # while the others hold it open
                     s.close()
     sel.close()
     return got
@@ -180,6 +186,7 @@ def listening_port(errfile, deadline):
 
 def keep(n, size, errfile, fifo, pid):
     deadline = time.monotonic() + DEADLINE
+    hwm = [-1]
     # The server's stdin: sock (its shell) is blocked opening it until we
     # open it; written once every client is there, so each gets all of it.
     fd = os.open(fifo, os.O_WRONLY)
@@ -195,13 +202,15 @@ def keep(n, size, errfile, fifo, pid):
             f.write("%d\n" % (size * sum(1 for i in range(n) if i % 256 == v)))
     os.write(fd, down)
     os.close(fd)
-    got = pump(socks, outgoing, deadline)
+    # Read while the clients are still there: the server exits once stdin
+    # is over and the last client has gone.
+    got = pump(socks, outgoing, deadline, last_open=lambda: hwm.append(vmhwm(pid)))
     bad = [i for i in range(n) if hashlib.sha256(got[i]).hexdigest() != want]
     if bad:
         fail("%d clients got other bytes than stdin's %d (client %d: %d bytes)"
              % (len(bad), size, bad[0], len(got[bad[0]])))
     print("%d clients each sent %d bytes and received %d intact" % (n, size, size))
-    print("VmHWM %d kB" % vmhwm(pid))
+    print("VmHWM %d kB" % max(hwm))
 
 
 def broker(port, n, size, errfile, pid):
