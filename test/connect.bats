@@ -41,7 +41,7 @@ bats_require_minimum_version 1.5.0
 	run -3 --separate-stderr timeout 10 "$SOCK" -w 1 127.0.0.1 "$BH_PORT" </dev/null
 	ms=$(( ($(date +%s%N) - start) / 1000000 ))
 	[ -z "$output" ]
-	[ "$stderr" = "sock: connect to 127.0.0.1 port $BH_PORT: Connection timed out" ]
+	[ "$stderr" = "sock: connect to 127.0.0.1 port $BH_PORT: $(errtext ETIMEDOUT)" ]
 	[ "$ms" -ge 900 ]
 	[ "$ms" -le 3000 ]
 }

@@ -191,7 +191,7 @@ time.sleep(30)
 	fwd_start -w 0.5 --forward "127.0.0.1:$BH_PORT"
 	run -1 timeout 5 "$SOCK" 127.0.0.1 "$FPORT" </dev/null
 	fwd_exits 3
-	grep -q "Connection timed out" "$T/fwd.err"
+	grep -qF "$(errtext ETIMEDOUT)" "$T/fwd.err"
 }
 
 @test "--wait retries the target until it is there" {

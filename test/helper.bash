@@ -444,3 +444,26 @@ read_opts() {
 		return 1
 	fi
 }
+
+# ---------------------------------------------------------------- libc
+
+# errtext NAME: what strerror(3) says for errno NAME in the libc $SOCK was
+# built with: musl's words differ from glibc's for a few (the musl build
+# runs the whole suite in CI). A musl binary names its dynamic loader
+# (ld-musl), or, linked statically, carries musl's own table.
+errtext() {
+	local musl=
+	if grep -qa -e ld-musl -e 'Operation timed out' "$SOCK" 2>/dev/null; then
+		musl=1
+	fi
+	case $1:$musl in
+	ETIMEDOUT:1) echo "Operation timed out" ;;
+	ETIMEDOUT:) echo "Connection timed out" ;;
+	EADDRINUSE:1) echo "Address in use" ;;
+	EADDRINUSE:) echo "Address already in use" ;;
+	*)
+		echo "errtext: no text for $1" >&2
+		return 1
+		;;
+	esac
+}

@@ -138,7 +138,7 @@ client() {
 	sock_listen /dev/null "$T/out" "$T/err" 127.0.0.1 0
 	run -1 --separate-stderr timeout 10 "$SOCK" -l 127.0.0.1 "$PORT" </dev/null
 	[ -z "$output" ]
-	[ "$stderr" = "sock: bind to 127.0.0.1 port $PORT: Address already in use" ]
+	[ "$stderr" = "sock: bind to 127.0.0.1 port $PORT: $(errtext EADDRINUSE)" ]
 }
 
 @test "-v prints a connection from line naming the client's address and port" {

@@ -275,7 +275,7 @@ time.sleep(60)
 	    "$((BH_PORT - 1))-$((BH_PORT + 1))" </dev/null
 	ms=$(elapsed_ms "$start")
 	[ -z "$output" ]
-	grep -qxF "sock: connect to 127.0.0.1 port $BH_PORT (tcp) failed: Connection timed out" <<<"$stderr"
+	grep -qxF "sock: connect to 127.0.0.1 port $BH_PORT (tcp) failed: $(errtext ETIMEDOUT)" <<<"$stderr"
 	[ "${#stderr_lines[@]}" -eq 3 ]
 	[ "$ms" -ge 900 ]
 	[ "$ms" -lt 3000 ]
@@ -333,7 +333,7 @@ time.sleep(30)
 	start=$(date +%s%N)
 	run -3 --separate-stderr timeout 10 "$SOCK" --wait 0.5 -w 5 -z 127.0.0.1 "$BH_PORT" </dev/null
 	ms=$(elapsed_ms "$start")
-	[ "$stderr" = "sock: waited 0.5 s for 127.0.0.1 port $BH_PORT (tcp) to open: Connection timed out" ]
+	[ "$stderr" = "sock: waited 0.5 s for 127.0.0.1 port $BH_PORT (tcp) to open: $(errtext ETIMEDOUT)" ]
 	[ "$ms" -lt 2000 ]
 }
 

@@ -341,7 +341,7 @@ usage_error_is() {
 	next_pair
 	sock_listen /dev/null /dev/null "$LERR" 127.0.0.1 0
 	run -3 --separate-stderr timeout 10 "$SOCK" -w 1 -m 255 127.0.0.1 "$PORT" </dev/null
-	[ "$stderr" = "sock: connect to 127.0.0.1 port $PORT: Connection timed out" ]
+	[ "$stderr" = "sock: connect to 127.0.0.1 port $PORT: $(errtext ETIMEDOUT)" ]
 	printf 'x' >"$T/msg"
 	run -0 timeout 10 "$SOCK" -w 1 -m 64 127.0.0.1 "$PORT" <"$T/msg"
 }

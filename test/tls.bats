@@ -298,7 +298,7 @@ fingerprint() {
 	start=$(date +%s%N)
 	run -3 --separate-stderr timeout 10 "$SOCK" -w 0.5 --tls --tls-insecure 127.0.0.1 "$PPORT" </dev/null
 	ms=$(( ($(date +%s%N) - start) / 1000000 ))
-	[ "$stderr" = "sock: TLS handshake with 127.0.0.1 port $PPORT: Connection timed out" ]
+	[ "$stderr" = "sock: TLS handshake with 127.0.0.1 port $PPORT: $(errtext ETIMEDOUT)" ]
 	[ "$ms" -le 3000 ]
 }
 
