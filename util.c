@@ -25,6 +25,13 @@
 
 #include "sock.h"
 
+/*
+ * The accept queue asked for: the kernel caps it at its own somaxconn.
+ * Not SOMAXCONN, which is 128 in some libcs (musl) and would turn a burst
+ * of clients into SYN retries seconds apart.
+ */
+#define LISTEN_BACKLOG	4096
+
 #if defined(__linux__) && !defined(IPPROTO_MPTCP)
 #define IPPROTO_MPTCP	262	/* Linux 5.6; older headers lack the name */
 #endif
@@ -701,7 +708,7 @@ listen_addr(const struct addrinfo *ai, bool v6only, const struct sockopts *so)
 		goto fail;
 	if (bind(fd, ai->ai_addr, ai->ai_addrlen) == -1)
 		goto fail;
-	if (ai->ai_socktype == SOCK_STREAM && listen(fd, SOMAXCONN) == -1)
+	if (ai->ai_socktype == SOCK_STREAM && listen(fd, LISTEN_BACKLOG) == -1)
 		goto fail;
 	return fd;
 fail:
