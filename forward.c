@@ -2,26 +2,33 @@
  * --forward and --proxy-server: many pairs of sockets relayed in one
  * select loop (sock(1), "Forwarding" and "Proxy server"). A pair is the
  * client (accepted, or for a reverse tunnel the connection sock made) and
- * its target connection, each a socket endpoint, relayed by a relay
- * session (relay.c) that this loop steps with the others, so every relay
- * rule holds for each pair and the bytes move by splice(2) where the
- * relay chooses it. A pair is first CONNECTING (a non-blocking connect
- * walking the target's addresses in order, each try bounded by -w, again
- * and again for --wait), then RELAYING; a proxy client is first in its
- * REQUEST (proxyd.c parses it), and gets its reply in REPLYING.
+ * its target connection, each an endpoint, relayed by a relay session
+ * (relay.c) that this loop steps with the others, so every relay rule
+ * holds for each pair and the bytes move by splice(2) where the relay
+ * chooses it. With --tls the client is a TLS endpoint whose handshake is
+ * stepped here first (HANDSHAKE). A proxy client is then in its REQUEST
+ * (proxyd.c parses it). The target is reached in CONNECTING, Happy
+ * Eyeballs stepped in the loop (struct happy), or in DIALING, when the
+ * way there can block: a name to look up (a proxy client's target) or -x
+ * proxies to talk to. A dialer is a child process that runs the blocking
+ * code (proxy_connect, getaddrinfo) and hands the connected socket back
+ * over a socket pair with SCM_RIGHTS, so that no pair waits for another's
+ * DNS or proxies. With --wait a failed walk is PAUSED and begun again. A
+ * proxy client gets its reply in REPLYING; then the pair is RELAYING.
  *
  * The --forward target is resolved once, at the start (so a name costs
- * one lookup, and -n forbids names); a proxy's targets are resolved per
- * request, in the loop.
+ * one lookup, and -n forbids names).
  */
 #include <sys/types.h>
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 
 #include <err.h>
 #include <errno.h>
 #include <netdb.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,13 +43,15 @@
 
 #define WAIT_PAUSE_MIN	50	/* --wait: the first pause between tries */
 #define WAIT_PAUSE_MAX	500	/* and the longest */
-#define REQUEST_MS	10000	/* a proxy request must be complete by then
-				   (or by -w, if sooner) */
+#define REQUEST_MS	10000	/* a proxy request, or a TLS handshake, must
+				   be complete by then (or by -w, if sooner) */
 #define REPLY_MAX	PROXYD_HEAD_MAX	/* bytes held for one side before relaying */
 
 enum pair_state {
+	PAIR_HANDSHAKE,		/* --tls: the client's handshake */
 	PAIR_REQUEST,		/* a proxy client's request is being read */
 	PAIR_CONNECTING,	/* the target connect is in progress */
+	PAIR_DIALING,		/* a dialer process is reaching the target */
 	PAIR_PAUSED,		/* --wait: between two walks */
 	PAIR_REPLYING,		/* the handshake's last bytes go out */
 	PAIR_RELAYING		/* the relay session runs */
@@ -55,7 +64,17 @@ struct outbuf {
 	size_t		 off;
 };
 
+/* What a dialer sends back, with the socket when it has one. */
+struct dial_answer {
+	int		 status;	/* EXIT_OK, or why it failed ... */
+	int		 err;		/* ... the nearest errno ... */
+	char		 msg[512];	/* ... and what to say */
+};
+
+struct fwd;
+
 struct pair {
+	struct fwd	*f;
 	enum pair_state	 state;
 	struct conn	 client;
 	struct conn	 target;
@@ -63,12 +82,16 @@ struct pair {
 	struct end	 et;
 	struct relay_session *s;
 	struct addrinfo	*res;		/* a proxy's target, this pair's own */
-	const struct addrinfo *next;	/* the next address to try */
-	long long	 deadline;	/* this try (or request) must end by then */
+	const struct addrinfo *addrs;	/* the target's addresses */
+	struct happy	 happy;		/* CONNECTING: the attempts */
+	bool		 dial;		/* reached through a dialer */
+	pid_t		 dialer;	/* DIALING: the dialer, and its end of */
+	int		 dial_fd;	/* the socket pair (-1: none) */
+	long long	 deadline;	/* this walk (or request) must end by then */
 	long long	 wait_until;	/* --wait: no new walk after this */
 	long long	 pause;		/* --wait: the next pause */
-	int		 why;		/* the last connect failure */
-	bool		 all_timed_out;	/* every try of the walk timed out */
+	char		 thost[256];	/* the target's host and port, as asked */
+	char		 tport[32];
 	char		 tname[300];	/* the target, for messages */
 	struct proxyd	*req;		/* a proxy client's request, or NULL */
 	struct outbuf	 to_client;	/* the reply */
@@ -79,6 +102,9 @@ struct fwd {
 	const struct opts *o;
 	struct opts	 po;		/* the relay's rules for a pair */
 	struct relay_io	 io;
+	struct tls_ctx	*tls;		/* --tls: for the client side, or NULL */
+	struct sockopts	 so;		/* the target's socket options */
+	struct addrinfo	*src;		/* -s, resolved once (NULL: none) */
 	struct addrinfo	*res;		/* the --forward target */
 	struct sockaddr_un sun;		/* a Unix target */
 	struct addrinfo	 unix_ai;
@@ -127,61 +153,6 @@ parse_forward_target(const char *s, struct fwd_target *t)
 	return 0;
 }
 
-/*
- * Start a non-blocking connect to ai with the options of the target side.
- * Returns the socket (its connect done or in progress, as *pending says),
- * or -1 with errno.
- */
-static int
-start_connect(const struct opts *o, const struct addrinfo *ai, bool *pending)
-{
-	struct sockopts so = o->sockopts;
-	struct addrinfo *src = NULL;
-	const char *what;
-	int fd, e;
-
-	if (ai->ai_family == AF_UNIX) {
-		/* Only the buffer sizes mean anything on a Unix socket. */
-		so.tos = so.ttl = -1;
-		so.nodelay = so.keepalive = so.broadcast = false;
-	}
-	if ((fd = socket(ai->ai_family, SOCK_STREAM, 0)) == -1)
-		return -1;
-	if (set_cloexec(fd) == -1 || set_nonblock(fd, true) == -1 ||
-	    set_sockopts(fd, ai->ai_family, SOCK_STREAM, &so, &what) == -1)
-		goto fail;
-	if (o->source_addr != NULL && ai->ai_family != AF_UNIX) {
-		if (resolve(o->source_addr, "0", ai->ai_family, SOCK_STREAM,
-		    o->numeric, true, &src) != 0) {
-			errno = EADDRNOTAVAIL;
-			goto fail;
-		}
-		if (bind(fd, src->ai_addr, src->ai_addrlen) == -1) {
-			freeaddrinfo(src);
-			goto fail;
-		}
-		freeaddrinfo(src);
-	}
-	*pending = false;
-	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
-		return fd;
-	if (errno == EINPROGRESS || errno == EINTR) {
-		*pending = true;
-		return fd;
-	}
-fail:
-	e = errno;
-	close(fd);
-	errno = e;
-	return -1;
-}
-
-static long long
-try_deadline(const struct opts *o)
-{
-	return o->timeout_ms >= 0 ? now_ms() + o->timeout_ms : -1;
-}
-
 static void
 outbuf_free(struct outbuf *b)
 {
@@ -189,11 +160,27 @@ outbuf_free(struct outbuf *b)
 	memset(b, 0, sizeof(*b));
 }
 
+/* A deadline ms from now, but no later than -w from now. */
+static long long
+bounded_deadline(const struct opts *o, long long ms)
+{
+	if (o->timeout_ms >= 0 && (ms < 0 || o->timeout_ms < ms))
+		ms = o->timeout_ms;
+	return ms >= 0 ? now_ms() + ms : -1;
+}
+
+/* Tell the client something small (a method choice, an error): best effort. */
+static void
+client_say(struct pair *p, const char *buf, size_t len)
+{
+	(void)p->ec.ops->write(&p->ec, buf, len);
+}
+
 /*
- * Close a proxy client that was refused, after its reply: the FIN first,
- * then what it already sent is read off (a bounded amount, without
- * waiting), so that unread bytes do not turn the close into a reset that
- * could destroy the reply on its way.
+ * Close a proxy client that was refused, after its reply: the end of the
+ * stream first (close_notify too over TLS), then what it already sent is
+ * read off (a bounded amount, without waiting), so that unread bytes do
+ * not turn the close into a reset that could destroy the reply on its way.
  */
 static void
 refused_close(struct pair *p)
@@ -201,12 +188,26 @@ refused_close(struct pair *p)
 	char scrap[4096];
 	int i;
 
-	(void)shutdown(p->client.fd, SHUT_WR);
+	(void)p->ec.ops->shutdown(&p->ec);
 	for (i = 0; i < 16; i++)
-		if (read(p->client.fd, scrap, sizeof(scrap)) <= 0)
+		if (p->ec.ops->read(&p->ec, scrap, sizeof(scrap)) <= 0)
 			break;
-	close(p->client.fd);
-	p->client.fd = -1;
+}
+
+/* Stop the dialer, if one is running, and close its socket pair. */
+static void
+dialer_stop(struct pair *p)
+{
+	if (p->dial_fd >= 0) {
+		close(p->dial_fd);
+		p->dial_fd = -1;
+	}
+	if (p->dialer > 0) {
+		(void)kill(p->dialer, SIGKILL);
+		while (waitpid(p->dialer, NULL, 0) == -1 && errno == EINTR)
+			continue;
+		p->dialer = 0;
+	}
 }
 
 /* Take the pair out of the loop and free it; its sockets are closed. */
@@ -216,6 +217,9 @@ pair_free(struct fwd *f, int i)
 	struct pair *p = f->pairs[i];
 
 	relay_close(p->s);
+	happy_free(&p->happy);
+	dialer_stop(p);
+	p->ec.ops->free(&p->ec);
 	if (p->client.fd >= 0)
 		close(p->client.fd);
 	if (p->target.fd >= 0)
@@ -291,8 +295,6 @@ pair_unreachable(struct fwd *f, int i, int status, const char *why)
 static int
 start_relay(struct fwd *f, struct pair *p)
 {
-	end_socket(&p->ec, &p->client);
-	end_socket(&p->et, &p->target);
 	if ((p->s = relay_open(&f->po, &p->ec, &p->ec, &p->et, &p->target,
 	    &f->io)) == NULL)
 		return -1;
@@ -300,13 +302,22 @@ start_relay(struct fwd *f, struct pair *p)
 	return 0;
 }
 
-/* The target has connected: reply to a proxy client, or relay. */
+/*
+ * The target has connected on fd (its address ai, or NULL when a dialer
+ * reached it): reply to a proxy client, or relay. Returns -1 if the pair
+ * is gone.
+ */
 static int
-target_up(struct fwd *f, int i)
+target_up(struct fwd *f, int i, int fd, const struct addrinfo *ai)
 {
 	struct pair *p = f->pairs[i];
 
+	p->target.fd = fd;
 	p->target.connected = true;
+	if (ai != NULL && ai->ai_family != AF_UNIX)
+		format_addr(ai->ai_addr, ai->ai_addrlen, p->target.name,
+		    sizeof(p->target.name));
+	end_socket(&p->et, &p->target);
 	if (f->o->verbose > 1)
 		warnx("connected to %s for %s", p->tname, p->client.name);
 	if (p->req != NULL) {
@@ -336,125 +347,246 @@ target_up(struct fwd *f, int i)
 
 /* A proxy client hears why its target failed (a SOCKS code, a 502/504). */
 static void
-proxy_refuse(struct fwd *f, int i, int why)
+proxy_refuse(struct pair *p, int why)
 {
-	struct pair *p = f->pairs[i];
 	char *reply;
 	size_t len;
 
-	if (proxyd_failure(p->req, why, &reply, &len) == 0) {
-		/* Small, to a socket that has taken nothing yet: best effort. */
-		(void)send(p->client.fd, reply, len, MSG_NOSIGNAL);
+	if (p->req != NULL && proxyd_failure(p->req, why, &reply, &len) == 0) {
+		/* Small, to a socket that has taken nothing yet. */
+		client_say(p, reply, len);
 		free(reply);
 	}
 }
 
 /*
- * Walk the target's addresses from p->next on: start the next connect.
- * When none is left, begin again after a pause (--wait, while it lasts)
- * or give up. Returns -1 if the pair is gone.
+ * A walk to the target failed with err (status EXIT_NET or EXIT_TIMEOUT,
+ * msg what to say): begin again after a pause (--wait, while it lasts) or
+ * give up. Returns -1 if the pair is gone.
  */
 static int
-target_walk(struct fwd *f, int i)
+walk_failed(struct fwd *f, int i, int status, int err, const char *msg)
 {
 	struct pair *p = f->pairs[i];
-	const struct addrinfo *ai;
-	bool pending;
-	int fd;
 
-	while ((ai = p->next) != NULL) {
-		p->next = ai->ai_next;
-		if (ai->ai_family != AF_UNIX)
-			format_addr(ai->ai_addr, ai->ai_addrlen, p->target.name,
-			    sizeof(p->target.name));
-		if (f->o->verbose > 1)
-			warnx("trying %s for %s", p->target.name, p->client.name);
-		if ((fd = start_connect(f->o, ai, &pending)) == -1) {
-			p->why = errno;
-			p->all_timed_out = false;
-			continue;
-		}
-		if (fd >= FD_SETSIZE) {
-			close(fd);
-			p->why = EMFILE;
-			p->all_timed_out = false;
-			continue;
-		}
-		p->target.fd = fd;
-		end_socket(&p->et, &p->target);
-		p->deadline = try_deadline(f->o);
-		if (!pending)
-			return target_up(f, i);
-		p->state = PAIR_CONNECTING;
-		return 0;
-	}
 	if (p->wait_until >= 0 && now_ms() + p->pause < p->wait_until) {
 		if (f->o->verbose > 1)
 			warnx("connect to %s for %s: %s; trying again",
-			    p->tname, p->client.name, strerror(p->why));
+			    p->tname, p->client.name, msg);
 		p->state = PAIR_PAUSED;
 		p->deadline = now_ms() + p->pause;
 		p->pause = p->pause * 2 < WAIT_PAUSE_MAX ? p->pause * 2 :
 		    WAIT_PAUSE_MAX;
 		return 0;
 	}
-	if (p->req != NULL)
-		proxy_refuse(f, i, p->why);
-	pair_unreachable(f, i, p->all_timed_out || p->wait_until >= 0 ?
-	    EXIT_TIMEOUT : EXIT_NET, strerror(p->why));
+	proxy_refuse(p, err);
+	pair_unreachable(f, i, p->wait_until >= 0 ? EXIT_TIMEOUT : status,
+	    msg);
 	return -1;
 }
 
-/* Begin connecting p to the addresses res lists. Returns -1 if it is gone. */
-static int
-target_start(struct fwd *f, int i, const struct addrinfo *res)
+/* -vv: each attempt of a walk, as connect mode prints them. */
+static void
+report_attempt(void *arg, const struct attempt *at)
 {
-	struct pair *p = f->pairs[i];
+	const struct pair *p = arg;
+	char addr[sizeof(p->tname)];
 
-	p->next = res;
-	p->all_timed_out = true;
-	p->why = EHOSTUNREACH;
-	p->pause = WAIT_PAUSE_MIN;
-	p->wait_until = f->o->wait_ms >= 0 ? now_ms() + f->o->wait_ms : -1;
-	return target_walk(f, i);
+	if (p->f->o->verbose < 2)
+		return;
+	if (at->ai->ai_family == AF_UNIX)
+		snprintf(addr, sizeof(addr), "%s", p->tname);
+	else
+		format_addr(at->ai->ai_addr, at->ai->ai_addrlen, addr,
+		    sizeof(addr));
+	if (at->event == ATTEMPT_START)
+		warnx("trying %s for %s", addr, p->client.name);
+	else
+		warnx("connect to %s for %s: %s", addr, p->client.name,
+		    strerror(at->error));
 }
 
-/* The connect in progress has an answer. Returns -1 if the pair is gone. */
+/* CONNECTING has an answer, or none by the deadline. */
 static int
-target_answered(struct fwd *f, int i, bool timed_out)
+connect_step(struct fwd *f, int i, const fd_set *wfds)
 {
 	struct pair *p = f->pairs[i];
-	socklen_t len = sizeof(p->why);
-	int e = 0;
+	const struct addrinfo *which;
+	bool expired = p->deadline >= 0 && now_ms() >= p->deadline;
+	int fd, err;
 
-	if (timed_out)
-		e = ETIMEDOUT;
-	else if (getsockopt(p->target.fd, SOL_SOCKET, SO_ERROR, &e, &len) == -1)
-		e = errno;
-	if (e == 0)
-		return target_up(f, i);
-	p->why = e;
-	if (e != ETIMEDOUT)
-		p->all_timed_out = false;
-	if (f->o->verbose > 1)
-		warnx("connect to %s for %s: %s", p->target.name,
-		    p->client.name, strerror(e));
-	close(p->target.fd);
-	p->target.fd = -1;
-	return target_walk(f, i);
+	if (!expired && (fd = happy_step(&p->happy, wfds)) != -1) {
+		if (fd >= 0) {
+			which = p->happy.winner;
+			happy_free(&p->happy);
+			return target_up(f, i, fd, which);
+		}
+	} else if (!expired)
+		return 0;
+	err = happy_error(&p->happy, expired, &which);
+	happy_free(&p->happy);
+	return walk_failed(f, i, err == ETIMEDOUT ? EXIT_TIMEOUT : EXIT_NET,
+	    err, strerror(err));
 }
 
 /*
- * Write what waits in b to fd. Returns 1 when it is all out, 0 while some
+ * The dialer: in a child of its own, reach the target by the blocking
+ * code (the -x proxies, or a name to look up, then Happy Eyeballs) and
+ * send the socket back over sock. It holds nothing of the parent's but
+ * sock and stdio, so that closing a client or a listener means it.
+ */
+static void __attribute__((noreturn))
+dial_child(const struct fwd *f, const struct pair *p, int sock)
+{
+	struct dial_answer a;
+	struct proxy_error pe;
+	struct addrinfo *res = NULL;
+	const struct addrinfo *which;
+	char addr[128];
+	int fd = -1, gai, e;
+
+	for (fd = 3; fd < FD_SETSIZE; fd++)
+		if (fd != sock)
+			(void)close(fd);
+	fd = -1;
+	memset(&a, 0, sizeof(a));
+	if (f->o->nproxies > 0) {
+		if ((fd = proxy_connect(f->o, p->thost, p->tport, p->deadline,
+		    &pe)) == -1) {
+			a.status = pe.status == EXIT_TIMEOUT ? EXIT_TIMEOUT :
+			    EXIT_NET;
+			a.err = pe.err != 0 ? pe.err : EHOSTUNREACH;
+			snprintf(a.msg, sizeof(a.msg), "%s", pe.msg);
+		}
+	} else if ((gai = resolve(p->thost, p->tport, f->o->family,
+	    SOCK_STREAM, false, false, &res)) != 0) {
+		a.status = EXIT_NET;
+		a.err = gai == EAI_SYSTEM ? errno : EHOSTUNREACH;
+		snprintf(a.msg, sizeof(a.msg), "resolve %s: %s", p->thost,
+		    gai_strerror(gai));
+	} else if ((fd = connect_happy(res, f->src, p->deadline < 0 ? -1 :
+	    p->deadline - now_ms(), &f->so, report_attempt, (void *)p,
+	    &which)) == -1) {
+		e = errno;
+		format_addr(which->ai_addr, which->ai_addrlen, addr,
+		    sizeof(addr));
+		a.status = e == ETIMEDOUT ? EXIT_TIMEOUT : EXIT_NET;
+		a.err = e;
+		snprintf(a.msg, sizeof(a.msg), "connect to %s: %s", addr,
+		    strerror(e));
+	}
+	(void)fd_send(sock, fd, &a, sizeof(a));
+	_exit(0);
+}
+
+/* Begin DIALING: start a dialer. Returns -1 if the pair is gone. */
+static int
+dial_start(struct fwd *f, int i)
+{
+	struct pair *p = f->pairs[i];
+	int sv[2];
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == -1)
+		return walk_failed(f, i, EXIT_LOCAL, errno, strerror(errno));
+	if (sv[0] >= FD_SETSIZE) {
+		close(sv[0]);
+		close(sv[1]);
+		return walk_failed(f, i, EXIT_LOCAL, EMFILE, strerror(EMFILE));
+	}
+	if ((pid = fork()) == -1) {
+		close(sv[0]);
+		close(sv[1]);
+		return walk_failed(f, i, EXIT_LOCAL, errno, strerror(errno));
+	}
+	if (pid == 0) {
+		close(sv[0]);
+		dial_child(f, p, sv[1]);
+	}
+	close(sv[1]);
+	(void)set_cloexec(sv[0]);
+	p->dialer = pid;
+	p->dial_fd = sv[0];
+	p->state = PAIR_DIALING;
+	return 0;
+}
+
+/* The dialer has answered (or died). Returns -1 if the pair is gone. */
+static int
+dial_step(struct fwd *f, int i)
+{
+	struct pair *p = f->pairs[i];
+	struct dial_answer a;
+	ssize_t n;
+	int fd;
+
+	n = fd_recv(p->dial_fd, &fd, &a, sizeof(a));
+	dialer_stop(p);
+	if (n != (ssize_t)sizeof(a)) {
+		if (fd >= 0)
+			close(fd);
+		return walk_failed(f, i, EXIT_LOCAL, EIO,
+		    "the dialer process ended without an answer");
+	}
+	a.msg[sizeof(a.msg) - 1] = '\0';
+	if (a.status != EXIT_OK || fd < 0) {
+		if (fd >= 0)
+			close(fd);
+		return walk_failed(f, i, a.status != EXIT_OK ? a.status :
+		    EXIT_LOCAL, a.err, a.msg);
+	}
+	if (fd >= FD_SETSIZE) {
+		close(fd);
+		return walk_failed(f, i, EXIT_LOCAL, EMFILE, strerror(EMFILE));
+	}
+	return target_up(f, i, fd, NULL);
+}
+
+/* Begin one walk to the target. Returns -1 if the pair is gone. */
+static int
+walk_start(struct fwd *f, int i)
+{
+	struct pair *p = f->pairs[i];
+	int fd;
+
+	p->deadline = bounded_deadline(f->o, -1);
+	if (p->dial)
+		return dial_start(f, i);
+	if (happy_start(&p->happy, p->addrs, f->src, &f->so, report_attempt,
+	    p) == -1)
+		return walk_failed(f, i, EXIT_LOCAL, errno, strerror(errno));
+	p->state = PAIR_CONNECTING;
+	if ((fd = happy_step(&p->happy, NULL)) >= 0) {
+		const struct addrinfo *which = p->happy.winner;
+
+		happy_free(&p->happy);
+		return target_up(f, i, fd, which);
+	}
+	return fd == -1 ? 0 : connect_step(f, i, NULL);
+}
+
+/* Begin reaching the target, once or (--wait) until it is there. */
+static int
+target_start(struct fwd *f, int i)
+{
+	struct pair *p = f->pairs[i];
+
+	p->pause = WAIT_PAUSE_MIN;
+	p->wait_until = f->o->wait_ms >= 0 ? now_ms() + f->o->wait_ms : -1;
+	return walk_start(f, i);
+}
+
+/*
+ * Write what waits in b to e. Returns 1 when it is all out, 0 while some
  * is left, -1 with errno on failure.
  */
 static int
-outbuf_send(struct outbuf *b, int fd)
+outbuf_send(struct outbuf *b, struct end *e)
 {
 	ssize_t n;
 
 	while (b->off < b->len) {
-		n = send(fd, b->buf + b->off, b->len - b->off, MSG_NOSIGNAL);
+		n = e->ops->write(e, b->buf + b->off, b->len - b->off);
 		if (n == -1)
 			return errno == EAGAIN || errno == EINTR ? 0 : -1;
 		b->off += (size_t)n;
@@ -464,18 +596,19 @@ outbuf_send(struct outbuf *b, int fd)
 
 /* REPLYING: the reply to the client, the head to the target, then relay. */
 static int
-reply_step(struct fwd *f, int i, const fd_set *wfds)
+reply_step(struct fwd *f, int i, const fd_set *rfds, const fd_set *wfds)
 {
 	struct pair *p = f->pairs[i];
-	int a = 1, b = 1;
 
-	if (FD_ISSET(p->client.fd, wfds) &&
-	    (a = outbuf_send(&p->to_client, p->client.fd)) == -1) {
+	if (p->to_client.off < p->to_client.len &&
+	    end_ready(&p->ec, false, rfds, wfds) &&
+	    outbuf_send(&p->to_client, &p->ec) == -1) {
 		pair_end(f, i, EXIT_NET);
 		return -1;
 	}
-	if (FD_ISSET(p->target.fd, wfds) &&
-	    (b = outbuf_send(&p->to_target, p->target.fd)) == -1) {
+	if (p->to_target.off < p->to_target.len &&
+	    end_ready(&p->et, false, rfds, wfds) &&
+	    outbuf_send(&p->to_target, &p->et) == -1) {
 		pair_end(f, i, EXIT_NET);
 		return -1;
 	}
@@ -490,6 +623,39 @@ reply_step(struct fwd *f, int i, const fd_set *wfds)
 }
 
 /*
+ * A proxy client's target host and port: looked up here when it is an
+ * address (that cannot block), else by a dialer. Returns -1 if the pair
+ * is gone.
+ */
+static int
+proxy_target(struct fwd *f, int i, const struct proxyd_target *t)
+{
+	struct pair *p = f->pairs[i];
+	int gai;
+
+	snprintf(p->thost, sizeof(p->thost), "%s", t->host);
+	snprintf(p->tport, sizeof(p->tport), "%s", t->portstr);
+	if (f->o->nproxies > 0) {
+		p->dial = true;
+		return target_start(f, i);
+	}
+	gai = resolve(t->host, t->portstr, f->o->family, SOCK_STREAM, true,
+	    false, &p->res);
+	if (gai == 0) {
+		p->addrs = p->res;
+		return target_start(f, i);
+	}
+	p->res = NULL;
+	if (gai == EAI_NONAME && !f->o->numeric) {
+		p->dial = true;
+		return target_start(f, i);
+	}
+	proxy_refuse(p, gai == EAI_SYSTEM ? errno : EHOSTUNREACH);
+	pair_unreachable(f, i, EXIT_NET, gai_strerror(gai));
+	return -1;
+}
+
+/*
  * REQUEST: read what the proxy client sent and feed the parser; answer
  * what it says to answer. Returns -1 if the pair is gone.
  */
@@ -501,10 +667,10 @@ request_step(struct fwd *f, int i)
 	char buf[4096], *reply = NULL;
 	size_t replylen = 0;
 	ssize_t n;
-	int r, gai;
+	int r;
 
-	/* No more than the parser holds: what follows stays in the socket. */
-	n = read(p->client.fd, buf, proxyd_room(p->req) < sizeof(buf) ?
+	/* No more than the parser holds: what follows stays unread. */
+	n = p->ec.ops->read(&p->ec, buf, proxyd_room(p->req) < sizeof(buf) ?
 	    proxyd_room(p->req) : sizeof(buf));
 	if (n == -1 && (errno == EAGAIN || errno == EINTR))
 		return 0;
@@ -517,8 +683,7 @@ request_step(struct fwd *f, int i)
 	}
 	r = proxyd_input(p->req, buf, (size_t)n, &reply, &replylen);
 	if (reply != NULL) {
-		/* Small (a method choice, an error): best effort. */
-		(void)send(p->client.fd, reply, replylen, MSG_NOSIGNAL);
+		client_say(p, reply, replylen);
 		free(reply);
 	}
 	if (r == PROXYD_MORE)
@@ -538,19 +703,54 @@ request_step(struct fwd *f, int i)
 		pair_free(f, i);
 		return -1;
 	}
-	if ((gai = resolve(t.host, t.portstr, f->o->family, SOCK_STREAM,
-	    f->o->numeric, false, &p->res)) != 0) {
-		p->res = NULL;
-		proxy_refuse(f, i, gai == EAI_SYSTEM ? errno : EHOSTUNREACH);
-		pair_unreachable(f, i, EXIT_NET, gai_strerror(gai));
+	return proxy_target(f, i, &t);
+}
+
+/* The client is ready for its request, or its target. */
+static int
+pair_begin(struct fwd *f, int i)
+{
+	struct pair *p = f->pairs[i];
+
+	if (f->o->proxy_server) {
+		p->state = PAIR_REQUEST;
+		p->deadline = bounded_deadline(f->o, REQUEST_MS);
+		/* A TLS client's request may be read already. */
+		return p->ec.ops->pending(&p->ec) > 0 ? request_step(f, i) : 0;
+	}
+	return target_start(f, i);
+}
+
+/* --tls: one step of the client's handshake, never blocking. */
+static int
+handshake_step(struct fwd *f, int i)
+{
+	struct pair *p = f->pairs[i];
+	char line[512];
+
+	if (tls_handshake(&p->ec) == -1) {
+		if (errno == EAGAIN)
+			return 0;
+		warnx("TLS handshake with %s: %s", p->client.name,
+		    p->ec.why[0] != '\0' ? p->ec.why : strerror(errno));
+		f->status = EXIT_NET;
+		pair_free(f, i);
 		return -1;
 	}
-	return target_start(f, i, p->res);
+	if (f->o->verbose > 0) {
+		tls_describe_session(&p->ec, line, sizeof(line));
+		warnx("%s: %s", p->client.name, line);
+		if (!f->o->listen) {
+			tls_describe_peer(&p->ec, line, sizeof(line));
+			warnx("%s: %s", p->client.name, line);
+		}
+	}
+	return pair_begin(f, i);
 }
 
 /*
- * Add a pair for a client: a proxy request to read, or its target to
- * connect to. Returns -1 (said why) if there is no memory.
+ * Add a pair for a client: a handshake, a proxy request to read, or its
+ * target to connect to. Returns -1 (said why) if it could not be added.
  */
 static int
 pair_add(struct fwd *f, const struct conn *c)
@@ -563,9 +763,11 @@ pair_add(struct fwd *f, const struct conn *c)
 		close(c->fd);
 		return -1;
 	}
+	p->f = f;
 	p->client = *c;
 	p->target.fd = -1;
 	p->target.connected = false;
+	p->dial_fd = -1;
 	end_socket(&p->ec, &p->client);
 	i = f->n;
 	f->pairs[f->n++] = p;
@@ -576,21 +778,38 @@ pair_add(struct fwd *f, const struct conn *c)
 			pair_free(f, i);
 			return -1;
 		}
-		p->state = PAIR_REQUEST;
-		p->deadline = now_ms() + (f->o->timeout_ms >= 0 &&
-		    f->o->timeout_ms < REQUEST_MS ? f->o->timeout_ms :
-		    REQUEST_MS);
 		snprintf(p->tname, sizeof(p->tname), "(no request)");
+	} else {
+		const struct fwd_target *t = &f->o->forward_to;
+
+		if (t->is_unix)
+			snprintf(p->tname, sizeof(p->tname), "%s", t->path);
+		else
+			snprintf(p->tname, sizeof(p->tname), "%s port %s",
+			    t->host, t->port);
+		snprintf(p->target.name, sizeof(p->target.name), "%.*s",
+		    (int)sizeof(p->target.name) - 1, p->tname);
+		snprintf(p->thost, sizeof(p->thost), "%s", t->host);
+		snprintf(p->tport, sizeof(p->tport), "%s", t->port);
+		p->addrs = f->res;
+		p->dial = f->o->nproxies > 0;
+	}
+	if (f->tls == NULL) {
+		(void)pair_begin(f, i);
 		return 0;
 	}
-	if (f->o->forward_to.is_unix)
-		snprintf(p->tname, sizeof(p->tname), "%s", f->o->forward_to.path);
-	else
-		snprintf(p->tname, sizeof(p->tname), "%s port %s",
-		    f->o->forward_to.host, f->o->forward_to.port);
-	snprintf(p->target.name, sizeof(p->target.name), "%.*s",
-	    (int)sizeof(p->target.name) - 1, p->tname);
-	(void)target_start(f, i, f->res);
+	/* The client side is a TLS session, its handshake stepped here. */
+	if (tls_end_new(f->tls, &p->ec, p->client.fd, p->client.name,
+	    f->o->listen ? NULL : f->o->host) == -1) {
+		warnx("TLS with %s: %s", p->client.name, p->ec.why);
+		end_socket(&p->ec, &p->client);
+		f->status = EXIT_NET;
+		pair_free(f, i);
+		return -1;
+	}
+	p->state = PAIR_HANDSHAKE;
+	p->deadline = bounded_deadline(f->o, f->o->listen ? REQUEST_MS : -1);
+	(void)handshake_step(f, i);
 	return 0;
 }
 
@@ -608,6 +827,17 @@ note_deadline(long long t, long long *deadline)
 		*deadline = t;
 }
 
+/* Wait for e's read (reading) or write, or at once if its bytes are in. */
+static void
+note_end(const struct end *e, bool reading, fd_set *rfds, fd_set *wfds,
+    int *maxfd, long long *deadline)
+{
+	if (reading && e->ops->pending(e) > 0)
+		note_deadline(now_ms(), deadline);
+	else
+		note_max(end_watch(e, reading, rfds, wfds), maxfd);
+}
+
 /*
  * Before select: add what pair i waits on. Returns -1 if it is gone
  * (its session ended, its time ran out).
@@ -621,32 +851,44 @@ pair_prepare(struct fwd *f, int i, fd_set *rfds, fd_set *wfds, int *maxfd,
 	int status;
 
 	switch (p->state) {
+	case PAIR_HANDSHAKE:
+		if (p->deadline >= 0 && now >= p->deadline) {
+			warnx("TLS handshake with %s: %s", p->client.name,
+			    strerror(ETIMEDOUT));
+			f->status = EXIT_TIMEOUT;
+			pair_free(f, i);
+			return -1;
+		}
+		/* The handshake says in read_wait what it waits for. */
+		note_max(end_watch(&p->ec, true, rfds, wfds), maxfd);
+		note_deadline(p->deadline, deadline);
+		return 0;
 	case PAIR_REQUEST:
 		if (now >= p->deadline) {
 			if (f->o->verbose > 0)
 				warnx("proxy client %s: no complete request "
 				    "in time", p->client.name);
-			proxy_refuse(f, i, ETIMEDOUT);
+			proxy_refuse(p, ETIMEDOUT);
 			refused_close(p);
 			pair_free(f, i);
 			return -1;
 		}
-		FD_SET(p->client.fd, rfds);
-		note_max(p->client.fd, maxfd);
+		note_end(&p->ec, true, rfds, wfds, maxfd, deadline);
 		note_deadline(p->deadline, deadline);
 		return 0;
 	case PAIR_CONNECTING:
 		if (p->deadline >= 0 && now >= p->deadline)
-			return target_answered(f, i, true);
-		FD_SET(p->target.fd, wfds);
-		note_max(p->target.fd, maxfd);
+			return connect_step(f, i, NULL);
+		happy_prepare(&p->happy, wfds, maxfd, deadline);
 		note_deadline(p->deadline, deadline);
+		return 0;
+	case PAIR_DIALING:
+		FD_SET(p->dial_fd, rfds);
+		note_max(p->dial_fd, maxfd);
 		return 0;
 	case PAIR_PAUSED:
 		if (now >= p->deadline) {
-			p->next = p->res != NULL ? p->res : f->res;
-			p->all_timed_out = true;
-			if (target_walk(f, i) == -1)
+			if (walk_start(f, i) == -1)
 				return -1;
 			/* Its new state is looked at in the next pass. */
 			note_deadline(now, deadline);
@@ -655,14 +897,10 @@ pair_prepare(struct fwd *f, int i, fd_set *rfds, fd_set *wfds, int *maxfd,
 		note_deadline(p->deadline, deadline);
 		return 0;
 	case PAIR_REPLYING:
-		if (p->to_client.off < p->to_client.len) {
-			FD_SET(p->client.fd, wfds);
-			note_max(p->client.fd, maxfd);
-		}
-		if (p->to_target.off < p->to_target.len) {
-			FD_SET(p->target.fd, wfds);
-			note_max(p->target.fd, maxfd);
-		}
+		if (p->to_client.off < p->to_client.len)
+			note_end(&p->ec, false, rfds, wfds, maxfd, deadline);
+		if (p->to_target.off < p->to_target.len)
+			note_end(&p->et, false, rfds, wfds, maxfd, deadline);
 		if (p->to_client.off == p->to_client.len &&
 		    p->to_target.off == p->to_target.len)
 			note_deadline(now, deadline);
@@ -686,15 +924,20 @@ pair_step(struct fwd *f, int i, const fd_set *rfds, const fd_set *wfds)
 	int status;
 
 	switch (p->state) {
+	case PAIR_HANDSHAKE:
+		return end_ready(&p->ec, true, rfds, wfds) ?
+		    handshake_step(f, i) : 0;
 	case PAIR_REQUEST:
-		return FD_ISSET(p->client.fd, rfds) ? request_step(f, i) : 0;
+		return end_ready(&p->ec, true, rfds, wfds) ||
+		    p->ec.ops->pending(&p->ec) > 0 ? request_step(f, i) : 0;
 	case PAIR_CONNECTING:
-		return FD_ISSET(p->target.fd, wfds) ?
-		    target_answered(f, i, false) : 0;
+		return connect_step(f, i, wfds);
+	case PAIR_DIALING:
+		return FD_ISSET(p->dial_fd, rfds) ? dial_step(f, i) : 0;
 	case PAIR_PAUSED:
 		return 0;
 	case PAIR_REPLYING:
-		return reply_step(f, i, wfds);
+		return reply_step(f, i, rfds, wfds);
 	case PAIR_RELAYING:
 		if ((status = relay_step(p->s, rfds, wfds)) != -1) {
 			pair_end(f, i, status);
@@ -776,17 +1019,59 @@ forward_loop(struct fwd *f)
 	}
 }
 
-int
-serve_forward(const struct opts *o, int *lfds, int nl, struct conn *first)
+/* The target's addresses (none with -x: the last proxy resolves it). */
+static int
+resolve_target(struct fwd *f)
 {
+	const struct opts *o = f->o;
 	const struct fwd_target *t = &o->forward_to;
+	int gai;
+
+	if (o->proxy_server || o->nproxies > 0)
+		return 0;
+	if (t->is_unix) {
+		memset(&f->sun, 0, sizeof(f->sun));
+		f->sun.sun_family = AF_UNIX;
+		memcpy(f->sun.sun_path, t->path, strlen(t->path));
+		f->unix_ai.ai_family = AF_UNIX;
+		f->unix_ai.ai_socktype = SOCK_STREAM;
+		f->unix_ai.ai_addr = (struct sockaddr *)&f->sun;
+		f->unix_ai.ai_addrlen = sizeof(f->sun);
+		f->res = &f->unix_ai;
+		/* Only the buffer sizes mean anything on a Unix socket. */
+		f->so.tos = f->so.ttl = f->so.minttl = -1;
+		f->so.nodelay = f->so.keepalive = f->so.broadcast = false;
+		f->so.mptcp = false;
+		return 0;
+	}
+	if ((gai = resolve(t->host, t->port, o->family, SOCK_STREAM,
+	    o->numeric, false, &f->res)) != 0) {
+		f->res = NULL;
+		warnx("resolve %s: %s", t->host, gai_strerror(gai));
+		return -1;
+	}
+	if (o->source_addr != NULL && (gai = resolve(o->source_addr, "0",
+	    o->family, SOCK_STREAM, o->numeric, true, &f->src)) != 0) {
+		f->src = NULL;
+		warnx("resolve %s: %s", o->source_addr, gai_strerror(gai));
+		return -1;
+	}
+	return 0;
+}
+
+int
+serve_forward(const struct opts *o, int *lfds, int nl, struct conn *first,
+    struct tls_ctx *tls)
+{
 	struct fwd f;
-	int gai, status, i;
+	int status, i;
 
 	memset(&f, 0, sizeof(f));
 	f.o = o;
 	f.lfds = lfds;
 	f.nl = nl;
+	f.tls = tls;
+	f.so = o->sockopts;
 	f.status = EXIT_OK;
 	/* A pair's two sides are peers: each end is passed on as it comes. */
 	f.po = *o;
@@ -800,37 +1085,24 @@ serve_forward(const struct opts *o, int *lfds, int nl, struct conn *first)
 	if ((f.pairs = calloc((size_t)o->max_conns + 1,
 	    sizeof(*f.pairs))) == NULL) {
 		warn("forward");
-		return EXIT_LOCAL;
-	}
-	if (o->proxy_server)
-		;
-	else if (t->is_unix) {
-		memset(&f.sun, 0, sizeof(f.sun));
-		f.sun.sun_family = AF_UNIX;
-		memcpy(f.sun.sun_path, t->path, strlen(t->path));
-		f.unix_ai.ai_family = AF_UNIX;
-		f.unix_ai.ai_socktype = SOCK_STREAM;
-		f.unix_ai.ai_addr = (struct sockaddr *)&f.sun;
-		f.unix_ai.ai_addrlen = sizeof(f.sun);
-		f.res = &f.unix_ai;
-	} else if ((gai = resolve(t->host, t->port, o->family, SOCK_STREAM,
-	    o->numeric, false, &f.res)) != 0) {
-		warnx("resolve %s: %s", t->host, gai_strerror(gai));
-		free(f.pairs);
+		status = EXIT_LOCAL;
+	} else if (resolve_target(&f) == -1) {
+		status = EXIT_NET;
 		if (first != NULL)
 			close(first->fd);
-		for (i = 0; i < nl; i++)
-			close(lfds[i]);
-		return EXIT_NET;
 	}
-	if (first != NULL && pair_add(&f, first) == -1)
-		status = EXIT_LOCAL;
+	else if (first != NULL && pair_add(&f, first) == -1)
+		status = f.status != EXIT_OK ? f.status : EXIT_LOCAL;
 	else
 		status = forward_loop(&f);
 	while (f.n > 0)
 		pair_free(&f, 0);
+	for (i = 0; i < f.nl; i++)
+		close(f.lfds[i]);
 	if (f.res != NULL && f.res != &f.unix_ai)
 		freeaddrinfo(f.res);
+	if (f.src != NULL)
+		freeaddrinfo(f.src);
 	free(f.pairs);
 	return status;
 }

@@ -1248,42 +1248,8 @@ is_unix_socket(int fd)
 int
 send_fd(int sock, int fd)
 {
-	union {
-		struct cmsghdr	 hdr;
-		char		 buf[CMSG_SPACE(sizeof(int))];
-	} cmsgbuf;
-	struct cmsghdr *cmsg;
-	struct msghdr msg;
-	struct iovec iov;
-	char byte = '\0';
-	ssize_t n;
-
 	/* ssh expects the socket as connect(2) leaves it: blocking. */
 	if (set_nonblock(fd, false) == -1)
 		return -1;
-	memset(&msg, 0, sizeof(msg));
-	memset(&cmsgbuf, 0, sizeof(cmsgbuf));
-	iov.iov_base = &byte;
-	iov.iov_len = 1;
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	msg.msg_control = cmsgbuf.buf;
-	msg.msg_controllen = sizeof(cmsgbuf.buf);
-	cmsg = CMSG_FIRSTHDR(&msg);
-	cmsg->cmsg_level = SOL_SOCKET;
-	cmsg->cmsg_type = SCM_RIGHTS;
-	cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
-	for (;;) {
-		if ((n = sendmsg(sock, &msg, 0)) == 1)
-			return 0;
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK) &&
-		    wait_fd(sock, true, -1) == 0)
-			continue;
-		if (n != -1)
-			errno = EIO;
-		return -1;
-	}
+	return fd_send(sock, fd, "", 1);
 }

@@ -254,7 +254,7 @@ static const struct rule rules[] = {
 	{ OPT_TELNET,		{ 0 },	{ OPT_UDP },	NULL },
 	{ OPT_MPTCP,		{ 0 },	{ OPT_UDP, OPT_UNIX },	"it works on TCP only" },
 	{ OPT_MINTTL,		{ 0 },	{ OPT_UDP, OPT_UNIX },	"Linux checks it on TCP only" },
-	{ OPT_PROXY,		{ 0 },	{ OPT_LISTEN, OPT_UDP, OPT_UNIX },	NULL },
+	{ OPT_PROXY,		{ 0 },	{ OPT_UDP, OPT_UNIX },	NULL },
 	{ OPT_PROXY_TYPE,	{ OPT_PROXY },	{ 0 },	NULL },
 	{ OPT_PROXY_USER,	{ OPT_PROXY },	{ 0 },	NULL },
 	{ OPT_FDPASS,		{ 0 },	{ OPT_LISTEN, OPT_SCAN, OPT_UDP, OPT_UNIX, OPT_EXEC, OPT_SHELL },	NULL },
@@ -278,8 +278,6 @@ static const struct rule rules[] = {
 	{ OPT_PROXY_SERVER,	{ OPT_LISTEN },	{ OPT_EXEC, OPT_SHELL, OPT_BROKER, OPT_CHAT, OPT_UDP, OPT_FORWARD },	NULL },
 	{ OPT_FORWARD,		{ 0 },	{ OPT_RECV_ONLY, OPT_SEND_ONLY, OPT_FORCE_FIN, OPT_NO_SHUTDOWN, OPT_QUIT, OPT_INTERVAL, OPT_HEXDUMP, OPT_CRLF, OPT_TELNET, OPT_PROGRESS, OPT_LIMIT_RATE },	"it relays two sockets, not stdin and stdout" },
 	{ OPT_PROXY_SERVER,	{ 0 },	{ OPT_RECV_ONLY, OPT_SEND_ONLY, OPT_FORCE_FIN, OPT_NO_SHUTDOWN, OPT_QUIT, OPT_INTERVAL, OPT_HEXDUMP, OPT_CRLF, OPT_TELNET, OPT_PROGRESS, OPT_LIMIT_RATE },	"it relays two sockets, not stdin and stdout" },
-	{ OPT_FORWARD,		{ 0 },	{ OPT_TLS, OPT_PROXY },	"not carried by forwarding yet" },
-	{ OPT_PROXY_SERVER,	{ 0 },	{ OPT_TLS },	"not carried by forwarding yet" },
 	{ OPT_PROXY_AUTH,	{ OPT_PROXY_SERVER },	{ 0 },	NULL },
 };
 /* END OPTION TABLE */
@@ -339,6 +337,7 @@ usage(FILE *fp)
 "  --proxy-server   with -l: serve SOCKS4, SOCKS4a, SOCKS5 and HTTP proxy\n"
 "                   clients (loopback only unless a host is given)\n"
 "  --proxy-auth user  require user and $SOCK_PROXY_PASSWORD of clients\n"
+"                   (with either: --tls for the clients, -x for the targets)\n"
 "Scanning:\n"
 "  -z               report which ports accept connections\n"
 "  -r               scan the ports in random order\n"
@@ -954,6 +953,16 @@ check_combinations(const struct opts *o, const struct seen *seen)
 		usage_error("--wait cannot be used with -l (except with "
 		    "--forward or --proxy-server)");
 
+	/* A listener's -x proxies are for the targets it forwards to. */
+	if (seen->typed[OPT_PROXY] != NULL && seen->typed[OPT_LISTEN] != NULL &&
+	    seen->typed[OPT_FORWARD] == NULL &&
+	    seen->typed[OPT_PROXY_SERVER] == NULL)
+		usage_error("-x cannot be used with -l (except with "
+		    "--forward or --proxy-server)");
+	if (seen->typed[OPT_PROXY] != NULL && o->forward != NULL &&
+	    o->forward_to.is_unix)
+		usage_error("-x cannot be used with a unix: --forward target");
+
 	/* A listener checks a client's chain only when asked to. */
 	if (seen->typed[OPT_LISTEN] != NULL && seen->typed[OPT_TLS_CA] != NULL &&
 	    seen->typed[OPT_TLS_VERIFY_CLIENT] == NULL)
@@ -1344,12 +1353,12 @@ serve(const struct opts *o, struct conn *c, struct relay_io *io)
 {
 	int status;
 
+	if (o->forward != NULL)
+		return serve_forward(o, NULL, 0, c, io->tls);
 	if (io->tls != NULL)
 		return serve_tls(o, c, io);
 	if (o->exec_prog != NULL || o->exec_shell != NULL)
 		return run_program(o, c->fd, c->name);
-	if (o->forward != NULL)
-		return serve_forward(o, NULL, 0, c);
 	status = relay(o, c, io);
 	close(c->fd);
 	return status;
@@ -1644,7 +1653,8 @@ run_connect(const struct opts *o, struct relay_io *io)
 		warnx("-F: standard output is not a Unix-domain socket");
 		return EXIT_LOCAL;
 	}
-	if (o->nproxies > 0) {
+	/* A forwarder's proxies are for its target (sock(1), "Forwarding"). */
+	if (o->nproxies > 0 && o->forward == NULL) {
 		if (connect_proxied(o, &c, &status) == -1)
 			return status;
 	} else if (o->wait_ms >= 0) {
@@ -1913,7 +1923,7 @@ serve_streams(const struct opts *o, int *fds, int n, struct relay_io *io)
 	int lfd, fd;
 
 	if (o->forward != NULL || o->proxy_server)
-		return serve_forward(o, fds, n, NULL);
+		return serve_forward(o, fds, n, NULL, io->tls);
 	if (o->keep_open)
 		return serve_clients(o, fds, n, io);
 	do {

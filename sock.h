@@ -498,6 +498,55 @@ int	connect_happy(const struct addrinfo *list, const struct addrinfo *src,
 	    void *arg, const struct addrinfo **which);
 
 /*
+ * connect_happy as steps, for a caller with a select loop of its own
+ * (--forward targets): the attempts of one connection, in the struct of
+ * whoever makes it. The fields are util.c's.
+ */
+struct happy {
+	const struct addrinfo *list, *src;
+	const struct sockopts *so;
+	attempt_fn	*report;
+	void		*arg;
+	const struct addrinfo **order;	/* every address, in the order tried */
+	size_t		 n, next;	/* how many; the next to start */
+	int		*fd;		/* the sockets trying, oldest first */
+	const struct addrinfo **ai;	/* ... and their addresses */
+	size_t		 trying;
+	long long	 start_next;	/* now_ms() time the next may start */
+	int		 error;		/* the last failure but a timeout */
+	const struct addrinfo *error_ai;
+	const struct addrinfo *timeout_ai; /* the last attempt that timed out */
+	const struct addrinfo *winner;	/* the address that connected */
+};
+
+/* Begin (nothing is started yet). Returns 0, or -1 with errno ENOMEM. */
+int	happy_start(struct happy *, const struct addrinfo *list,
+	    const struct addrinfo *src, const struct sockopts *so,
+	    attempt_fn *report, void *arg);
+
+/*
+ * Take the answers select found in wfds (NULL: none yet) and start the
+ * addresses that are due. Returns the connected socket (h->winner its
+ * address), -1 while attempts are trying, or -2 when every address failed
+ * (happy_error says why).
+ */
+int	happy_step(struct happy *, const fd_set *wfds);
+
+/* Before select: the sockets trying, and when the next is due (*wake). */
+void	happy_prepare(const struct happy *, fd_set *wfds, int *maxfd,
+	    long long *wake);
+
+/*
+ * Why no attempt connected, as connect_happy's errno (expired: the
+ * caller's time ran out) and *which the address it concerns.
+ */
+int	happy_error(const struct happy *, bool expired,
+	    const struct addrinfo **which);
+
+/* Close the attempts still trying and free h's memory. */
+void	happy_free(struct happy *);
+
+/*
  * Start a non-blocking connect of a new socket to ai, with the options so,
  * bound first to src (may be NULL), and wait for it at most timeout_ms (-1: the kernel's own
  * limit). Returns the connected, non-blocking socket, or -1 with errno
@@ -597,6 +646,20 @@ int	parse_tos(const char *s, int *tos);
  */
 size_t	format_hex_line(char *out, char marker, unsigned long long off,
 	    const unsigned char *b, size_t n);
+
+/*
+ * Send the len bytes at data (at least one) over the Unix stream socket
+ * sock in one message, with the descriptor fd (-1: none) as SCM_RIGHTS,
+ * waiting while the socket is full. Returns 0, or -1 with errno.
+ */
+int	fd_send(int sock, int fd, const void *data, size_t len);
+
+/*
+ * Receive what fd_send sent: up to len bytes (waiting for all of them)
+ * and the descriptor, if one came, in *fd (else -1). Returns the count,
+ * 0 at the end of the stream, or -1 with errno.
+ */
+ssize_t	fd_recv(int sock, int *fd, void *data, size_t len);
 
 /* Format a duration in ms as seconds without trailing zeros ("1", "0.5"). */
 void	format_seconds(long long ms, char *buf, size_t len);
@@ -765,11 +828,13 @@ int	parse_forward_target(const char *s, struct fwd_target *t);
  * relay each client of the nl listening sockets lfds (closed here; with
  * -k many at once, else the first only) or, for a reverse tunnel, the
  * connection first (nl 0; closed here), to its own new connection: to
- * o->forward_to, or where its proxy request asks. Returns the exit status
- * of the last pair to end.
+ * o->forward_to, or where its proxy request asks (through the -x proxies,
+ * if any). With tls (NULL: none) the client side is a TLS session: the
+ * server's for an accepted client, the client's for a reverse tunnel.
+ * Returns the exit status of the last pair to end.
  */
 int	serve_forward(const struct opts *, int *lfds, int nl,
-	    struct conn *first);
+	    struct conn *first, struct tls_ctx *tls);
 
 /*
  * scan.c

@@ -17,6 +17,7 @@
 #include <netdb.h>
 #include <stdlib.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -467,63 +468,55 @@ tell(attempt_fn *report, void *arg, int event, const struct addrinfo *ai,
 	report(arg, &at);
 }
 
-/* The attempts of one connect_happy call: those still trying, and how
- * it has gone so far. */
-struct attempts {
-	const struct addrinfo **order;	/* every address, in the order tried */
-	size_t		 n, next;	/* how many; the next to start */
-	int		*fd;		/* the sockets trying, oldest first */
-	const struct addrinfo **ai;	/* ... and their addresses */
-	size_t		 trying;
-	int		 error;		/* the last failure but a timeout */
-	const struct addrinfo *error_ai;
-	const struct addrinfo *timeout_ai; /* the last attempt that timed out */
-};
-
 /* Record that an attempt failed with error. */
 static void
-attempt_failed(struct attempts *as, const struct addrinfo *ai, int error)
+attempt_failed(struct happy *h, const struct addrinfo *ai, int error)
 {
 	if (error == ETIMEDOUT)
-		as->timeout_ai = ai;
+		h->timeout_ai = ai;
 	else {
-		as->error = error;
-		as->error_ai = ai;
+		h->error = error;
+		h->error_ai = ai;
 	}
 }
 
 /* Close and forget the attempt at index i, keeping the rest in order. */
 static void
-drop_attempt(struct attempts *as, size_t i)
+drop_attempt(struct happy *h, size_t i)
 {
-	close(as->fd[i]);
-	as->trying--;
-	memmove(&as->fd[i], &as->fd[i + 1], (as->trying - i) *
-	    sizeof(as->fd[0]));
-	memmove(&as->ai[i], &as->ai[i + 1], (as->trying - i) *
-	    sizeof(as->ai[0]));
+	close(h->fd[i]);
+	h->trying--;
+	memmove(&h->fd[i], &h->fd[i + 1], (h->trying - i) * sizeof(h->fd[0]));
+	memmove(&h->ai[i], &h->ai[i + 1], (h->trying - i) * sizeof(h->ai[0]));
+}
+
+/* Is no address trying, and none left to start? */
+static bool
+happy_exhausted(const struct happy *h)
+{
+	return h->trying == 0 && h->next == h->n;
 }
 
 /*
- * Start the next address of as. Returns a socket already connected, or -1:
+ * Start the next address of h. Returns a socket already connected, or -1:
  * the attempt is trying, or it failed (recorded and reported).
  */
 static int
-start_attempt(struct attempts *as, const struct addrinfo *src,
-    const struct sockopts *so, attempt_fn *report, void *arg)
+start_attempt(struct happy *h)
 {
-	const struct addrinfo *ai = as->order[as->next++], *from = NULL;
-	bool done, last;
+	const struct addrinfo *ai = h->order[h->next++], *from = NULL;
+	bool done;
 	int fd;
 
-	if (src != NULL && (from = source_for(src, ai->ai_family)) == NULL) {
-		attempt_failed(as, ai, EADDRNOTAVAIL);
-		tell(report, arg, ATTEMPT_NO_SOURCE, ai, EAFNOSUPPORT,
-		    as->trying == 0 && as->next == as->n);
+	if (h->src != NULL && (from = source_for(h->src,
+	    ai->ai_family)) == NULL) {
+		attempt_failed(h, ai, EADDRNOTAVAIL);
+		tell(h->report, h->arg, ATTEMPT_NO_SOURCE, ai, EAFNOSUPPORT,
+		    happy_exhausted(h));
 		return -1;
 	}
-	tell(report, arg, ATTEMPT_START, ai, 0, false);
-	fd = start_connect(ai, from, so, &done);
+	tell(h->report, h->arg, ATTEMPT_START, ai, 0, false);
+	fd = start_connect(ai, from, h->so, &done);
 	if (fd != -1 && done)
 		return fd;
 	if (fd != -1 && fd >= FD_SETSIZE) {
@@ -532,68 +525,154 @@ start_attempt(struct attempts *as, const struct addrinfo *src,
 		fd = -1;
 	}
 	if (fd == -1) {
-		attempt_failed(as, ai, errno);
-		last = as->trying == 0 && as->next == as->n;
-		tell(report, arg, ATTEMPT_FAILED, ai, errno, last);
+		attempt_failed(h, ai, errno);
+		tell(h->report, h->arg, ATTEMPT_FAILED, ai, errno,
+		    happy_exhausted(h));
 		return -1;
 	}
-	as->fd[as->trying] = fd;
-	as->ai[as->trying++] = ai;
+	h->fd[h->trying] = fd;
+	h->ai[h->trying++] = ai;
 	return -1;
 }
 
-/*
- * Wait for the attempts trying until one finishes or wait_ms passes (-1:
- * no limit); close and report those that failed. Returns the socket of one
- * that connected, -1 when none did (yet), or -2 with errno on a failure of
- * select.
- */
-static int
-wait_attempts(struct attempts *as, long long wait_ms, attempt_fn *report,
+int
+happy_start(struct happy *h, const struct addrinfo *list,
+    const struct addrinfo *src, const struct sockopts *so, attempt_fn *report,
     void *arg)
 {
-	struct timeval tv, *tvp = NULL;
 	const struct addrinfo *ai;
-	fd_set wfds;
-	size_t i;
-	int maxfd = -1, fd, e;
+	size_t n = 0;
 
-	FD_ZERO(&wfds);
-	for (i = 0; i < as->trying; i++) {
-		FD_SET(as->fd[i], &wfds);
-		if (as->fd[i] > maxfd)
-			maxfd = as->fd[i];
+	memset(h, 0, sizeof(*h));
+	for (ai = list; ai != NULL; ai = ai->ai_next)
+		n++;
+	h->list = list;
+	h->src = src;
+	h->so = so;
+	h->report = report;
+	h->arg = arg;
+	if (n == 0)
+		return 0;
+	h->order = calloc(n, sizeof(*h->order));
+	h->ai = calloc(n, sizeof(*h->ai));
+	h->fd = calloc(n, sizeof(*h->fd));
+	if (h->order == NULL || h->ai == NULL || h->fd == NULL) {
+		happy_free(h);
+		errno = ENOMEM;
+		return -1;
 	}
-	if (wait_ms >= 0) {
-		tv.tv_sec = wait_ms / 1000;
-		tv.tv_usec = (wait_ms % 1000) * 1000;
-		tvp = &tv;
-	}
-	if (select(maxfd + 1, NULL, &wfds, NULL, tvp) == -1)
-		return errno == EINTR ? -1 : -2;
-	for (i = 0; i < as->trying;) {
-		if (!FD_ISSET(as->fd[i], &wfds)) {
+	h->n = interleave_families(list, h->order);
+	h->start_next = now_ms();
+	return 0;
+}
+
+/* The attempt at index i has connected: keep it, close the others. */
+static int
+happy_won(struct happy *h, size_t i)
+{
+	int fd = h->fd[i];
+
+	h->fd[i] = -1;
+	h->winner = h->ai[i];
+	for (i = 0; i < h->trying; i++)
+		if (h->fd[i] != -1)
+			close(h->fd[i]);
+	h->trying = 0;
+	return fd;
+}
+
+int
+happy_step(struct happy *h, const fd_set *wfds)
+{
+	const struct addrinfo *ai;
+	long long now;
+	size_t i;
+	int fd, e;
+
+	for (i = 0; wfds != NULL && i < h->trying;) {
+		if (!FD_ISSET(h->fd[i], wfds)) {
 			i++;
 			continue;
 		}
-		if (connect_result(as->fd[i]) == 0) {
-			fd = as->fd[i];
-			as->fd[i] = -1;
-			as->ai[0] = as->ai[i];	/* the winner's, for *which */
-			for (i = 0; i < as->trying; i++)
-				if (as->fd[i] != -1)
-					close(as->fd[i]);
-			as->trying = 0;
+		if (connect_result(h->fd[i]) == 0)
+			return happy_won(h, i);
+		e = errno;
+		ai = h->ai[i];
+		drop_attempt(h, i);
+		attempt_failed(h, ai, e);
+		tell(h->report, h->arg, ATTEMPT_FAILED, ai, e,
+		    happy_exhausted(h));
+		h->start_next = now_ms();	/* one failed: go on at once */
+	}
+	/*
+	 * The next address starts when the attempt delay has passed since
+	 * the last start, or at once when nothing is trying (the first, or
+	 * the others have failed); one that fails at once is followed at
+	 * once.
+	 */
+	while (h->next < h->n && (h->trying == 0 ||
+	    now_ms() >= h->start_next)) {
+		i = h->trying;
+		if ((fd = start_attempt(h)) >= 0) {
+			h->winner = h->order[h->next - 1];
 			return fd;
 		}
-		e = errno;
-		ai = as->ai[i];
-		drop_attempt(as, i);
-		attempt_failed(as, ai, e);
-		tell(report, arg, ATTEMPT_FAILED, ai, e, as->trying == 0 &&
-		    as->next == as->n);
+		now = now_ms();
+		h->start_next = h->trying > i ? now + ATTEMPT_DELAY_MS : now;
 	}
-	return -1;
+	return h->trying == 0 ? -2 : -1;
+}
+
+void
+happy_prepare(const struct happy *h, fd_set *wfds, int *maxfd,
+    long long *wake)
+{
+	size_t i;
+
+	for (i = 0; i < h->trying; i++) {
+		FD_SET(h->fd[i], wfds);
+		if (h->fd[i] > *maxfd)
+			*maxfd = h->fd[i];
+	}
+	if (h->next < h->n && (*wake < 0 || h->start_next < *wake))
+		*wake = h->start_next;
+}
+
+int
+happy_error(const struct happy *h, bool expired, const struct addrinfo **which)
+{
+	if (h->n == 0) {
+		*which = h->list;
+		return EADDRNOTAVAIL;
+	}
+	if (expired && (h->trying > 0 || h->next < h->n)) {
+		/* The oldest attempt still trying, or the last started. */
+		*which = h->trying > 0 ? h->ai[0] : h->order[h->next > 0 ?
+		    h->next - 1 : 0];
+		return ETIMEDOUT;
+	}
+	if (h->error_ai == NULL) {
+		/* Each timed out on its own. */
+		*which = h->timeout_ai != NULL ? h->timeout_ai : h->order[0];
+		return ETIMEDOUT;
+	}
+	*which = h->error_ai;
+	return h->error;
+}
+
+void
+happy_free(struct happy *h)
+{
+	size_t i;
+
+	for (i = 0; i < h->trying; i++)
+		close(h->fd[i]);
+	h->trying = 0;
+	free(h->order);
+	free(h->ai);
+	free(h->fd);
+	h->order = h->ai = NULL;
+	h->fd = NULL;
 }
 
 int
@@ -601,91 +680,58 @@ connect_happy(const struct addrinfo *list, const struct addrinfo *src,
     long long timeout_ms, const struct sockopts *so, attempt_fn *report,
     void *arg, const struct addrinfo **which)
 {
-	long long deadline, start_next, now, wait;
-	const struct addrinfo *ai;
-	struct attempts as;
-	size_t n = 0, i;
-	int fd = -1, e;
-	bool expired = false;
+	struct happy h;
+	struct timeval tv;
+	fd_set wfds;
+	long long deadline, wake, now;
+	bool selected = false, expired = false;
+	int fd, maxfd, e;
 
-	for (ai = list; ai != NULL; ai = ai->ai_next)
-		n++;
 	*which = list;
-	if (n == 0) {
-		errno = EADDRNOTAVAIL;
+	if (happy_start(&h, list, src, so, report, arg) == -1)
 		return -1;
-	}
-	memset(&as, 0, sizeof(as));
-	as.order = calloc(n, sizeof(*as.order));
-	as.ai = calloc(n, sizeof(*as.ai));
-	as.fd = calloc(n, sizeof(*as.fd));
-	if (as.order == NULL || as.ai == NULL || as.fd == NULL) {
-		fd = -2;
-		goto done;
-	}
-	as.n = interleave_families(list, as.order);
 	deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
-	start_next = now_ms();
 	for (;;) {
-		now = now_ms();
-		if (deadline >= 0 && now >= deadline) {
-			expired = as.trying > 0 || as.next < as.n;
+		if (deadline >= 0 && now_ms() >= deadline) {
+			expired = true;
+			fd = -2;
 			break;
 		}
-		/*
-		 * The next address starts when the attempt delay has passed
-		 * since the last start, or at once when nothing is trying
-		 * (the first, or the others have failed).
-		 */
-		if (as.next < as.n && (as.trying == 0 || now >= start_next)) {
-			i = as.trying;
-			if ((fd = start_attempt(&as, src, so, report,
-			    arg)) >= 0) {
-				as.ai[0] = as.order[as.next - 1];
-				break;
+		if ((fd = happy_step(&h, selected ? &wfds : NULL)) != -1)
+			break;
+		FD_ZERO(&wfds);
+		maxfd = -1;
+		wake = deadline;
+		happy_prepare(&h, &wfds, &maxfd, &wake);
+		now = now_ms();
+		if (wake >= 0) {
+			wake = wake > now ? wake - now : 0;
+			tv.tv_sec = wake / 1000;
+			tv.tv_usec = wake % 1000 * 1000;
+		}
+		if (select(maxfd + 1, NULL, &wfds, NULL, wake >= 0 ? &tv :
+		    NULL) == -1) {
+			if (errno != EINTR) {
+				e = errno;
+				*which = h.trying > 0 ? h.ai[0] : list;
+				happy_free(&h);
+				errno = e;
+				return -1;
 			}
-			/* One that failed at once is followed at once. */
-			start_next = as.trying > i ? now + ATTEMPT_DELAY_MS : now;
+			selected = false;
 			continue;
 		}
-		if (as.trying == 0)
-			break;	/* every address failed */
-		wait = deadline >= 0 ? deadline - now : -1;
-		if (as.next < as.n && (wait < 0 || start_next - now < wait))
-			wait = start_next - now;
-		i = as.trying;
-		if ((fd = wait_attempts(&as, wait, report, arg)) >= 0)
-			break;
-		if (fd == -2)
-			goto done;
-		if (as.trying < i)
-			start_next = now;	/* one failed: go on at once */
+		selected = true;
 	}
-done:
-	e = errno;
-	if (fd >= 0)
-		*which = as.ai[0];
-	else if (fd == -2)
-		*which = as.trying > 0 ? as.ai[0] : list;
-	else if (expired) {
-		/* The oldest attempt still trying, or the last started. */
-		*which = as.trying > 0 ? as.ai[0] : as.order[as.next > 0 ?
-		    as.next - 1 : 0];
-		e = ETIMEDOUT;
-	} else if (as.error_ai == NULL) {
-		*which = as.timeout_ai;	/* each timed out on its own */
-		e = ETIMEDOUT;
-	} else {
-		*which = as.error_ai;
-		e = as.error;
+	if (fd >= 0) {
+		*which = h.winner;
+		happy_free(&h);
+		return fd;
 	}
-	for (i = 0; i < as.trying; i++)
-		close(as.fd[i]);
-	free(as.order);
-	free(as.ai);
-	free(as.fd);
+	e = happy_error(&h, expired, which);
+	happy_free(&h);
 	errno = e;
-	return fd >= 0 ? fd : -1;
+	return -1;
 }
 
 int
@@ -1131,4 +1177,80 @@ parse_rate(const char *s, double *bytes_per_sec)
 range:
 	errno = ERANGE;
 	return -1;
+}
+
+int
+fd_send(int sock, int fd, const void *data, size_t len)
+{
+	union {
+		struct cmsghdr	 align;
+		char		 buf[CMSG_SPACE(sizeof(int))];
+	} cmsgbuf;
+	struct cmsghdr *cmsg;
+	struct msghdr msg;
+	struct iovec iov;
+	ssize_t n;
+
+	memset(&msg, 0, sizeof(msg));
+	memset(&cmsgbuf, 0, sizeof(cmsgbuf));
+	iov.iov_base = (void *)(uintptr_t)data;
+	iov.iov_len = len;
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	if (fd >= 0) {
+		msg.msg_control = cmsgbuf.buf;
+		msg.msg_controllen = sizeof(cmsgbuf.buf);
+		cmsg = CMSG_FIRSTHDR(&msg);
+		cmsg->cmsg_level = SOL_SOCKET;
+		cmsg->cmsg_type = SCM_RIGHTS;
+		cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+	}
+	for (;;) {
+		if ((n = sendmsg(sock, &msg, 0)) == (ssize_t)len)
+			return 0;
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK) &&
+		    wait_fd(sock, true, -1) == 0)
+			continue;
+		/* A part sent would leave the receiver a broken message. */
+		if (n != -1)
+			errno = EIO;
+		return -1;
+	}
+}
+
+ssize_t
+fd_recv(int sock, int *fd, void *data, size_t len)
+{
+	union {
+		struct cmsghdr	 align;
+		char		 buf[CMSG_SPACE(sizeof(int))];
+	} cmsgbuf;
+	struct cmsghdr *cmsg;
+	struct msghdr msg;
+	struct iovec iov;
+	ssize_t n;
+
+	*fd = -1;
+	memset(&msg, 0, sizeof(msg));
+	iov.iov_base = data;
+	iov.iov_len = len;
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = cmsgbuf.buf;
+	msg.msg_controllen = sizeof(cmsgbuf.buf);
+	do
+		n = recvmsg(sock, &msg, MSG_WAITALL);
+	while (n == -1 && errno == EINTR);
+	if (n == -1)
+		return -1;
+	for (cmsg = CMSG_FIRSTHDR(&msg); cmsg != NULL;
+	    cmsg = CMSG_NXTHDR(&msg, cmsg))
+		if (cmsg->cmsg_level == SOL_SOCKET &&
+		    cmsg->cmsg_type == SCM_RIGHTS &&
+		    cmsg->cmsg_len == CMSG_LEN(sizeof(int)))
+			memcpy(fd, CMSG_DATA(cmsg), sizeof(int));
+	return n;
 }

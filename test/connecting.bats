@@ -10,69 +10,6 @@
 load helper
 bats_require_minimum_version 1.5.0
 
-# BH_PY PORT ADDR...: listen on ADDR port PORT (0: the kernel picks, on
-# the first ADDR) for each ADDR, each with a full accept queue, so that a
-# SYN to any of them is dropped and a connect hangs (see blackhole in
-# helper.bash); print the port once a probe connect to each has hung, or
-# "answers" or "in use".
-BH_PY='
-import socket, sys, time
-def done(msg):
-    print(msg, flush=True)
-    time.sleep(60)
-    sys.exit(0)
-def listen_all(port):
-    held = []
-    for a in sys.argv[2:]:
-        fam = socket.AF_INET6 if ":" in a else socket.AF_INET
-        s = socket.socket(fam)
-        if fam == socket.AF_INET6:
-            s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-        try:
-            s.bind((a, port))
-        except OSError:
-            for h in held:
-                h.close()
-            return None, []
-        s.listen(0)
-        port = s.getsockname()[1]
-        held.append(s)
-    return port, held
-# A port the kernel gave the first address may be taken on another:
-# then try another one (a bounded number of times).
-for attempt in range(20 if sys.argv[1] == "0" else 1):
-    port, held = listen_all(int(sys.argv[1]))
-    if port is not None:
-        break
-else:
-    done("in use")
-for a, s in zip(sys.argv[2:], list(held)):
-    fill = socket.create_connection((a, port))
-    probe = socket.socket(s.family)
-    probe.settimeout(0.3)
-    try:
-        probe.connect((a, port))
-        done("answers")
-    except socket.timeout:
-        pass
-    held += [fill, probe]
-done(port)
-'
-
-# silent PORT ADDR...: start BH_PY; set BH_PORT, or skip where SYNs cannot
-# be made to vanish (fail if the port was taken).
-silent() {
-	need python3
-	rm -f "$T/bh"
-	bg python3 -c "$BH_PY" "$@" >"$T/bh"
-	wait_for 5 test -s "$T/bh"
-	BH_PORT=$(cat "$T/bh")
-	case $BH_PORT in
-	answers) skip "cannot make a port that drops SYNs here" ;;
-	*[!0-9]*) echo "black hole: $BH_PORT" >&2; return 1 ;;
-	esac
-}
-
 # with_hosts LINE...: HOSTS_RUN becomes the command prefix under which
 # /etc/hosts holds just these lines (a private mount namespace); skips
 # where that cannot be done.

@@ -315,3 +315,75 @@ time.sleep(30)
 	run -0 timeout 5 "$SOCK" -N 127.0.0.1 "$FPORT" </dev/null
 	wait_for 5 grep -q "refused 127.0.0.1 port [0-9]*: not allowed by --allow/--deny" "$T/fwd.err"
 }
+
+# ---------------------------------------------------------------- the way to the target
+
+@test "a target name with two addresses, the first silent: Happy Eyeballs reaches the second in well under a second" {
+	local start ms
+	need_dual_name
+	sock_listen /dev/null "$T/target.got" "$T/target.err" "$DUAL_SECOND" 0
+	silent "$PORT" "$DUAL_FIRST"
+	"${DUAL_RUN[@]}" "$SOCK" -vv -l 127.0.0.1 0 --forward "$DUAL:$PORT" \
+	    </dev/null >/dev/null 2>"$T/fwd.err" 3>&- &
+	FPID=$!
+	PIDS+=("$FPID")
+	wait_for 5 has_port_line "$T/fwd.err" || { cat "$T/fwd.err" >&2; return 1; }
+	FPORT=$(port_from "$T/fwd.err")
+	printf 'eyeballs\n' >"$T/req"
+	start=$(now_ms)
+	sock_bg "$T/req" "$T/client.got" "$T/err" 127.0.0.1 "$FPORT"
+	wait_for 5 size_is "$T/target.got" 9
+	ms=$(( $(now_ms) - start ))
+	sock_ok 10
+	fwd_exits 0
+	same_file "$T/req" "$T/target.got"
+	grep -q "^sock: trying $DUAL_FIRST port $PORT for 127.0.0.1 port [0-9]*$" "$T/fwd.err"
+	grep -q "^sock: trying $DUAL_SECOND port $PORT for 127.0.0.1 port [0-9]*$" "$T/fwd.err"
+	echo "reached the target in $ms ms" >&2
+	[ "$ms" -ge 250 ]
+	[ "$ms" -lt 1000 ]
+}
+
+@test "-x: the target is reached through a SOCKS5 proxy, which resolves its name" {
+	proxy_peer px socks5
+	printf 'through the proxy\n' >"$T/req"
+	sock_listen /dev/null "$T/target.got" "$T/target.err" 127.0.0.1 0
+	fwd_start --forward "localhost:$PORT" -x "127.0.0.1:$PX"
+	sock_bg "$T/req" "$T/client.got" "$T/err" 127.0.0.1 "$FPORT"
+	sock_ok 10
+	fwd_exits 0
+	same_file "$T/req" "$T/target.got"
+	# The name went to the proxy as a name (ATYP 3), not resolved here.
+	grep -qx "socks5 methods=00 atyp=3 host=localhost port=$PORT" "$T/px.log"
+}
+
+@test "-x: a proxy that never answers one client stalls only that pair" {
+	proxy_peer px socks5 stall=1
+	sock_listen /dev/null "$T/target.got" "$T/target.err" 127.0.0.1 0
+	fwd_start -k --forward "127.0.0.1:$PORT" -x "127.0.0.1:$PX"
+	# The first client's tunnel hangs in the proxy ...
+	sock_bg /dev/null /dev/null "$T/stuck.err" 127.0.0.1 "$FPORT"
+	local stuck=$SPID
+	wait_for 5 grep -qx stalled "$T/px.log"
+	# ... while the second is relayed.
+	printf 'second\n' >"$T/req"
+	sock_bg "$T/req" "$T/client.got" "$T/err" 127.0.0.1 "$FPORT"
+	sock_ok 10
+	same_file "$T/req" "$T/target.got"
+	kill -0 "$stuck"
+}
+
+@test "-x: a proxy that refuses closes the client with a message naming the proxy" {
+	proxy_peer px socks5 refuse=2
+	fwd_start --forward "127.0.0.1:9" -x "127.0.0.1:$PX"
+	run timeout 5 "$SOCK" 127.0.0.1 "$FPORT" </dev/null
+	fwd_exits 1
+	grep -q "^sock: forward 127.0.0.1 port [0-9]* to 127.0.0.1 port 9: proxy 127.0.0.1 port $PX: connection not allowed by ruleset$" "$T/fwd.err"
+}
+
+@test "-x with a forwarder: usage errors" {
+	run -2 "$SOCK" -l 0 -x 127.0.0.1:1080 </dev/null
+	[[ "$output" == *"-x cannot be used with -l (except with --forward or --proxy-server)"* ]]
+	run -2 "$SOCK" -l 0 --forward "unix:$T/u.sock" -x 127.0.0.1:1080 </dev/null
+	[[ "$output" == *"-x cannot be used with a unix: --forward target"* ]]
+}

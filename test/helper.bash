@@ -334,6 +334,69 @@ blackhole() {
 
 # ---------------------------------------------------------------- sock
 
+# BH_PY PORT ADDR...: listen on ADDR port PORT (0: the kernel picks, on
+# the first ADDR) for each ADDR, each with a full accept queue, so that a
+# SYN to any of them is dropped and a connect hangs (see blackhole in
+# helper.bash); print the port once a probe connect to each has hung, or
+# "answers" or "in use".
+BH_PY='
+import socket, sys, time
+def done(msg):
+    print(msg, flush=True)
+    time.sleep(60)
+    sys.exit(0)
+def listen_all(port):
+    held = []
+    for a in sys.argv[2:]:
+        fam = socket.AF_INET6 if ":" in a else socket.AF_INET
+        s = socket.socket(fam)
+        if fam == socket.AF_INET6:
+            s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        try:
+            s.bind((a, port))
+        except OSError:
+            for h in held:
+                h.close()
+            return None, []
+        s.listen(0)
+        port = s.getsockname()[1]
+        held.append(s)
+    return port, held
+# A port the kernel gave the first address may be taken on another:
+# then try another one (a bounded number of times).
+for attempt in range(20 if sys.argv[1] == "0" else 1):
+    port, held = listen_all(int(sys.argv[1]))
+    if port is not None:
+        break
+else:
+    done("in use")
+for a, s in zip(sys.argv[2:], list(held)):
+    fill = socket.create_connection((a, port))
+    probe = socket.socket(s.family)
+    probe.settimeout(0.3)
+    try:
+        probe.connect((a, port))
+        done("answers")
+    except socket.timeout:
+        pass
+    held += [fill, probe]
+done(port)
+'
+
+# silent PORT ADDR...: start BH_PY; set BH_PORT, or skip where SYNs cannot
+# be made to vanish (fail if the port was taken).
+silent() {
+	need python3
+	rm -f "$T/bh"
+	bg python3 -c "$BH_PY" "$@" >"$T/bh"
+	wait_for 5 test -s "$T/bh"
+	BH_PORT=$(cat "$T/bh")
+	case $BH_PORT in
+	answers) skip "cannot make a port that drops SYNs here" ;;
+	*[!0-9]*) echo "black hole: $BH_PORT" >&2; return 1 ;;
+	esac
+}
+
 # sock_listen_unix IN OUT ERR ARGS...: sock_listen for "sock -v -l -U ARGS"
 # (a stream or, with -u, a datagram socket; its readiness line names the
 # path, not a port), prefixed by the words of the array LAUNCH if the test
@@ -467,3 +530,51 @@ errtext() {
 		;;
 	esac
 }
+
+# ---------------------------------------------------------------- proxies
+
+PROXY_PEER=$BATS_TEST_DIRNAME/proxy_peer.py
+
+# proxy_peer NAME TYPE OPTION...: start a scripted proxy (proxy_peer.py) of
+# TYPE; sets PX to its port; it logs each request to $T/NAME.log.
+proxy_peer() {
+	local name=$1
+	shift
+	need python3
+	rm -f "$T/$name.port"
+	bg python3 "$PROXY_PEER" "$1" "$T/$name.port" "$T/$name.log" "${@:2}" \
+	    2>"$T/$name.err"
+	wait_for 5 test -s "$T/$name.port"
+	PX=$(cat "$T/$name.port")
+}
+
+# origin_start: an HTTP origin on 127.0.0.1 that saves each request head
+# to $T/head.N and answers "origin"; sets OPORT.
+origin_start() {
+	bg python3 -c '
+import os, socket, sys
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(16)
+with open(sys.argv[1] + ".tmp", "w") as f:
+    f.write("%d\n" % s.getsockname()[1])
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+n = 0
+while True:
+    c, _ = s.accept()
+    n += 1
+    head = b""
+    while b"\r\n\r\n" not in head:
+        d = c.recv(4096)
+        if not d:
+            break
+        head += d
+    with open("%s.%d" % (sys.argv[2], n), "wb") as f:
+        f.write(head)
+    c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\nConnection: close\r\n\r\norigin")
+    c.close()
+' "$T/oport" "$T/head" 2>"$T/origin.err"
+	wait_for 5 test -s "$T/oport"
+	OPORT=$(cat "$T/oport")
+}
+

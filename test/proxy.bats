@@ -13,7 +13,6 @@
 load helper
 bats_require_minimum_version 1.5.0
 
-PROXY_PEER=$BATS_TEST_DIRNAME/proxy_peer.py
 
 # ---------------------------------------------------------------- helpers
 
@@ -29,19 +28,6 @@ proxy_usage() {
 		return 1
 	fi
 	[ "${stderr_lines[1]}" = "sock: see 'sock --help' for usage" ]
-}
-
-# proxy_peer NAME TYPE OPTION...: start a scripted proxy (proxy_peer.py) of
-# TYPE; sets PX to its port; it logs each request to $T/NAME.log.
-proxy_peer() {
-	local name=$1
-	shift
-	need python3
-	rm -f "$T/$name.port"
-	bg python3 "$PROXY_PEER" "$1" "$T/$name.port" "$T/$name.log" "${@:2}" \
-	    2>"$T/$name.err"
-	wait_for 5 test -s "$T/$name.port"
-	PX=$(cat "$T/$name.port")
 }
 
 # target [TEXT]: a sock listener on 127.0.0.1 that sends TEXT (default
@@ -179,7 +165,7 @@ EOF
 }
 
 @test "-x with -l, -u or -U is a usage error" {
-	proxy_usage 'sock: -x cannot be used with -l' -x proxy -l 0
+	proxy_usage 'sock: -x cannot be used with -l (except with --forward or --proxy-server)' -x proxy -l 0
 	proxy_usage 'sock: -x cannot be used with -u' -x proxy -u 127.0.0.1 80
 	proxy_usage 'sock: -x cannot be used with -U' -x proxy -U "$T/s"
 }

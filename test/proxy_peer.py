@@ -20,6 +20,8 @@ Options:
   listen=ADDR      listen on ADDR (such as ::1) instead of 127.0.0.1
   refuse=CODE      SOCKS5: reply CODE (1-8) instead of connecting; SOCKS4:
                    reply 91; HTTP: reply "CODE Refused"
+  stall=N          the first N clients are accepted and never answered
+                   (held open, logged as "stalled")
 
 LOG lines:
   socks5 methods=00,02 [user=U pass=P] atyp=N host=H port=P
@@ -249,11 +251,16 @@ def main():
     with open(portfile + ".tmp", "w") as f:
         f.write("%d\n" % srv.getsockname()[1])
     os.rename(portfile + ".tmp", portfile)
+    stalled = []
     while True:
         c, peer = srv.accept()
         if "clients" in opts:
             with open(opts["clients"], "a") as f:
                 f.write(peer[0] + "\n")
+        if len(stalled) < int(opts.get("stall", "0")):
+            stalled.append(c)
+            log("stalled")
+            continue
         threading.Thread(target=serve, args=(c,), daemon=True).start()
 
 

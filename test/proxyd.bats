@@ -7,36 +7,6 @@
 load helper
 bats_require_minimum_version 1.5.0
 
-# origin_start: an HTTP origin on 127.0.0.1 that saves each request head
-# to $T/head.N and answers "origin"; sets OPORT.
-origin_start() {
-	bg python3 -c '
-import os, socket, sys
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-s.listen(16)
-with open(sys.argv[1] + ".tmp", "w") as f:
-    f.write("%d\n" % s.getsockname()[1])
-os.rename(sys.argv[1] + ".tmp", sys.argv[1])
-n = 0
-while True:
-    c, _ = s.accept()
-    n += 1
-    head = b""
-    while b"\r\n\r\n" not in head:
-        d = c.recv(4096)
-        if not d:
-            break
-        head += d
-    with open("%s.%d" % (sys.argv[2], n), "wb") as f:
-        f.write(head)
-    c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\nConnection: close\r\n\r\norigin")
-    c.close()
-' "$T/oport" "$T/head" 2>"$T/origin.err"
-	wait_for 5 test -s "$T/oport"
-	OPORT=$(cat "$T/oport")
-}
-
 # proxy_start ARGS...: start "sock -v -l -k ARGS --proxy-server" on port 0;
 # sets XPORT and XPID; stderr in $T/proxy.err.
 proxy_start() {
@@ -276,4 +246,14 @@ open(sys.argv[2], "wb").write(got)
 	[[ "$output" == *"--proxy-server cannot be used with -e"* ]]
 	run -2 "$SOCK" -u -l 0 --proxy-server
 	[[ "$output" == *"--proxy-server cannot be used with -u"* ]]
+}
+
+@test "-x: the proxy server reaches its targets through an upstream SOCKS5 proxy" {
+	need curl
+	origin_start
+	proxy_peer up socks5
+	proxy_start -x "127.0.0.1:$PX" 127.0.0.1 0
+	run -0 curl -sS --max-time 5 -x "socks5h://127.0.0.1:$XPORT" "http://localhost:$OPORT/up"
+	[ "$output" = origin ]
+	grep -qx "socks5 methods=00 atyp=3 host=localhost port=$OPORT" "$T/up.log"
 }

@@ -443,3 +443,85 @@ time.sleep(30)' "$PORT"
 	# The server is still there for a third.
 	kill -0 "$LPID"
 }
+
+# ---------------------------------------------------------------- forwarding
+
+# tls_fwd_start ARGS...: start "sock -v -l ARGS 127.0.0.1 0" with the
+# server certificate (stderr $T/fwd.err); sets FPORT and FPID.
+tls_fwd_start() {
+	"$SOCK" -v -l --tls --tls-cert "$C/server.pem" --tls-key "$C/server.key" \
+	    "$@" 127.0.0.1 0 </dev/null >/dev/null 2>"$T/fwd.err" 3>&- &
+	FPID=$!
+	PIDS+=("$FPID")
+	wait_for 5 has_port_line "$T/fwd.err" || { cat "$T/fwd.err" >&2; return 1; }
+	FPORT=$(port_from "$T/fwd.err")
+}
+
+@test "TLS termination: --tls --forward in front of a plaintext service, for curl and s_client, a stalled handshake stalling nobody" {
+	need_tls_relay
+	need curl
+	need python3
+	origin_start
+	tls_fwd_start -k --forward "127.0.0.1:$OPORT"
+	# A TCP client that connects and never starts its handshake.
+	bg python3 -c 'import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+time.sleep(30)' "$FPORT"
+	wait_for 5 has_text "$T/fwd.err" "connection from"
+	run -0 curl -sS --max-time 5 --cacert "$C/ca.pem" "https://localhost:$FPORT/"
+	[ "$output" = origin ]
+	printf 'GET /s_client HTTP/1.0\r\n\r\n' >"$T/req"
+	run -0 timeout 10 openssl s_client -quiet -verify_return_error \
+	    -CAfile "$C/ca.pem" -connect "127.0.0.1:$FPORT" <"$T/req"
+	[[ "$output" == *origin ]]
+	grep -q '^GET /s_client HTTP/1.0' "$T"/head.*
+	# The origin saw plaintext; the forwarder says what the clients agreed.
+	grep -q '^sock: 127.0.0.1 port [0-9]*: TLS session: TLSv1\.[23], cipher ' "$T/fwd.err"
+	kill -0 "$FPID"
+}
+
+@test "TLS termination: a client that never finishes its handshake is exit 3 under -w" {
+	need_tls_relay
+	need python3
+	sock_listen /dev/null "$T/target.got" "$T/target.err" 127.0.0.1 0
+	tls_fwd_start -w 1 --forward "127.0.0.1:$PORT"
+	bg python3 -c 'import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+time.sleep(30)' "$FPORT"
+	wait_exit "$FPID" 5
+	[ "$EXIT_STATUS" -eq 3 ]
+	grep -q "^sock: TLS handshake with 127.0.0.1 port [0-9]*: $(errtext ETIMEDOUT)$" "$T/fwd.err"
+	# The target was never bothered.
+	kill -0 "$LPID"
+}
+
+@test "the reverse tunnel over TLS: sock --tls connects out, verifies, and forwards to a local service" {
+	need_tls_relay
+	open_feed "$T/sin"
+	s_server -cert "$C/server.pem" -key "$C/server.key"
+	printf 'from the service\n' >"$T/svc.in"
+	sock_listen "$T/svc.in" "$T/svc.got" "$T/svc.err" 127.0.0.1 0
+	sock_bg /dev/null "$T/tun.out" "$T/err" -v --tls --tls-ca "$C/ca.pem" \
+	    localhost "$SPORT" --forward "127.0.0.1:$PORT"
+	feed "$T/sin" $'from the far end\n'
+	wait_for 5 has_line "$T/svc.got" "from the far end"
+	wait_for 5 has_text "$T/sout" "from the service"
+	end_feed "$T/sin"
+	wait_exit "$SPID" 10
+	[ "$EXIT_STATUS" -eq 0 ] || { cat "$T/err" >&2; return 1; }
+	grep -q '^sock: 127\.0\.0\.1 port [0-9]*: TLS session: ' "$T/err"
+	grep -q '^sock: 127\.0\.0\.1 port [0-9]*: TLS peer certificate: SHA256:.*, subject "CN=localhost"$' "$T/err"
+}
+
+@test "a TLS proxy server: curl -x https:// with --proxy-cacert" {
+	need_tls_relay
+	need curl
+	need python3
+	curl --version | grep -q 'HTTPS-proxy' || skip "curl has no HTTPS-proxy support"
+	origin_start
+	tls_fwd_start -k --proxy-server
+	run -0 curl -sS --max-time 5 -x "https://localhost:$FPORT" \
+	    --proxy-cacert "$C/ca.pem" "http://127.0.0.1:$OPORT/tls-proxy"
+	[ "$output" = origin ]
+	grep -q '^GET /tls-proxy HTTP/1.1' "$T"/head.*
+}
