@@ -11,8 +11,10 @@
 #   4. start-up time (`TOOL -h`, refused connect) and peak RSS of the receiver;
 #   5. sequential connections per second against a keep-listening listener;
 #   6. bulk throughput over TLS (sock --tls, ncat --ssl, socat OPENSSL).
-#   7. forwarding throughput: sock -> FORWARDER -> sock, the forwarder being
-#      sock --forward, socat TCP-LISTEN:P,fork TCP:... or ncat -k -c 'ncat ...'.
+#   7. forwarding: throughput, the forwarder's CPU per GiB and sequential
+#      connections per second through sock -> FORWARDER -> sock, the
+#      forwarder being sock --forward, socat TCP-LISTEN:P,fork TCP:... or
+#      ncat -k -c 'ncat ...'.
 # The tools are interleaved (A B C D A B C D ...) over several rounds; the
 # tables show medians and ratios to nc.openbsd.  The raw per-run numbers are
 # written to ${TMPDIR:-/tmp}/sock-bench-*.tsv.
@@ -33,7 +35,7 @@ latency, start-up time, peak RSS and connections per second.
 
   --quick       1 round, 256 MiB transfers, fewer iterations (about 1 minute)
   --rounds N    number of interleaved rounds (default 3)
-  --forward-only  only the forwarding throughput (sock, socat, ncat)
+  --forward-only  only forwarding: throughput, CPU per GiB, conn/s (sock, socat, ncat)
   -h, --help    this text
 
 Environment: SOCK (the binary, default ./sock), BENCH_DIR (directory for the
@@ -698,7 +700,7 @@ pipe_ceiling() {
 # tool; the bytes are checked on the loopback interface (two hops).
 forward_run() {
 	local tool=$1 rnd=$2 p q in rx0 rx1 fpid
-	local -a s r v
+	local -a s r v f
 	RUN_DESC="forward, $tool, round $rnd"
 	rm -f "$WORK"/*.ru "$WORK"/*.err
 	q=$(free_port) || die "no free port"
@@ -707,11 +709,9 @@ forward_run() {
 	"${PY[@]}" "$WORK/run.py" "$WORK/recv" "${CMD[@]}" </dev/null >/dev/null 2>"$WORK/recv.err" &
 	JOBS+=("$!")
 	wait_listen "$q" "$WORK/recv.ru" || fail_run "the target is not listening"
-	case $tool in
-	sock) "$SOCK" -l -k 127.0.0.1 "$p" --forward "127.0.0.1:$q" </dev/null 2>"$WORK/fwd.err" & ;;
-	socat) socat "TCP-LISTEN:$p,bind=127.0.0.1,fork,reuseaddr" "TCP:127.0.0.1:$q" </dev/null 2>"$WORK/fwd.err" & ;;
-	ncat) ncat -l 127.0.0.1 "$p" -k -c "ncat --send-only 127.0.0.1 $q" </dev/null 2>"$WORK/fwd.err" & ;;
-	esac
+	# The forwarder under run.py too: its CPU time (and its children's).
+	forwarder_cmd "$tool" "$p" "$q"
+	"${PY[@]}" "$WORK/run.py" "$WORK/fwd" "${CMD[@]}" </dev/null 2>"$WORK/fwd.err" &
 	fpid=$!
 	echo "$fpid" >"$WORK/fwd.pid"
 	wait_listen "$p" || fail_run "the forwarder is not listening"
@@ -728,6 +728,7 @@ forward_run() {
 	rm -f "$WORK/fwd.pid"
 	read -r -a s <"$WORK/send.ru" || fail_run "no result from the sender"
 	read -r -a r <"$WORK/recv.ru" || fail_run "no result from the receiver"
+	read -r -a f <"$WORK/fwd.ru" || fail_run "no result from the forwarder"
 	((s[5] == 0)) || fail_run "the sender exited with status ${s[5]}"
 	((r[5] == 0)) || fail_run "the receiver exited with status ${r[5]}"
 	if ((rx1 > 0 && rx1 - rx0 < 2 * BYTES)); then
@@ -736,14 +737,50 @@ forward_run() {
 	read -r -a v < <(
 		"${PY[@]}" -c '
 import sys
-b, s, r = int(sys.argv[1]), sys.argv[2].split(), sys.argv[3].split()
+b, s, r, f = int(sys.argv[1]), sys.argv[2].split(), sys.argv[3].split(), sys.argv[4].split()
 wall = max(float(s[1]), float(r[1])) - float(s[0])
-print(f"{b / wall / 1e9:.4f} {wall:.4f}")
-' "$BYTES" "${s[*]}" "${r[*]}"
+cpu = (float(f[2]) + float(f[3])) / (b / 2**30)
+print(f"{b / wall / 1e9:.4f} {wall:.4f} {cpu:.4f}")
+' "$BYTES" "${s[*]}" "${r[*]}" "${f[*]}"
 	)
-	((${#v[@]} == 2)) || fail_run "cannot compute the result"
+	((${#v[@]} == 3)) || fail_run "cannot compute the result"
 	raw fwd_tput f "$tool" "$rnd" "${v[0]}"
+	raw fwd_cpu f "$tool" "$rnd" "${v[2]}"
 	printf '# forward %s round %s: wall %s s\n' "$tool" "$rnd" "${v[1]}" >>"$RAW"
+}
+
+# forwarder_cmd TOOL P Q: CMD becomes TOOL forwarding port P to port Q on
+# 127.0.0.1, serving many connections.
+forwarder_cmd() {
+	case $1 in
+	sock) CMD=("$SOCK" -l -k 127.0.0.1 "$2" --forward "127.0.0.1:$3") ;;
+	socat) CMD=(socat "TCP-LISTEN:$2,bind=127.0.0.1,fork,reuseaddr" "TCP:127.0.0.1:$3") ;;
+	ncat) CMD=(ncat -l 127.0.0.1 "$2" -k -c "ncat --send-only 127.0.0.1 $3") ;;
+	esac
+}
+
+# forward_conns TOOL ROUND: sequential connections per second through TOOL
+# as a forwarder to sock's keep-listening listener (cps.py's clients).
+forward_conns() {
+	local tool=$1 rnd=$2 p q tpid fpid out
+	RUN_DESC="forwarded connections per second, $tool, round $rnd"
+	q=$(free_port) || die "no free port"
+	p=$(free_port) || die "no free port"
+	cmd_for keep sock "$q"
+	"${CMD[@]}" </dev/null >/dev/null 2>"$WORK/keep.err" &
+	tpid=$!
+	JOBS+=("$tpid")
+	wait_listen "$q" || fail_run "the target is not listening"
+	forwarder_cmd "$tool" "$p" "$q"
+	"${CMD[@]}" </dev/null >/dev/null 2>"$WORK/fwd.err" &
+	fpid=$!
+	JOBS+=("$fpid")
+	wait_listen "$p" || fail_run "the forwarder is not listening"
+	out=$("${PY[@]}" "$WORK/cps.py" "$p" "$CPS_N" 20 60 2>"$WORK/cps.err") ||
+		fail_run "$(cat "$WORK/cps.err")"
+	kill -TERM "$fpid" "$tpid" 2>/dev/null
+	finish 10
+	raw fwd_cps f "$tool" "$rnd" "$out"
 }
 
 # forward_report: medians of the forwarding runs, and sock's ratio to each.
@@ -753,15 +790,22 @@ import statistics, sys
 runs = {}
 for line in open(sys.argv[1]):
     f = line.rstrip("\n").split("\t")
-    if len(f) == 5 and f[0] == "fwd_tput":
-        runs.setdefault(f[2], []).append(float(f[4]))
-if not runs:
-    sys.exit(0)
-med = {t: statistics.median(v) for t, v in runs.items()}
-print("\nforwarding, sock -> FORWARDER -> sock, GB/s (median of %d):" % max(len(v) for v in runs.values()))
-for t, m in med.items():
-    ratio = "" if t == "sock" or "sock" not in med else "  (sock is %.2fx)" % (med["sock"] / m)
-    print("  %-8s %7.3f%s" % (t, m, ratio))
+    if len(f) == 5 and f[0] in ("fwd_tput", "fwd_cpu", "fwd_cps"):
+        runs.setdefault(f[0], {}).setdefault(f[2], []).append(float(f[4]))
+titles = [("fwd_tput", "throughput, GB/s", "{:7.3f}"),
+          ("fwd_cpu", "forwarder CPU per GiB, s (lower is better)", "{:7.3f}"),
+          ("fwd_cps", "connections per second through it", "{:7.0f}")]
+for key, title, fmt in titles:
+    if key not in runs:
+        continue
+    med = {t: statistics.median(v) for t, v in runs[key].items()}
+    n = max(len(v) for v in runs[key].values())
+    print("\nforwarding, sock -> FORWARDER -> sock, %s (median of %d):" % (title, n))
+    for t, m in med.items():
+        ratio = ""
+        if t != "sock" and "sock" in med and m > 0:
+            ratio = "  (sock is %.2fx)" % (med["sock"] / m)
+        print("  %-8s %s%s" % (t, fmt.format(m), ratio))
 ' "$RAW"
 }
 
@@ -900,6 +944,9 @@ if ((FORWARD_ONLY)); then
 		for t in "${FWD_TOOLS[@]}"; do
 			forward_run "$t" "$rnd"
 		done
+		for t in "${FWD_TOOLS[@]}"; do
+			forward_conns "$t" "$rnd"
+		done
 	done
 	rm -f "$DATA"
 	forward_report
@@ -910,6 +957,9 @@ for ((rnd = 1; rnd <= ROUNDS; rnd++)); do
 	note "round $rnd/$ROUNDS: forwarding (${FWD_TOOLS[*]})"
 	for t in "${FWD_TOOLS[@]}"; do
 		forward_run "$t" "$rnd"
+	done
+	for t in "${FWD_TOOLS[@]}"; do
+		forward_conns "$t" "$rnd"
 	done
 	for shape in a b c d; do
 		note "round $rnd/$ROUNDS: bulk $shape (${TOOLS[*]})"
