@@ -257,3 +257,29 @@ open(sys.argv[2], "wb").write(got)
 	[ "$output" = origin ]
 	grep -qx "socks5 methods=00 atyp=3 host=localhost port=$OPORT" "$T/up.log"
 }
+
+@test "sock's own -x drives the proxy server: SOCKS4, SOCKS4a, SOCKS5 and CONNECT, with and without a password" {
+	"$SOCK" -v -l -k 127.0.0.1 0 -c cat </dev/null >/dev/null 2>"$T/echo.err" 3>&- &
+	PIDS+=("$!")
+	wait_for 5 has_port_line "$T/echo.err"
+	local eport type host
+	eport=$(port_from "$T/echo.err")
+	proxy_start 0
+	for type in 4 4a 5 connect; do
+		host=localhost
+		[ "$type" = 4 ] && host=127.0.0.1
+		printf 'via %s\n' "$type" >"$T/msg"
+		run -0 --separate-stderr timeout 5 "$SOCK" -X "$type" -x "127.0.0.1:$XPORT" "$host" "$eport" <"$T/msg"
+		[ "$output" = "via $type" ]
+	done
+	grep -q "^sock: tunnel 127.0.0.1 port [0-9]* to localhost port $eport: 7 bytes up, 7 bytes down$" "$T/proxy.err"
+	kill "$XPID"
+	SOCK_PROXY_PASSWORD=pw proxy_start --proxy-auth me 0
+	for type in 5 connect; do
+		printf 'auth %s\n' "$type" >"$T/msg"
+		run -0 --separate-stderr env SOCK_PROXY_PASSWORD=pw timeout 5 "$SOCK" -X "$type" -P me -x "127.0.0.1:$XPORT" localhost "$eport" <"$T/msg"
+		[ "$output" = "auth $type" ]
+		run -1 --separate-stderr env SOCK_PROXY_PASSWORD=wrong timeout 5 "$SOCK" -X "$type" -P me -x "127.0.0.1:$XPORT" localhost "$eport" <"$T/msg"
+		[[ "$stderr" == *"proxy 127.0.0.1 port $XPORT"* ]]
+	done
+}
