@@ -14,15 +14,17 @@ bats_require_minimum_version 1.5.0
 
 SRC=$BATS_TEST_DIRNAME/..
 
-# unquote WORD: a C string literal's text; NULL is empty.
+# unquote WORD: UNQUOTED becomes a C string literal's text; NULL is empty.
+# (A variable, not output: a subshell per field makes reading slow.)
 unquote() {
 	local w=$1
 	[ "$w" = NULL ] && w=
 	w=${w#\"}
-	printf '%s' "${w%\"}"
+	UNQUOTED=${w%\"}
 }
 
-# id_list TEXT: the OPT_ ids in a C initializer list ("{ 0 }" is none).
+# id_list TEXT: IDLIST becomes the OPT_ ids in a C initializer list
+# ("{ 0 }" is none), space-separated.
 id_list() {
 	local w out=()
 	for w in ${1//,/ }; do
@@ -31,38 +33,46 @@ id_list() {
 		*) out+=("$w") ;;
 		esac
 	done
-	printf '%s' "${out[*]}"
+	IDLIST=${out[*]}
 }
 
 # read_table: from sock.c, fill SHORT, LONG, HASARG and VALUE (by id), IDS
 # (in order), and RULE_OPT, RULE_REQ, RULE_EXC, RULE_WHY (by rule, in
 # order; REQ and EXC are space-separated ids).
 read_table() {
-	local line in=0 id rows re_opt re_rule sp='[[:space:]]*' str='(NULL|"[^"]*")'
+	local line id rows re_opt re_rule sp='[[:space:]]*' str='(NULL|"[^"]*")'
+	local cache=$BATS_FILE_TMPDIR/option-table
+	# Read once per file: every test wants it.
+	if [ -s "$cache" ]; then
+		# shellcheck disable=SC1090
+		source "$cache"
+		return
+	fi
 	declare -gA SHORT=() LONG=() HASARG=() VALUE=()
 	IDS=() RULE_OPT=() RULE_REQ=() RULE_EXC=() RULE_WHY=()
 	re_opt="^$sp\\[(OPT_[A-Z0-9_]+)\\]$sp=$sp\\{$sp$str,$sp$str,$sp([a-z_]+),$sp$str$sp\\},"
 	re_rule="^$sp\\{$sp(OPT_[A-Z0-9_]+),$sp\\{([^}]*)\\},$sp\\{([^}]*)\\},$sp$str$sp\\},"
 	while IFS= read -r line; do
-		case $line in
-		*'BEGIN OPTION TABLE'*) in=1 ;;
-		*'END OPTION TABLE'*) in=0 ;;
-		esac
-		[ "$in" = 1 ] || continue
 		if [[ $line =~ $re_opt ]]; then
 			id=${BASH_REMATCH[1]}
 			IDS+=("$id")
-			SHORT[$id]=$(unquote "${BASH_REMATCH[2]}")
-			LONG[$id]=$(unquote "${BASH_REMATCH[3]}")
+			unquote "${BASH_REMATCH[2]}"
+			SHORT[$id]=$UNQUOTED
+			unquote "${BASH_REMATCH[3]}"
+			LONG[$id]=$UNQUOTED
 			HASARG[$id]=${BASH_REMATCH[4]}
-			VALUE[$id]=$(unquote "${BASH_REMATCH[5]}")
+			unquote "${BASH_REMATCH[5]}"
+			VALUE[$id]=$UNQUOTED
 		elif [[ $line =~ $re_rule ]]; then
 			RULE_OPT+=("${BASH_REMATCH[1]}")
-			RULE_REQ+=("$(id_list "${BASH_REMATCH[2]}")")
-			RULE_EXC+=("$(id_list "${BASH_REMATCH[3]}")")
-			RULE_WHY+=("$(unquote "${BASH_REMATCH[4]}")")
+			id_list "${BASH_REMATCH[2]}"
+			RULE_REQ+=("$IDLIST")
+			id_list "${BASH_REMATCH[3]}"
+			RULE_EXC+=("$IDLIST")
+			unquote "${BASH_REMATCH[4]}"
+			RULE_WHY+=("$UNQUOTED")
 		fi
-	done <"$SRC/sock.c"
+	done < <(sed -n '/BEGIN OPTION TABLE/,/END OPTION TABLE/p' "$SRC/sock.c")
 	# A table this test cannot read must fail it, not pass it empty or
 	# short: every line that starts a row must have been read as one.
 	rows=$(sed -n '/BEGIN OPTION TABLE/,/END OPTION TABLE/p' "$SRC/sock.c" |
@@ -72,21 +82,14 @@ read_table() {
 		echo "read ${#IDS[@]} options and ${#RULE_OPT[@]} rules of $rows rows in sock.c" >&2
 		return 1
 	fi
+	declare -p SHORT LONG HASARG VALUE IDS RULE_OPT RULE_REQ RULE_EXC \
+	    RULE_WHY | sed 's/^declare -\([aA]\)/declare -g\1/' >"$cache"
 }
 
 # spellings ID: the ways to type option ID, one a line.
 spellings() {
 	[ -z "${SHORT[$1]}" ] || printf '%s\n' "${SHORT[$1]}"
 	[ -z "${LONG[$1]}" ] || printf '%s\n' "${LONG[$1]}"
-}
-
-# name_of ID: the name a message uses when the user typed none.
-name_of() {
-	if [ -n "${SHORT[$1]}" ]; then
-		printf '%s\n' "${SHORT[$1]}"
-	else
-		printf '%s\n' "${LONG[$1]}"
-	fi
 }
 
 # sample METAVAR: a valid value for an option whose value is METAVAR.
@@ -119,10 +122,16 @@ sample() {
 }
 
 # add_arg ID SPELLING: append SPELLING, and a value if ID takes one, to ARGS.
+declare -gA SAMPLES=()
 add_arg() {
+	local v=${VALUE[$1]}
 	ARGS+=("$2")
 	if [ "${HASARG[$1]}" = required_argument ]; then
-		ARGS+=("$(sample "${VALUE[$1]}")") || return 1
+		# Each value once: a subshell per argument makes the loops slow.
+		if [ -z "${SAMPLES[$v]+set}" ]; then
+			SAMPLES[$v]=$(sample "$v") || return 1
+		fi
+		ARGS+=("${SAMPLES[$v]}")
 	fi
 }
 
@@ -178,10 +187,15 @@ excludes() {
 # only another one) is a usage error whose first line is EXPECTED; else
 # add the difference to FAILS.
 expect_usage() {
-	run --separate-stderr timeout 5 "$SOCK" "${ARGS[@]}" 127.0.0.1 70000 </dev/null
-	if [ "$status" -ne 2 ] || [ "${stderr_lines[0]}" != "$1" ] ||
-	    [ "${stderr_lines[1]}" != "sock: see 'sock --help' for usage" ]; then
-		FAILS+=("sock ${ARGS[*]}: expected \"$1\", got status $status: ${stderr_lines[0]}")
+	local st=0 l1='' l2=''
+	# Not bats' run: this is called hundreds of times, and run costs more
+	# than sock does.
+	timeout 5 "$SOCK" "${ARGS[@]}" 127.0.0.1 70000 </dev/null >/dev/null \
+	    2>"$T/usage.err" || st=$?
+	{ read -r l1 && read -r l2; } <"$T/usage.err" || true
+	if [ "$st" -ne 2 ] || [ "$l1" != "$1" ] ||
+	    [ "$l2" != "sock: see 'sock --help' for usage" ]; then
+		FAILS+=("sock ${ARGS[*]}: expected \"$1\", got status $st: $l1")
 	fi
 }
 
@@ -307,7 +321,7 @@ same_set() {
 					with_requirements -1 "$a" "$b"
 					for req in $HAVE; do
 						[ "$req" = "$a" ] || [ "$req" = "$b" ] ||
-						    add_arg "$req" "$(name_of "$req")"
+						    add_arg "$req" "${SHORT[$req]:-${LONG[$req]}}"
 					done
 					if [ -n "$pair" ]; then
 						msg="sock: $sa and $sb cannot be used together"
@@ -341,11 +355,11 @@ same_set() {
 		for req in "$@"; do
 			i=$((i + 1))
 			if [ "$i" -eq 1 ]; then
-				list=$(name_of "$req")
+				list=${SHORT[$req]:-${LONG[$req]}}
 			elif [ "$i" -eq "$n" ]; then
-				list+=" or $(name_of "$req")"
+				list+=" or ${SHORT[$req]:-${LONG[$req]}}"
 			else
-				list+=", $(name_of "$req")"
+				list+=", ${SHORT[$req]:-${LONG[$req]}}"
 			fi
 		done
 		for sa in $(spellings "$a"); do
@@ -353,7 +367,7 @@ same_set() {
 			add_arg "$a" "$sa"
 			with_requirements "$r" "$a"
 			for x in $HAVE; do
-				[ "$x" = "$a" ] || add_arg "$x" "$(name_of "$x")"
+				[ "$x" = "$a" ] || add_arg "$x" "${SHORT[$x]:-${LONG[$x]}}"
 			done
 			msg="sock: $sa needs $list"
 			[ -z "${RULE_WHY[r]}" ] || msg+=": ${RULE_WHY[r]}"
@@ -364,7 +378,7 @@ same_set() {
 				add_arg "$a" "$sa"
 				with_requirements -1 "$a" "$req"
 				for x in $HAVE; do
-					[ "$x" = "$a" ] || add_arg "$x" "$(name_of "$x")"
+					[ "$x" = "$a" ] || add_arg "$x" "${SHORT[$x]:-${LONG[$x]}}"
 				done
 				run --separate-stderr timeout 5 "$SOCK" "${ARGS[@]}" 127.0.0.1 70000 </dev/null
 				got=${stderr_lines[0]:-}
