@@ -45,6 +45,7 @@
 #define WAIT_PAUSE_MAX	500	/* and the longest */
 #define REQUEST_MS	10000	/* a proxy request, or a TLS handshake, must
 				   be complete by then (or by -w, if sooner) */
+#define DIAL_GRACE_MS	1000	/* a dialer past -w by this much is stopped */
 #define REPLY_MAX	PROXYD_HEAD_MAX	/* bytes held for one side before relaying */
 
 enum pair_state {
@@ -883,6 +884,17 @@ pair_prepare(struct fwd *f, int i, fd_set *rfds, fd_set *wfds, int *maxfd,
 		note_deadline(p->deadline, deadline);
 		return 0;
 	case PAIR_DIALING:
+		/*
+		 * The dialer keeps the time and says what ran out; this, a
+		 * little later, is for a lookup stuck past it.
+		 */
+		if (p->deadline >= 0 && now >= p->deadline + DIAL_GRACE_MS) {
+			dialer_stop(p);
+			return walk_failed(f, i, EXIT_TIMEOUT, ETIMEDOUT,
+			    strerror(ETIMEDOUT));
+		}
+		if (p->deadline >= 0)
+			note_deadline(p->deadline + DIAL_GRACE_MS, deadline);
 		FD_SET(p->dial_fd, rfds);
 		note_max(p->dial_fd, maxfd);
 		return 0;
@@ -1019,7 +1031,11 @@ forward_loop(struct fwd *f)
 	}
 }
 
-/* The target's addresses (none with -x: the last proxy resolves it). */
+/*
+ * The -s source address, and the target's addresses (none for a proxy
+ * server, whose clients name theirs, nor with -x: the last proxy
+ * resolves the name, and proxy_connect binds -s itself).
+ */
 static int
 resolve_target(struct fwd *f)
 {
@@ -1027,6 +1043,13 @@ resolve_target(struct fwd *f)
 	const struct fwd_target *t = &o->forward_to;
 	int gai;
 
+	if (o->source_addr != NULL && o->nproxies == 0 &&
+	    (o->proxy_server || !t->is_unix) && (gai = resolve(o->source_addr,
+	    "0", o->family, SOCK_STREAM, o->numeric, true, &f->src)) != 0) {
+		f->src = NULL;
+		warnx("resolve %s: %s", o->source_addr, gai_strerror(gai));
+		return -1;
+	}
 	if (o->proxy_server || o->nproxies > 0)
 		return 0;
 	if (t->is_unix) {
@@ -1048,12 +1071,6 @@ resolve_target(struct fwd *f)
 	    o->numeric, false, &f->res)) != 0) {
 		f->res = NULL;
 		warnx("resolve %s: %s", t->host, gai_strerror(gai));
-		return -1;
-	}
-	if (o->source_addr != NULL && (gai = resolve(o->source_addr, "0",
-	    o->family, SOCK_STREAM, o->numeric, true, &f->src)) != 0) {
-		f->src = NULL;
-		warnx("resolve %s: %s", o->source_addr, gai_strerror(gai));
 		return -1;
 	}
 	return 0;
