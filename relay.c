@@ -44,27 +44,6 @@
 #define RATE_BURST_MS	50	/* --limit-rate: credit saved up at most */
 #define RATE_CHUNK	16384	/* --limit-rate: the least worth a wakeup */
 
-/* Telnet (RFC 854) bytes that -t must recognise. */
-enum {
-	TELNET_SE = 240,
-	TELNET_SB = 250,
-	TELNET_WILL = 251,
-	TELNET_WONT = 252,
-	TELNET_DO = 253,
-	TELNET_DONT = 254,
-	TELNET_IAC = 255
-};
-
-/* Where the -t parser is within a command that may span reads. */
-enum telnet_state {
-	TN_DATA,		/* plain data */
-	TN_IAC,			/* after IAC */
-	TN_OPTION,		/* after IAC WILL/WONT/DO/DONT */
-	TN_SB,			/* inside a subnegotiation */
-	TN_SB_IAC		/* IAC inside a subnegotiation */
-};
-
-
 /*
  * How a direction moves its bytes, chosen once (choose_way) from what its
  * two endpoints allow and what the options need.
@@ -132,8 +111,7 @@ struct relay_session {
 	long long	 progress_t;	/* the last report, for the rate */
 	unsigned long long progress_bytes;
 	long long	 stdin_size;	/* bytes stdin will give; -1: unknown */
-	enum telnet_state telnet;	/* -t */
-	unsigned char	 telnet_cmd;	/* WILL/WONT/DO/DONT being read */
+	struct telnet	 telnet;	/* -t */
 	const struct end *failed;	/* the end whose read or write failed */
 	int		 failed_errno;	/* and why */
 };
@@ -476,67 +454,19 @@ relay_dump_flush(struct relay_io *io)
 }
 
 
-/* -t: tell the peer no (IAC DONT/WONT opt), best effort. */
+/* -t: tell the peer no (IAC WONT/DONT opt), best effort. */
 static void
-telnet_refuse(struct relay_session *s, unsigned char cmd, unsigned char opt)
+telnet_refuse(void *arg, unsigned char answer, unsigned char opt)
 {
-	unsigned char reply[3] = { TELNET_IAC, 0, opt };
+	struct relay_session *s = arg;
+	unsigned char reply[3] = { TELNET_IAC, answer, opt };
 
 	if (s->fin_sent)
 		return;
-	reply[1] = cmd == TELNET_DO ? TELNET_WONT : TELNET_DONT;
 	/* A lost refusal only makes the peer wait for an answer. */
 	(void)s->remote->ops->write(s->remote, reply, sizeof(reply));
 	if (s->io->hexdump != NULL)
 		dump_bytes(s->io, 0, (const char *)reply, sizeof(reply));
-}
-
-/*
- * -t: strip telnet commands from the n bytes at p, refusing every option
- * the peer asks for or offers, and return how many data bytes remain.
- * The state carries over between reads.
- */
-static size_t
-telnet_filter(struct relay_session *s, char *p, size_t n)
-{
-	unsigned char b;
-	size_t i, out = 0;
-
-	for (i = 0; i < n; i++) {
-		b = (unsigned char)p[i];
-		switch (s->telnet) {
-		case TN_DATA:
-			if (b == TELNET_IAC)
-				s->telnet = TN_IAC;
-			else
-				p[out++] = (char)b;
-			break;
-		case TN_IAC:
-			s->telnet = TN_DATA;
-			if (b == TELNET_IAC)
-				p[out++] = (char)b;	/* an escaped 255 */
-			else if (b >= TELNET_WILL && b <= TELNET_DONT) {
-				s->telnet_cmd = b;
-				s->telnet = TN_OPTION;
-			} else if (b == TELNET_SB)
-				s->telnet = TN_SB;
-			break;
-		case TN_OPTION:
-			if (s->telnet_cmd == TELNET_DO ||
-			    s->telnet_cmd == TELNET_WILL)
-				telnet_refuse(s, s->telnet_cmd, b);
-			s->telnet = TN_DATA;
-			break;
-		case TN_SB:
-			if (b == TELNET_IAC)
-				s->telnet = TN_SB_IAC;
-			break;
-		case TN_SB_IAC:
-			s->telnet = b == TELNET_SE ? TN_DATA : TN_SB;
-			break;
-		}
-	}
-	return out;
 }
 
 
@@ -629,7 +559,7 @@ took(struct relay_session *s, struct dir *d, char *p, size_t n)
 	if (d->way == WAY_SPLICE && n >= SPLICE_MIN)
 		d->bulk = true;
 	if (down && s->o->telnet)
-		n = telnet_filter(s, p, n);
+		n = telnet_filter(&s->telnet, p, n, telnet_refuse, s);
 	return n;
 }
 

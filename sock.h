@@ -664,6 +664,42 @@ ssize_t	fd_recv(int sock, int *fd, void *data, size_t len);
 /* Format a duration in ms as seconds without trailing zeros ("1", "0.5"). */
 void	format_seconds(long long ms, char *buf, size_t len);
 
+/* Telnet (RFC 854) bytes that -t must recognise. */
+enum {
+	TELNET_SE = 240,
+	TELNET_SB = 250,
+	TELNET_WILL = 251,
+	TELNET_WONT = 252,
+	TELNET_DO = 253,
+	TELNET_DONT = 254,
+	TELNET_IAC = 255
+};
+
+/* -t: where the filter is in a command that may span reads; zeroed: none. */
+struct telnet {
+	enum {
+		TN_DATA,		/* plain data */
+		TN_IAC,			/* after IAC */
+		TN_OPTION,		/* after IAC WILL/WONT/DO/DONT */
+		TN_SB,			/* inside a subnegotiation */
+		TN_SB_IAC		/* IAC inside a subnegotiation */
+	}		 state;
+	unsigned char	 cmd;		/* the WILL/WONT/DO/DONT being read */
+};
+
+/* Answer the peer: IAC answer (TELNET_WONT or TELNET_DONT) opt. */
+typedef void	telnet_refuse_fn(void *arg, unsigned char answer,
+		    unsigned char opt);
+
+/*
+ * -t: strip telnet commands from the n bytes at p in place, calling refuse
+ * with WONT for each option the peer asks for (DO) and DONT for each it
+ * offers (WILL), and return how many data bytes remain at p. The state in
+ * t carries over between calls, so a command may be split anywhere.
+ */
+size_t	telnet_filter(struct telnet *t, char *p, size_t n,
+	    telnet_refuse_fn *refuse, void *arg);
+
 /*
  * tls.c: TLS over OpenSSL 3 (with TLS=no, only the parsers, and a
  * tls_ctx_new that says "built without TLS"). Nothing here prints or

@@ -1254,3 +1254,49 @@ fd_recv(int sock, int *fd, void *data, size_t len)
 			memcpy(fd, CMSG_DATA(cmsg), sizeof(int));
 	return n;
 }
+
+size_t
+telnet_filter(struct telnet *t, char *p, size_t n, telnet_refuse_fn *refuse,
+    void *arg)
+{
+	unsigned char b;
+	size_t i, out = 0;
+
+	for (i = 0; i < n; i++) {
+		b = (unsigned char)p[i];
+		switch (t->state) {
+		case TN_DATA:
+			if (b == TELNET_IAC)
+				t->state = TN_IAC;
+			else
+				p[out++] = (char)b;
+			break;
+		case TN_IAC:
+			t->state = TN_DATA;
+			if (b == TELNET_IAC)
+				p[out++] = (char)b;	/* an escaped 255 */
+			else if (b >= TELNET_WILL && b <= TELNET_DONT) {
+				t->cmd = b;
+				t->state = TN_OPTION;
+			} else if (b == TELNET_SB)
+				t->state = TN_SB;
+			break;
+		case TN_OPTION:
+			/* WONT and DONT need no answer. */
+			if (t->cmd == TELNET_DO)
+				refuse(arg, TELNET_WONT, b);
+			else if (t->cmd == TELNET_WILL)
+				refuse(arg, TELNET_DONT, b);
+			t->state = TN_DATA;
+			break;
+		case TN_SB:
+			if (b == TELNET_IAC)
+				t->state = TN_SB_IAC;
+			break;
+		case TN_SB_IAC:
+			t->state = b == TELNET_SE ? TN_DATA : TN_SB;
+			break;
+		}
+	}
+	return out;
+}
