@@ -626,6 +626,12 @@ int	acl_add(struct acl *acl, const struct cidr *c);
 int	parse_int(const char *s, long min, long max, int *out);
 
 /*
+ * Parse a --forward target into t; host and port are copied, a Unix path
+ * points into s. Returns -1 if it is malformed or a part does not fit.
+ */
+int	parse_forward_target(const char *s, struct fwd_target *t);
+
+/*
  * Parse a rate in bytes a second: a decimal number (fractions allowed)
  * with an optional K, M or G suffix of 1024. Rejects zero, signs,
  * exponents, hex, inf, nan and values over 2^50 bytes a second.
@@ -855,9 +861,6 @@ int	tls_session_start(const struct opts *, struct conn *c,
 /*
  * forward.c
  */
-
-/* Parse a --forward target. Returns -1 if it is malformed. */
-int	parse_forward_target(const char *s, struct fwd_target *t);
 
 /*
  * --forward and --proxy-server (sock(1), "Forwarding", "Proxy server"):

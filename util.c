@@ -1134,6 +1134,46 @@ sock_proto(bool unix_domain, bool dgram)
 	return dgram ? "udp" : "tcp";
 }
 
+/* --forward: host:port, [v6addr]:port or unix:path (man page, Forwarding). */
+int
+parse_forward_target(const char *s, struct fwd_target *t)
+{
+	const char *colon, *host, *end;
+	size_t hostlen;
+
+	memset(t, 0, sizeof(*t));
+	if (strncmp(s, "unix:", 5) == 0) {
+		t->is_unix = true;
+		t->path = s + 5;
+		if (*t->path == '\0' ||
+		    strlen(t->path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+			return -1;
+		return 0;
+	}
+	if (*s == '[') {
+		host = s + 1;
+		if ((end = strchr(host, ']')) == NULL || end[1] != ':')
+			return -1;
+		colon = end + 1;
+	} else {
+		host = s;
+		if ((colon = strrchr(s, ':')) == NULL)
+			return -1;
+		end = colon;
+		/* An IPv6 address needs its brackets: the port is ambiguous. */
+		if (memchr(host, ':', (size_t)(end - host)) != NULL)
+			return -1;
+	}
+	hostlen = (size_t)(end - host);
+	if (hostlen == 0 || hostlen >= sizeof(t->host) || colon[1] == '\0' ||
+	    strlen(colon + 1) >= sizeof(t->port) ||
+	    strchr(colon + 1, ':') != NULL)
+		return -1;
+	memcpy(t->host, host, hostlen);
+	memcpy(t->port, colon + 1, strlen(colon + 1));
+	return 0;
+}
+
 int
 parse_rate(const char *s, double *bytes_per_sec)
 {
