@@ -205,8 +205,8 @@ fingerprint() {
 	# capabilities that let it (setpriv is in util-linux).
 	if [ "$(id -u)" -eq 0 ]; then
 		need setpriv
-		as=(setpriv --inh-caps=-dac_override,-dac_read_search
-		    --bounding-set=-dac_override,-dac_read_search)
+		local caps=-dac_override,-dac_read_search
+		as=(setpriv "--inh-caps=$caps" "--bounding-set=$caps")
 	fi
 	cp "$C/server.key" "$T/key"
 	chmod 000 "$T/key"
