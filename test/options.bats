@@ -485,15 +485,14 @@ same_set() {
 	[ "$output" = "$T/sockpath" ]
 }
 
-@test "the zsh and fish completions parse" {
-	if command -v zsh >/dev/null; then
-		zsh -n "$SRC/completions/_sock"
-	fi
-	if command -v fish >/dev/null; then
-		fish -n "$SRC/completions/sock.fish"
-	fi
-	command -v zsh >/dev/null || command -v fish >/dev/null ||
-	    skip "neither zsh nor fish is installed"
+@test "the zsh completion parses" {
+	need zsh
+	zsh -n "$SRC/completions/_sock"
+}
+
+@test "the fish completion parses" {
+	need fish
+	fish -n "$SRC/completions/sock.fish"
 }
 
 @test "make install puts the completions under DESTDIR and PREFIX, and uninstall removes them" {
