@@ -88,7 +88,7 @@ fuzz:
 
 lint:
 	mandoc -Tlint -W warning man/sock.1
-	shellcheck -x test/run test/helper.bash test/valgrind-sock .ci/run bench/bench.sh fuzz/run.sh fuzz/grow.sh
+	shellcheck -x test/run test/helper.bash test/valgrind-sock .ci/run .ci/openssl-musl bench/bench.sh fuzz/run.sh fuzz/grow.sh
 	shellcheck -s bash completions/sock.bash
 	if command -v zsh >/dev/null; then zsh -n completions/_sock; fi
 	if command -v fish >/dev/null; then fish -n completions/sock.fish; fi
