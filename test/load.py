@@ -112,9 +112,10 @@ def beyond_limit(port, errfile):
 
 
 def pump(socks, outgoing, deadline, shut_after=True, after_all_sent=None,
-         last_open=None):
+         each_round=None):
     """Send outgoing[i] on socks[i] (then SHUT_WR if shut_after), and read
-    every socket until EOF. Returns the bytes each received."""
+    every socket until EOF, calling each_round before every select() while
+    a socket is open. Returns the bytes each received."""
     sel = selectors.DefaultSelector()
     got = [bytearray() for _ in socks]
     off = [0] * len(socks)
@@ -129,6 +130,8 @@ def pump(socks, outgoing, deadline, shut_after=True, after_all_sent=None,
         after_all_sent()
         after_all_sent = None
     while open_:
+        if each_round is not None:
+            each_round()
         if time.monotonic() > deadline:
             short = [i for i in range(len(socks)) if socks[i].fileno() != -1]
             fail("%d clients unfinished after %d s (first: %d, got %d bytes)"
@@ -163,8 +166,6 @@ def pump(socks, outgoing, deadline, shut_after=True, after_all_sent=None,
                 else:
                     sel.unregister(s)
                     open_ -= 1
-                    if last_open is not None:
-                        last_open()     # while the others hold it open
                     s.close()
     sel.close()
     return got
@@ -202,9 +203,12 @@ def keep(n, size, errfile, fifo, pid):
             f.write("%d\n" % (size * sum(1 for i in range(n) if i % 256 == v)))
     os.write(fd, down)
     os.close(fd)
-    # Read while the clients are still there: the server exits once stdin
-    # is over and the last client has gone.
-    got = pump(socks, outgoing, deadline, last_open=lambda: hwm.append(vmhwm(pid)))
+    # Sample VmHWM on every round of the transfer: the server exits once
+    # stdin is over and the last client has gone, which can be before this
+    # process has read a single EOF of the 1000 when it is slow to get the
+    # CPU; the first round is always before that, since the server cannot
+    # finish before it has had our bytes.
+    got = pump(socks, outgoing, deadline, each_round=lambda: hwm.append(vmhwm(pid)))
     bad = [i for i in range(n) if hashlib.sha256(got[i]).hexdigest() != want]
     if bad:
         fail("%d clients got other bytes than stdin's %d (client %d: %d bytes)"
