@@ -109,6 +109,8 @@ run_child(const struct opts *o, int fd, int described, const sigset_t *mask)
 	setenv("SOCK_PROTO", o->unix_domain ?
 	    (type == SOCK_DGRAM ? "unixgram" : "unix") :
 	    (type == SOCK_DGRAM ? "udp" : "tcp"), 1);
+	/* A program run per client must not learn the proxy password. */
+	unsetenv("SOCK_PROXY_PASSWORD");
 
 	/* The program expects ordinary signals and blocking descriptors. */
 	signal(SIGPIPE, SIG_DFL);

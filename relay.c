@@ -1161,10 +1161,6 @@ relay_prepare(struct relay_session *s, fd_set *rfds, fd_set *wfds,
 	rate_refill(s, &s->down, now);
 	if (s->progress_every > 0 && now >= s->next_progress)
 		report_progress(s, false);
-	watch(s, &s->up, now, rfds, wfds, maxfd);
-	watch(s, &s->down, now, rfds, wfds, maxfd);
-	if (s->fin_waits)
-		note_fd(end_watch(s->remote, false, rfds, wfds), maxfd);
 
 	status = EXIT_OK;
 	t = next_deadline(s, &status);
@@ -1190,6 +1186,14 @@ relay_prepare(struct relay_session *s, fd_set *rfds, fd_set *wfds,
 		if (status == EXIT_OK)
 			return drain_arrived(s);
 	}
+	/*
+	 * Only a session that goes on adds to the sets: one that ended has
+	 * its descriptors closed by the caller before select sees them.
+	 */
+	watch(s, &s->up, now, rfds, wfds, maxfd);
+	watch(s, &s->down, now, rfds, wfds, maxfd);
+	if (s->fin_waits)
+		note_fd(end_watch(s->remote, false, rfds, wfds), maxfd);
 	/* Bytes an endpoint holds already need no select. */
 	if (ready_now(s, &s->up) || ready_now(s, &s->down))
 		t = now_ms();
