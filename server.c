@@ -857,14 +857,24 @@ linger(struct programs *p, const fd_set *rfds, const fd_set *wfds,
 }
 
 /*
- * --tls with -k -e/-c: a sock process of its own per client, which does
- * the handshake and relays the program's plaintext through TLS, so that
- * no client's handshake or traffic waits for another's. Returns the
- * child's pid, or -1 (said).
+ * Does a -k program need sock between it and its client? Over TLS, and
+ * with -w, whose idle timeout only a relay can see (sock(1), -w).
+ */
+static bool
+program_relayed(const struct opts *o, const struct relay_io *io)
+{
+	return io->tls != NULL || o->timeout_ms > 0;
+}
+
+/*
+ * --tls or -w with -k -e/-c: a sock process of its own per client, which
+ * does the handshake and relays the program's bytes (plaintext, over TLS)
+ * by the relay's rules, -w included, so that no client's handshake or
+ * traffic waits for another's. Returns the child's pid, or -1 (said).
  */
 static pid_t
-fork_tls_program(const struct opts *o, int *lfds, int nl, struct conn *c,
-    struct relay_io *io)
+fork_relayed_program(const struct opts *o, int *lfds, int nl,
+    struct conn *c, struct relay_io *io)
 {
 	struct end e;
 	pid_t pid;
@@ -882,7 +892,12 @@ fork_tls_program(const struct opts *o, int *lfds, int nl, struct conn *c,
 	close(chld_pipe[1]);
 	for (i = 0; i < nl; i++)
 		close(lfds[i]);
-	if ((status = tls_session_start(o, c, io->tls, &e)) == EXIT_OK) {
+	if (io->tls == NULL) {
+		end_socket(&e, c);
+		status = EXIT_OK;
+	} else
+		status = tls_session_start(o, c, io->tls, &e);
+	if (status == EXIT_OK) {
 		status = run_program_tls(o, c, &e, io);
 		e.ops->free(&e);
 	}
@@ -960,14 +975,15 @@ serve_programs(const struct opts *o, int *lfds, int nl, struct relay_io *io)
 				return EXIT_NET;	/* sock exits: no free */
 			if (fd == -1)
 				continue;
-			if (progs->n == MAX_CONNS_LIMIT || (pid = io->tls != NULL ?
-			    fork_tls_program(o, lfds, nl, &c, io) :
+			if (progs->n == MAX_CONNS_LIMIT ||
+			    (pid = program_relayed(o, io) ?
+			    fork_relayed_program(o, lfds, nl, &c, io) :
 			    spawn_program(o, fd)) == -1) {
 				close(fd);
 				continue;
 			}
 			progs->v[progs->n].pid = pid;
-			if (io->tls != NULL) {
+			if (program_relayed(o, io)) {
 				/* The child has the socket: nothing to linger on. */
 				close(fd);
 				c.fd = -1;

@@ -1351,14 +1351,24 @@ serve_tls(const struct opts *o, struct conn *c, struct relay_io *io)
 static int
 serve(const struct opts *o, struct conn *c, struct relay_io *io)
 {
+	struct end e;
 	int status;
 
 	if (o->forward != NULL)
 		return serve_forward(o, NULL, 0, c, io->tls);
 	if (io->tls != NULL)
 		return serve_tls(o, c, io);
-	if (o->exec_prog != NULL || o->exec_shell != NULL)
+	if ((o->exec_prog != NULL || o->exec_shell != NULL) &&
+	    o->timeout_ms <= 0)
 		return run_program(o, c->fd, c->name);
+	if (o->exec_prog != NULL || o->exec_shell != NULL) {
+		/* -w: only a relay sees the program's connection go idle. */
+		end_socket(&e, c);
+		status = run_program_tls(o, c, &e, io);
+		e.ops->free(&e);
+		close(c->fd);
+		return status;
+	}
 	status = relay(o, c, io);
 	close(c->fd);
 	return status;

@@ -1,0 +1,175 @@
+#!/usr/bin/env bats
+# -w in the modes that serve many clients at once (sock(1), -w): a client
+# or pair idle that long is closed alone, the busy ones run on intact, and
+# the server keeps serving; and what a program started per client may see.
+# shellcheck disable=SC2016,SC2153,SC2154
+# SC2016: -c strings are for the program's shell, not for bats.
+# SC2153/SC2154: T, SOCK, PORT, LPID, EXIT_STATUS come from helper.bash.
+
+load helper
+bats_require_minimum_version 1.5.0
+
+# echo_target: a -k -c cat echo server; its port in TPORT.
+echo_target() {
+	sock_listen /dev/null /dev/null "$T/target.err" -k 127.0.0.1 0 -c cat
+	TPORT=$PORT
+}
+
+# paced N: "line 1" .. "line N", one every 0.2 s: a client that is never
+# idle for a second. (The pause is the client's pace, not a wait for an
+# event.)
+paced() {
+	local i
+	for i in $(seq "$1"); do
+		printf 'line %d\n' "$i"
+		sleep 0.2
+	done
+}
+
+# busy_client OUT ARGS...: a sock client (ARGS) that sends 15 paced lines
+# over 3 s and writes what comes back to OUT; its status must be 0.
+busy_client() {
+	local out=$1
+	shift
+	paced 15 | timeout 20 "$SOCK" "$@" >"$out" 2>"$out.err" ||
+	    { echo "busy client exited $?" >&2; cat "$out.err" >&2; return 1; }
+}
+
+# idle_client PORT [ACTION...]: a client that says nothing (after ACTIONs)
+# and must see the server close it after about a second: not within
+# 0.7 s, but within 4 s more. Runs in the background; its PID in IPID.
+idle_client() {
+	local port=$1
+	shift
+	bg python3 "$PEER_PY" connect "$port" "$@" no_eof=0.7 eof_within=4
+	IPID=$BG_PID
+}
+
+idle_client_ok() {
+	wait_exit "$IPID" 10
+	[ "$EXIT_STATUS" -eq 0 ]
+}
+
+# has_n N PATTERN FILE: FILE has at least N lines matching PATTERN (ERE).
+has_n() {
+	[ "$(grep -Ec -- "$2" "$3")" -ge "$1" ]
+}
+
+# same_lines FILE N: FILE holds exactly "line 1" .. "line N".
+same_lines() {
+	seq "$2" | sed 's/^/line /' >"$T/want"
+	same_file "$T/want" "$1"
+}
+
+@test "-k -w 1 --forward: an idle pair is closed at 1 s, a busy pair runs on, the forwarder keeps serving" {
+	need python3
+	echo_target
+	sock_listen /dev/null /dev/null "$T/fwd.err" -k -w 1 127.0.0.1 0 \
+	    --forward "127.0.0.1:$TPORT"
+	local fpid=$LPID fport=$PORT
+	idle_client "$fport"
+	busy_client "$T/busy" 127.0.0.1 "$fport"
+	same_lines "$T/busy" 15
+	idle_client_ok
+	grep -q "^sock: connection to 127.0.0.1 port $TPORT: idle timeout after 1 s$" "$T/fwd.err"
+	kill -0 "$fpid"
+	printf 'after\n' >"$T/m"
+	run -0 timeout 5 "$SOCK" 127.0.0.1 "$fport" <"$T/m"
+	[ "$output" = after ]
+	kill -0 "$fpid"
+}
+
+@test "-k -w 1 --proxy-server: an idle tunnel is closed at 1 s, a busy one runs on, the proxy keeps serving" {
+	need python3
+	echo_target
+	sock_listen /dev/null /dev/null "$T/proxy.err" -k -w 1 127.0.0.1 0 \
+	    --proxy-server
+	local xpid=$LPID xport=$PORT
+	# SOCKS5: no authentication, CONNECT 127.0.0.1 port TPORT; the two
+	# replies are 2 and 10 bytes.
+	idle_client "$xport" "sendhex=050100050100017f000001$(printf '%04x' "$TPORT")" \
+	    recv_n=12
+	busy_client "$T/busy" -x "127.0.0.1:$xport" 127.0.0.1 "$TPORT"
+	same_lines "$T/busy" 15
+	idle_client_ok
+	grep -q "^sock: connection to 127.0.0.1 port $TPORT: idle timeout after 1 s$" "$T/proxy.err"
+	kill -0 "$xpid"
+	printf 'after\n' >"$T/m"
+	run -0 timeout 5 "$SOCK" -x "127.0.0.1:$xport" 127.0.0.1 "$TPORT" <"$T/m"
+	[ "$output" = after ]
+	kill -0 "$xpid"
+}
+
+@test "-k -w 1 -e: an idle client's program is cut off at 1 s, a busy one runs on" {
+	need python3
+	sock_listen /dev/null "$T/out" "$T/err" -k -w 1 127.0.0.1 0 -e /bin/cat
+	idle_client "$PORT"
+	busy_client "$T/busy" 127.0.0.1 "$PORT"
+	same_lines "$T/busy" 15
+	idle_client_ok
+	grep -q "^sock: connection to 127.0.0.1 port [0-9]*: idle timeout after 1 s$" "$T/err"
+	kill -0 "$LPID"
+	printf 'after\n' >"$T/m"
+	run -0 timeout 5 "$SOCK" 127.0.0.1 "$PORT" <"$T/m"
+	[ "$output" = after ]
+}
+
+@test "-l -w 1 -e: the one program's idle connection is closed at 1 s" {
+	need python3
+	sock_listen /dev/null "$T/out" "$T/err" -w 1 127.0.0.1 0 -e /bin/cat
+	idle_client "$PORT"
+	idle_client_ok
+	wait_exit "$LPID" 5
+	[ "$EXIT_STATUS" -eq 3 ]
+}
+
+@test "--broker and --chat with -w 1: idle clients are closed and the server goes on relaying" {
+	local mode bpid bport
+	need python3
+	for mode in --broker --chat; do
+		sock_listen /dev/null /dev/null "$T/b.err" -w 1 127.0.0.1 0 "$mode"
+		bpid=$LPID bport=$PORT
+		idle_client "$bport"
+		idle_client_ok
+		grep -q "^sock: connection to 127.0.0.1 port [0-9]*: idle timeout after 1 s$" "$T/b.err"
+		# A listener that reads the talker's lines (and says nothing,
+		# but is never idle while they arrive).
+		open_feed "$T/quiet"
+		bg sh -c 'p=$0 in=$1 out=$2; shift 2; exec "$p" "$@" <"$in" >"$out"' \
+		    "$SOCK" "$T/quiet" "$T/heard" 127.0.0.1 "$bport"
+		wait_for 5 has_n 2 '^sock: connection from' "$T/b.err"
+		busy_client "$T/busy" 127.0.0.1 "$bport"
+		wait_for 5 has_n 15 'line [0-9]+$' "$T/heard"
+		grep 'line [0-9]*$' "$T/heard" | sed 's/^.*\(line [0-9]*\)$/\1/' \
+		    >"$T/heard.lines"
+		same_lines "$T/heard.lines" 15
+		kill -0 "$bpid"
+		end_feed "$T/quiet"
+		kill "$bpid"
+		wait "$bpid" 2>/dev/null || true
+	done
+}
+
+@test "-e and -c programs never see SOCK_PROXY_PASSWORD" {
+	SOCK_PROXY_PASSWORD=hunter2 sock_listen /dev/null "$T/out" "$T/err" \
+	    -k 127.0.0.1 0 -c 'tr "\0" "\n" </proc/$$/environ'
+	run -0 timeout 5 "$SOCK" 127.0.0.1 "$PORT" </dev/null
+	# The program's environment was read: it has sock's variables.
+	[[ "$output" == *SOCK_REMOTE_ADDR=127.0.0.1* ]]
+	[[ "$output" != *SOCK_PROXY_PASSWORD* ]]
+	[[ "$output" != *hunter2* ]]
+}
+
+@test "a program run in connect mode through an authenticating proxy never sees the password" {
+	sock_listen /dev/null "$T/seen" "$T/target.err" 127.0.0.1 0
+	local tport=$PORT tpid=$LPID
+	SOCK_PROXY_PASSWORD=hunter2 sock_listen /dev/null /dev/null "$T/proxy.err" \
+	    -k 127.0.0.1 0 --proxy-server --proxy-auth alice
+	SOCK_PROXY_PASSWORD=hunter2 run -0 timeout 5 "$SOCK" \
+	    -x "socks5://alice@127.0.0.1:$PORT" 127.0.0.1 "$tport" \
+	    -c 'tr "\0" "\n" </proc/$$/environ'
+	wait_exit "$tpid" 5
+	[ "$EXIT_STATUS" -eq 0 ]
+	grep -q "^SOCK_PROTO=tcp$" "$T/seen"
+	run -1 grep -e SOCK_PROXY_PASSWORD -e hunter2 "$T/seen"
+}
