@@ -584,16 +584,16 @@ stdin_readable(const struct server *s)
 
 /*
  * The end of each client, by the relay's rules: once stdin has ended and
- * its share is sent, it gets a FIN (held back if it got none of stdin);
- * once it has sent its FIN too (or stdin is a terminal, or will never be
- * read), it is closed.
+ * its share is sent, it gets a FIN (held back if it got none of stdin).
+ * A client that has sent its FIN has left: once what it is owed is out,
+ * it is closed and its slot is free, whatever stdin is doing (a quiet
+ * stdin would otherwise let clients that are gone fill --max-conns).
  */
 static void
 finish_clients(struct server *s)
 {
 	const struct opts *o = s->o;
 	struct client *c;
-	bool stdin_over = s->stdin_eof || o->recv_only || s->io->stdin_tty;
 	int i;
 
 	for (i = 0; i < s->n; i++) {
@@ -612,7 +612,7 @@ finish_clients(struct server *s)
 			c->fin_sent = true;
 			say_fin_sent(o, c->conn.name);
 		}
-		if (c->eof && (stdin_over || chatty(o)))
+		if (c->eof)
 			kill_client(c, NULL);
 	}
 }

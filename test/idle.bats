@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
-# -w in the modes that serve many clients at once (sock(1), -w): a client
-# or pair idle that long is closed alone, the busy ones run on intact, and
-# the server keeps serving; and what a program started per client may see.
+# Clients that go quiet or leave, in the modes that serve many at once
+# (sock(1), -w, -k): a client or pair idle for -w is closed alone, the busy
+# ones run on intact, and the server keeps serving; a client that has left
+# frees its slot at once; and what a program started per client may see.
 # shellcheck disable=SC2016,SC2153,SC2154
 # SC2016: -c strings are for the program's shell, not for bats.
 # SC2153/SC2154: T, SOCK, PORT, LPID, EXIT_STATUS come from helper.bash.
@@ -172,4 +173,18 @@ same_lines() {
 	[ "$EXIT_STATUS" -eq 0 ]
 	grep -q "^SOCK_PROTO=tcp$" "$T/seen"
 	run -1 grep -e SOCK_PROXY_PASSWORD -e hunter2 "$T/seen"
+}
+
+@test "-k with a quiet open stdin: a client that has left gives its slot back at once" {
+	open_feed "$T/in"
+	sock_listen "$T/in" "$T/out" "$T/err" -k --max-conns 1 127.0.0.1 0
+	printf 'first\n' >"$T/m1"
+	printf 'second\n' >"$T/m2"
+	# Each client sends its line and its FIN, and is closed at once.
+	run -0 timeout 5 "$SOCK" 127.0.0.1 "$PORT" <"$T/m1"
+	run -0 timeout 5 "$SOCK" 127.0.0.1 "$PORT" <"$T/m2"
+	wait_for 5 has_line "$T/out" second
+	has_line "$T/out" first
+	run -1 grep -q 'refused' "$T/err"
+	kill -0 "$LPID"
 }
