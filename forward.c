@@ -43,8 +43,6 @@
 
 #define WAIT_PAUSE_MIN	50	/* --wait: the first pause between tries */
 #define WAIT_PAUSE_MAX	500	/* and the longest */
-#define REQUEST_MS	10000	/* a proxy request, or a TLS handshake, must
-				   be complete by then (or by -w, if sooner) */
 #define DIAL_GRACE_MS	1000	/* a dialer past -w by this much is stopped */
 #define REPLY_MAX	PROXYD_HEAD_MAX	/* bytes held for one side before relaying */
 
@@ -677,7 +675,7 @@ pair_begin(struct fwd *f, int i)
 
 	if (f->o->proxy_server) {
 		p->state = PAIR_REQUEST;
-		p->deadline = bounded_deadline(f->o, REQUEST_MS);
+		p->deadline = bounded_deadline(f->o, PREAMBLE_MS);
 		/* A TLS client's request may be read already. */
 		return p->ec.ops->pending(&p->ec) > 0 ? request_step(f, i) : 0;
 	}
@@ -771,7 +769,7 @@ pair_add(struct fwd *f, const struct conn *c)
 		return -1;
 	}
 	p->state = PAIR_HANDSHAKE;
-	p->deadline = bounded_deadline(f->o, f->o->listen ? REQUEST_MS : -1);
+	p->deadline = bounded_deadline(f->o, f->o->listen ? PREAMBLE_MS : -1);
 	(void)handshake_step(f, i);
 	return 0;
 }

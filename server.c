@@ -617,23 +617,37 @@ finish_clients(struct server *s)
 	}
 }
 
-/* Drop clients idle for -w; returns the next moment one may expire. */
+/*
+ * Drop clients idle for -w, and those whose TLS handshake is not done in
+ * time (a stalled one is no failure of sock's: nothing was lost to it);
+ * returns the next moment one may expire.
+ */
 static long long
 expire_idle(struct server *s, long long now)
 {
+	struct client *c;
 	long long next = -1, t;
 	int i;
 
 	for (i = 0; i < s->n; i++) {
-		t = idle_deadline(s->o, s->clients[i]->last_activity);
-		if (t < 0 || s->clients[i]->dead)
+		c = s->clients[i];
+		t = c->handshaking ? c->last_activity +
+		    preamble_ms(s->o->timeout_ms) :
+		    idle_deadline(s->o, c->last_activity);
+		if (t < 0 || c->dead)
 			continue;
-		if (t <= now) {
-			say_idle_timeout(s->o, s->clients[i]->conn.name);
+		if (t > now) {
+			if (next < 0 || t < next)
+				next = t;
+		} else if (c->handshaking) {
+			warnx("TLS handshake with %s: %s", c->conn.name,
+			    strerror(ETIMEDOUT));
+			kill_client(c, NULL);
+		} else {
+			say_idle_timeout(s->o, c->conn.name);
 			note_failure(s, EXIT_TIMEOUT);
-			kill_client(s->clients[i], NULL);
-		} else if (next < 0 || t < next)
-			next = t;
+			kill_client(c, NULL);
+		}
 	}
 	return next;
 }
@@ -1044,7 +1058,9 @@ tls_session_start(const struct opts *o, struct conn *c, struct tls_ctx *ctx,
 		warnx("TLS with %s: %s", c->name, e->why);
 		return EXIT_NET;
 	}
-	if (tls_handshake_wait(e, o->timeout_ms) == -1) {
+	/* A listener's client may not stall it (sock(1), -w). */
+	if (tls_handshake_wait(e, o->listen ? preamble_ms(o->timeout_ms) :
+	    o->timeout_ms) == -1) {
 		if (errno == ETIMEDOUT)
 			status = EXIT_TIMEOUT;
 		warnx("TLS handshake with %s: %s", c->name, e->why[0] != '\0' ?

@@ -426,6 +426,14 @@ int	wait_fd(int fd, bool writable, long long deadline);
 long long now_ms(void);
 
 /*
+ * What a listener gives a client to finish what comes before its data (a
+ * TLS handshake, a proxy request): -w (timeout_ms, -1: none), but never
+ * more than PREAMBLE_MS, so stalled clients cannot hold slots for long.
+ */
+#define PREAMBLE_MS	10000
+long long preamble_ms(long long timeout_ms);
+
+/*
  * Parse a duration in decimal seconds ("1", "0.5", ".25") into
  * milliseconds, rounding a fraction up. Rejects signs, exponents, hex, inf,
  * nan and values over a million seconds.

@@ -46,6 +46,13 @@ now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+long long
+preamble_ms(long long timeout_ms)
+{
+	return timeout_ms >= 0 && timeout_ms < PREAMBLE_MS ? timeout_ms :
+	    PREAMBLE_MS;
+}
+
 int
 parse_duration(const char *s, long long *ms)
 {

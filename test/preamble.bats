@@ -1,0 +1,146 @@
+#!/usr/bin/env bats
+# What comes before a client's data (a TLS handshake, a proxy request) has
+# a deadline in every listening mode (sock(1), -w): -w, or 10 s without
+# it. A crowd of stalled clients filling --max-conns loses its slots then,
+# and a good client is served.
+# shellcheck disable=SC2016,SC2153,SC2154
+# SC2016: -c strings are for the program's shell, not for bats.
+# SC2153/SC2154: T, SOCK, PORT, LPID, EXIT_STATUS come from helper.bash.
+
+load helper
+bats_require_minimum_version 1.5.0
+
+# The first bytes of a TLS ClientHello (a record header that promises
+# 512 bytes, and the start of the handshake message), then nothing.
+STALLED_HELLO=160301020001
+
+need_tls() {
+	need openssl
+	if "$SOCK" --tls --tls-insecure 127.0.0.1 1 </dev/null 2>&1 |
+	    grep -q 'built without TLS'; then
+		skip "sock was built without TLS"
+	fi
+}
+
+# crowd N HEX SECS: N clients of PORT that send HEX and stall, held for
+# at most SECS; waits until all are connected. Its report (how many the
+# server closed, and when the last was) goes to $T/crowd.
+crowd() {
+	bg python3 "$BATS_TEST_DIRNAME/crowd.py" "$PORT" "$1" "$2" "$3" \
+	    >"$T/crowd"
+	CROWD_PID=$BG_PID
+	wait_for 10 grep -q '^ready$' "$T/crowd"
+}
+
+# crowd_closed N WITHIN: the crowd saw all N closed, the last within
+# WITHIN seconds of its start.
+crowd_closed() {
+	local n secs
+	wait_exit "$CROWD_PID" 30
+	[ "$EXIT_STATUS" -eq 0 ]
+	read -r _ n _ secs < <(grep '^closed' "$T/crowd")
+	[ "$n" -eq "$1" ] || { echo "closed $n of $1" >&2; return 1; }
+	awk -v s="$secs" -v w="$2" 'BEGIN { exit !(s <= w) }' ||
+	    { echo "the last closed after $secs s" >&2; return 1; }
+}
+
+# served_within SECS CMD...: CMD (each try bounded to 3 s) prints "hello"
+# within SECS seconds, trying every 0.1 s while it is refused.
+served_within() {
+	local secs=$1 start out
+	shift
+	start=$(date +%s%N)
+	while [ "$(elapsed_ms "$start")" -lt $((secs * 1000)) ]; do
+		out=$(printf 'hello\n' | timeout 3 "$@" 2>/dev/null) || true
+		[ "$out" = hello ] && return 0
+		sleep 0.1
+	done
+	echo "not served within $secs s" >&2
+	return 1
+}
+
+@test "-k --tls -w 1: 100 stalled handshakes lose their slots at 1 s and a good client is served" {
+	need_tls
+	need python3
+	sock_listen /dev/null "$T/out" "$T/err" -k --tls -w 1 127.0.0.1 0 -c cat
+	crowd 100 "$STALLED_HELLO" 10
+	served_within 6 "$SOCK" --tls --tls-insecure 127.0.0.1 "$PORT"
+	crowd_closed 100 4
+	grep -q "^sock: TLS handshake with 127.0.0.1 port [0-9]*: Connection timed out$" "$T/err"
+	kill -0 "$LPID"
+}
+
+@test "-k --tls without -w: stalled handshakes lose their slots at 10 s" {
+	need_tls
+	need python3
+	sock_listen /dev/null "$T/out" "$T/err" -k --tls 127.0.0.1 0
+	crowd 100 "$STALLED_HELLO" 20
+	# Refused at once while the crowd holds every slot.
+	run -1 timeout 3 "$SOCK" --tls --tls-insecure 127.0.0.1 "$PORT" </dev/null
+	crowd_closed 100 13
+	printf 'hello\n' >"$T/m"
+	run -0 timeout 5 "$SOCK" --tls --tls-insecure 127.0.0.1 "$PORT" <"$T/m"
+	wait_for 5 has_line "$T/out" hello
+}
+
+@test "--broker --tls -w 1: stalled handshakes lose their slots" {
+	need_tls
+	need python3
+	sock_listen /dev/null "$T/out" "$T/err" --broker --tls -w 1 127.0.0.1 0
+	crowd 100 "$STALLED_HELLO" 10
+	crowd_closed 100 4
+	kill -0 "$LPID"
+}
+
+@test "-k -e --tls without -w: stalled handshakes lose their slots at 10 s and a good client is served" {
+	need_tls
+	need python3
+	sock_listen /dev/null "$T/out" "$T/err" -k --tls 127.0.0.1 0 -e /bin/cat
+	crowd 100 "$STALLED_HELLO" 20
+	served_within 15 "$SOCK" --tls --tls-insecure 127.0.0.1 "$PORT"
+	crowd_closed 100 13
+}
+
+@test "-l --tls without -w: a single listener's stalled handshake ends it at 10 s: exit 3" {
+	need_tls
+	need python3
+	sock_listen /dev/null "$T/out" "$T/err" --tls 127.0.0.1 0
+	crowd 1 "$STALLED_HELLO" 20
+	wait_exit "$LPID" 15
+	[ "$EXIT_STATUS" -eq 3 ]
+	crowd_closed 1 13
+	grep -q "^sock: TLS handshake with 127.0.0.1 port [0-9]*: " "$T/err"
+}
+
+@test "--forward --tls -w 1: stalled handshakes lose their slots and a good client is served" {
+	need_tls
+	need python3
+	sock_listen /dev/null /dev/null "$T/target.err" -k 127.0.0.1 0 -c cat
+	local tport=$PORT
+	sock_listen /dev/null "$T/out" "$T/err" -k --tls -w 1 127.0.0.1 0 \
+	    --forward "127.0.0.1:$tport"
+	crowd 100 "$STALLED_HELLO" 10
+	served_within 6 "$SOCK" --tls --tls-insecure 127.0.0.1 "$PORT"
+	crowd_closed 100 4
+}
+
+@test "--proxy-server -w 1: 100 silent clients lose their slots at 1 s and a good client is served" {
+	need python3
+	sock_listen /dev/null /dev/null "$T/target.err" -k 127.0.0.1 0 -c cat
+	local tport=$PORT
+	sock_listen /dev/null "$T/out" "$T/err" -k -w 1 127.0.0.1 0 --proxy-server
+	crowd 100 "" 10
+	served_within 6 "$SOCK" -x "127.0.0.1:$PORT" 127.0.0.1 "$tport"
+	crowd_closed 100 4
+}
+
+@test "--proxy-server -w 1: 100 clients stalled inside a SOCKS5 request lose their slots" {
+	need python3
+	sock_listen /dev/null /dev/null "$T/target.err" -k 127.0.0.1 0 -c cat
+	local tport=$PORT
+	sock_listen /dev/null "$T/out" "$T/err" -k -w 1 127.0.0.1 0 --proxy-server
+	# The greeting, then half a CONNECT request.
+	crowd 100 0501000501 10
+	served_within 6 "$SOCK" -x "127.0.0.1:$PORT" 127.0.0.1 "$tport"
+	crowd_closed 100 4
+}
