@@ -35,9 +35,9 @@ SAN_FLAGS     = -fsanitize=address,undefined -fno-omit-frame-pointer \
 		-fno-sanitize-recover=all
 
 SRCS	= sock.c end.c exec.c forward.c proxy.c proxyd.c relay.c scan.c server.c tls.c \
-	  util.c
+	  util.c sources.c
 OBJS	= sock.o end.o exec.o forward.o proxy.o proxyd.o relay.o scan.o server.o tls.o \
-	  util.o
+	  util.o sources.o
 
 all: sock
 
@@ -49,6 +49,7 @@ sock: $(OBJS)
 
 $(OBJS): sock.h
 forward.o proxyd.o: proxyd.h
+forward.o server.o sources.o: sources.h
 
 # The whole suite; bats from PATH, else a pinned copy from npm (test/run).
 test: sock test/relay-pair
@@ -61,7 +62,7 @@ test/relay-pair: test/relay-pair.c $(RELAY_PAIR_OBJS) sock.h
 	    $(LDFLAGS) -o $@ test/relay-pair.c $(RELAY_PAIR_OBJS) $(LDLIBS)
 
 # The whole suite again, against a build with AddressSanitizer and UBSan.
-sock-san: $(SRCS) sock.h proxyd.h
+sock-san: $(SRCS) sock.h proxyd.h sources.h
 	$(CC) $(SOCK_CPPFLAGS) $(CPPFLAGS) $(SOCK_CFLAGS) $(CFLAGS) \
 	    $(SAN_FLAGS) $(LDFLAGS) -o $@ $(SRCS) $(LDLIBS) $(SOCK_LIBS)
 

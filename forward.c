@@ -36,6 +36,7 @@
 
 #include "sock.h"
 #include "proxyd.h"
+#include "sources.h"
 
 #ifndef MSG_NOSIGNAL
 #define MSG_NOSIGNAL	0	/* SIGPIPE is ignored anyway; see main */
@@ -109,6 +110,7 @@ struct fwd {
 	struct addrinfo	 unix_ai;
 	struct pair	**pairs;
 	int		 n;
+	struct sources	 held;		/* clients per address */
 	int		*lfds;
 	int		 nl;
 	int		 status;	/* of the last pair to end */
@@ -190,6 +192,7 @@ pair_free(struct fwd *f, int i)
 	proxyd_free(p->req);
 	outbuf_free(&p->to_client);
 	outbuf_free(&p->to_target);
+	sources_give(&f->held, (struct sockaddr *)&p->client.peer);
 	free(p);
 	f->pairs[i] = f->pairs[--f->n];
 }
@@ -721,6 +724,7 @@ pair_add(struct fwd *f, const struct conn *c)
 
 	if ((p = calloc(1, sizeof(*p))) == NULL) {
 		warn("forward");
+		sources_give(&f->held, (const struct sockaddr *)&c->peer);
 		close(c->fd);
 		return -1;
 	}
@@ -930,7 +934,7 @@ accept_one(struct fwd *f, int lfd)
 	struct conn c;
 	int fd, i;
 
-	if ((fd = admit_client(f->o, lfd, f->n, &c)) == -2)
+	if ((fd = admit_client(f->o, lfd, f->n, &f->held, &c)) == -2)
 		return -1;
 	if (fd == -1)
 		return 0;
@@ -1081,5 +1085,6 @@ serve_forward(const struct opts *o, int *lfds, int nl, struct conn *first,
 	if (f.src != NULL)
 		freeaddrinfo(f.src);
 	free(f.pairs);
+	sources_free(&f.held);
 	return status;
 }

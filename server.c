@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "sock.h"
+#include "sources.h"
 
 #define CLIENT_QUEUE	(256 * 1024)	/* bytes waiting for one client */
 #define OUT_QUEUE	(256 * 1024)	/* bytes waiting for stdout */
@@ -75,6 +76,7 @@ struct server {
 	int		 nl;
 	struct client	*clients[MAX_CONNS_LIMIT];
 	int		 n;
+	struct sources	 held;		/* clients per address */
 	struct end	 in;		/* stdin */
 	struct end	 stdout_end;
 	struct queue	 out;		/* bytes for stdout */
@@ -257,6 +259,7 @@ sweep(struct server *s)
 				(void)c->end.ops->shutdown(&c->end);
 			c->end.ops->free(&c->end);
 			close(c->conn.fd);
+			sources_give(&s->held, (struct sockaddr *)&c->conn.peer);
 			free(c->out.buf);
 			s->clients[i] = s->clients[--s->n];
 			if (s->o->chat) {
@@ -275,7 +278,8 @@ sweep(struct server *s)
 }
 
 int
-admit_client(const struct opts *o, int lfd, int nclients, struct conn *c)
+admit_client(const struct opts *o, int lfd, int nclients,
+    struct sources *held, struct conn *c)
 {
 	struct sockaddr_storage ss;
 	socklen_t sslen = sizeof(ss);
@@ -316,12 +320,26 @@ admit_client(const struct opts *o, int lfd, int nclients, struct conn *c)
 		close(fd);
 		return -1;
 	}
+	if (held != NULL && o->max_per_source > 0 && sources_take(held,
+	    (struct sockaddr *)&ss, o->max_per_source) == -1 &&
+	    errno != EAFNOSUPPORT) {
+		if (o->verbose > 0 && errno == EBUSY)
+			warnx("refused %s: already %d connections from its "
+			    "address (--max-conns-per-source)", from,
+			    o->max_per_source);
+		else if (o->verbose > 0)
+			warnx("refused %s: %s", from, strerror(errno));
+		close(fd);
+		return -1;
+	}
 	if (o->verbose > 0)
 		warnx("connection from %s (%s)", from,
 		    sock_proto(o->unix_domain, o->udp));
 	memset(c, 0, sizeof(*c));
 	c->fd = fd;
 	c->connected = true;
+	memcpy(&c->peer, &ss, sslen);
+	c->peerlen = sslen;
 	/* Messages name the far end; a Unix client is rarely named. */
 	snprintf(c->name, sizeof(c->name), "%s", o->unix_domain ? o->path :
 	    from);
@@ -363,7 +381,7 @@ add_client(struct server *s, int lfd)
 	struct conn conn;
 	int fd;
 
-	if ((fd = admit_client(s->o, lfd, s->n, &conn)) == -2)
+	if ((fd = admit_client(s->o, lfd, s->n, &s->held, &conn)) == -2)
 		return EXIT_NET;
 	if (fd == -1)
 		return 0;
@@ -806,6 +824,7 @@ struct programs {
 	struct program	 v[MAX_CONNS_LIMIT];
 	int		 n;
 	int		 running;
+	struct sources	 held;		/* programs running per address */
 };
 
 /* Reap every child that has exited and start its connection's close. */
@@ -823,6 +842,8 @@ reap_children(const struct opts *o, struct programs *p)
 			if (p->v[i].pid != pid)
 				continue;
 			p->v[i].pid = 0;
+			sources_give(&p->held,
+			    (struct sockaddr *)&p->v[i].conn.peer);
 			/* A TLS child (no socket here) is done with its exit. */
 			p->v[i].deadline = now_ms() + (p->v[i].conn.fd == -1 ? 0 :
 			    LINGER_MS);
@@ -985,7 +1006,7 @@ serve_programs(const struct opts *o, int *lfds, int nl, struct relay_io *io)
 			if (!FD_ISSET(lfds[i], &rfds))
 				continue;
 			if ((fd = admit_client(o, lfds[i], progs->running,
-			    &c)) == -2)
+			    &progs->held, &c)) == -2)
 				return EXIT_NET;	/* sock exits: no free */
 			if (fd == -1)
 				continue;
@@ -993,6 +1014,8 @@ serve_programs(const struct opts *o, int *lfds, int nl, struct relay_io *io)
 			    (pid = program_relayed(o, io) ?
 			    fork_relayed_program(o, lfds, nl, &c, io) :
 			    spawn_program(o, fd)) == -1) {
+				sources_give(&progs->held,
+				    (struct sockaddr *)&c.peer);
 				close(fd);
 				continue;
 			}
@@ -1041,6 +1064,7 @@ serve_clients(const struct opts *o, int *lfds, int nl, struct relay_io *io)
 	sweep(s);
 	if (status == EXIT_OK)
 		status = s->status;
+	sources_free(&s->held);
 	free(s->out.buf);
 	free(s);
 	return status;

@@ -83,6 +83,7 @@ enum optid {
 	OPT_DENYFILE,
 	OPT_KEEPALIVE,
 	OPT_MAX_CONNS,
+	OPT_MAX_PER_SOURCE,
 	OPT_NO_SHUTDOWN,
 	OPT_NODELAY,
 	OPT_PROGRESS,
@@ -189,6 +190,7 @@ static const struct optdef options[OPT_COUNT] = {
 	[OPT_DENYFILE]	= { NULL,	"--denyfile",	required_argument, "file" },
 	[OPT_KEEPALIVE]	= { NULL,	"--keepalive",	no_argument,	NULL },
 	[OPT_MAX_CONNS]	= { NULL,	"--max-conns",	required_argument, "n" },
+	[OPT_MAX_PER_SOURCE] = { NULL,	"--max-conns-per-source", required_argument, "n" },
 	[OPT_NO_SHUTDOWN] = { NULL,	"--no-shutdown", no_argument,	NULL },
 	[OPT_NODELAY]	= { NULL,	"--nodelay",	no_argument,	NULL },
 	[OPT_PROGRESS]	= { NULL,	"--progress",	optional_argument, "auto|always" },
@@ -241,6 +243,8 @@ static const struct rule rules[] = {
 	{ OPT_SHELL,		{ 0 },	{ OPT_RECV_ONLY, OPT_SEND_ONLY, OPT_FORCE_FIN, OPT_NO_SHUTDOWN, OPT_QUIT, OPT_INTERVAL, OPT_HEXDUMP, OPT_CRLF, OPT_TELNET, OPT_PROGRESS },	"the program talks to the peer directly" },
 	{ OPT_SCAN,		{ 0 },	{ OPT_RECV_ONLY, OPT_SEND_ONLY, OPT_FORCE_FIN, OPT_NO_SHUTDOWN, OPT_QUIT, OPT_HEXDUMP, OPT_CRLF, OPT_TELNET, OPT_PROGRESS },	"a scan sends and receives nothing" },
 	{ OPT_MAX_CONNS,	{ OPT_KEEP_OPEN, OPT_BROKER, OPT_CHAT },	{ OPT_UDP },	NULL },
+	{ OPT_MAX_PER_SOURCE,	{ OPT_KEEP_OPEN, OPT_BROKER, OPT_CHAT },	{ 0 },	NULL },
+	{ OPT_MAX_PER_SOURCE,	{ 0 },	{ OPT_UDP, OPT_UNIX },	"it counts the connections of each IP address" },
 	{ OPT_BROKER,		{ 0 },	{ OPT_CRLF, OPT_TELNET, OPT_INTERVAL, OPT_HEXDUMP, OPT_PROGRESS },	NULL },
 	{ OPT_CHAT,		{ 0 },	{ OPT_CRLF, OPT_TELNET, OPT_INTERVAL, OPT_HEXDUMP, OPT_PROGRESS },	NULL },
 	{ OPT_RECV_ONLY,	{ 0 },	{ OPT_SEND_ONLY, OPT_FORCE_FIN },	NULL },
@@ -327,6 +331,7 @@ usage(FILE *fp)
 "  --broker         relay every client's data to all other clients (-k)\n"
 "  --chat           --broker with a <userN> prefix on each line\n"
 "  --max-conns n    refuse clients beyond n at once (default 100)\n"
+"  --max-conns-per-source n  refuse an address's clients beyond n at once\n"
 "  --allow list     admit only these addresses/CIDR blocks (comma-separated)\n"
 "  --deny list      refuse these addresses/CIDR blocks\n"
 "  --allowfile f    --allow, one entry a line from f (# comments)\n"
@@ -698,6 +703,10 @@ parse_option(enum optid id, struct opts *o, struct seen *seen)
 	case OPT_MAX_CONNS:
 		o->max_conns = int_option("--max-conns", optarg, 1,
 		    MAX_CONNS_LIMIT);
+		break;
+	case OPT_MAX_PER_SOURCE:
+		o->max_per_source = int_option("--max-conns-per-source",
+		    optarg, 1, MAX_CONNS_LIMIT);
 		break;
 	case OPT_NODELAY:
 		o->sockopts.nodelay = true;
@@ -1940,7 +1949,7 @@ serve_streams(const struct opts *o, int *fds, int n, struct relay_io *io)
 		if ((lfd = wait_listeners(fds, n)) == -1)
 			return EXIT_NET;
 		/* A client --allow/--deny refuses does not count. */
-		if ((fd = admit_client(o, lfd, 0, &c)) == -2)
+		if ((fd = admit_client(o, lfd, 0, NULL, &c)) == -2)
 			return EXIT_NET;
 	} while (fd == -1);
 	close_all(fds, n);

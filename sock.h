@@ -22,6 +22,7 @@
 
 struct addrinfo;
 struct tls_ctx;
+struct sources;
 
 #define SOCK_VERSION	"0.1.0"
 
@@ -174,6 +175,7 @@ struct opts {
 	bool		 broker;	/* --broker */
 	bool		 chat;		/* --chat */
 	int		 max_conns;	/* --max-conns */
+	int		 max_per_source; /* --max-conns-per-source; 0: none */
 	struct acl	 allow;		/* --allow, --allowfile */
 	struct acl	 deny;		/* --deny, --denyfile */
 
@@ -841,14 +843,17 @@ int	run_program(const struct opts *, int fd, const char *name);
  */
 
 /*
- * Accept one client from lfd, applying --allow/--deny and --max-conns
- * (nclients already connected): a client refused is closed at once, with a
- * -v message. Returns the new socket with c filled in, or -1 (refused, or
- * a transient accept failure: try again) or -2 (accept failed for good,
- * said why).
+ * Accept one client from lfd, applying --allow/--deny, --max-conns
+ * (nclients already connected) and --max-conns-per-source (held: the
+ * caller's count per address, or NULL; an admitted client is counted
+ * there, and the caller gives it back with sources_give(held, &c->peer)
+ * when it goes): a client refused is closed at once, with a -v message.
+ * Returns the new socket with c filled in (c->peer: the client's
+ * address), or -1 (refused, or a transient accept failure: try again) or
+ * -2 (accept failed for good, said why).
  */
 int	admit_client(const struct opts *, int lfd, int nclients,
-	    struct conn *c);
+	    struct sources *held, struct conn *c);
 
 /*
  * Serve every client of the listening sockets at once (-k, --broker,

@@ -12,7 +12,8 @@ _sock()
 	    -P -p -q -r -s -T -t -U -u -v -W -w -X -x -z --allow --allowfile
 	    --broker --chat --deny --denyfile --forward --help --hex-dump
 	    --keepalive --proxy-auth --proxy-server
-	    --limit-rate --max-conns --mptcp --no-shutdown --nodelay --progress
+	    --limit-rate --max-conns --max-conns-per-source --mptcp
+	    --no-shutdown --nodelay --progress
 	    --recv-only --send-only --ssl --tls --tls-alpn --tls-ca --tls-cert
 	    --tls-insecure --tls-key --tls-min --tls-pin --tls-servername
 	    --tls-verify-client --version --wait'
@@ -70,7 +71,8 @@ _sock()
 		return
 		;;
 	-I | -i | -M | -m | -O | -P | -p | -q | -W | -w | --allow | --deny | \
-	    --limit-rate | --max-conns | --wait | --tls-alpn | --tls-pin | \
+	    --limit-rate | --max-conns | --max-conns-per-source | --wait | \
+	    --tls-alpn | --tls-pin | \
 	    --tls-servername | --forward | --proxy-auth)
 		# A number, a port or an address list: nothing to offer.
 		return

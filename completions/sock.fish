@@ -67,6 +67,7 @@ complete -c sock -l deny -x -d 'Refuse these addresses/CIDR blocks'
 complete -c sock -l denyfile -r -F -d 'Refuse the addresses listed in file'
 complete -c sock -l keepalive -d 'Enable TCP keepalives'
 complete -c sock -l max-conns -x -d 'Refuse clients beyond n at once'
+complete -c sock -l max-conns-per-source -x -d "Refuse an address's clients beyond n at once"
 complete -c sock -l no-shutdown -d 'Never send a FIN before the end'
 complete -c sock -l nodelay -d 'Disable Nagle'\''s algorithm (TCP_NODELAY)'
 complete -c sock -l progress -a 'auto always' -d 'Live transfer status on stderr'

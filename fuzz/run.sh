@@ -38,6 +38,7 @@ sources() {
 	# The parsers alone: tls.c built without HAVE_TLS needs no OpenSSL.
 	tls_pin | tls_alpn) echo "../tls.c ../util.c" ;;
 	proxyd_*) echo "../proxyd.c" ;;
+	sources) echo "../sources.c" ;;
 	*) echo "../util.c" ;;
 	esac
 }

@@ -476,8 +476,8 @@ same_set() {
 	[ "$output" = lowdelay ]
 	run -0 bash_complete --progress = al
 	[ "$output" = always ]
-	run -0 bash_complete --max-
-	[ "$output" = --max-conns ]
+	run -0 bash_complete --max-conns-p
+	[ "$output" = --max-conns-per-source ]
 	: >"$T/sockpath"
 	run -0 bash_complete -U -l "$T/sockp"
 	[ "$output" = "$T/sockpath" ]

@@ -188,3 +188,95 @@ same_lines() {
 	run -1 grep -q 'refused' "$T/err"
 	kill -0 "$LPID"
 }
+
+# ---------------------------------------------------------------- one source
+
+# crowd_of N SECS: N clients from 127.0.0.1 that stall, held SECS; waits
+# until all are connected; the report goes to $T/crowd (test/crowd.py).
+crowd_of() {
+	bg python3 "$BATS_TEST_DIRNAME/crowd.py" "$PORT" "$1" "" "$2" >"$T/crowd"
+	CROWD_PID=$BG_PID
+	wait_for 10 grep -q '^ready$' "$T/crowd"
+}
+
+# per_source_holds ARGS...: with "sock -k --max-conns-per-source 2 ARGS"
+# listening (PORT, LPID, $T/err), 127.0.0.1 holds three connections: the
+# third is closed at once, the two others stay; a client from 127.0.0.2
+# is still served (CMD from $T/cmd, given the port, must print "hello");
+# once 127.0.0.1's connections are gone, it is served again.
+per_source_holds() {
+	crowd_of 3 3
+	wait_for 5 grep -q "^sock: refused 127.0.0.1 port [0-9]*: already 2 connections from its address (--max-conns-per-source)$" "$T/err"
+	"$@" 127.0.0.2 >"$T/second"
+	[ "$(cat "$T/second")" = hello ]
+	wait_exit "$CROWD_PID" 10
+	grep -q '^closed 1 in' "$T/crowd"
+	"$@" 127.0.0.1 >"$T/again"
+	[ "$(cat "$T/again")" = hello ]
+}
+
+# echo_from SRC: send "hello" to PORT from address SRC and print the answer.
+echo_from() {
+	printf 'hello\n' | timeout 5 "$SOCK" -s "$1" 127.0.0.1 "$PORT"
+}
+
+# proxied_from SRC: the same, through the SOCKS5 proxy at PORT to TPORT.
+proxied_from() {
+	printf 'hello\n' | timeout 5 "$SOCK" -s "$1" -x "127.0.0.1:$PORT" \
+	    127.0.0.1 "$TPORT"
+}
+
+@test "-k -e --max-conns-per-source 2: one address at its limit cannot keep another out" {
+	need python3
+	sock_listen /dev/null "$T/out" "$T/err" -k --max-conns-per-source 2 \
+	    127.0.0.1 0 -e /bin/cat
+	per_source_holds echo_from
+}
+
+@test "--forward --max-conns-per-source 2: one address at its limit cannot keep another out" {
+	need python3
+	echo_target
+	sock_listen /dev/null "$T/out" "$T/err" -k --max-conns-per-source 2 \
+	    127.0.0.1 0 --forward "127.0.0.1:$TPORT"
+	per_source_holds echo_from
+}
+
+@test "--proxy-server --max-conns-per-source 2: one address at its limit cannot keep another out" {
+	need python3
+	echo_target
+	sock_listen /dev/null "$T/out" "$T/err" -k --max-conns-per-source 2 \
+	    127.0.0.1 0 --proxy-server
+	per_source_holds proxied_from
+}
+
+@test "-k --max-conns-per-source 2: a third client from one address is refused, another address is not" {
+	need python3
+	sock_listen /dev/null "$T/out" "$T/err" -k --max-conns-per-source 2 \
+	    127.0.0.1 0
+	crowd_of 3 3
+	wait_for 5 grep -q "^sock: refused 127.0.0.1 port [0-9]*: already 2 connections from its address (--max-conns-per-source)$" "$T/err"
+	printf 'from .2\n' >"$T/m"
+	run -0 timeout 5 "$SOCK" -s 127.0.0.2 127.0.0.1 "$PORT" <"$T/m"
+	wait_for 5 has_line "$T/out" "from .2"
+	wait_exit "$CROWD_PID" 10
+	grep -q '^closed 1 in' "$T/crowd"
+}
+
+@test "--allow and --deny come before --max-conns-per-source" {
+	sock_listen /dev/null "$T/out" "$T/err" -k --max-conns-per-source 1 \
+	    --deny 127.0.0.3 127.0.0.1 0
+	run -0 timeout 5 "$SOCK" -s 127.0.0.3 127.0.0.1 "$PORT" </dev/null
+	wait_for 5 grep -q "^sock: refused 127.0.0.3 port [0-9]*: not allowed by --allow/--deny$" "$T/err"
+	run -1 grep -q 'per-source' "$T/err"
+}
+
+@test "--max-conns-per-source: needs a server of many clients, counts IP addresses only, takes 1 or more" {
+	run -2 --separate-stderr "$SOCK" -l 0 --max-conns-per-source 2
+	[ "${stderr_lines[0]}" = "sock: --max-conns-per-source needs -k, --broker or --chat" ]
+	run -2 --separate-stderr "$SOCK" -l -k -U "$T/s" --max-conns-per-source 2
+	[ "${stderr_lines[0]}" = "sock: --max-conns-per-source cannot be used with -U: it counts the connections of each IP address" ]
+	run -2 --separate-stderr "$SOCK" -l -k -u 0 --max-conns-per-source 2
+	[ "${stderr_lines[0]}" = "sock: --max-conns-per-source cannot be used with -u: it counts the connections of each IP address" ]
+	run -2 --separate-stderr "$SOCK" -l -k 0 --max-conns-per-source 0
+	[[ "${stderr_lines[0]}" == "sock: invalid --max-conns-per-source "* ]]
+}
