@@ -135,9 +135,10 @@ wait_exit() {
 # use it only where the port must be known before anything listens on it:
 # a port the test names (-l -p PORT, a -p source port), a listener that
 # appears later (--wait), a UDP port that must refuse (nothing bound to it
-# at all; closed_port is the TCP one), or a peer (nc, ncat, socat, python's scripts) started on a port
-# the test gives it. A listener on port 0 says its port instead: sock
-# -v's "listening on" line (sock_listen), or bound_port below.
+# at all; closed_port is the TCP one), or a peer (nc, ncat, socat) started
+# on a port the test gives it. A listener on port 0 says its port instead:
+# sock -v's "listening on" line (sock_server), peer.py's PORTFILE
+# (peer_listen), or bound_port below.
 free_port() {
 	python3 "$PEER_PY" free-port "${1:-tcp}"
 }
