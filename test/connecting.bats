@@ -1,11 +1,11 @@
 #!/usr/bin/env bats
+# Connecting: Happy Eyeballs across a name's addresses (sock(1),
+# DESCRIPTION), also under --wait, and --mptcp.
 # shellcheck disable=SC2016,SC2153,SC2154
 # SC2016: sh -c scripts take their arguments as "$0" "$1"... on purpose.
 # SC2153/SC2154: T, SOCK, PORT, LPID, BG_PID, EXIT_STATUS, DUAL* come from
 # helper.bash (loaded by bats' load, which shellcheck cannot follow);
 # stderr and stderr_lines from bats' run --separate-stderr.
-# Connecting well (SPEC.md "Connecting"): Happy Eyeballs across a name's
-# addresses, and --mptcp.
 
 load helper
 bats_require_minimum_version 1.5.0
@@ -155,7 +155,7 @@ TIMED='s=$(date +%s%N); "$@"; r=$?; echo $(( ($(date +%s%N) - s) / 1000000 )) >"
 need_mptcp() {
 	[ "$(uname -s)" = Linux ] || skip "MPTCP is Linux only"
 	need python3
-	python3 -c 'import socket; socket.socket(socket.AF_INET, socket.SOCK_STREAM, 262)' 2>/dev/null ||
+	python3 "$PEER_PY" can mptcp 2>/dev/null ||
 	    skip "this kernel has no MPTCP (or net.mptcp.enabled is 0)"
 }
 
@@ -166,21 +166,6 @@ protocol_of() {
 	read_opts "$@" || return 1
 	sed -n 's/^protocol=//p' "$T/opts"
 }
-
-# MPTCP_PEER_PY PORTFILE: an MPTCP listener on 127.0.0.1 that accepts one
-# client and prints the protocol of the accepted socket: 262 when the
-# client spoke MPTCP, 6 when it fell back to plain TCP.
-MPTCP_PEER_PY='
-import os, socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_STREAM, 262)
-s.bind(("127.0.0.1", 0))
-s.listen(8)
-with open(sys.argv[1] + ".tmp", "w") as f:
-    f.write("%d\n" % s.getsockname()[1])
-os.rename(sys.argv[1] + ".tmp", sys.argv[1])
-c, _ = s.accept()
-print(c.getsockopt(socket.SOL_SOCKET, socket.SO_PROTOCOL), flush=True)
-'
 
 @test "--mptcp: a client's and a listener's sockets are MPTCP (the protocol read back)" {
 	need_mptcp
@@ -228,18 +213,18 @@ print(c.getsockopt(socket.SOL_SOCKET, socket.SO_PROTOCOL), flush=True)
 
 @test "--mptcp -z probes with MPTCP (the listener sees an MPTCP client)" {
 	need_mptcp
-	bg python3 -c "$MPTCP_PEER_PY" "$T/port" >"$T/proto"
-	wait_for 5 test -s "$T/port"
-	run -0 timeout 10 "$SOCK" -z --mptcp 127.0.0.1 "$(cat "$T/port")"
+	# An MPTCP listener: the protocol of the socket it accepts is 262 when
+	# the client spoke MPTCP, 6 when it fell back to plain TCP.
+	peer_listen mptcp protocol="$T/proto" close
+	run -0 timeout 10 "$SOCK" -z --mptcp 127.0.0.1 "$PPORT"
 	wait_for 5 test -s "$T/proto"
 	[ "$(cat "$T/proto")" = 262 ]
 }
 
 @test "--mptcp with a connect: the server sees an MPTCP client" {
 	need_mptcp
-	bg python3 -c "$MPTCP_PEER_PY" "$T/port" >"$T/proto"
-	wait_for 5 test -s "$T/port"
-	run -0 timeout 10 "$SOCK" -N --mptcp 127.0.0.1 "$(cat "$T/port")" </dev/null
+	peer_listen mptcp protocol="$T/proto" close
+	run -0 timeout 10 "$SOCK" -N --mptcp 127.0.0.1 "$PPORT" </dev/null
 	wait_for 5 test -s "$T/proto"
 	[ "$(cat "$T/proto")" = 262 ]
 }

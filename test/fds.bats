@@ -1,12 +1,12 @@
 #!/usr/bin/env bats
+# Started with descriptors 0, 1 or 2 closed: sock still works, treats a
+# closed stdin as empty and a closed stdout as a sink, and never puts a
+# socket on 0, 1 or 2 (where a stray printf or read would hit the network).
 # shellcheck disable=SC2016,SC2153,SC2154
 # SC2016: sh -c scripts take their arguments as "$0" "$1"... on purpose.
 # SC2153/SC2154: T, SOCK, PORT, LPID, BG_PID, EXIT_STATUS come from
 # helper.bash (loaded by bats' load, which shellcheck cannot follow);
 # stderr and stderr_lines from bats' run --separate-stderr.
-# Started with descriptors 0, 1 or 2 closed: sock still works, treats a
-# closed stdin as empty and a closed stdout as a sink, and never puts a
-# socket on 0, 1 or 2 (where a stray printf or read would hit the network).
 
 load helper
 bats_require_minimum_version 1.5.0
@@ -159,15 +159,10 @@ has_sockets() {
 
 @test "a UDP client with stdin closed exits 0 by itself" {
 	local p
-	need python3 ss
-	bg python3 -c '
-import socket, time
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("127.0.0.1", 0))
-time.sleep(60)
-'
-	wait_for 5 has_bound_port "$BG_PID" udp
-	p=$(bound_port "$BG_PID" udp)
+	need python3
+	bg python3 "$PEER_PY" udp "$T/uport"
+	wait_for 5 test -s "$T/uport"
+	p=$(cat "$T/uport")
 	bg sh -c 'exec "$0" -u 127.0.0.1 "$1" <&-' "$SOCK" "$p"
 	wait_exit "$BG_PID" 4
 	[ "$EXIT_STATUS" -eq 0 ]

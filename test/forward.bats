@@ -9,12 +9,7 @@ bats_require_minimum_version 1.5.0
 # fwd_start ARGS...: start "sock -v -l 127.0.0.1 0 ARGS" (stdin /dev/null,
 # stderr $T/fwd.err); set FPORT and FPID.
 fwd_start() {
-	"$SOCK" -v -l 127.0.0.1 0 "$@" </dev/null >"$T/fwd.out" \
-	    2>"$T/fwd.err" 3>&- &
-	FPID=$!
-	PIDS+=("$FPID")
-	wait_for 5 has_port_line "$T/fwd.err" || { cat "$T/fwd.err" >&2; return 1; }
-	FPORT=$(port_from "$T/fwd.err")
+	sock_server FPORT FPID /dev/null "$T/fwd.out" "$T/fwd.err" 127.0.0.1 0 "$@"
 }
 
 # fwd_exits STATUS [SECS]: the forwarder (FPID) exits with STATUS.
@@ -55,11 +50,8 @@ bulk_both_ways() {
 
 @test "with -k, concurrent clients each get their own target connection" {
 	# The target echoes each client back, many at once.
-	"$SOCK" -v -l -k 127.0.0.1 0 -c cat </dev/null >/dev/null \
-	    2>"$T/target.err" 3>&- &
-	PIDS+=("$!")
-	wait_for 5 has_port_line "$T/target.err"
-	fwd_start -k --forward "127.0.0.1:$(port_from "$T/target.err")"
+	sock_listen /dev/null /dev/null "$T/target.err" -k 127.0.0.1 0 -c cat
+	fwd_start -k --forward "127.0.0.1:$PORT"
 	local i pids=()
 	for i in 1 2 3 4 5 6 7 8; do
 		random_file "$T/in$i" $((200000 + i * 1000))
@@ -77,31 +69,12 @@ bulk_both_ways() {
 }
 
 @test "a client that stops reading stalls only its own pair" {
-	"$SOCK" -v -l -k 127.0.0.1 0 -c cat </dev/null >/dev/null \
-	    2>"$T/echo.err" 3>&- &
-	PIDS+=("$!")
-	wait_for 5 has_port_line "$T/echo.err"
-	fwd_start -k --forward "127.0.0.1:$(port_from "$T/echo.err")"
+	sock_listen /dev/null /dev/null "$T/echo.err" -k 127.0.0.1 0 -c cat
+	fwd_start -k --forward "127.0.0.1:$PORT"
 	# A client that floods the echo and never reads what comes back: its
 	# pair fills both ways and stops.
-	bg python3 -c '
-import socket, sys, threading, time
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-s.connect(("127.0.0.1", int(sys.argv[1])))
-sent = 0
-block = b"x" * 65536
-s.settimeout(2)
-try:
-    while True:
-        sent += s.send(block)
-        if sent >= 4 << 20:
-            open(sys.argv[2], "w").close()
-except socket.timeout:
-    open(sys.argv[2] + ".stalled", "w").close()
-time.sleep(30)
-' "$FPORT" "$T/flooding"
-	wait_for 20 test -e "$T/flooding.stalled"
+	peer_connect "$FPORT" rcvbuf=4096 fill="$T/stalled" sleep=30
+	wait_for 20 test -e "$T/stalled"
 	# Another client is served at once all the same.
 	printf 'hello\n' >"$T/hello"
 	run -0 timeout 5 "$SOCK" -N 127.0.0.1 "$FPORT" <"$T/hello"
@@ -296,11 +269,8 @@ time.sleep(30)
 }
 
 @test "--max-conns and --deny apply to the clients of a forwarder" {
-	"$SOCK" -v -l -k 127.0.0.1 0 -c cat </dev/null >/dev/null \
-	    2>"$T/echo.err" 3>&- &
-	PIDS+=("$!")
-	wait_for 5 has_port_line "$T/echo.err"
-	fwd_start -k --max-conns 1 --forward "127.0.0.1:$(port_from "$T/echo.err")"
+	sock_listen /dev/null /dev/null "$T/echo.err" -k 127.0.0.1 0 -c cat
+	fwd_start -k --max-conns 1 --forward "127.0.0.1:$PORT"
 	# The first client holds the only place.
 	open_feed "$T/c1"
 	sock_bg "$T/c1" "$T/c1.got" "$T/c1.err" 127.0.0.1 "$FPORT"
@@ -311,7 +281,7 @@ time.sleep(30)
 	[ -z "$output" ]
 	wait_for 5 grep -q "refused 127.0.0.1 port [0-9]*: already 1 clients (--max-conns)" "$T/fwd.err"
 	kill "$FPID"
-	fwd_start -k --deny 127.0.0.1 --forward "127.0.0.1:$(port_from "$T/echo.err")"
+	fwd_start -k --deny 127.0.0.1 --forward "127.0.0.1:$PORT"
 	run -0 timeout 5 "$SOCK" -N 127.0.0.1 "$FPORT" </dev/null
 	wait_for 5 grep -q "refused 127.0.0.1 port [0-9]*: not allowed by --allow/--deny" "$T/fwd.err"
 }
@@ -323,12 +293,9 @@ time.sleep(30)
 	need_dual_name
 	sock_listen /dev/null "$T/target.got" "$T/target.err" "$DUAL_SECOND" 0
 	silent "$PORT" "$DUAL_FIRST"
-	"${DUAL_RUN[@]}" "$SOCK" -vv -l 127.0.0.1 0 --forward "$DUAL:$PORT" \
-	    </dev/null >/dev/null 2>"$T/fwd.err" 3>&- &
-	FPID=$!
-	PIDS+=("$FPID")
-	wait_for 5 has_port_line "$T/fwd.err" || { cat "$T/fwd.err" >&2; return 1; }
-	FPORT=$(port_from "$T/fwd.err")
+	LAUNCH=("${DUAL_RUN[@]}")
+	sock_server FPORT FPID /dev/null /dev/null "$T/fwd.err" \
+	    -v 127.0.0.1 0 --forward "$DUAL:$PORT"
 	printf 'eyeballs\n' >"$T/req"
 	start=$(now_ms)
 	sock_bg "$T/req" "$T/client.got" "$T/err" 127.0.0.1 "$FPORT"

@@ -1,7 +1,7 @@
 # Shared helpers for sock's bats tests.
 #
 # Conventions: every background process is started through bg (or
-# sock_listen), which records its PID so teardown can kill and reap it; fd 3
+# sock_server), which records its PID so teardown can kill and reap it; fd 3
 # is closed in background children or bats waits for them; readiness is
 # polled, never slept for; ports come from the kernel (port 0, read back
 # from the listener), free_port only where that cannot be (see there).
@@ -13,8 +13,9 @@
 true
 
 SOCK=${SOCK:-"$BATS_TEST_DIRNAME/../sock"}
-# The python peers (peer_listen, peer_connect, blackhole, free_port): one
-# script with subcommands; its docstring lists them and their actions.
+# The python peers and checks (peer_listen, peer_connect, blackhole,
+# free_port, origin_start... and the tests' own): one script with
+# subcommands; its docstring lists them and their actions.
 PEER_PY=$BATS_TEST_DIRNAME/peer.py
 PIDS=()
 # The writers of the feeds open_feed started, by FIFO.
@@ -87,17 +88,25 @@ has_port_line() {
 	[ -n "$(port_from "$1")" ]
 }
 
-# sock_listen IN OUT ERR ARGS...: start "sock -v -l ARGS" with stdin from
-# IN, stdout to OUT and stderr to ERR; wait for its readiness line and set
-# PORT and LPID. ARGS must make it listen on port 0 (or name a port).
-sock_listen() {
-	local in=$1 out=$2 err=$3
-	shift 3
-	"$SOCK" -v -l "$@" <"$in" >"$out" 2>"$err" 3>&- &
-	LPID=$!
-	PIDS+=("$LPID")
+# sock_server PORTVAR PIDVAR IN OUT ERR ARGS...: start "sock -v -l ARGS",
+# prefixed by the words of the array LAUNCH if the test set one, with stdin
+# from IN, stdout to OUT and stderr to ERR; wait for its readiness line and
+# set the variables named PORTVAR (its port) and PIDVAR (its PID). ARGS
+# must make it listen on port 0 (or name a port).
+sock_server() {
+	local portvar=$1 pidvar=$2 in=$3 out=$4 err=$5 pid
+	shift 5
+	"${LAUNCH[@]}" "$SOCK" -v -l "$@" <"$in" >"$out" 2>"$err" 3>&- &
+	pid=$!
+	PIDS+=("$pid")
+	printf -v "$pidvar" %s "$pid"
 	wait_for 5 has_port_line "$err" || { cat "$err" >&2; return 1; }
-	PORT=$(port_from "$err")
+	printf -v "$portvar" %s "$(port_from "$err")"
+}
+
+# sock_listen IN OUT ERR ARGS...: sock_server setting PORT and LPID.
+sock_listen() {
+	sock_server PORT LPID "$@"
 }
 
 # wait_exit PID SECONDS: wait at most SECONDS for PID to exit and set
@@ -126,9 +135,10 @@ wait_exit() {
 # use it only where the port must be known before anything listens on it:
 # a port the test names (-l -p PORT, a -p source port), a listener that
 # appears later (--wait), a UDP port that must refuse (nothing bound to it
-# at all; closed_port is the TCP one), or a peer (nc, ncat, socat, python's scripts) started on a port
-# the test gives it. A listener on port 0 says its port instead: sock
-# -v's "listening on" line (sock_listen), or bound_port below.
+# at all; closed_port is the TCP one), or a peer (nc, ncat, socat) started
+# on a port the test gives it. A listener on port 0 says its port instead:
+# sock -v's "listening on" line (sock_server), peer.py's PORTFILE
+# (peer_listen), or bound_port below.
 free_port() {
 	python3 "$PEER_PY" free-port "${1:-tcp}"
 }
@@ -334,61 +344,14 @@ blackhole() {
 
 # ---------------------------------------------------------------- sock
 
-# BH_PY PORT ADDR...: listen on ADDR port PORT (0: the kernel picks, on
-# the first ADDR) for each ADDR, each with a full accept queue, so that a
-# SYN to any of them is dropped and a connect hangs (see blackhole in
-# helper.bash); print the port once a probe connect to each has hung, or
-# "answers" or "in use".
-BH_PY='
-import socket, sys, time
-def done(msg):
-    print(msg, flush=True)
-    time.sleep(60)
-    sys.exit(0)
-def listen_all(port):
-    held = []
-    for a in sys.argv[2:]:
-        fam = socket.AF_INET6 if ":" in a else socket.AF_INET
-        s = socket.socket(fam)
-        if fam == socket.AF_INET6:
-            s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-        try:
-            s.bind((a, port))
-        except OSError:
-            for h in held:
-                h.close()
-            return None, []
-        s.listen(0)
-        port = s.getsockname()[1]
-        held.append(s)
-    return port, held
-# A port the kernel gave the first address may be taken on another:
-# then try another one (a bounded number of times).
-for attempt in range(20 if sys.argv[1] == "0" else 1):
-    port, held = listen_all(int(sys.argv[1]))
-    if port is not None:
-        break
-else:
-    done("in use")
-for a, s in zip(sys.argv[2:], list(held)):
-    fill = socket.create_connection((a, port))
-    probe = socket.socket(s.family)
-    probe.settimeout(0.3)
-    try:
-        probe.connect((a, port))
-        done("answers")
-    except socket.timeout:
-        pass
-    held += [fill, probe]
-done(port)
-'
-
-# silent PORT ADDR...: start BH_PY; set BH_PORT, or skip where SYNs cannot
-# be made to vanish (fail if the port was taken).
+# silent PORT ADDR...: listen on ADDR port PORT (0: the kernel picks, on
+# the first ADDR) for each ADDR so that a SYN to any of them is dropped and
+# a connect hangs (peer.py blackhole); set BH_PORT, or skip where SYNs
+# cannot be made to vanish (fail if the port was taken).
 silent() {
 	need python3
 	rm -f "$T/bh"
-	bg python3 -c "$BH_PY" "$@" >"$T/bh"
+	bg python3 "$PEER_PY" blackhole "$@" >"$T/bh"
 	wait_for 5 test -s "$T/bh"
 	BH_PORT=$(cat "$T/bh")
 	case $BH_PORT in
@@ -551,29 +514,9 @@ proxy_peer() {
 # origin_start: an HTTP origin on 127.0.0.1 that saves each request head
 # to $T/head.N and answers "origin"; sets OPORT.
 origin_start() {
-	bg python3 -c '
-import os, socket, sys
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-s.listen(16)
-with open(sys.argv[1] + ".tmp", "w") as f:
-    f.write("%d\n" % s.getsockname()[1])
-os.rename(sys.argv[1] + ".tmp", sys.argv[1])
-n = 0
-while True:
-    c, _ = s.accept()
-    n += 1
-    head = b""
-    while b"\r\n\r\n" not in head:
-        d = c.recv(4096)
-        if not d:
-            break
-        head += d
-    with open("%s.%d" % (sys.argv[2], n), "wb") as f:
-        f.write(head)
-    c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\nConnection: close\r\n\r\norigin")
-    c.close()
-' "$T/oport" "$T/head" 2>"$T/origin.err"
+	need python3
+	rm -f "$T/oport"
+	bg python3 "$PEER_PY" origin "$T/oport" "$T/head" 2>"$T/origin.err"
 	wait_for 5 test -s "$T/oport"
 	OPORT=$(cat "$T/oport")
 }

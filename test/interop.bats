@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
-# Interoperability: SPEC.md "The relay", rule 8, with real peers on
-# loopback: nc.openbsd, ncat, socat, nc.traditional, busybox nc and python3.
+# Interoperability: sock beside real peers on loopback (nc.openbsd, ncat,
+# socat, nc.traditional, busybox nc and python3), each way round, whole
+# transfers and half-closes (sock(1), "Data flow and end of stream").
 #
 # In a peer command, the word part @PORT@ is replaced by the port in use.
 #
@@ -79,7 +80,8 @@ listener_to_fin_at_once() {
 
 # The two-way cases below keep sock's stdin open (a FIFO) until sock has
 # received all of the peer's data: nc.openbsd's listen mode and ncat stop
-# sending when a FIN arrives (SPEC rule 2), so an early FIN would race.
+# sending when a FIN arrives (sock(1), "Data flow and end of stream"), so
+# an early FIN would race.
 
 # both_ways_client CMD...: sock as client of the listener CMD; each side
 # sends its own payload and receives the other's.
@@ -232,25 +234,8 @@ both_ways_listener() {
 @test "printf request | sock gets the whole answer of a python3 server that answers after EOF" {
 	need python3
 	random_file "$T/answer" "$SIZE"
-	port=$(free_port)
-	peer_bg /dev/null /dev/null python3 -c '
-import socket, sys
-srv = socket.socket()
-srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-srv.bind(("127.0.0.1", int(sys.argv[1])))
-srv.listen(1)
-c, _ = srv.accept()
-req = b""
-while True:
-    d = c.recv(65536)
-    if not d:
-        break
-    req += d
-open(sys.argv[2], "wb").write(req)
-c.sendall(open(sys.argv[3], "rb").read())
-c.close()
-' "$port" "$T/req" "$T/answer"
-	wait_for 5 is_listening "$port"
+	peer_listen recv_all="$T/req" send="$T/answer" close
+	port=$PPORT
 	# shellcheck disable=SC2016 # expanded by the inner shell
 	run -0 timeout 10 sh -c 'printf request | "$1" 127.0.0.1 "$2" >"$3"' sh "$SOCK" "$port" "$T/out"
 	peer_done

@@ -1,11 +1,11 @@
 #!/usr/bin/env bats
+# Listen mode: readiness line, bind addresses, -p spelling, one client at a
+# time, -k, errors, connection lines.
 # shellcheck disable=SC2016,SC2153,SC2154
 # SC2016: sh -c scripts take their arguments as "$0" "$1"... on purpose.
 # SC2153/SC2154: T, SOCK, PORT, LPID, BG_PID, EXIT_STATUS come from
 # helper.bash (loaded by bats' load, which shellcheck cannot follow);
 # stderr and stderr_lines from bats' run --separate-stderr.
-# Listen mode: readiness line, bind addresses, -p spelling, one client at a
-# time, -k, errors, connection lines.
 
 load helper
 bats_require_minimum_version 1.5.0

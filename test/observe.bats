@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
-# Observation (SPEC.md "Observation"): -v events and the summary line,
-# --progress, the -o hex dump, -C, -t and -i. Byte counts, dumps and the
-# bytes on the wire are checked exactly, against a scripted python3 peer.
+# Observation (sock(1), "Observing a session"): -v events and the summary
+# line, --progress, the -o hex dump, -C, -t and -i. Byte counts, dumps and
+# the bytes on the wire are checked exactly, against a scripted python3
+# peer.
 #
 # Each @test body runs in a subshell (SC2030/SC2031); run sets status,
 # output and stderr, and helper.bash sets PORT and LPID (SC2154/SC2153).
@@ -16,57 +17,6 @@ bats_require_minimum_version 1.5.0
 # are checked exactly.
 export PEER_NODELAY=1
 
-# HEXDUMP_PY FILE MARKER [OFFSET [START [LEN]]]: print what sock's -o must
-# write for the LEN bytes of FILE from START (all by default) sent
-# (MARKER >) or received (<) at direction offset OFFSET: hexdump -C lines
-# with the marker in front.
-HEXDUMP_PY=$(cat <<'PY'
-import sys
-path, marker = sys.argv[1], sys.argv[2]
-off = int(sys.argv[3]) if len(sys.argv) > 3 else 0
-start = int(sys.argv[4]) if len(sys.argv) > 4 else 0
-data = open(path, "rb").read()
-data = data[start:start + int(sys.argv[5])] if len(sys.argv) > 5 else data[start:]
-out = []
-for i in range(0, len(data), 16):
-    chunk = data[i:i + 16]
-    cells = ["%02x" % b for b in chunk] + ["  "] * (16 - len(chunk))
-    text = "".join(chr(b) if 0x20 <= b < 0x7f else "." for b in chunk)
-    out.append("%s %08x  %s  %s  |%s|\n" % (marker, off + i,
-               " ".join(cells[:8]), " ".join(cells[8:]), text))
-sys.stdout.write("".join(out))
-PY
-)
-
-# PARSE_DUMP_PY DUMP SENT RECV: check every line of a -o dump (format,
-# 1-16 bytes, ASCII column, offsets continuing per direction) and write
-# the bytes of each direction to SENT and RECV.
-PARSE_DUMP_PY=$(cat <<'PY'
-import re, sys
-line_re = re.compile(r"^([<>]) ([0-9a-f]{8,})  ((?:[0-9a-f]{2} |   ){8}) "
-                     r"((?:[0-9a-f]{2} |   ){8}) \|(.{1,16})\|\n$")
-data = {">": bytearray(), "<": bytearray()}
-for no, line in enumerate(open(sys.argv[1], encoding="latin-1"), 1):
-    m = line_re.match(line)
-    if not m:
-        sys.exit("line %d: bad format: %r" % (no, line))
-    mark, off = m.group(1), int(m.group(2), 16)
-    cells = (m.group(3) + m.group(4)).split(" ")[:16]
-    hexes = [x for x in cells if x.strip()]
-    if cells[:len(hexes)] != hexes:
-        sys.exit("line %d: gap among the bytes" % no)
-    b = bytes.fromhex("".join(hexes))
-    text = "".join(chr(x) if 0x20 <= x < 0x7f else "." for x in b)
-    if text != m.group(5):
-        sys.exit("line %d: ASCII column %r, expected %r" % (no, m.group(5), text))
-    if off != len(data[mark]):
-        sys.exit("line %d: offset %x, expected %x" % (no, off, len(data[mark])))
-    data[mark] += b
-open(sys.argv[2], "wb").write(data[">"])
-open(sys.argv[3], "wb").write(data["<"])
-PY
-)
-
 # summary_is FILE SENT RECEIVED: the last line of FILE is the -v summary
 # with exactly these byte counts.
 summary_is() {
@@ -80,9 +30,12 @@ summary_is() {
 	fi
 }
 
-# expect_dump FILE MARKER [OFFSET [START [LEN]]]: HEXDUMP_PY's text.
+# expect_dump FILE MARKER [OFFSET [START [LEN]]]: print what sock's -o must
+# write for the LEN bytes of FILE from START (all by default) sent
+# (MARKER >) or received (<) at direction offset OFFSET: hexdump -C lines
+# with the marker in front.
 expect_dump() {
-	python3 -c "$HEXDUMP_PY" "$@"
+	python3 "$PEER_PY" hexdump "$@"
 }
 
 # same_text EXPECTED ACTUAL: files equal, with a diff on failure.
@@ -208,15 +161,7 @@ payload40() {
 	od -c "$T/tty" >&2
 	# Every -v line starts a line of its own: after a newline, or after
 	# the progress line was cleared (\r ESC [K).
-	python3 - "$T/tty" <<'PY'
-import re, sys
-text = open(sys.argv[1], "rb").read()
-events = [m.start() for m in re.finditer(rb"sock: (connected|FIN|sent [0-9]+ bytes)", text)]
-assert len(events) >= 3, "expected connected, FIN and summary lines"
-for at in events:
-    if at > 0 and text[at - 1:at] != b"\n" and text[max(0, at - 4):at] != b"\r\x1b[K":
-        sys.exit("a -v line is drawn onto the progress line: %r" % text[max(0, at - 40):at + 30])
-PY
+	python3 "$PEER_PY" tty-lines "$T/tty"
 }
 
 @test "--progress with stderr not a terminal prints nothing besides the -v lines" {
@@ -367,7 +312,9 @@ PY
 	peer_ok
 	same_file "$T/up" "$T/got"
 	same_file "$T/down" "$T/out"
-	python3 -c "$PARSE_DUMP_PY" "$T/dump" "$T/dsent" "$T/drecv"
+	# Every line well formed (format, 1-16 bytes, ASCII column, offsets
+	# continuing per direction); each direction's bytes rebuilt.
+	python3 "$PEER_PY" parse-dump "$T/dump" "$T/dsent" "$T/drecv"
 	same_file "$T/up" "$T/dsent"
 	same_file "$T/down" "$T/drecv"
 }
@@ -473,38 +420,7 @@ TELNET_IN=fffd01fffb03616263ffff646566fffa1801fff06768690a
 
 @test "-i waiting for the rest of a line does not spin" {
 	need python3
-	# shellcheck disable=SC2016 # python, not shell
-	run -0 timeout 20 python3 - "$SOCK" <<'PY'
-import os, socket, subprocess, sys, time
-srv = socket.socket()
-srv.bind(("127.0.0.1", 0))
-srv.listen(1)
-p = subprocess.Popen([sys.argv[1], "-i", "0.2", "127.0.0.1",
-    str(srv.getsockname()[1])], stdin=subprocess.PIPE,
-    stdout=subprocess.DEVNULL)
-c, _ = srv.accept()
-os.write(p.stdin.fileno(), b"line one\npartial")
-time.sleep(0.5)
-def ticks():
-    f = open("/proc/%d/stat" % p.pid).read().rsplit(")", 1)[1].split()
-    return int(f[11]) + int(f[12])
-t0 = ticks()
-time.sleep(1.5)
-used = ticks() - t0
-os.write(p.stdin.fileno(), b" end\n")
-p.stdin.close()
-c.settimeout(5)
-got = b""
-while True:
-    d = c.recv(100)
-    if not d:
-        break
-    got += d
-c.close()
-p.wait(timeout=5)
-print(used, got)
-sys.exit(0 if used <= 10 and got == b"line one\npartial end\n" else 1)
-PY
+	run -0 timeout 20 python3 "$PEER_PY" line-wait "$SOCK"
 }
 
 @test "-i 0 and -i x are usage errors" {

@@ -1,35 +1,119 @@
 #!/usr/bin/env python3
-"""Scripted peers for sock's bats tests (test/helper.bash starts them).
+"""Scripted peers, and the checks that read what sock wrote, for sock's
+bats tests (test/helper.bash starts most of them; no test runs inline
+python).
 
     peer.py listen PORTFILE ACTION...   listen on 127.0.0.1 port 0, write
                                         the port to PORTFILE (atomically),
                                         accept one client, run ACTIONs
     peer.py connect PORT ACTION...      connect to 127.0.0.1 PORT, run ACTIONs
-    peer.py blackhole                   print the port of a TCP listener on
-                                        127.0.0.1 that never answers a SYN
-                                        (or "answers" where that cannot be
-                                        made), then hold it for 60 s
+    peer.py blackhole [PORT ADDR...]    listen on ADDR (127.0.0.1) port
+                                        PORT (0: the kernel picks, the same
+                                        for every ADDR) where no SYN is
+                                        ever answered; print the port (or
+                                        "answers" where that cannot be
+                                        made, "in use" where PORT is
+                                        taken), then hold it for 60 s
     peer.py free-port [tcp|udp]         print a port the kernel just handed
                                         out and released
     peer.py closed-port                 print the port of a TCP socket bound
                                         on 127.0.0.1 that does not listen
                                         (a connect to it is refused), then
                                         hold it for 60 s
+    peer.py window                      bind 200 consecutive TCP ports on
+                                        127.0.0.1, listen on offsets 3, 99
+                                        and 187 only, print "BASE OPEN1
+                                        OPEN2 OPEN3" (or "none"), hold them
+                                        for 60 s
+    peer.py udp PORTFILE [ACTION...]    bind UDP on 127.0.0.1 port 0, write
+                                        the port to PORTFILE, then for 60 s
+                                        take datagrams:
+        log=FILE                        append each one's size to FILE
+        reply=TEXT                      answer each with TEXT
+        answer=W,W...                   answer the first with one datagram
+                                        "W\n" per W, then exit
+    peer.py udp-send PORT WORD...       send "WORD\n" to 127.0.0.1 PORT,
+                                        one datagram per WORD
+    peer.py origin PORTFILE HEADS       an HTTP origin on 127.0.0.1 port 0
+                                        (port to PORTFILE): saves each
+                                        request head to HEADS.N, answers
+                                        "origin" and closes
+    peer.py raw PORT HEX SECS           connect, send these bytes, print
+                                        what comes back (hex) until the
+                                        other side closes; fail if it does
+                                        not within SECS
+    peer.py many PORT BATCHES SIZE [echo]
+                                        BATCHES times, SIZE clients at once:
+                                        each sends "client B.I\n" and its
+                                        FIN, then must read nothing (or,
+                                        with echo, its own line) and EOF
+    peer.py recv-fd CMD...              run CMD with stdout a Unix socket,
+                                        take the descriptor it passes, send
+                                        "question" and a FIN on it; print
+                                        "STATUS MSG ANSWER"
+    peer.py pty PROMPT ANSWER CMD...    run CMD on a terminal, type ANSWER
+                                        and a newline once PROMPT shows;
+                                        print what it wrote, exit as it did
+    peer.py line-wait SOCK              run "SOCK -i 0.2" to a listener of
+                                        its own with a line and half of
+                                        another on stdin: it must use at
+                                        most 10 ticks of CPU in 1.5 s while
+                                        it waits for the rest, and deliver
+                                        both lines whole
+    peer.py slow-read IN OUT CHUNK SECS COUNT
+                                        read IN (a FIFO: opened here)
+                                        CHUNK bytes at a time, SECS apart,
+                                        into OUT; write the byte count to
+                                        COUNT at EOF
+    peer.py can mptcp|ipv6              exit 0 if this kernel makes an
+                                        MPTCP socket (binds ::1)
+
+Checks of what sock wrote (a mismatch exits 1 with the reason):
+
+    peer.py hexdump FILE MARKER [OFFSET [START [LEN]]]
+                                        print what -o must write for the
+                                        LEN bytes of FILE from START sent
+                                        (MARKER >) or received (<) at
+                                        direction offset OFFSET
+    peer.py parse-dump DUMP SENT RECV   check every line of a -o dump
+                                        (format, 1-16 bytes, ASCII column,
+                                        offsets per direction); write each
+                                        direction's bytes to SENT and RECV
+    peer.py tty-lines FILE              every -v line in FILE (a terminal's
+                                        output) starts a line of its own,
+                                        not the --progress line
+    peer.py strip-notices FILE          print FILE without its --chat
+                                        "<announce> ...\n" notices,
+                                        wherever they are
 
 With PEER_NODELAY set (non-empty) in its environment, the connection of
 listen and connect gets TCP_NODELAY.
 
-Actions, run in order (a failed check exits 1 with a "peer:" message):
-  rcvbuf=N           (listen, any position) SO_RCVBUF N before listening
-  no_client=SECS     (listen, first) check that nobody connects for SECS,
-                     then exit 0
+Actions, run in order (a failed check exits 1 with a "peer:" message);
+rcvbuf, port and mptcp are setup, applied before anything else wherever
+they stand:
+  rcvbuf=N           SO_RCVBUF N before listening or connecting
+  port=N[,N...]      (listen) listen on the first of these ports that is
+                     free (SO_REUSEADDR), not on port 0; PORTFILE says
+                     "none" where none is
+  mptcp              (listen) an MPTCP listener
+  no_client=SECS     (listen, first but for setup) check that nobody
+                     connects for SECS, then exit 0
+  hold=SECS          (listen, first but for setup) accept nobody, keep
+                     listening for SECS, then exit 0
+  tls=CERT,KEY       (listen) the connection becomes a TLS server session
   name=FILE          write our own port (the client's port) to FILE
+  peer=FILE          write the other side's "ADDR PORT" to FILE
+  protocol=FILE      write the connection's SO_PROTOCOL (6 TCP, 262
+                     MPTCP) to FILE
   send=FILE          send the whole file
   sendstr=TEXT       send TEXT
   sendhex=HEX        send these bytes
   sendn=N            send N bytes "x"
   drip=HEX,SECS      send these bytes one at a time, SECS apart
   flood=N            send N bytes as fast as possible; a reset ends it quietly
+  fill=FILE          send until the other side stops taking bytes for 2 s,
+                     then create FILE
   stream=N,SECS      send "line K" N times, SECS apart
   both=SEND,RECV     send file SEND and, at the same time, read until EOF
                      into RECV; shut_wr once SEND is sent
@@ -44,12 +128,14 @@ Actions, run in order (a failed check exits 1 with a "peer:" message):
   eof_within=SECS    check that EOF arrives within SECS (data before it is dropped)
   shut_wr            shutdown(SHUT_WR): send our FIN
   rst                close with SO_LINGER 0: send a reset
+  cut                shutdown(SHUT_RDWR) and close: under tls=, a FIN with
+                     no close_notify before it
   close              close normally
   sleep=SECS         sleep
   touch=FILE         create FILE (a progress mark the test waits for)
   await=FILE         wait until FILE exists (the test's go-ahead)
 """
-import os, socket, struct, sys, threading, time
+import os, random, re, socket, struct, subprocess, sys, threading, time
 
 
 def fail(msg):
@@ -57,26 +143,55 @@ def fail(msg):
     sys.exit(1)
 
 
-def blackhole():
-    """A socket with a backlog of 0 that never accepts: one connection
-    fills its accept queue, and Linux then drops every further SYN
+def blackhole(port=0, addrs=("127.0.0.1",)):
+    """Sockets with a backlog of 0 that never accept: one connection
+    fills each accept queue, and Linux then drops every further SYN
     (tcp_conn_request: accept queue full), so a connect hangs in SYN_SENT
-    until its own timeout. A probe connect checks that before the port is
-    printed. Purely local, unlike the usual "unroutable address" trick."""
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    s.listen(0)
-    port = s.getsockname()[1]
-    fill = socket.create_connection(("127.0.0.1", port))
-    probe = socket.socket()
-    probe.settimeout(0.3)
-    try:
-        probe.connect(("127.0.0.1", port))
-        print("answers", flush=True)
-    except socket.timeout:
-        print(port, flush=True)
-    time.sleep(60)
-    fill.close()
+    until its own timeout. A probe connect to each checks that before the
+    port is printed. Purely local, unlike the usual "unroutable address"
+    trick."""
+    def done(msg):
+        print(msg, flush=True)
+        time.sleep(60)
+        sys.exit(0)
+
+    def listen_all(port):
+        held = []
+        for a in addrs:
+            fam = socket.AF_INET6 if ":" in a else socket.AF_INET
+            s = socket.socket(fam)
+            if fam == socket.AF_INET6:
+                s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            try:
+                s.bind((a, port))
+            except OSError:
+                for h in held:
+                    h.close()
+                return None, []
+            s.listen(0)
+            port = s.getsockname()[1]
+            held.append(s)
+        return port, held
+
+    # A port the kernel gave the first address may be taken on another:
+    # then try another one (a bounded number of times).
+    for attempt in range(20 if port == 0 else 1):
+        got, held = listen_all(port)
+        if got is not None:
+            break
+    else:
+        done("in use")
+    for a, s in zip(addrs, list(held)):
+        fill = socket.create_connection((a, got))
+        probe = socket.socket(s.family)
+        probe.settimeout(0.3)
+        try:
+            probe.connect((a, got))
+            done("answers")
+        except socket.timeout:
+            pass
+        held += [fill, probe]
+    done(got)
 
 
 def free_port(kind):
@@ -86,10 +201,304 @@ def free_port(kind):
     print(s.getsockname()[1])
 
 
+def write_atomic(path, text):
+    """Write a file the test polls for (test -s) all at once."""
+    with open(path + ".tmp", "w") as f:
+        f.write(text)
+    os.rename(path + ".tmp", path)
+
+
+def window():
+    for attempt in range(100):
+        base = random.randrange(10000, 30000)
+        socks = []
+        try:
+            for p in range(base, base + 200):
+                s = socket.socket()
+                socks.append(s)
+                s.bind(("127.0.0.1", p))
+            break
+        except OSError:
+            for s in socks:
+                s.close()
+    else:
+        print("none", flush=True)
+        sys.exit(1)
+    # The other 197 stay bound without listening: a SYN to them is reset,
+    # and no other program can take them meanwhile.
+    for i in (3, 99, 187):
+        socks[i].listen(16)
+    print(base, base + 3, base + 99, base + 187, flush=True)
+    time.sleep(60)
+
+
+def udp(portfile, *acts):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    write_atomic(portfile, "%d\n" % s.getsockname()[1])
+    opts = dict(a.partition("=")[::2] for a in acts)
+    end = time.monotonic() + 60
+    while True:
+        s.settimeout(max(end - time.monotonic(), 0.001))
+        try:
+            data, addr = s.recvfrom(65536)
+        except socket.timeout:
+            return
+        if "log" in opts:
+            with open(opts["log"], "a") as log:
+                log.write("%d\n" % len(data))
+        if "reply" in opts:
+            s.sendto(opts["reply"].encode(), addr)
+        if "answer" in opts:
+            for w in opts["answer"].split(","):
+                s.sendto(w.encode() + b"\n", addr)
+            return
+
+
+def udp_send(port, *words):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    for w in words:
+        s.sendto(w.encode() + b"\n", ("127.0.0.1", int(port)))
+
+
+def origin(portfile, heads):
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen(16)
+    write_atomic(portfile, "%d\n" % s.getsockname()[1])
+    n = 0
+    while True:
+        c, _ = s.accept()
+        n += 1
+        head = b""
+        while b"\r\n\r\n" not in head:
+            d = c.recv(4096)
+            if not d:
+                break
+            head += d
+        with open("%s.%d" % (heads, n), "wb") as f:
+            f.write(head)
+        c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n"
+                  b"Connection: close\r\n\r\norigin")
+        c.close()
+
+
+def raw(port, hexbytes, secs):
+    s = socket.create_connection(("127.0.0.1", int(port)))
+    s.sendall(bytes.fromhex(hexbytes))
+    s.settimeout(float(secs))
+    got = b""
+    try:
+        while True:
+            d = s.recv(65536)
+            if not d:
+                break
+            got += d
+    except socket.timeout:
+        fail("no close within %s s" % secs)
+    except ConnectionResetError:
+        pass
+    print(got.hex())
+
+
+def many(port, batches, size, mode=""):
+    for b in range(int(batches)):
+        socks = [socket.create_connection(("127.0.0.1", int(port)))
+                 for _ in range(int(size))]
+        lines = [b"client %d.%d\n" % (b, i) for i in range(int(size))]
+        for s, line in zip(socks, lines):
+            s.sendall(line)
+        for s in socks:
+            s.shutdown(socket.SHUT_WR)
+        for s, line in zip(socks, lines):
+            s.settimeout(10)
+            got = b""
+            while True:
+                d = s.recv(4096)
+                if not d:
+                    break
+                got += d
+            want = line if mode == "echo" else b""
+            if got != want:
+                fail("%r got %r, expected %r" % (line, got, want))
+            s.close()
+
+
+def recv_fd(*cmd):
+    a, b = socket.socketpair()
+    p = subprocess.Popen(cmd, stdout=b, stdin=subprocess.DEVNULL)
+    b.close()
+    msg, fds, _, _ = socket.recv_fds(a, 1, 1)
+    status = p.wait()
+    s = socket.socket(fileno=fds[0])
+    s.setblocking(True)
+    s.sendall(b"question")
+    s.shutdown(socket.SHUT_WR)
+    got = b""
+    while True:
+        d = s.recv(4096)
+        if not d:
+            break
+        got += d
+    print(status, msg, got.decode())
+
+
+def pty_run(prompt, answer, *cmd):
+    import pty
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execv(cmd[0], cmd)
+    out = b""
+    while prompt.encode() not in out:
+        out += os.read(fd, 1024)
+    os.write(fd, answer.encode() + b"\n")
+    while True:
+        try:
+            d = os.read(fd, 1024)
+        except OSError:
+            break
+        if not d:
+            break
+        out += d
+    _, status = os.waitpid(pid, 0)
+    sys.stdout.write(out.decode("latin-1"))
+    sys.exit(os.waitstatus_to_exitcode(status))
+
+
+def line_wait(sock):
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(1)
+    p = subprocess.Popen([sock, "-i", "0.2", "127.0.0.1",
+                          str(srv.getsockname()[1])], stdin=subprocess.PIPE,
+                         stdout=subprocess.DEVNULL)
+    c, _ = srv.accept()
+    os.write(p.stdin.fileno(), b"line one\npartial")
+    time.sleep(0.5)
+
+    def ticks():
+        f = open("/proc/%d/stat" % p.pid).read().rsplit(")", 1)[1].split()
+        return int(f[11]) + int(f[12])
+    t0 = ticks()
+    time.sleep(1.5)
+    used = ticks() - t0
+    os.write(p.stdin.fileno(), b" end\n")
+    p.stdin.close()
+    c.settimeout(5)
+    got = b""
+    while True:
+        d = c.recv(100)
+        if not d:
+            break
+        got += d
+    c.close()
+    p.wait(timeout=5)
+    print(used, got)
+    if used > 10 or got != b"line one\npartial end\n":
+        fail("%d ticks of CPU while waiting, got %r" % (used, got))
+
+
+def slow_read(src, dst, chunk, secs, count):
+    total = 0
+    fd = os.open(src, os.O_RDONLY)
+    with open(dst, "wb") as out:
+        while True:
+            d = os.read(fd, int(chunk))
+            if not d:
+                break
+            total += len(d)
+            out.write(d)
+            time.sleep(float(secs))
+    with open(count, "w") as f:
+        f.write("%d\n" % total)
+
+
+def can(what):
+    try:
+        if what == "mptcp":
+            socket.socket(socket.AF_INET, socket.SOCK_STREAM, 262).close()
+        elif what == "ipv6":
+            socket.socket(socket.AF_INET6).bind(("::1", 0))
+        else:
+            fail("can: unknown feature " + what)
+    except OSError:
+        sys.exit(1)
+
+
+def hexdump(path, marker, off="0", start="0", length=None):
+    off, start = int(off), int(start)
+    data = open(path, "rb").read()
+    data = data[start:start + int(length)] if length else data[start:]
+    out = []
+    for i in range(0, len(data), 16):
+        chunk = data[i:i + 16]
+        cells = ["%02x" % b for b in chunk] + ["  "] * (16 - len(chunk))
+        text = "".join(chr(b) if 0x20 <= b < 0x7f else "." for b in chunk)
+        out.append("%s %08x  %s  %s  |%s|\n" % (marker, off + i,
+                   " ".join(cells[:8]), " ".join(cells[8:]), text))
+    sys.stdout.write("".join(out))
+
+
+def parse_dump(dump, sent, recv):
+    line_re = re.compile(r"^([<>]) ([0-9a-f]{8,})  ((?:[0-9a-f]{2} |   ){8}) "
+                         r"((?:[0-9a-f]{2} |   ){8}) \|(.{1,16})\|\n$")
+    data = {">": bytearray(), "<": bytearray()}
+    for no, line in enumerate(open(dump, encoding="latin-1"), 1):
+        m = line_re.match(line)
+        if not m:
+            fail("line %d: bad format: %r" % (no, line))
+        mark, off = m.group(1), int(m.group(2), 16)
+        cells = (m.group(3) + m.group(4)).split(" ")[:16]
+        hexes = [x for x in cells if x.strip()]
+        if cells[:len(hexes)] != hexes:
+            fail("line %d: gap among the bytes" % no)
+        b = bytes.fromhex("".join(hexes))
+        text = "".join(chr(x) if 0x20 <= x < 0x7f else "." for x in b)
+        if text != m.group(5):
+            fail("line %d: ASCII column %r, expected %r" % (no, m.group(5), text))
+        if off != len(data[mark]):
+            fail("line %d: offset %x, expected %x" % (no, off, len(data[mark])))
+        data[mark] += b
+    open(sent, "wb").write(data[">"])
+    open(recv, "wb").write(data["<"])
+
+
+def tty_lines(path):
+    text = open(path, "rb").read()
+    events = [m.start() for m in
+              re.finditer(rb"sock: (connected|FIN|sent [0-9]+ bytes)", text)]
+    if len(events) < 3:
+        fail("expected connected, FIN and summary lines")
+    for at in events:
+        if at > 0 and text[at - 1:at] != b"\n" and \
+                text[max(0, at - 4):at] != b"\r\x1b[K":
+            fail("a -v line is drawn onto the progress line: %r"
+                 % text[max(0, at - 40):at + 30])
+
+
+def strip_notices(path):
+    sys.stdout.buffer.write(re.sub(rb"<announce> [^\n]*\n", b"",
+                                   open(path, "rb").read()))
+
+
+# The subcommands besides listen and connect, by name.
+TOOLS = {
+    "window": window, "udp": udp, "udp-send": udp_send, "origin": origin,
+    "raw": raw, "many": many, "recv-fd": recv_fd, "pty": pty_run,
+    "line-wait": line_wait, "slow-read": slow_read, "can": can,
+    "hexdump": hexdump, "parse-dump": parse_dump, "tty-lines": tty_lines,
+    "strip-notices": strip_notices,
+}
+
 if len(sys.argv) < 2:
-    fail("usage: peer.py listen|connect|blackhole|closed-port|free-port ...")
+    fail("usage: peer.py listen|connect|blackhole|closed-port|free-port|"
+         + "|".join(TOOLS) + " ...")
 if sys.argv[1] == "blackhole":
-    blackhole()
+    blackhole(int(sys.argv[2]) if len(sys.argv) > 2 else 0,
+              sys.argv[3:] or ("127.0.0.1",))
+    sys.exit(0)
+if sys.argv[1] in TOOLS:
+    TOOLS[sys.argv[1]](*sys.argv[2:])
     sys.exit(0)
 if sys.argv[1] == "closed-port":
     # Bound, so no one else gets the port; not listening, so a SYN to it
@@ -106,27 +515,53 @@ if sys.argv[1] not in ("listen", "connect") or len(sys.argv) < 3:
     fail("unknown subcommand " + " ".join(sys.argv[1:]))
 
 role, where, acts = sys.argv[1], sys.argv[2], sys.argv[3:]
+setup = dict(a.partition("=")[::2] for a in acts
+             if a.partition("=")[0] in ("rcvbuf", "port", "mptcp"))
+# The first action that is not a setup one (no_client and hold must be it).
+first = next((a for a in acts if a.partition("=")[0] not in setup), "")
+
+
+def stream_socket():
+    """A TCP (or, with mptcp, MPTCP) socket with the setup actions'
+    options applied."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM,
+                      262 if "mptcp" in setup else 0)
+    if "rcvbuf" in setup:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, int(setup["rcvbuf"]))
+    return s
+
+
 if role == "listen":
-    srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    for act in acts:
-        if act.startswith("rcvbuf="):
-            srv.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, int(act[7:]))
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(1)
-    with open(where + ".tmp", "w") as f:
-        f.write("%d\n" % srv.getsockname()[1])
-    os.rename(where + ".tmp", where)
-    if acts and acts[0].startswith("no_client="):
-        srv.settimeout(float(acts[0].partition("=")[2]))
+    for port in [int(p) for p in setup.get("port", "0").split(",")]:
+        srv = stream_socket()
+        if port:
+            srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            srv.bind(("127.0.0.1", port))
+            break
+        except OSError:
+            srv.close()
+    else:
+        write_atomic(where, "none\n")
+        sys.exit(0)
+    # hold= takes no client: room for several probes in the queue.
+    srv.listen(16 if first.startswith("hold=") else 1)
+    write_atomic(where, "%d\n" % srv.getsockname()[1])
+    if first.startswith("no_client="):
+        srv.settimeout(float(first.partition("=")[2]))
         try:
             srv.accept()
         except socket.timeout:
             sys.exit(0)
         fail("a client connected")
+    if first.startswith("hold="):
+        time.sleep(float(first.partition("=")[2]))
+        sys.exit(0)
     c, _ = srv.accept()
     srv.close()
 else:
-    c = socket.create_connection(("127.0.0.1", int(where)))
+    c = stream_socket()
+    c.connect(("127.0.0.1", int(where)))
 if os.environ.get("PEER_NODELAY"):
     c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
@@ -145,12 +580,21 @@ def recv_into(path, slow=False):
 
 for act in acts:
     op, _, arg = act.partition("=")
-    if op == "rcvbuf":
+    if op in setup or op in ("no_client", "hold"):
         pass
+    elif op == "tls":
+        import ssl
+        cert, key = arg.split(",")
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(cert, key)
+        c = ctx.wrap_socket(c, server_side=True)
+    elif op == "peer":
+        write_atomic(arg, "%s %d\n" % c.getpeername())
+    elif op == "protocol":
+        write_atomic(arg, "%d\n" % c.getsockopt(socket.SOL_SOCKET,
+                                                 socket.SO_PROTOCOL))
     elif op == "name":
-        with open(arg + ".tmp", "w") as f:
-            f.write("%d\n" % c.getsockname()[1])
-        os.rename(arg + ".tmp", arg)
+        write_atomic(arg, "%d\n" % c.getsockname()[1])
     elif op == "send":
         with open(arg, "rb") as f:
             c.sendall(f.read())
@@ -173,6 +617,14 @@ for act in acts:
                 left -= n
         except OSError:
             pass
+    elif op == "fill":
+        c.settimeout(2)
+        try:
+            while True:
+                c.send(b"x" * 65536)
+        except socket.timeout:
+            open(arg, "w").close()
+        c.settimeout(None)
     elif op == "stream":
         n, secs = arg.split(",")
         for k in range(int(n)):
@@ -255,6 +707,9 @@ for act in acts:
         c.shutdown(socket.SHUT_WR)
     elif op == "rst":
         c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        c.close()
+    elif op == "cut":
+        c.shutdown(socket.SHUT_RDWR)
         c.close()
     elif op == "close":
         c.close()

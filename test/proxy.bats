@@ -1,14 +1,13 @@
 #!/usr/bin/env bats
+# Proxies (-x, -X, -P) and -F: usage errors, real dante-server (SOCKS4,
+# SOCKS5), tinyproxy (HTTP CONNECT) and sshd, scripted proxies that record
+# what they were asked (test/proxy_peer.py), and hostile ones (test/peer.py)
+# for every malformed reply.
 # shellcheck disable=SC2016,SC2153,SC2154
-# SC2016: sh -c and python scripts take their arguments as "$0" "$1"... on
-# purpose.
+# SC2016: sh -c scripts take their arguments as "$0" "$1"... on purpose.
 # SC2153/SC2154: T, SOCK, PORT, LPID, BG_PID, EXIT_STATUS, PEER, PPORT come
 # from helper.bash (loaded by bats' load, which shellcheck cannot follow);
 # stderr and stderr_lines from bats' run --separate-stderr.
-# Proxies (-x, -X, -P) and -F: usage errors, real dante-server (SOCKS4,
-# SOCKS5), tinyproxy (HTTP CONNECT) and sshd, scripted proxies that record
-# what they were asked (test/proxy_peer.py), and hostile ones (the python
-# peer of helper.bash) for every malformed reply.
 
 load helper
 bats_require_minimum_version 1.5.0
@@ -406,25 +405,7 @@ question_answer() {
 @test "-F passes the connected socket over a Unix-socket stdout and exits 0" {
 	need python3
 	target answer
-	run -0 timeout 10 python3 -c '
-import socket, subprocess, sys
-a, b = socket.socketpair()
-p = subprocess.Popen(sys.argv[1:], stdout=b, stdin=subprocess.DEVNULL)
-b.close()
-msg, fds, _, _ = socket.recv_fds(a, 1, 1)
-status = p.wait()
-s = socket.socket(fileno=fds[0])
-s.setblocking(True)
-s.sendall(b"question")
-s.shutdown(socket.SHUT_WR)
-got = b""
-while True:
-    d = s.recv(4096)
-    if not d:
-        break
-    got += d
-print(status, msg, got.decode())
-' "$SOCK" -F 127.0.0.1 "$PORT"
+	run -0 timeout 10 python3 "$PEER_PY" recv-fd "$SOCK" -F 127.0.0.1 "$PORT"
 	[ "$output" = "0 b'\\x00' answer" ]
 	target_ok question
 }
@@ -583,27 +564,9 @@ print(status, msg, got.decode())
 	need python3
 	proxy_peer p socks5 auth=frank:typed-secret
 	target answer
-	run -0 timeout 10 env -u SOCK_PROXY_PASSWORD python3 -c '
-import os, pty, sys
-pid, fd = pty.fork()
-if pid == 0:
-    os.execv(sys.argv[1], sys.argv[1:])
-out = b""
-while b"Proxy password for frank: " not in out:
-    out += os.read(fd, 1024)
-os.write(fd, b"typed-secret\n")
-while True:
-    try:
-        d = os.read(fd, 1024)
-    except OSError:
-        break
-    if not d:
-        break
-    out += d
-_, status = os.waitpid(pid, 0)
-sys.stdout.write(out.decode("latin-1"))
-sys.exit(os.waitstatus_to_exitcode(status))
-' "$SOCK" -d -P frank -x "127.0.0.1:$PX" 127.0.0.1 "$PORT"
+	run -0 timeout 10 env -u SOCK_PROXY_PASSWORD python3 "$PEER_PY" pty \
+	    "Proxy password for frank: " typed-secret \
+	    "$SOCK" -d -P frank -x "127.0.0.1:$PX" 127.0.0.1 "$PORT"
 	[[ $output == *"Proxy password for frank: "* ]]
 	[[ $output == *answer* ]]
 	[[ $output != *typed-secret* ]]

@@ -10,36 +10,13 @@ bats_require_minimum_version 1.5.0
 # proxy_start ARGS...: start "sock -v -l -k ARGS --proxy-server" on port 0;
 # sets XPORT and XPID; stderr in $T/proxy.err.
 proxy_start() {
-	"$SOCK" -v -l -k "$@" --proxy-server </dev/null >/dev/null \
-	    2>"$T/proxy.err" 3>&- &
-	XPID=$!
-	PIDS+=("$XPID")
-	wait_for 5 has_port_line "$T/proxy.err" || { cat "$T/proxy.err" >&2; return 1; }
-	XPORT=$(port_from "$T/proxy.err")
+	sock_server XPORT XPID /dev/null /dev/null "$T/proxy.err" -k "$@" --proxy-server
 }
 
 # raw HEX [SECS]: send these bytes to the proxy and print what comes back
 # (as hex) until it closes; fails if it does not close within SECS (5).
 raw() {
-	python3 -c '
-import socket, sys
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
-s.sendall(bytes.fromhex(sys.argv[2]))
-s.settimeout(float(sys.argv[3]))
-got = b""
-try:
-    while True:
-        d = s.recv(65536)
-        if not d:
-            break
-        got += d
-except socket.timeout:
-    sys.stderr.write("no close within %s s\n" % sys.argv[3])
-    sys.exit(1)
-except ConnectionResetError:
-    pass
-print(got.hex())
-' "$XPORT" "$1" "${2:-5}"
+	python3 "$PEER_PY" raw "$XPORT" "$1" "${2:-5}"
 }
 
 hex() {
@@ -196,20 +173,8 @@ hex() {
 	local start
 	start=$(date +%s%N)
 	# Half a request, then silence: 408 after -w.
-	bg python3 -c '
-import socket, sys
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
-s.sendall(b"GET http://a/ HTTP/1.1\r\n")
-s.settimeout(10)
-got = b""
-while True:
-    d = s.recv(4096)
-    if not d:
-        break
-    got += d
-open(sys.argv[2], "wb").write(got)
-' "$XPORT" "$T/slow.got"
-	local slow=$BG_PID
+	peer_connect "$XPORT" sendstr=$'GET http://a/ HTTP/1.1\r\n' recv_all="$T/slow.got"
+	local slow=$PEER
 	run -0 curl -sS --max-time 5 -x "socks5h://127.0.0.1:$XPORT" "http://localhost:$OPORT/"
 	[ "$output" = origin ]
 	wait_exit "$slow" 5
@@ -259,11 +224,8 @@ open(sys.argv[2], "wb").write(got)
 }
 
 @test "sock's own -x drives the proxy server: SOCKS4, SOCKS4a, SOCKS5 and CONNECT, with and without a password" {
-	"$SOCK" -v -l -k 127.0.0.1 0 -c cat </dev/null >/dev/null 2>"$T/echo.err" 3>&- &
-	PIDS+=("$!")
-	wait_for 5 has_port_line "$T/echo.err"
-	local eport type host
-	eport=$(port_from "$T/echo.err")
+	local eport epid type host
+	sock_server eport epid /dev/null /dev/null "$T/echo.err" -k 127.0.0.1 0 -c cat
 	proxy_start 0
 	for type in 4 4a 5 connect; do
 		host=localhost

@@ -106,12 +106,7 @@ upload_at() {
 
 # udp_send PORT WORD...: send each WORD as one datagram to 127.0.0.1 PORT.
 udp_send() {
-	python3 - "$@" <<'PY'
-import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-for w in sys.argv[2:]:
-    s.sendto(w.encode() + b"\n", ("127.0.0.1", int(sys.argv[1])))
-PY
+	python3 "$PEER_PY" udp-send "$@"
 }
 
 @test "-W 2 quits after the second datagram, with both written out" {
@@ -126,18 +121,8 @@ PY
 
 @test "-W counts the datagrams a UDP client receives" {
 	need python3
-	python3 -c '
-import os, socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("127.0.0.1", 0))
-with open(sys.argv[1] + ".tmp", "w") as f:
-    f.write("%d\n" % s.getsockname()[1])
-os.rename(sys.argv[1] + ".tmp", sys.argv[1])
-data, addr = s.recvfrom(100)
-for w in (b"a\n", b"b\n", b"c\n", b"d\n"):
-    s.sendto(w, addr)
-' "$T/pport" 3>&- &
-	PIDS+=("$!")
+	# A UDP server that answers the first datagram with four.
+	bg python3 "$PEER_PY" udp "$T/pport" answer=a,b,c,d
 	wait_for 5 test -s "$T/pport"
 	open_feed "$T/in"
 	sock_bg "$T/in" "$T/out" "$T/err" -u -W 3 127.0.0.1 "$(cat "$T/pport")"

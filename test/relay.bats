@@ -1,8 +1,10 @@
 #!/usr/bin/env bats
-# The relay: SPEC.md "The relay", rules 1-7. Every peer here is a scripted
-# python3 peer (test/peer.py, through helper.bash) so each test controls
-# exactly when the other side sends, half-closes, resets or merely watches
-# for a FIN.
+# The relay (sock(1), "Data flow and end of stream"): FIN and half-close,
+# -N, -q, -w, -d and the one-way modes, resets, local I/O errors and
+# SIGPIPE, slow readers, bounded memory, SIGTERM. Every peer here is a
+# scripted python3 peer (test/peer.py, through helper.bash) so each test
+# controls exactly when the other side sends, half-closes, resets or merely
+# watches for a FIN.
 #
 # Each @test body runs in a subshell (SC2030/SC2031); run sets status,
 # output and stderr, and helper.bash sets PORT and LPID (SC2154/SC2153).
@@ -10,28 +12,6 @@
 
 load helper
 bats_require_minimum_version 1.5.0
-
-# SLOW_PY IN OUT CHUNK SECS COUNT: read IN (opened here, so a FIFO does not
-# block the caller) CHUNK bytes at a time with SECS between reads, write it to
-# OUT, and the byte count to the file COUNT at EOF.
-SLOW_PY=$(cat <<'PY'
-import os, sys, time
-src, dst, chunk, secs = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
-count = sys.argv[5]
-total = 0
-fd = os.open(src, os.O_RDONLY)
-with open(dst, "wb") as out:
-    while True:
-        d = os.read(fd, chunk)
-        if not d:
-            break
-        total += len(d)
-        out.write(d)
-        time.sleep(secs)
-with open(count, "w") as f:
-    f.write("%d\n" % total)
-PY
-)
 
 @test "sock as client sends FIN at end of stdin and still receives the reply sent after it" {
 	random_file "$T/data" 300000
@@ -278,7 +258,8 @@ recv_only_case() {
 	random_file "$T/data" 3000000
 	peer_listen send="$T/data" close
 	hold_fifo "$T/outfifo"
-	bg python3 -c "$SLOW_PY" "$T/outfifo" "$T/out" 65536 0.03 "$T/count"
+	# Reads 64 KiB at a time, 0.03 s apart.
+	bg python3 "$PEER_PY" slow-read "$T/outfifo" "$T/out" 65536 0.03 "$T/count"
 	READER=$BG_PID
 	sock_bg /dev/null "$T/outfifo" "$T/err" 127.0.0.1 "$PPORT"
 	sock_ok 15
@@ -300,7 +281,7 @@ recv_only_case() {
 	peer_listen flood=52428800 close
 	hold_fifo "$T/outfifo"
 	# About 50 MB/s at most: far slower than the peer sends.
-	bg python3 -c "$SLOW_PY" "$T/outfifo" /dev/null 262144 0.005 "$T/count"
+	bg python3 "$PEER_PY" slow-read "$T/outfifo" /dev/null 262144 0.005 "$T/count"
 	READER=$BG_PID
 	sock_bg /dev/null "$T/outfifo" "$T/err" 127.0.0.1 "$PPORT"
 	# VmHWM is the peak RSS so far; its last sample before exit is the peak.

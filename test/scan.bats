@@ -1,11 +1,11 @@
 #!/usr/bin/env bats
+# Scanning (-z): open and closed ports, the -v/-vv lines and their order,
+# -r, port lists and their errors, --wait, the probe timeout, -u, -i, -s/-p.
 # shellcheck disable=SC2016,SC2153,SC2154
-# SC2016: sh -c and python3 -c scripts take their arguments on purpose.
+# SC2016: sh -c scripts take their arguments on purpose.
 # SC2153/SC2154: T, SOCK, PORT, LPID, BG_PID come from helper.bash (loaded
 # by bats' load, which shellcheck cannot follow); stderr and stderr_lines
 # from bats' run --separate-stderr.
-# Scanning (-z): open and closed ports, the -v/-vv lines and their order,
-# -r, port lists and their errors, --wait, the probe timeout, -u, -i, -s/-p.
 
 load helper
 bats_require_minimum_version 1.5.0
@@ -24,48 +24,19 @@ service_of() {
 # closed (a SYN gets a reset) and no other program can take them.
 listen_window() {
 	need python3
-	bg python3 -c '
-import random, socket, sys, time
-for attempt in range(100):
-    base = random.randrange(10000, 30000)
-    socks = []
-    try:
-        for p in range(base, base + 200):
-            s = socket.socket()
-            socks.append(s)
-            s.bind(("127.0.0.1", p))
-        break
-    except OSError:
-        for s in socks:
-            s.close()
-else:
-    print("none", flush=True)
-    sys.exit(1)
-for i in (3, 99, 187):
-    socks[i].listen(16)
-print(base, base + 3, base + 99, base + 187, flush=True)
-time.sleep(60)
-' >"$T/win"
+	bg python3 "$PEER_PY" window >"$T/win"
 	wait_for 10 test -s "$T/win"
 	read -r BASE OPEN1 OPEN2 OPEN3 <"$T/win"
 	[ "$BASE" != none ]
 }
 
 # udp_listener [reply]: a python3 UDP socket on 127.0.0.1 that never
-# answers (or answers every datagram with "reply"); sets UDP_PORT.
+# answers (or answers every datagram with "pong"); sets UDP_PORT.
 udp_listener() {
 	need python3
-	bg python3 -c '
-import socket, sys, time
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1], flush=True)
-end = time.time() + 60
-while time.time() < end:
-    data, peer = s.recvfrom(2048)
-    if len(sys.argv) > 1:
-        s.sendto(b"pong", peer)
-' "$@" >"$T/udp"
+	local acts=()
+	[ $# -eq 0 ] || acts=(reply=pong)
+	bg python3 "$PEER_PY" udp "$T/udp" "${acts[@]}"
 	wait_for 5 test -s "$T/udp"
 	UDP_PORT=$(cat "$T/udp")
 }
@@ -128,26 +99,10 @@ run_bad_list() {
 	    >"$T/services"
 	[ -s "$T/services" ] || skip "no unprivileged TCP service in the services database"
 	# Listen on the first listed service port that is free.
-	bg python3 -c '
-import socket, sys, time
-for line in open(sys.argv[1]):
-    name, port = line.split()
-    s = socket.socket()
-    try:
-        s.bind(("127.0.0.1", int(port)))
-    except OSError:
-        s.close()
-        continue
-    s.listen(16)
-    print(name, port, flush=True)
-    break
-else:
-    print("none none", flush=True)
-time.sleep(60)
-' "$T/services" >"$T/svc"
-	wait_for 5 test -s "$T/svc"
-	read -r name port <"$T/svc"
+	peer_listen port="$(awk '{ print $2 }' "$T/services" | paste -sd,)" hold=60
+	port=$PPORT
 	[ "$port" != none ] || skip "every service port is taken"
+	name=$(awk -v p="$port" '$2 == p { print $1; exit }' "$T/services")
 	[ "$(service_of "$port")" = "$name" ]
 	run -0 --separate-stderr timeout 10 "$SOCK" -v -z 127.0.0.1 "$port" </dev/null
 	[ "$stderr" = "sock: Connection to 127.0.0.1 $port port [tcp/$name] succeeded!" ]
@@ -297,14 +252,8 @@ time.sleep(60)
 	need python3
 	p=$(free_port)
 	start=$(date +%s%N)
-	bg sh -c 'sleep 1; exec python3 -c "
-import socket, sys, time
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind((\"127.0.0.1\", int(sys.argv[1])))
-s.listen(16)
-time.sleep(30)
-" "$0"' "$p"
+	bg sh -c 'sleep 1; exec python3 "$0" listen "$1" port="$2" hold=30' \
+	    "$PEER_PY" "$T/pport" "$p"
 	run -0 --separate-stderr timeout 10 "$SOCK" -v --wait 5 -z 127.0.0.1 "$p" </dev/null
 	ms=$(elapsed_ms "$start")
 	[ -z "$output" ]
@@ -379,20 +328,10 @@ time.sleep(30)
 	local p sport
 	need python3
 	# 127.0.0.2 is loopback too on Linux, but never the kernel's choice.
-	bg python3 -c '
-import socket, time
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-s.listen(16)
-print(s.getsockname()[1], flush=True)
-c, peer = s.accept()
-print(peer[0], peer[1], flush=True)
-time.sleep(30)
-' >"$T/peer"
-	wait_for 5 test -s "$T/peer"
-	p=$(head -n 1 "$T/peer")
+	peer_listen peer="$T/from" sleep=30
+	p=$PPORT
 	sport=$(free_port)
 	run -0 --separate-stderr timeout 10 "$SOCK" -v -s 127.0.0.2 -p "$sport" -z 127.0.0.1 "$p" </dev/null
-	wait_for 5 sh -c '[ "$(wc -l <"$0")" -ge 2 ]' "$T/peer"
-	[ "$(sed -n 2p "$T/peer")" = "127.0.0.2 $sport" ]
+	wait_for 5 test -s "$T/from"
+	[ "$(cat "$T/from")" = "127.0.0.2 $sport" ]
 }

@@ -1,12 +1,13 @@
 #!/usr/bin/env bats
+# Servers: concurrent -k, -e/-c, --broker, --chat, --max-conns,
+# --allow/--deny (sock(1), "Serving many clients", "Brokers and chat",
+# "Running a program").
 # shellcheck disable=SC2016,SC2153,SC2154
-# SC2016: sh -c and python scripts take their arguments as "$0" "$1"... on
-# purpose, and -c/-e strings are meant for the program, not for bats.
+# SC2016: sh -c scripts take their arguments as "$0" "$1"... on purpose,
+# and -c/-e strings are meant for the program, not for bats.
 # SC2153/SC2154: T, SOCK, PORT, LPID, BG_PID, EXIT_STATUS come from
 # helper.bash (loaded by bats' load, which shellcheck cannot follow);
 # stderr and stderr_lines from bats' run --separate-stderr.
-# Servers (SPEC.md "Servers"): concurrent -k, -e/-c, --broker, --chat,
-# --max-conns, --allow/--deny.
 
 load helper
 bats_require_minimum_version 1.5.0
@@ -46,9 +47,7 @@ alphabet_file() {
 # strip_notices FILE: FILE without its --chat <announce> notices, wherever
 # they are.
 strip_notices() {
-	python3 -c 'import re, sys
-sys.stdout.buffer.write(re.sub(rb"<announce> [^\n]*\n", b"",
-    open(sys.argv[1], "rb").read()))' "$1"
+	python3 "$PEER_PY" strip-notices "$1"
 }
 
 # send_from SRC HOST: a client bound to SRC sends "from SRC" to HOST
@@ -184,17 +183,12 @@ refused_re() {
 	b=$CPID
 	wait_for 5 has_n 1 '^sock: connection from' "$T/err"
 	# A second client connects, waits until it is accepted, then resets.
-	run -0 timeout 10 python3 - "$PORT" "$T/err" <<'PY'
-import socket, struct, sys, time
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
-print(s.getsockname()[1])
-while open(sys.argv[2]).read().count("sock: connection from") < 2:
-    time.sleep(0.02)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-s.close()
-PY
+	peer_connect "$PORT" name="$T/cport" await="$T/go" rst
+	wait_for 5 has_n 2 '^sock: connection from' "$T/err"
+	touch "$T/go"
+	peer_ok
 	wait_for 5 has_line "$T/err" \
-	    "sock: read from 127.0.0.1 port $output: Connection reset by peer"
+	    "sock: read from 127.0.0.1 port $(cat "$T/cport"): Connection reset by peer"
 	say "$T/lin" "still serving"
 	wait_for 5 has_line "$T/ob" "still serving"
 	say "$T/cb" "b goes on"
@@ -225,23 +219,13 @@ PY
 @test "-k serves 50 clients connected at once and writes all their lines" {
 	need python3
 	sock_listen /dev/null "$T/out" "$T/err" -k 127.0.0.1 0
-	run -0 timeout 20 python3 - "$PORT" <<'PY'
-import socket, sys
-port = int(sys.argv[1])
-socks = [socket.create_connection(("127.0.0.1", port)) for _ in range(50)]
-for i, s in enumerate(socks):
-    s.sendall(b"client %02d of 50\n" % i)
-for s in socks:
-    s.shutdown(socket.SHUT_WR)
-for s in socks:
-    s.settimeout(10)
-    assert s.recv(1) == b"", "the server sent something"
-    s.close()
-PY
+	# 50 clients connect at once, each sends a line and its FIN, and none
+	# gets anything back but the server's FIN.
+	run -0 timeout 20 python3 "$PEER_PY" many "$PORT" 1 50
 	for i in $(seq 0 49); do
-		printf 'client %02d of 50\n' "$i"
-	done >"$T/want"
-	wait_for 5 has_n 50 'of 50$' "$T/out"
+		printf 'client 0.%d\n' "$i"
+	done | sort >"$T/want"
+	wait_for 5 has_n 50 '^client 0\.[0-9]+$' "$T/out"
 	sort "$T/out" >"$T/got"
 	same_file "$T/want" "$T/got"
 	[ "$(grep -c '^sock: connection from' "$T/err")" -eq 50 ]
@@ -414,25 +398,8 @@ PY
 @test "no zombie is left after 100 -k -e connections" {
 	need python3
 	sock_listen /dev/null "$T/out" "$T/err" -k -e /bin/cat 127.0.0.1 0
-	run -0 timeout 30 python3 - "$PORT" <<'PY'
-import socket, sys
-port = int(sys.argv[1])
-for batch in range(5):
-    socks = [socket.create_connection(("127.0.0.1", port)) for _ in range(20)]
-    for i, s in enumerate(socks):
-        s.sendall(b"echo %d.%d\n" % (batch, i))
-        s.shutdown(socket.SHUT_WR)
-    for i, s in enumerate(socks):
-        s.settimeout(10)
-        got = b""
-        while True:
-            b = s.recv(4096)
-            if not b:
-                break
-            got += b
-        assert got == b"echo %d.%d\n" % (batch, i), got
-        s.close()
-PY
+	# 5 batches of 20 clients at once, each echoed its own line.
+	run -0 timeout 30 python3 "$PEER_PY" many "$PORT" 5 20 echo
 	wait_for 5 has_n 100 '^sock: program [0-9]+ exited with status 0$' "$T/err"
 	wait_for 5 eval '[ -z "$(ps --ppid "$LPID" -o pid= 2>/dev/null)" ]'
 	kill -0 "$LPID"
@@ -636,13 +603,7 @@ PY
 	need python3
 	sock_listen /dev/null "$T/out" "$T/err" --chat 127.0.0.1 0
 	# user1: connects with a small receive buffer and never reads.
-	bg python3 -c '
-import socket, sys, time
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-s.connect(("127.0.0.1", int(sys.argv[1])))
-time.sleep(60)
-' "$PORT"
+	peer_connect "$PORT" rcvbuf=4096 sleep=60
 	wait_for 5 has_n 1 '^sock: connection from' "$T/err"
 	pp=$(nth_port 1 "$T/err")
 	# user2 listens; user3 sends 2 MB of lines and leaves.

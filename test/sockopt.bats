@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# Socket options (SPEC.md "Socket options"): -I, -O, -T, -M, -b, --nodelay,
+# Socket options (sock(1), OPTIONS): -I, -O, -T, -M, -b, --nodelay,
 # --keepalive. Each is read back from sock's live socket by
 # test/getsockopt.py, which borrows the socket with pidfd_getfd(2); where
 # that is not permitted the tests skip. Both a client's socket and a
@@ -32,7 +32,7 @@ opt_is() {
 
 # need_ipv6: skip unless ::1 can be bound.
 need_ipv6() {
-	python3 -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' 2>/dev/null ||
+	python3 "$PEER_PY" can ipv6 2>/dev/null ||
 		skip "IPv6 loopback is not available"
 }
 

@@ -1,14 +1,13 @@
 #!/usr/bin/env bats
+# TLS (--tls; sock(1), "TLS"): options and their conflicts, certificate
+# files, the listener's temporary certificate, verification, pinning,
+# handshake failures, and sessions with openssl s_server/s_client and
+# sock itself.
 # shellcheck disable=SC2016,SC2153,SC2154
 # SC2016: sh -c scripts take their arguments as "$0" "$1"... on purpose.
 # SC2153/SC2154: T, SOCK, PORT, LPID, BG_PID, EXIT_STATUS, PEER come from
 # helper.bash (loaded by bats' load, which shellcheck cannot follow);
 # stderr from bats' run --separate-stderr.
-# TLS (--tls): options and their conflicts, certificate files, the
-# listener's temporary certificate, verification, pinning, handshake
-# failures, and sessions with openssl s_server/s_client and sock itself.
-# The tests that move data over TLS need the relay to carry a TLS
-# endpoint (need_tls_relay skips them until it does).
 
 load helper
 bats_require_minimum_version 1.5.0
@@ -59,14 +58,6 @@ need_tls() {
 	if "$SOCK" --tls --tls-insecure 127.0.0.1 1 </dev/null 2>&1 |
 	    grep -q 'built without TLS'; then
 		skip "sock was built without TLS"
-	fi
-}
-
-# need_tls_relay: skip until the relay carries TLS (issue #11, phase 2).
-need_tls_relay() {
-	need_tls
-	if grep -qa 'the relay does not carry TLS yet' "$SOCK"; then
-		skip "the relay does not carry TLS yet"
 	fi
 }
 
@@ -328,7 +319,7 @@ fingerprint() {
 
 @test "the pinned flow: sock -l --tls and sock --tls --tls-pin carry a file both ways" {
 	local fp
-	need_tls_relay
+	need_tls
 	random_file "$T/up" 300000
 	random_file "$T/down" 200000
 	sock_listen "$T/down" "$T/out" "$T/err" --tls 127.0.0.1 0
@@ -344,7 +335,7 @@ fingerprint() {
 }
 
 @test "a verified client sends to openssl s_server and gets its answer" {
-	need_tls_relay
+	need_tls
 	# s_server's stdin stays open until the request is in: at the end of
 	# its stdin it may close before reading what the client sent.
 	open_feed "$T/sin"
@@ -358,7 +349,7 @@ fingerprint() {
 }
 
 @test "ALPN: the listener picks from its list and -v shows it" {
-	need_tls_relay
+	need_tls
 	sock_listen /dev/null "$T/out" "$T/err" --tls --tls-alpn h2,http/1.1 127.0.0.1 0
 	# -N: both stdins are empty, so one side must send its end first.
 	run -0 --separate-stderr timeout 10 "$SOCK" -N -v --tls --tls-insecure \
@@ -368,32 +359,18 @@ fingerprint() {
 }
 
 @test "a peer that cuts the connection without close_notify is exit 1: the tail may be missing" {
-	need_tls_relay
+	need_tls
 	need python3
-	python3 - "$C/server.pem" "$C/server.key" "$T/pport" <<'PY' 3>&- &
-import os, socket, ssl, sys
-ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-ctx.load_cert_chain(sys.argv[1], sys.argv[2])
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-s.listen(1)
-open(sys.argv[3] + ".tmp", "w").write("%d\n" % s.getsockname()[1])
-os.rename(sys.argv[3] + ".tmp", sys.argv[3])
-c, _ = s.accept()
-t = ctx.wrap_socket(c, server_side=True)
-t.sendall(b"part of it\n")
-c.shutdown(socket.SHUT_RDWR)   # a FIN with no close_notify before it
-c.close()
-PY
-	PIDS+=("$!")
-	wait_for 5 test -s "$T/pport"
-	run -1 --separate-stderr timeout 10 "$SOCK" --tls --tls-ca "$C/ca.pem" localhost "$(cat "$T/pport")" </dev/null
+	# A TLS server that sends a line, then a FIN with no close_notify
+	# before it.
+	peer_listen tls="$C/server.pem,$C/server.key" sendstr=$'part of it\n' cut
+	run -1 --separate-stderr timeout 10 "$SOCK" --tls --tls-ca "$C/ca.pem" localhost "$PPORT" </dev/null
 	[ "$output" = "part of it" ]
 	[[ $stderr == *'connection closed without close_notify; the tail may be missing'* ]]
 }
 
 @test "end of stdin sends close_notify, and s_client sees the whole file" {
-	need_tls_relay
+	need_tls
 	random_file "$T/file" 100000
 	sock_listen "$T/file" "$T/out" "$T/err" --tls 127.0.0.1 0
 	timeout 10 openssl s_client -quiet -connect "127.0.0.1:$PORT" </dev/null >"$T/got" 2>/dev/null || true
@@ -403,7 +380,7 @@ PY
 }
 
 @test "-k --tls serves two clients, a session each" {
-	need_tls_relay
+	need_tls
 	sock_listen /dev/null "$T/out" "$T/err" -k --tls 127.0.0.1 0
 	printf 'one\n' | timeout 10 "$SOCK" --tls --tls-insecure 127.0.0.1 "$PORT"
 	printf 'two\n' | timeout 10 "$SOCK" --tls --tls-insecure 127.0.0.1 "$PORT"
@@ -412,7 +389,7 @@ PY
 }
 
 @test "-e over TLS: the program speaks plaintext, with SOCK_* describing the connection" {
-	need_tls_relay
+	need_tls
 	sock_listen /dev/null "$T/out" "$T/err" --tls -c 'echo "$SOCK_REMOTE_ADDR"; cat' 127.0.0.1 0
 	local fp
 	fp=$(sed -n 's/^sock: TLS certificate: \(SHA256:[0-9A-F:]*\) .*/\1/p' "$T/err")
@@ -424,20 +401,18 @@ PY
 }
 
 @test "-k --tls: a client that stalls its handshake does not stall the next one" {
-	need_tls_relay
+	need_tls
 	need python3
 	sock_listen /dev/null "$T/out" "$T/err" -k --tls 127.0.0.1 0
 	# A TCP client that connects and sends nothing, held open meanwhile.
-	bg python3 -c 'import socket, sys, time
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
-time.sleep(30)' "$PORT"
+	peer_connect "$PORT" sleep=30
 	wait_for 5 has_text "$T/err" "connection from"
 	printf 'second\n' | timeout 10 "$SOCK" --tls --tls-insecure 127.0.0.1 "$PORT"
 	wait_for 5 has_line "$T/out" second
 }
 
 @test "-k -e over TLS: a sock process per client, the program's plaintext relayed" {
-	need_tls_relay
+	need_tls
 	sock_listen /dev/null "$T/out" "$T/err" -k --tls -e cat 127.0.0.1 0
 	local fp word
 	fp=$(sed -n 's/^sock: TLS certificate: \(SHA256:[0-9A-F:]*\) .*/\1/p' "$T/err")
@@ -456,24 +431,18 @@ time.sleep(30)' "$PORT"
 # tls_fwd_start ARGS...: start "sock -v -l ARGS 127.0.0.1 0" with the
 # server certificate (stderr $T/fwd.err); sets FPORT and FPID.
 tls_fwd_start() {
-	"$SOCK" -v -l --tls --tls-cert "$C/server.pem" --tls-key "$C/server.key" \
-	    "$@" 127.0.0.1 0 </dev/null >/dev/null 2>"$T/fwd.err" 3>&- &
-	FPID=$!
-	PIDS+=("$FPID")
-	wait_for 5 has_port_line "$T/fwd.err" || { cat "$T/fwd.err" >&2; return 1; }
-	FPORT=$(port_from "$T/fwd.err")
+	sock_server FPORT FPID /dev/null /dev/null "$T/fwd.err" --tls \
+	    --tls-cert "$C/server.pem" --tls-key "$C/server.key" "$@" 127.0.0.1 0
 }
 
 @test "TLS termination: --tls --forward in front of a plaintext service, for curl and s_client, a stalled handshake stalling nobody" {
-	need_tls_relay
+	need_tls
 	need curl
 	need python3
 	origin_start
 	tls_fwd_start -k --forward "127.0.0.1:$OPORT"
 	# A TCP client that connects and never starts its handshake.
-	bg python3 -c 'import socket, sys, time
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
-time.sleep(30)' "$FPORT"
+	peer_connect "$FPORT" sleep=30
 	wait_for 5 has_text "$T/fwd.err" "connection from"
 	run -0 curl -sS --max-time 5 --cacert "$C/ca.pem" "https://localhost:$FPORT/"
 	[ "$output" = origin ]
@@ -488,13 +457,11 @@ time.sleep(30)' "$FPORT"
 }
 
 @test "TLS termination: a client that never finishes its handshake is exit 3 under -w" {
-	need_tls_relay
+	need_tls
 	need python3
 	sock_listen /dev/null "$T/target.got" "$T/target.err" 127.0.0.1 0
 	tls_fwd_start -w 1 --forward "127.0.0.1:$PORT"
-	bg python3 -c 'import socket, sys, time
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
-time.sleep(30)' "$FPORT"
+	peer_connect "$FPORT" sleep=30
 	wait_exit "$FPID" 5
 	[ "$EXIT_STATUS" -eq 3 ]
 	grep -q "^sock: TLS handshake with 127.0.0.1 port [0-9]*: $(errtext ETIMEDOUT)$" "$T/fwd.err"
@@ -503,7 +470,7 @@ time.sleep(30)' "$FPORT"
 }
 
 @test "the reverse tunnel over TLS: sock --tls connects out, verifies, and forwards to a local service" {
-	need_tls_relay
+	need_tls
 	open_feed "$T/sin"
 	s_server -cert "$C/server.pem" -key "$C/server.key"
 	printf 'from the service\n' >"$T/svc.in"
@@ -521,7 +488,7 @@ time.sleep(30)' "$FPORT"
 }
 
 @test "a TLS proxy server: curl -x https:// with --proxy-cacert" {
-	need_tls_relay
+	need_tls
 	need curl
 	need python3
 	curl --version | grep -q 'HTTPS-proxy' || skip "curl has no HTTPS-proxy support"

@@ -1,11 +1,11 @@
 #!/usr/bin/env bats
+# UDP (-u): both directions, the quit rules after end of stdin (-q), the
+# listener waiting for its first peer, one datagram per read, errors.
 # shellcheck disable=SC2016,SC2153,SC2154
 # SC2016: sh -c scripts take their arguments as "$0" "$1"... on purpose.
 # SC2153/SC2154: T, SOCK, PORT, LPID, BG_PID, EXIT_STATUS come from
 # helper.bash (loaded by bats' load, which shellcheck cannot follow);
 # stderr and stderr_lines from bats' run --separate-stderr.
-# UDP (-u): both directions, the quit rules after end of stdin (-q), the
-# listener waiting for its first peer, one datagram per read, errors.
 
 load helper
 bats_require_minimum_version 1.5.0
@@ -16,21 +16,9 @@ bats_require_minimum_version 1.5.0
 udp_peer() {
 	need python3
 	: >"$T/peer.log"
-	bg python3 -c '
-import os, socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("127.0.0.1", 0))
-with open(sys.argv[1] + ".tmp", "w") as f:
-    f.write("%d\n" % s.getsockname()[1])
-os.rename(sys.argv[1] + ".tmp", sys.argv[1])
-log = open(sys.argv[2], "a")
-while True:
-    data, addr = s.recvfrom(65536)
-    log.write("%d\n" % len(data))
-    log.flush()
-    if len(sys.argv) > 3:
-        s.sendto(sys.argv[3].encode(), addr)
-' "$T/peer.port" "$T/peer.log" "$@"
+	local acts=(log="$T/peer.log")
+	[ $# -eq 0 ] || acts+=(reply="$1")
+	bg python3 "$PEER_PY" udp "$T/peer.port" "${acts[@]}"
 	wait_for 5 test -s "$T/peer.port"
 	PEER_PORT=$(cat "$T/peer.port")
 }
