@@ -1,5 +1,5 @@
 /*
- * --forward and --proxy-server: many pairs of sockets relayed in one
+ * forward.c: --forward and --proxy-server, many pairs of sockets relayed in one
  * select loop (sock(1), "Forwarding" and "Proxy server"). A pair is the
  * client (accepted, or for a reverse tunnel the connection sock made) and
  * its target connection, each an endpoint, relayed by a relay session
@@ -17,7 +17,9 @@
  * proxy client gets its reply in REPLYING; then the pair is RELAYING.
  *
  * The --forward target is resolved once, at the start (so a name costs
- * one lookup, and -n forbids names).
+ * one lookup, and -n forbids names). It touches the listening sockets,
+ * the pairs' sockets and its dialers, says why a pair failed, and returns
+ * an exit status.
  */
 #include <sys/types.h>
 #include <sys/select.h>
@@ -35,11 +37,13 @@
 #include <unistd.h>
 
 #include "sock.h"
+#include "end.h"
+#include "net.h"
+#include "tls.h"
+#include "proxy.h"
 #include "proxyd.h"
-
-#ifndef MSG_NOSIGNAL
-#define MSG_NOSIGNAL	0	/* SIGPIPE is ignored anyway; see main */
-#endif
+#include "server.h"
+#include "forward.h"
 
 #define WAIT_PAUSE_MIN	50	/* --wait: the first pause between tries */
 #define WAIT_PAUSE_MAX	500	/* and the longest */
@@ -776,29 +780,15 @@ pair_add(struct fwd *f, const struct conn *c)
 	return 0;
 }
 
-static void
-note_max(int fd, int *maxfd)
-{
-	if (fd > *maxfd)
-		*maxfd = fd;
-}
-
-static void
-note_deadline(long long t, long long *deadline)
-{
-	if (t >= 0 && (*deadline < 0 || t < *deadline))
-		*deadline = t;
-}
-
 /* Wait for e's read (reading) or write, or at once if its bytes are in. */
 static void
 note_end(const struct end *e, bool reading, fd_set *rfds, fd_set *wfds,
     int *maxfd, long long *deadline)
 {
 	if (reading && e->ops->pending(e) > 0)
-		note_deadline(now_ms(), deadline);
+		lower_deadline(now_ms(), deadline);
 	else
-		note_max(end_watch(e, reading, rfds, wfds), maxfd);
+		raise_maxfd(end_watch(e, reading, rfds, wfds), maxfd);
 }
 
 /*
@@ -823,8 +813,8 @@ pair_prepare(struct fwd *f, int i, fd_set *rfds, fd_set *wfds, int *maxfd,
 			return -1;
 		}
 		/* The handshake says in read_wait what it waits for. */
-		note_max(end_watch(&p->ec, true, rfds, wfds), maxfd);
-		note_deadline(p->deadline, deadline);
+		raise_maxfd(end_watch(&p->ec, true, rfds, wfds), maxfd);
+		lower_deadline(p->deadline, deadline);
 		return 0;
 	case PAIR_REQUEST:
 		if (now >= p->deadline) {
@@ -837,13 +827,13 @@ pair_prepare(struct fwd *f, int i, fd_set *rfds, fd_set *wfds, int *maxfd,
 			return -1;
 		}
 		note_end(&p->ec, true, rfds, wfds, maxfd, deadline);
-		note_deadline(p->deadline, deadline);
+		lower_deadline(p->deadline, deadline);
 		return 0;
 	case PAIR_CONNECTING:
 		if (p->deadline >= 0 && now >= p->deadline)
 			return connect_step(f, i, NULL);
 		happy_prepare(&p->happy, wfds, maxfd, deadline);
-		note_deadline(p->deadline, deadline);
+		lower_deadline(p->deadline, deadline);
 		return 0;
 	case PAIR_DIALING:
 		/*
@@ -856,19 +846,19 @@ pair_prepare(struct fwd *f, int i, fd_set *rfds, fd_set *wfds, int *maxfd,
 			    strerror(ETIMEDOUT));
 		}
 		if (p->deadline >= 0)
-			note_deadline(p->deadline + DIAL_GRACE_MS, deadline);
+			lower_deadline(p->deadline + DIAL_GRACE_MS, deadline);
 		FD_SET(p->dial_fd, rfds);
-		note_max(p->dial_fd, maxfd);
+		raise_maxfd(p->dial_fd, maxfd);
 		return 0;
 	case PAIR_PAUSED:
 		if (now >= p->deadline) {
 			if (walk_start(f, i) == -1)
 				return -1;
 			/* Its new state is looked at in the next pass. */
-			note_deadline(now, deadline);
+			lower_deadline(now, deadline);
 			return 0;
 		}
-		note_deadline(p->deadline, deadline);
+		lower_deadline(p->deadline, deadline);
 		return 0;
 	case PAIR_REPLYING:
 		if (p->to_client.off < p->to_client.len)
@@ -877,7 +867,7 @@ pair_prepare(struct fwd *f, int i, fd_set *rfds, fd_set *wfds, int *maxfd,
 			note_end(&p->et, false, rfds, wfds, maxfd, deadline);
 		if (p->to_client.off == p->to_client.len &&
 		    p->to_target.off == p->to_target.len)
-			note_deadline(now, deadline);
+			lower_deadline(now, deadline);
 		return 0;
 	case PAIR_RELAYING:
 		if ((status = relay_prepare(p->s, rfds, wfds, maxfd,
@@ -960,7 +950,7 @@ forward_loop(struct fwd *f)
 		deadline = -1;
 		for (i = 0; i < f->nl; i++) {
 			FD_SET(f->lfds[i], &rfds);
-			note_max(f->lfds[i], &maxfd);
+			raise_maxfd(f->lfds[i], &maxfd);
 		}
 		for (i = 0; i < f->n;)
 			if (pair_prepare(f, i, &rfds, &wfds, &maxfd,

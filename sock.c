@@ -1,9 +1,9 @@
 /*
- * sock - a netcat that never loses a byte.
- *
- * The program: usage, option parsing and checks, the modes (connect,
- * listen, Unix), and every decision to print or exit. The mechanism lives
- * in util.c, the copying in relay.c.
+ * sock.c: the program. Usage, option parsing and the checks between
+ * options, connect and listen mode for one peer (TCP, UDP, Unix), and
+ * every decision to exit: main is the only place sock ends. The other
+ * modes (scan.h, server.h, forward.h, exec.h) and the relay do the rest;
+ * it may use any header, and nothing calls back into it.
  */
 #include <sys/types.h>
 #include <sys/select.h>
@@ -30,6 +30,15 @@
 #include <unistd.h>
 
 #include "sock.h"
+#include "end.h"
+#include "net.h"
+#include "parse.h"
+#include "tls.h"
+#include "proxy.h"
+#include "exec.h"
+#include "server.h"
+#include "forward.h"
+#include "scan.h"
 
 #define MAX_LISTENERS	16	/* addresses one listen host may resolve to */
 
@@ -1470,7 +1479,15 @@ report_attempt(void *arg, const struct attempt *at)
 	}
 }
 
-int
+/*
+ * Connect to host port as o asks (-4/-6, -n, the -s/-p source, the socket
+ * options, --mptcp), Happy Eyeballs across its addresses (connect_happy),
+ * the whole attempt bounded by timeout_ms (-1: none); prints only the -vv
+ * lines. Returns the connected, non-blocking socket with c filled in, or
+ * -1 with *status (EXIT_TIMEOUT only if the time ran out), *why (an
+ * errno, or a getaddrinfo code if *why_gai) and c->name set.
+ */
+static int
 connect_host(const struct opts *o, const char *host, const char *port,
     long long timeout_ms, struct conn *c, int *status, int *why,
     bool *why_gai)
@@ -1878,20 +1895,14 @@ serve_datagrams(const struct opts *o, int *fds, int n, struct relay_io *io)
 			close_all(fds, n);
 			return EXIT_NET;
 		}
+		format_addr((struct sockaddr *)&c.peer, c.peerlen, c.name,
+		    sizeof(c.name));
 		if (o->unix_domain ||
-		    acl_admits(&o->allow, &o->deny, (struct sockaddr *)&c.peer))
+		    client_allowed(o, (struct sockaddr *)&c.peer, c.name))
 			break;
 		/* A refused sender's datagram is taken off and dropped. */
 		(void)recv(c.fd, &byte, 1, 0);
-		if (o->verbose > 0) {
-			format_addr((struct sockaddr *)&c.peer, c.peerlen,
-			    c.name, sizeof(c.name));
-			warnx("refused %s: not allowed by --allow/--deny",
-			    c.name);
-		}
 	}
-	format_addr((struct sockaddr *)&c.peer, c.peerlen, c.name,
-	    sizeof(c.name));
 	if (o->verbose > 0)
 		warnx("connection from %s (%s)", c.name, proto_name(o));
 	for (i = 0; i < n; i++)

@@ -37,7 +37,7 @@ sources() {
 		echo "../proxy.c ../util.c" ;;
 	# The parsers alone: tls.c built without HAVE_TLS needs no OpenSSL.
 	tls_pin | tls_alpn) echo "../tls.c ../util.c" ;;
-	proxyd_*) echo "../proxyd.c" ;;
+	proxyd_*) echo "../proxyd.c ../util.c" ;;
 	*) echo "../util.c" ;;
 	esac
 }
