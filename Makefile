@@ -35,12 +35,12 @@ SOCK_CFLAGS   = -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes \
 SAN_FLAGS     = -fsanitize=address,undefined -fno-omit-frame-pointer \
 		-fno-sanitize-recover=all
 
-SRCS	= sock.c end.c exec.c forward.c proxy.c proxyd.c relay.c scan.c server.c tls.c \
-	  util.c
-HDRS	= sock.h end.h exec.h forward.h net.h parse.h proxy.h proxyd.h scan.h \
-	  server.h tls.h
-OBJS	= sock.o end.o exec.o forward.o proxy.o proxyd.o relay.o scan.o server.o tls.o \
-	  util.o
+SRCS	= sock.c connect.c end.c exec.c forward.c proxy.c proxyd.c relay.c \
+	  scan.c server.c tls.c util.c
+HDRS	= sock.h connect.h end.h exec.h forward.h net.h parse.h proxy.h \
+	  proxyd.h scan.h server.h tls.h
+OBJS	= sock.o connect.o end.o exec.o forward.o proxy.o proxyd.o relay.o \
+	  scan.o server.o tls.o util.o
 
 all: sock
 
@@ -51,12 +51,14 @@ sock: $(OBJS)
 	$(CC) $(SOCK_CPPFLAGS) $(CPPFLAGS) $(SOCK_CFLAGS) $(CFLAGS) -c $<
 
 # Each object's headers, as its #include lines name them (cc -MM).
-sock.o: sock.h end.h net.h parse.h tls.h proxy.h exec.h server.h forward.h \
-	scan.h
+sock.o: sock.h end.h net.h parse.h connect.h tls.h proxy.h exec.h server.h \
+	forward.h scan.h
+connect.o: sock.h end.h net.h connect.h
 end.o: sock.h end.h
 exec.o: sock.h end.h net.h exec.h
-forward.o: sock.h end.h net.h tls.h proxy.h proxyd.h server.h forward.h
-proxy.o: sock.h net.h parse.h proxy.h
+forward.o: sock.h end.h net.h connect.h tls.h proxy.h proxyd.h server.h \
+	forward.h
+proxy.o: sock.h end.h net.h parse.h connect.h proxy.h
 proxyd.o: sock.h parse.h proxy.h proxyd.h
 relay.o: sock.h end.h net.h parse.h
 scan.o: sock.h net.h parse.h proxy.h scan.h

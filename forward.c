@@ -39,6 +39,7 @@
 #include "sock.h"
 #include "end.h"
 #include "net.h"
+#include "connect.h"
 #include "tls.h"
 #include "proxy.h"
 #include "proxyd.h"
@@ -89,6 +90,7 @@ struct pair {
 	struct addrinfo	*res;		/* a proxy's target, this pair's own */
 	const struct addrinfo *addrs;	/* the target's addresses */
 	struct happy	 happy;		/* CONNECTING: the attempts */
+	struct attempt_words words;	/* how -vv names them */
 	bool		 dial;		/* reached through a dialer */
 	pid_t		 dialer;	/* DIALING: the dialer, and its end of */
 	int		 dial_fd;	/* the socket pair (-1: none) */
@@ -352,27 +354,6 @@ walk_failed(struct fwd *f, int i, int status, int err, const char *msg)
 	return -1;
 }
 
-/* -vv: each attempt of a walk, as connect mode prints them. */
-static void
-report_attempt(void *arg, const struct attempt *at)
-{
-	const struct pair *p = arg;
-	char addr[sizeof(p->tname)];
-
-	if (p->f->o->verbose < 2)
-		return;
-	if (at->ai->ai_family == AF_UNIX)
-		snprintf(addr, sizeof(addr), "%s", p->tname);
-	else
-		format_addr(at->ai->ai_addr, at->ai->ai_addrlen, addr,
-		    sizeof(addr));
-	if (at->event == ATTEMPT_START)
-		warnx("trying %s for %s", addr, p->client.name);
-	else
-		warnx("connect to %s for %s: %s", addr, p->client.name,
-		    strerror(at->error));
-}
-
 /* CONNECTING has an answer, or none by the deadline. */
 static int
 connect_step(struct fwd *f, int i, const fd_set *wfds)
@@ -432,7 +413,7 @@ dial_child(const struct fwd *f, const struct pair *p, int sock)
 		snprintf(a.msg, sizeof(a.msg), "resolve %s: %s", p->thost,
 		    gai_strerror(gai));
 	} else if ((fd = connect_happy(res, f->src, p->deadline < 0 ? -1 :
-	    p->deadline - now_ms(), &f->so, report_attempt, (void *)p,
+	    p->deadline - now_ms(), &f->so, report_attempt, (void *)&p->words,
 	    &which)) == -1) {
 		e = errno;
 		format_addr(which->ai_addr, which->ai_addrlen, addr,
@@ -520,7 +501,7 @@ walk_start(struct fwd *f, int i)
 	if (p->dial)
 		return dial_start(f, i);
 	if (happy_start(&p->happy, p->addrs, f->src, &f->so, report_attempt,
-	    p) == -1)
+	    &p->words) == -1)
 		return walk_failed(f, i, EXIT_LOCAL, errno, strerror(errno));
 	p->state = PAIR_CONNECTING;
 	if ((fd = happy_step(&p->happy, NULL)) >= 0) {
@@ -732,6 +713,8 @@ pair_add(struct fwd *f, const struct conn *c)
 	}
 	p->f = f;
 	p->client = *c;
+	p->words = (struct attempt_words){ .o = f->o, .role = "",
+	    .client = p->client.name, .unix_name = p->tname, .every = true };
 	p->target.fd = -1;
 	p->target.connected = false;
 	p->dial_fd = -1;

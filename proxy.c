@@ -37,8 +37,10 @@
 #include <unistd.h>
 
 #include "sock.h"
+#include "end.h"
 #include "net.h"
 #include "parse.h"
+#include "connect.h"
 #include "proxy.h"
 
 #define SOCKS_PORT	1080
@@ -966,71 +968,36 @@ http_handshake(struct run *run, int fd, const struct dest *d)
 	return hop_fail(run, EXIT_NET, "%s", shown);
 }
 
-/* -vv: each attempt at the first proxy's addresses, as for a host. */
-static void
-report_hop_attempt(void *arg, const struct attempt *at)
-{
-	const struct run *run = arg;
-	char name[128];
-
-	if (run->o->verbose < 2)
-		return;
-	format_addr(at->ai->ai_addr, at->ai->ai_addrlen, name, sizeof(name));
-	if (at->event == ATTEMPT_START)
-		warnx("trying proxy %s", name);
-	else if (at->event == ATTEMPT_FAILED && !at->last)
-		warnx("connect to proxy %s: %s", name, strerror(at->error));
-}
-
 /*
- * The connection to the first hop, through the ordinary connect
- * machinery (-4/-6, -s, -p and the socket options apply): the one place
- * to swap in another way to connect.
+ * The connection to the first hop, through the ordinary connect walk
+ * (-4/-6, -s, -p and the socket options apply, Happy Eyeballs across the
+ * proxy's addresses): the one place to swap in another way to connect.
  */
 static int
 connect_first_hop(struct run *run)
 {
 	const struct opts *o = run->o;
 	const struct proxy_hop *h = run->hop;
-	const struct addrinfo *which;
-	struct addrinfo *res, *src = NULL;
+	struct attempt_words w = { .o = o, .role = "proxy " };
+	struct connect_error ce;
+	struct conn c;
 	char port[8];
 	long long left = -1;	/* connect_happy: no limit */
-	int gai, fd, e;
 
 	snprintf(port, sizeof(port), "%d", proxy_port(h));
-	if ((gai = resolve(h->host, port, o->family, SOCK_STREAM, o->numeric,
-	    false, &res)) != 0) {
-		run->pe->status = EXIT_NET;
-		snprintf(run->pe->msg, sizeof(run->pe->msg), "resolve proxy %s: "
-		    "%s", h->host, gai == EAI_SYSTEM ? strerror(errno) :
-		    gai_strerror(gai));
-		return -1;
-	}
-	if ((o->source_addr != NULL || o->source_port != NULL) &&
-	    resolve(o->source_addr, o->source_port != NULL ? o->source_port :
-	    "0", o->family, SOCK_STREAM, o->numeric, true, &src) != 0) {
-		freeaddrinfo(res);
-		e = EADDRNOTAVAIL;
-		goto fail;
-	}
-	if (run->deadline >= 0 && (left = run->deadline - now_ms()) <= 0) {
-		fd = -1;
-		errno = ETIMEDOUT;
-	} else
-		/* Happy Eyeballs across the proxy's addresses, as for a host. */
-		fd = connect_happy(res, src, left, &o->sockopts, report_hop_attempt,
-		    run, &which);
-	e = errno;
-	if (src != NULL)
-		freeaddrinfo(src);
-	freeaddrinfo(res);
-	if (fd != -1)
-		return fd;
-fail:
-	run->pe->status = e == ETIMEDOUT ? EXIT_TIMEOUT : EXIT_NET;
-	snprintf(run->pe->msg, sizeof(run->pe->msg), "connect to proxy "
-	    "%s port %d: %s", h->host, proxy_port(h), strerror(e));
+	if (run->deadline >= 0 && (left = run->deadline - now_ms()) < 0)
+		left = 0;
+	if (connect_host(o, h->host, port, SOCK_STREAM, left, &w, &c,
+	    &ce) != -1)
+		return c.fd;
+	run->pe->status = ce.status;
+	if (ce.lookup)
+		snprintf(run->pe->msg, sizeof(run->pe->msg), "resolve proxy "
+		    "%s: %s", h->host, ce.why_gai ? gai_strerror(ce.why) :
+		    strerror(ce.why));
+	else
+		snprintf(run->pe->msg, sizeof(run->pe->msg), "connect to proxy "
+		    "%s port %d: %s", h->host, proxy_port(h), strerror(ce.why));
 	return -1;
 }
 

@@ -33,6 +33,7 @@
 #include "end.h"
 #include "net.h"
 #include "parse.h"
+#include "connect.h"
 #include "tls.h"
 #include "proxy.h"
 #include "exec.h"
@@ -1453,108 +1454,30 @@ connect_unix(const struct opts *o, struct conn *c, long long timeout_ms,
 	return c->fd;
 }
 
-/* connect_happy's events, as -vv prints them; arg is the opts. */
-static void
-report_attempt(void *arg, const struct attempt *at)
-{
-	const struct opts *o = arg;
-	char name[128];
-
-	if (o->verbose < 2)
-		return;
-	format_addr(at->ai->ai_addr, at->ai->ai_addrlen, name, sizeof(name));
-	switch (at->event) {
-	case ATTEMPT_START:
-		warnx("trying %s (%s)", name, proto_name(o));
-		break;
-	case ATTEMPT_FAILED:
-		/* The last failure is the caller's to report. */
-		if (!at->last)
-			warnx("connect to %s: %s", name, strerror(at->error));
-		break;
-	case ATTEMPT_NO_SOURCE:
-		warnx("source %s for %s: %s", o->source_addr != NULL ?
-		    o->source_addr : "*", name, strerror(at->error));
-		break;
-	}
-}
-
-/*
- * Connect to host port as o asks (-4/-6, -n, the -s/-p source, the socket
- * options, --mptcp), Happy Eyeballs across its addresses (connect_happy),
- * the whole attempt bounded by timeout_ms (-1: none); prints only the -vv
- * lines. Returns the connected, non-blocking socket with c filled in, or
- * -1 with *status (EXIT_TIMEOUT only if the time ran out), *why (an
- * errno, or a getaddrinfo code if *why_gai) and c->name set.
- */
-static int
-connect_host(const struct opts *o, const char *host, const char *port,
-    long long timeout_ms, struct conn *c, int *status, int *why,
-    bool *why_gai)
-{
-	struct addrinfo *res, *ai, *src = NULL;
-	const struct addrinfo *which;
-	int gai, fd, socktype;
-
-	*why_gai = false;
-	*status = EXIT_NET;
-	snprintf(c->name, sizeof(c->name), "%s port %s", host, port);
-	socktype = o->udp ? SOCK_DGRAM : SOCK_STREAM;
-	if ((gai = resolve(host, port, o->family, socktype, o->numeric,
-	    false, &res)) != 0) {
-		*why = gai == EAI_SYSTEM ? errno : gai;
-		*why_gai = gai != EAI_SYSTEM;
-		return -1;
-	}
-	if ((o->source_addr != NULL || o->source_port != NULL) &&
-	    (gai = resolve(o->source_addr, o->source_port != NULL ?
-	    o->source_port : "0", o->family, socktype, o->numeric, true,
-	    &src)) != 0) {
-		/* No address can be used: each fails as connect_happy's would. */
-		for (ai = res; ai != NULL; ai = ai->ai_next) {
-			format_addr(ai->ai_addr, ai->ai_addrlen, c->name,
-			    sizeof(c->name));
-			if (o->verbose > 1)
-				warnx("source %s for %s: %s", o->source_addr ?
-				    o->source_addr : "*", c->name,
-				    gai_strerror(gai));
-		}
-		freeaddrinfo(res);
-		*why = EADDRNOTAVAIL;
-		return -1;
-	}
-	fd = connect_happy(res, src, timeout_ms, &o->sockopts, report_attempt,
-	    (void *)o, &which);
-	*why = errno;
-	format_addr(which->ai_addr, which->ai_addrlen, c->name,
-	    sizeof(c->name));
-	if (src != NULL)
-		freeaddrinfo(src);
-	freeaddrinfo(res);
-	if (fd == -1) {
-		*status = *why == ETIMEDOUT ? EXIT_TIMEOUT : EXIT_NET;
-		return -1;
-	}
-	c->fd = fd;
-	c->dgram = o->udp;
-	c->connected = true;
-	return fd;
-}
-
 /*
  * Connect to o's host and port, or its Unix path, within timeout_ms.
- * Returns the socket with *c filled in, or -1 as connect_host does.
+ * Returns the socket with *c filled in, or -1 with *status, *why and
+ * *why_gai as connect_host sets them.
  */
 static int
 connect_any(const struct opts *o, struct conn *c, long long timeout_ms,
     int *status, int *why, bool *why_gai)
 {
+	struct attempt_words w = { .o = o, .role = "", .proto = proto_name(o),
+	    .source = true };
+	struct connect_error ce;
+	int fd;
+
 	*why_gai = false;
 	*status = EXIT_NET;
 	if (o->unix_domain)
 		return connect_unix(o, c, timeout_ms, status, why);
-	return connect_host(o, o->host, o->port, timeout_ms, c, status, why,
-	    why_gai);
+	fd = connect_host(o, o->host, o->port, o->udp ? SOCK_DGRAM :
+	    SOCK_STREAM, timeout_ms, &w, c, &ce);
+	*status = ce.status;
+	*why = ce.why;
+	*why_gai = ce.why_gai;
+	return fd;
 }
 
 static const char *

@@ -2,7 +2,7 @@
  * sock.h: what every file needs: the version, the feature tests, the exit
  * statuses and the parsed options with the small structs they hold. Each
  * other world has a header of its own: end.h (endpoints), net.h and
- * parse.h (util.c), tls.h, proxy.h, proxyd.h, and one per mode
+ * parse.h (util.c), connect.h, tls.h, proxy.h, proxyd.h, and one per mode
  * (exec.h, server.h, forward.h, scan.h). Dependencies run one way: sock.c
  * (main, the options, every exit) uses the modes, the modes the relay,
  * the relay the endpoints and TLS, and all of them util.c; nothing calls
