@@ -52,35 +52,6 @@ now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-struct timeval *
-deadline_timeval(long long deadline, struct timeval *tv)
-{
-	long long left;
-
-	if (deadline < 0)
-		return NULL;
-	left = deadline - now_ms();
-	if (left < 0)
-		left = 0;
-	tv->tv_sec = left / 1000;
-	tv->tv_usec = left % 1000 * 1000;
-	return tv;
-}
-
-void
-raise_maxfd(int fd, int *maxfd)
-{
-	if (fd > *maxfd)
-		*maxfd = fd;
-}
-
-void
-lower_deadline(long long t, long long *deadline)
-{
-	if (t >= 0 && (*deadline < 0 || t < *deadline))
-		*deadline = t;
-}
-
 int
 parse_duration(const char *s, long long *ms)
 {
@@ -240,6 +211,35 @@ connect_result(int fd)
 		return -1;
 	}
 	return 0;
+}
+
+struct timeval *
+deadline_timeval(long long deadline, struct timeval *tv)
+{
+	long long left;
+
+	if (deadline < 0)
+		return NULL;
+	left = deadline - now_ms();
+	if (left < 0)
+		left = 0;
+	tv->tv_sec = left / 1000;
+	tv->tv_usec = left % 1000 * 1000;
+	return tv;
+}
+
+void
+raise_maxfd(int fd, int *maxfd)
+{
+	if (fd > *maxfd)
+		*maxfd = fd;
+}
+
+void
+lower_deadline(long long t, long long *deadline)
+{
+	if (t >= 0 && (*deadline < 0 || t < *deadline))
+		*deadline = t;
 }
 
 int
