@@ -1,4 +1,5 @@
-# sock - a netcat that never loses a byte.
+# Builds sock, and runs its tests, sanitizer and valgrind passes, bench,
+# fuzzers and lints; installs it with its man page and completions.
 #
 # CC, CFLAGS, CPPFLAGS, LDFLAGS, PREFIX and DESTDIR are the user's; the
 # project's own flags are added from SOCK_* so that `make CFLAGS=-O0` keeps
@@ -34,10 +35,12 @@ SOCK_CFLAGS   = -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes \
 SAN_FLAGS     = -fsanitize=address,undefined -fno-omit-frame-pointer \
 		-fno-sanitize-recover=all
 
-SRCS	= sock.c end.c exec.c forward.c proxy.c proxyd.c relay.c scan.c server.c tls.c \
-	  util.c sources.c
-OBJS	= sock.o end.o exec.o forward.o proxy.o proxyd.o relay.o scan.o server.o tls.o \
-	  util.o sources.o
+SRCS	= sock.c connect.c end.c exec.c forward.c proxy.c proxyd.c relay.c \
+	  scan.c server.c sources.c tls.c util.c
+HDRS	= sock.h connect.h end.h exec.h forward.h net.h parse.h proxy.h \
+	  proxyd.h scan.h server.h sources.h tls.h
+OBJS	= sock.o connect.o end.o exec.o forward.o proxy.o proxyd.o relay.o \
+	  scan.o server.o sources.o tls.o util.o
 
 all: sock
 
@@ -47,9 +50,22 @@ sock: $(OBJS)
 .c.o:
 	$(CC) $(SOCK_CPPFLAGS) $(CPPFLAGS) $(SOCK_CFLAGS) $(CFLAGS) -c $<
 
-$(OBJS): sock.h
-forward.o proxyd.o: proxyd.h
-forward.o server.o sources.o: sources.h
+# Each object's headers, as its #include lines name them (cc -MM).
+sock.o: sock.h end.h net.h parse.h connect.h tls.h proxy.h exec.h server.h \
+	forward.h scan.h
+connect.o: sock.h end.h net.h connect.h
+end.o: sock.h end.h
+exec.o: sock.h end.h net.h exec.h
+forward.o: sock.h end.h net.h connect.h tls.h proxy.h proxyd.h server.h \
+	forward.h sources.h
+proxy.o: sock.h end.h net.h parse.h connect.h proxy.h
+proxyd.o: sock.h parse.h proxy.h proxyd.h
+relay.o: sock.h end.h net.h parse.h
+scan.o: sock.h net.h parse.h proxy.h scan.h
+server.o: sock.h end.h net.h tls.h exec.h server.h sources.h
+sources.o: sources.h
+tls.o: sock.h end.h net.h tls.h
+util.o: sock.h net.h parse.h
 
 # The whole suite; bats from PATH, else a pinned copy from npm (test/run).
 test: sock test/relay-pair
@@ -57,12 +73,12 @@ test: sock test/relay-pair
 
 # A test-only program: the relay between two sockets (test/pair.bats).
 RELAY_PAIR_OBJS = end.o relay.o util.o
-test/relay-pair: test/relay-pair.c $(RELAY_PAIR_OBJS) sock.h
+test/relay-pair: test/relay-pair.c $(RELAY_PAIR_OBJS) sock.h end.h net.h
 	$(CC) $(SOCK_CPPFLAGS) $(CPPFLAGS) $(SOCK_CFLAGS) $(CFLAGS) \
 	    $(LDFLAGS) -o $@ test/relay-pair.c $(RELAY_PAIR_OBJS) $(LDLIBS)
 
 # The whole suite again, against a build with AddressSanitizer and UBSan.
-sock-san: $(SRCS) sock.h proxyd.h sources.h
+sock-san: $(SRCS) $(HDRS)
 	$(CC) $(SOCK_CPPFLAGS) $(CPPFLAGS) $(SOCK_CFLAGS) $(CFLAGS) \
 	    $(SAN_FLAGS) $(LDFLAGS) -o $@ $(SRCS) $(LDLIBS) $(SOCK_LIBS)
 

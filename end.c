@@ -4,7 +4,8 @@
  * the servers move every byte through an endpoint's operations (sock(1),
  * "How bytes move"), so that a kind that is not a plain descriptor (a TLS
  * session) is one more set of operations and no change to their loops.
- * Mechanism only: nothing here prints or exits.
+ * Mechanism only: it touches the descriptors it is given and nothing
+ * else, and never prints or exits.
  */
 #include <sys/types.h>
 #include <sys/ioctl.h>
@@ -18,6 +19,7 @@
 #include <unistd.h>
 
 #include "sock.h"
+#include "end.h"
 
 #ifndef MSG_NOSIGNAL
 #define MSG_NOSIGNAL	0	/* SIGPIPE is ignored anyway; see main */

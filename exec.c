@@ -2,7 +2,9 @@
  * -e and -c: run a program with the connection as its stdin and stdout,
  * inetd-style. The socket itself is handed over, so no byte passes
  * through sock. In a file of its own because connect mode, the single
- * listener and the -k server all start programs the same way.
+ * listener and the -k server all start programs the same way. It touches
+ * the connection and the processes it starts, says why when it fails,
+ * and returns an exit status.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -20,6 +22,9 @@
 #include <unistd.h>
 
 #include "sock.h"
+#include "end.h"
+#include "net.h"
+#include "exec.h"
 
 #define MAX_EXEC_ARGS	(EXEC_WORDS_MAX + 1)	/* and the NULL */
 

@@ -1,5 +1,5 @@
 /*
- * --forward and --proxy-server: many pairs of sockets relayed in one
+ * forward.c: --forward and --proxy-server, many pairs of sockets relayed in one
  * select loop (sock(1), "Forwarding" and "Proxy server"). A pair is the
  * client (accepted, or for a reverse tunnel the connection sock made) and
  * its target connection, each an endpoint, relayed by a relay session
@@ -17,7 +17,9 @@
  * proxy client gets its reply in REPLYING; then the pair is RELAYING.
  *
  * The --forward target is resolved once, at the start (so a name costs
- * one lookup, and -n forbids names).
+ * one lookup, and -n forbids names). It touches the listening sockets,
+ * the pairs' sockets and its dialers, says why a pair failed, and returns
+ * an exit status.
  */
 #include <sys/types.h>
 #include <sys/select.h>
@@ -35,12 +37,15 @@
 #include <unistd.h>
 
 #include "sock.h"
+#include "end.h"
+#include "net.h"
+#include "connect.h"
+#include "tls.h"
+#include "proxy.h"
 #include "proxyd.h"
+#include "server.h"
+#include "forward.h"
 #include "sources.h"
-
-#ifndef MSG_NOSIGNAL
-#define MSG_NOSIGNAL	0	/* SIGPIPE is ignored anyway; see main */
-#endif
 
 #define WAIT_PAUSE_MIN	50	/* --wait: the first pause between tries */
 #define WAIT_PAUSE_MAX	500	/* and the longest */
@@ -84,6 +89,7 @@ struct pair {
 	struct addrinfo	*res;		/* a proxy's target, this pair's own */
 	const struct addrinfo *addrs;	/* the target's addresses */
 	struct happy	 happy;		/* CONNECTING: the attempts */
+	struct attempt_words words;	/* how -vv names them */
 	bool		 dial;		/* reached through a dialer */
 	pid_t		 dialer;	/* DIALING: the dialer, and its end of */
 	int		 dial_fd;	/* the socket pair (-1: none) */
@@ -349,27 +355,6 @@ walk_failed(struct fwd *f, int i, int status, int err, const char *msg)
 	return -1;
 }
 
-/* -vv: each attempt of a walk, as connect mode prints them. */
-static void
-report_attempt(void *arg, const struct attempt *at)
-{
-	const struct pair *p = arg;
-	char addr[sizeof(p->tname)];
-
-	if (p->f->o->verbose < 2)
-		return;
-	if (at->ai->ai_family == AF_UNIX)
-		snprintf(addr, sizeof(addr), "%s", p->tname);
-	else
-		format_addr(at->ai->ai_addr, at->ai->ai_addrlen, addr,
-		    sizeof(addr));
-	if (at->event == ATTEMPT_START)
-		warnx("trying %s for %s", addr, p->client.name);
-	else
-		warnx("connect to %s for %s: %s", addr, p->client.name,
-		    strerror(at->error));
-}
-
 /* CONNECTING has an answer, or none by the deadline. */
 static int
 connect_step(struct fwd *f, int i, const fd_set *wfds)
@@ -429,7 +414,7 @@ dial_child(const struct fwd *f, const struct pair *p, int sock)
 		snprintf(a.msg, sizeof(a.msg), "resolve %s: %s", p->thost,
 		    gai_strerror(gai));
 	} else if ((fd = connect_happy(res, f->src, p->deadline < 0 ? -1 :
-	    p->deadline - now_ms(), &f->so, report_attempt, (void *)p,
+	    p->deadline - now_ms(), &f->so, report_attempt, (void *)&p->words,
 	    &which)) == -1) {
 		e = errno;
 		format_addr(which->ai_addr, which->ai_addrlen, addr,
@@ -517,7 +502,7 @@ walk_start(struct fwd *f, int i)
 	if (p->dial)
 		return dial_start(f, i);
 	if (happy_start(&p->happy, p->addrs, f->src, &f->so, report_attempt,
-	    p) == -1)
+	    &p->words) == -1)
 		return walk_failed(f, i, EXIT_LOCAL, errno, strerror(errno));
 	p->state = PAIR_CONNECTING;
 	if ((fd = happy_step(&p->happy, NULL)) >= 0) {
@@ -730,6 +715,8 @@ pair_add(struct fwd *f, const struct conn *c)
 	}
 	p->f = f;
 	p->client = *c;
+	p->words = (struct attempt_words){ .o = f->o, .role = "",
+	    .client = p->client.name, .unix_name = p->tname, .every = true };
 	p->target.fd = -1;
 	p->target.connected = false;
 	p->dial_fd = -1;
@@ -778,29 +765,15 @@ pair_add(struct fwd *f, const struct conn *c)
 	return 0;
 }
 
-static void
-note_max(int fd, int *maxfd)
-{
-	if (fd > *maxfd)
-		*maxfd = fd;
-}
-
-static void
-note_deadline(long long t, long long *deadline)
-{
-	if (t >= 0 && (*deadline < 0 || t < *deadline))
-		*deadline = t;
-}
-
 /* Wait for e's read (reading) or write, or at once if its bytes are in. */
 static void
 note_end(const struct end *e, bool reading, fd_set *rfds, fd_set *wfds,
     int *maxfd, long long *deadline)
 {
 	if (reading && e->ops->pending(e) > 0)
-		note_deadline(now_ms(), deadline);
+		lower_deadline(now_ms(), deadline);
 	else
-		note_max(end_watch(e, reading, rfds, wfds), maxfd);
+		raise_maxfd(end_watch(e, reading, rfds, wfds), maxfd);
 }
 
 /*
@@ -825,8 +798,8 @@ pair_prepare(struct fwd *f, int i, fd_set *rfds, fd_set *wfds, int *maxfd,
 			return -1;
 		}
 		/* The handshake says in read_wait what it waits for. */
-		note_max(end_watch(&p->ec, true, rfds, wfds), maxfd);
-		note_deadline(p->deadline, deadline);
+		raise_maxfd(end_watch(&p->ec, true, rfds, wfds), maxfd);
+		lower_deadline(p->deadline, deadline);
 		return 0;
 	case PAIR_REQUEST:
 		if (now >= p->deadline) {
@@ -839,13 +812,13 @@ pair_prepare(struct fwd *f, int i, fd_set *rfds, fd_set *wfds, int *maxfd,
 			return -1;
 		}
 		note_end(&p->ec, true, rfds, wfds, maxfd, deadline);
-		note_deadline(p->deadline, deadline);
+		lower_deadline(p->deadline, deadline);
 		return 0;
 	case PAIR_CONNECTING:
 		if (p->deadline >= 0 && now >= p->deadline)
 			return connect_step(f, i, NULL);
 		happy_prepare(&p->happy, wfds, maxfd, deadline);
-		note_deadline(p->deadline, deadline);
+		lower_deadline(p->deadline, deadline);
 		return 0;
 	case PAIR_DIALING:
 		/*
@@ -858,19 +831,19 @@ pair_prepare(struct fwd *f, int i, fd_set *rfds, fd_set *wfds, int *maxfd,
 			    strerror(ETIMEDOUT));
 		}
 		if (p->deadline >= 0)
-			note_deadline(p->deadline + DIAL_GRACE_MS, deadline);
+			lower_deadline(p->deadline + DIAL_GRACE_MS, deadline);
 		FD_SET(p->dial_fd, rfds);
-		note_max(p->dial_fd, maxfd);
+		raise_maxfd(p->dial_fd, maxfd);
 		return 0;
 	case PAIR_PAUSED:
 		if (now >= p->deadline) {
 			if (walk_start(f, i) == -1)
 				return -1;
 			/* Its new state is looked at in the next pass. */
-			note_deadline(now, deadline);
+			lower_deadline(now, deadline);
 			return 0;
 		}
-		note_deadline(p->deadline, deadline);
+		lower_deadline(p->deadline, deadline);
 		return 0;
 	case PAIR_REPLYING:
 		if (p->to_client.off < p->to_client.len)
@@ -879,7 +852,7 @@ pair_prepare(struct fwd *f, int i, fd_set *rfds, fd_set *wfds, int *maxfd,
 			note_end(&p->et, false, rfds, wfds, maxfd, deadline);
 		if (p->to_client.off == p->to_client.len &&
 		    p->to_target.off == p->to_target.len)
-			note_deadline(now, deadline);
+			lower_deadline(now, deadline);
 		return 0;
 	case PAIR_RELAYING:
 		if ((status = relay_prepare(p->s, rfds, wfds, maxfd,
@@ -962,7 +935,7 @@ forward_loop(struct fwd *f)
 		deadline = -1;
 		for (i = 0; i < f->nl; i++) {
 			FD_SET(f->lfds[i], &rfds);
-			note_max(f->lfds[i], &maxfd);
+			raise_maxfd(f->lfds[i], &maxfd);
 		}
 		for (i = 0; i < f->n;)
 			if (pair_prepare(f, i, &rfds, &wfds, &maxfd,

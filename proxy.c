@@ -1,7 +1,8 @@
 /*
- * sock - a netcat that never loses a byte.
- *
- * Proxies (-x, -X, -P) and descriptor passing (-F). The entry point is
+ * proxy.c: the proxy client (-x, -X, -P) and descriptor passing (-F),
+ * declared in proxy.h. It touches the socket it makes, and /dev/tty to
+ * ask for a password; it prints the -v lines of each hop, reports
+ * failures to its caller and never exits. The entry point is
  * proxy_connect: it connects to the first hop, runs every hop's handshake
  * (SOCKS4, SOCKS4a, SOCKS5 with RFC 1929 authentication, HTTP CONNECT with
  * Basic authentication) and returns the tunnel as a connected socket, so
@@ -36,6 +37,11 @@
 #include <unistd.h>
 
 #include "sock.h"
+#include "end.h"
+#include "net.h"
+#include "parse.h"
+#include "connect.h"
+#include "proxy.h"
 
 #define SOCKS_PORT	1080
 #define HTTP_PORT	3128
@@ -271,16 +277,16 @@ socks4_reply_parse(const unsigned char *b, size_t n, char *why, size_t whylen)
 		return why_fail(why, whylen, "not a SOCKS4 reply (version %u)",
 		    b[0]), PROXY_BAD;
 	switch (b[1]) {
-	case 90:
+	case SOCKS4_GRANTED:
 		return PROXY_OK;
-	case 91:
+	case SOCKS4_REJECTED:
 		why_fail(why, whylen, "request rejected or failed");
 		return PROXY_REFUSED;
-	case 92:
+	case SOCKS4_NO_IDENTD:
 		why_fail(why, whylen, "request rejected: cannot reach the "
 		    "client's identd");
 		return PROXY_REFUSED;
-	case 93:
+	case SOCKS4_BAD_USER:
 		why_fail(why, whylen, "request rejected: identd reports a "
 		    "different user");
 		return PROXY_REFUSED;
@@ -300,7 +306,7 @@ socks5_method_parse(const unsigned char *b, size_t n, bool offered_auth,
 	if (b[0] != 5)
 		return why_fail(why, whylen, "not a SOCKS5 reply (version %u)",
 		    b[0]), PROXY_BAD;
-	if (b[1] == 0xff) {
+	if (b[1] == SOCKS5_NO_METHOD) {
 		why_fail(why, whylen, "accepts none of the authentication "
 		    "methods offered (%s)", offered_auth ? "none, "
 		    "username/password" : "none; it may need -P");
@@ -412,15 +418,6 @@ socks5_reply_parse(const unsigned char *b, size_t n, struct socks5_reply *r,
 	return PROXY_OK;
 }
 
-/* tchar of RFC 9110: what a header field name is made of. */
-static bool
-tchar(unsigned char c)
-{
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
-	    (c >= 'A' && c <= 'Z') || (c != '\0' && strchr("!#$%&'*+-.^_`|~",
-	    c) != NULL);
-}
-
 /* A field value or reason phrase byte: visible, blank, or obs-text. */
 static bool
 text_char(unsigned char c)
@@ -472,7 +469,7 @@ http_header_check(const char *b, size_t n, bool partial, char *why,
 		return why_fail(why, whylen, "folded header line in the HTTP "
 		    "reply");
 	for (i = 0; i < n && b[i] != ':'; i++)
-		if (!tchar((unsigned char)b[i]))
+		if (!http_tchar((unsigned char)b[i]))
 			return why_fail(why, whylen, "malformed header line in "
 			    "the HTTP reply");
 	if (i == n)
@@ -733,13 +730,13 @@ static int
 socks5_errno(int rep)
 {
 	switch (rep) {
-	case 2:
+	case SOCKS5_NOT_ALLOWED:
 		return EACCES;
-	case 3:
+	case SOCKS5_NET_UNREACH:
 		return ENETUNREACH;
-	case 4:
+	case SOCKS5_HOST_UNREACH:
 		return EHOSTUNREACH;
-	case 6:
+	case SOCKS5_TTL_EXPIRED:
 		return ETIMEDOUT;
 	default:
 		return ECONNREFUSED;
@@ -857,35 +854,6 @@ socks5_handshake(struct run *run, int fd, const struct dest *d)
 	return 0;
 }
 
-/* Standard base64 of in[0..n) into out (room for 4 * ((n + 2) / 3) + 1). */
-static void
-base64(const unsigned char *in, size_t n, char *out)
-{
-	static const char tab[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	size_t i;
-	unsigned long v;
-
-	for (i = 0; i + 2 < n; i += 3) {
-		v = (unsigned long)in[i] << 16 | (unsigned long)in[i + 1] << 8 |
-		    in[i + 2];
-		*out++ = tab[v >> 18 & 63];
-		*out++ = tab[v >> 12 & 63];
-		*out++ = tab[v >> 6 & 63];
-		*out++ = tab[v & 63];
-	}
-	if (i < n) {
-		v = (unsigned long)in[i] << 16;
-		if (i + 1 < n)
-			v |= (unsigned long)in[i + 1] << 8;
-		*out++ = tab[v >> 18 & 63];
-		*out++ = tab[v >> 12 & 63];
-		*out++ = i + 1 < n ? tab[v >> 6 & 63] : '=';
-		*out++ = '=';
-	}
-	*out = '\0';
-}
-
 /*
  * Read one reply head into buf (room for budget bytes) without taking a
  * byte past its empty line: look with MSG_PEEK, take what holds no end
@@ -936,7 +904,7 @@ http_handshake(struct run *run, int fd, const struct dest *d)
 	const char *pw = run->o->proxy_password;
 	char req[2 * PROXY_NAME_MAX + 4 * ((2 * PROXY_NAME_MAX + 3) / 3) + 256];
 	char hostport[PROXY_NAME_MAX + 16], cred[2 * PROXY_NAME_MAX + 2];
-	char b64[4 * ((sizeof(cred) + 2) / 3) + 1], shown[SHOWN_MAX + 1];
+	char b64[BASE64_LEN(sizeof(cred))], shown[SHOWN_MAX + 1];
 	char head[PROXY_HTTP_MAX];
 	struct http_reply r;
 	size_t used = 0;
@@ -957,7 +925,7 @@ http_handshake(struct run *run, int fd, const struct dest *d)
 			return hop_fail(run, EXIT_USAGE, "an HTTP proxy password "
 			    "must be at most %d bytes", PROXY_NAME_MAX);
 		snprintf(cred, sizeof(cred), "%s:%s", h->user, pw);
-		base64((unsigned char *)cred, strlen(cred), b64);
+		base64_encode((unsigned char *)cred, strlen(cred), b64);
 		n += snprintf(req + n, sizeof(req) - (size_t)n,
 		    "Proxy-Authorization: Basic %s\r\n", b64);
 		wipe(cred, sizeof(cred));
@@ -1000,71 +968,36 @@ http_handshake(struct run *run, int fd, const struct dest *d)
 	return hop_fail(run, EXIT_NET, "%s", shown);
 }
 
-/* -vv: each attempt at the first proxy's addresses, as for a host. */
-static void
-report_hop_attempt(void *arg, const struct attempt *at)
-{
-	const struct run *run = arg;
-	char name[128];
-
-	if (run->o->verbose < 2)
-		return;
-	format_addr(at->ai->ai_addr, at->ai->ai_addrlen, name, sizeof(name));
-	if (at->event == ATTEMPT_START)
-		warnx("trying proxy %s", name);
-	else if (at->event == ATTEMPT_FAILED && !at->last)
-		warnx("connect to proxy %s: %s", name, strerror(at->error));
-}
-
 /*
- * The connection to the first hop, through the ordinary connect
- * machinery (-4/-6, -s, -p and the socket options apply): the one place
- * to swap in another way to connect.
+ * The connection to the first hop, through the ordinary connect walk
+ * (-4/-6, -s, -p and the socket options apply, Happy Eyeballs across the
+ * proxy's addresses): the one place to swap in another way to connect.
  */
 static int
 connect_first_hop(struct run *run)
 {
 	const struct opts *o = run->o;
 	const struct proxy_hop *h = run->hop;
-	const struct addrinfo *which;
-	struct addrinfo *res, *src = NULL;
+	struct attempt_words w = { .o = o, .role = "proxy " };
+	struct connect_error ce;
+	struct conn c;
 	char port[8];
 	long long left = -1;	/* connect_happy: no limit */
-	int gai, fd, e;
 
 	snprintf(port, sizeof(port), "%d", proxy_port(h));
-	if ((gai = resolve(h->host, port, o->family, SOCK_STREAM, o->numeric,
-	    false, &res)) != 0) {
-		run->pe->status = EXIT_NET;
-		snprintf(run->pe->msg, sizeof(run->pe->msg), "resolve proxy %s: "
-		    "%s", h->host, gai == EAI_SYSTEM ? strerror(errno) :
-		    gai_strerror(gai));
-		return -1;
-	}
-	if ((o->source_addr != NULL || o->source_port != NULL) &&
-	    resolve(o->source_addr, o->source_port != NULL ? o->source_port :
-	    "0", o->family, SOCK_STREAM, o->numeric, true, &src) != 0) {
-		freeaddrinfo(res);
-		e = EADDRNOTAVAIL;
-		goto fail;
-	}
-	if (run->deadline >= 0 && (left = run->deadline - now_ms()) <= 0) {
-		fd = -1;
-		errno = ETIMEDOUT;
-	} else
-		/* Happy Eyeballs across the proxy's addresses, as for a host. */
-		fd = connect_happy(res, src, left, &o->sockopts, report_hop_attempt,
-		    run, &which);
-	e = errno;
-	if (src != NULL)
-		freeaddrinfo(src);
-	freeaddrinfo(res);
-	if (fd != -1)
-		return fd;
-fail:
-	run->pe->status = e == ETIMEDOUT ? EXIT_TIMEOUT : EXIT_NET;
-	snprintf(run->pe->msg, sizeof(run->pe->msg), "connect to proxy "
-	    "%s port %d: %s", h->host, proxy_port(h), strerror(e));
+	if (run->deadline >= 0 && (left = run->deadline - now_ms()) < 0)
+		left = 0;
+	if (connect_host(o, h->host, port, SOCK_STREAM, left, &w, &c,
+	    &ce) != -1)
+		return c.fd;
+	run->pe->status = ce.status;
+	if (ce.lookup)
+		snprintf(run->pe->msg, sizeof(run->pe->msg), "resolve proxy "
+		    "%s: %s", h->host, ce.why_gai ? gai_strerror(ce.why) :
+		    strerror(ce.why));
+	else
+		snprintf(run->pe->msg, sizeof(run->pe->msg), "connect to proxy "
+		    "%s port %d: %s", h->host, proxy_port(h), strerror(ce.why));
 	return -1;
 }
 

@@ -1,7 +1,8 @@
 /*
- * The proxy server's requests, parsed (sock(1), "Proxy server"): SOCKS4
- * and SOCKS4a, SOCKS5 CONNECT with RFC 1929 username/password, HTTP
- * CONNECT and absolute-form HTTP requests, told apart by the first byte.
+ * proxyd.c: the proxy server's requests, parsed (sock(1), "Proxy
+ * server"): SOCKS4 and SOCKS4a, SOCKS5 CONNECT with RFC 1929
+ * username/password, HTTP CONNECT and absolute-form HTTP requests, told
+ * apart by the first byte.
  * Everything a client sends is held in one buffer of PROXYD_HEAD_MAX
  * bytes and parsed again from its start as more comes (a request is
  * small; this keeps the parser a function of the bytes, not of how they
@@ -19,26 +20,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include "sock.h"
+#include "parse.h"
+#include "proxy.h"
 #include "proxyd.h"
-
-#define NAME_MAX_LEN	255	/* a host name or user in a request */
-
-/* SOCKS4 (no RFC; the protocol's own text) and SOCKS5 (RFC 1928, 1929). */
-enum {
-	SOCKS4_GRANTED = 0x5a,
-	SOCKS4_REJECTED = 0x5b,
-	SOCKS5_NOAUTH = 0x00,
-	SOCKS5_USERPASS = 0x02,
-	SOCKS5_NOMETHOD = 0xff,
-	SOCKS5_OK = 0x00,
-	SOCKS5_FAILURE = 0x01,
-	SOCKS5_NET_UNREACH = 0x03,
-	SOCKS5_HOST_UNREACH = 0x04,
-	SOCKS5_REFUSED = 0x05,
-	SOCKS5_TTL_EXPIRED = 0x06,
-	SOCKS5_BAD_COMMAND = 0x07,
-	SOCKS5_BAD_ATYP = 0x08
-};
 
 /* Where a SOCKS5 client is in its handshake. */
 enum stage {
@@ -64,37 +49,6 @@ struct proxyd {
 	const char	*why;		/* the failure, for messages */
 };
 
-static const char b64[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-static char *
-base64(const char *s, size_t n)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	char *out, *o;
-	size_t i;
-	unsigned v;
-
-	if ((out = malloc((n + 2) / 3 * 4 + 1)) == NULL)
-		return NULL;
-	for (o = out, i = 0; i + 2 < n; i += 3) {
-		v = (unsigned)p[i] << 16 | (unsigned)p[i + 1] << 8 | p[i + 2];
-		*o++ = b64[v >> 18 & 63];
-		*o++ = b64[v >> 12 & 63];
-		*o++ = b64[v >> 6 & 63];
-		*o++ = b64[v & 63];
-	}
-	if (i < n) {
-		v = (unsigned)p[i] << 16 | (i + 1 < n ? (unsigned)p[i + 1] << 8 : 0);
-		*o++ = b64[v >> 18 & 63];
-		*o++ = b64[v >> 12 & 63];
-		*o++ = i + 1 < n ? b64[v >> 6 & 63] : '=';
-		*o++ = '=';
-	}
-	*o = '\0';
-	return out;
-}
-
 struct proxyd *
 proxyd_new(const char *user, const char *password)
 {
@@ -113,7 +67,8 @@ proxyd_new(const char *user, const char *password)
 			return NULL;
 		}
 		snprintf(pair, n + 1, "%s:%s", user, p->password);
-		p->basic = base64(pair, n);
+		if ((p->basic = malloc(BASE64_LEN(n))) != NULL)
+			base64_encode((unsigned char *)pair, n, p->basic);
 		free(pair);
 		if (p->basic == NULL) {
 			free(p);
@@ -226,7 +181,7 @@ valid_host(const char *s, size_t n)
 {
 	size_t i;
 
-	if (n == 0 || n > NAME_MAX_LEN)
+	if (n == 0 || n > PROXY_NAME_MAX)
 		return false;
 	for (i = 0; i < n; i++)
 		if (s[i] <= ' ' || s[i] == 0x7f || s[i] == '/' || s[i] == '@')
@@ -262,14 +217,14 @@ parse_socks4(struct proxyd *p, char **reply, size_t *len)
 	if (b[1] != 1)
 		return socks4_reply(p, SOCKS4_REJECTED, "SOCKS4: not CONNECT",
 		    reply, len);
-	if ((r = take_cstring(b, p->len, &off, NAME_MAX_LEN, &userid)) != 1)
+	if ((r = take_cstring(b, p->len, &off, PROXY_NAME_MAX, &userid)) != 1)
 		return r == 0 ? PROXYD_MORE : socks4_reply(p, SOCKS4_REJECTED,
 		    "SOCKS4: user id too long", reply, len);
 	if (p->user != NULL)
 		return socks4_reply(p, SOCKS4_REJECTED,
 		    "SOCKS4: authentication required", reply, len);
 	if (b[4] == 0 && b[5] == 0 && b[6] == 0 && b[7] != 0) {
-		if ((r = take_cstring(b, p->len, &off, NAME_MAX_LEN,
+		if ((r = take_cstring(b, p->len, &off, PROXY_NAME_MAX,
 		    &name)) != 1)
 			return r == 0 ? PROXYD_MORE : socks4_reply(p,
 			    SOCKS4_REJECTED, "SOCKS4a: host name too long",
@@ -296,7 +251,7 @@ parse_socks5(struct proxyd *p, char **reply, size_t *len)
 {
 	const unsigned char *b = p->buf + p->used;
 	size_t n = p->len - p->used, need, i;
-	unsigned char choice[2] = { 5, SOCKS5_NOMETHOD }, ok[2] = { 1, 0 };
+	unsigned char choice[2] = { 5, SOCKS5_NO_METHOD }, ok[2] = { 1, 0 };
 	char addr[INET6_ADDRSTRLEN];
 	bool want;
 
@@ -310,10 +265,10 @@ parse_socks5(struct proxyd *p, char **reply, size_t *len)
 			want = p->user != NULL;
 			for (i = 0; i < b[1]; i++)
 				if (b[2 + i] == (want ? SOCKS5_USERPASS :
-				    SOCKS5_NOAUTH))
+				    SOCKS5_NO_AUTH))
 					choice[1] = want ? SOCKS5_USERPASS :
-					    SOCKS5_NOAUTH;
-			if (choice[1] == SOCKS5_NOMETHOD)
+					    SOCKS5_NO_AUTH;
+			if (choice[1] == SOCKS5_NO_METHOD)
 				return fail_with(p, want ? "SOCKS5: client "
 				    "offers no username/password" : "SOCKS5: "
 				    "client needs authentication", choice, 2,
@@ -412,14 +367,6 @@ http_reply(struct proxyd *p, const char *status, const char *why,
 	    "Connection: close\r\n\r\n", status, auth ?
 	    "Proxy-Authenticate: Basic realm=\"sock\"\r\n" : "");
 	return fail_with(p, why, r, (size_t)n, reply, len);
-}
-
-static bool
-is_tchar(int c)
-{
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-	    (c >= '0' && c <= '9') || (c != '\0' && strchr("!#$%&'*+-.^_`|~",
-	    c) != NULL);
 }
 
 /*
@@ -561,7 +508,7 @@ parse_http(struct proxyd *p, char **reply, size_t *len)
 		return http_reply(p, "400 Bad Request",
 		    "HTTP: malformed request line", false, reply, len);
 	for (m = b; m < sp1; m++)
-		if (!is_tchar((unsigned char)*m))
+		if (!http_tchar((unsigned char)*m))
 			return http_reply(p, "400 Bad Request",
 			    "HTTP: malformed method", false, reply, len);
 	url = sp1 + 1;

@@ -23,6 +23,9 @@
 #include <unistd.h>
 
 #include "sock.h"
+#include "end.h"
+#include "net.h"
+#include "parse.h"
 
 #if defined(HAVE_LINUX_CALLS) && defined(SPLICE_F_NONBLOCK)
 #include <sys/sendfile.h>

@@ -1,9 +1,9 @@
 /*
- * sock - a netcat that never loses a byte.
- *
- * Port scanning (-z): parse the port list, probe many ports at once with
- * non-blocking sockets multiplexed by select(2), and report in nc.openbsd's
- * words. The entry points are parse_port_list and scan (sock.h).
+ * scan.c: port scanning (-z). Parse the port list, probe many ports at
+ * once with non-blocking sockets multiplexed by select(2), and report in
+ * nc.openbsd's words. The entry points are parse_port_list and scan
+ * (scan.h); it touches only the probes it makes and returns an exit
+ * status.
  *
  * A TCP probe is a connect: accepted means open, a reset means closed, no
  * answer within the probe timeout means filtered ("Connection timed out").
@@ -31,6 +31,10 @@
 #include <unistd.h>
 
 #include "sock.h"
+#include "net.h"
+#include "parse.h"
+#include "proxy.h"
+#include "scan.h"
 
 #define MAX_PORT	65535
 #define PROBE_MS	2000	/* probe timeout without -w: 2 s */
@@ -595,9 +599,8 @@ wait_probes(struct scanner *sc, bool more)
 	now = now_ms();
 	if (until < now)
 		until = now;
-	tv.tv_sec = (until - now) / 1000;
-	tv.tv_usec = (until - now) % 1000 * 1000;
-	if (select(maxfd + 1, &rfds, &wfds, NULL, &tv) == -1) {
+	if (select(maxfd + 1, &rfds, &wfds, NULL,
+	    deadline_timeval(until, &tv)) == -1) {
 		if (errno == EINTR)
 			return 0;
 		warn("select");

@@ -1,10 +1,12 @@
 /*
- * Listen mode as a small server: many clients at once (-k), a broker or a
- * chat room between them (--broker, --chat), a program per connection
- * (-k with -e/-c), and the admission rules (--allow, --deny, --max-conns).
- * One select(2) loop, no threads. A file of its own because one client
+ * server.c: listen mode as a small server: many clients at once (-k), a
+ * broker or a chat room between them (--broker, --chat), a program per
+ * connection (-k with -e/-c), and the admission rules (--allow, --deny,
+ * --max-conns). One select(2) loop, no threads. A file of its own because one client
  * and one stdin (relay.c) is a different problem from many clients
- * sharing one stdin and one stdout.
+ * sharing one stdin and one stdout. It touches the listening sockets,
+ * its clients and stdin/stdout, says why when something fails, and
+ * returns an exit status.
  */
 #include <sys/types.h>
 #include <sys/select.h>
@@ -22,6 +24,11 @@
 #include <unistd.h>
 
 #include "sock.h"
+#include "end.h"
+#include "net.h"
+#include "tls.h"
+#include "exec.h"
+#include "server.h"
 #include "sources.h"
 
 #define CLIENT_QUEUE	(256 * 1024)	/* bytes waiting for one client */
@@ -41,10 +48,6 @@ struct chatline {
 	size_t		 len;
 };
 #define EMFILE_PAUSE_US	100000		/* out of descriptors: wait, retry */
-
-#ifndef MSG_NOSIGNAL
-#define MSG_NOSIGNAL	0
-#endif
 
 /* Bytes waiting for one sink, kept from buf[off] for len bytes. */
 struct queue {
@@ -94,14 +97,6 @@ struct server {
 static bool client_readable(const struct server *, const struct client *);
 static void read_client_burst(struct server *, struct client *);
 static void chat_send(struct server *, struct client *, const char *, size_t);
-
-/* Track the highest descriptor select must look at. */
-static void
-note_fd(int fd, int *maxfd)
-{
-	if (fd > *maxfd)
-		*maxfd = fd;
-}
 
 static size_t
 queue_room(const struct queue *q)
@@ -277,6 +272,17 @@ sweep(struct server *s)
 	}
 }
 
+bool
+client_allowed(const struct opts *o, const struct sockaddr *sa,
+    const char *name)
+{
+	if (acl_admits(&o->allow, &o->deny, sa))
+		return true;
+	if (o->verbose > 0)
+		warnx("refused %s: not allowed by --allow/--deny", name);
+	return false;
+}
+
 int
 admit_client(const struct opts *o, int lfd, int nclients,
     struct sources *held, struct conn *c)
@@ -307,9 +313,7 @@ admit_client(const struct opts *o, int lfd, int nclients,
 		close(fd);
 		return -1;
 	}
-	if (!acl_admits(&o->allow, &o->deny, (struct sockaddr *)&ss)) {
-		if (o->verbose > 0)
-			warnx("refused %s: not allowed by --allow/--deny", from);
+	if (!client_allowed(o, (struct sockaddr *)&ss, from)) {
 		close(fd);
 		return -1;
 	}
@@ -728,21 +732,21 @@ serve_loop(struct server *s)
 		maxfd = -1;
 		for (i = 0; i < s->nl; i++) {
 			FD_SET(s->lfds[i], &rfds);
-			note_fd(s->lfds[i], &maxfd);
+			raise_maxfd(s->lfds[i], &maxfd);
 		}
 		if (stdin_readable(s))
-			note_fd(end_watch(&s->in, true, &rfds, &wfds), &maxfd);
+			raise_maxfd(end_watch(&s->in, true, &rfds, &wfds), &maxfd);
 		if (s->out.len > 0)
-			note_fd(end_watch(&s->stdout_end, false, &rfds, &wfds),
+			raise_maxfd(end_watch(&s->stdout_end, false, &rfds, &wfds),
 			    &maxfd);
 		for (i = 0; i < s->n; i++) {
 			struct client *c = s->clients[i];
 
 			if (client_readable(s, c) || c->handshaking)
-				note_fd(end_watch(&c->end, true, &rfds, &wfds),
+				raise_maxfd(end_watch(&c->end, true, &rfds, &wfds),
 				    &maxfd);
 			if (c->out.len > 0 && !c->handshaking)
-				note_fd(end_watch(&c->end, false, &rfds, &wfds),
+				raise_maxfd(end_watch(&c->end, false, &rfds, &wfds),
 				    &maxfd);
 		}
 		tvp = NULL;
@@ -979,11 +983,11 @@ serve_programs(const struct opts *o, int *lfds, int nl, struct relay_io *io)
 		maxfd = chld_pipe[0];
 		for (i = 0; i < nl; i++) {
 			FD_SET(lfds[i], &rfds);
-			note_fd(lfds[i], &maxfd);
+			raise_maxfd(lfds[i], &maxfd);
 		}
 		for (i = 0; i < progs->n; i++)
 			if (progs->v[i].pid == 0)
-				note_fd(end_watch(&progs->v[i].end, true, &rfds,
+				raise_maxfd(end_watch(&progs->v[i].end, true, &rfds,
 				    &wfds), &maxfd);
 		if (next >= 0) {
 			tv.tv_sec = (next - now) / 1000;

@@ -1,9 +1,9 @@
 /*
- * sock - a netcat that never loses a byte.
- *
- * The program: usage, option parsing and checks, the modes (connect,
- * listen, Unix), and every decision to print or exit. The mechanism lives
- * in util.c, the copying in relay.c.
+ * sock.c: the program. Usage, option parsing and the checks between
+ * options, connect and listen mode for one peer (TCP, UDP, Unix), and
+ * every decision to exit: main is the only place sock ends. The other
+ * modes (scan.h, server.h, forward.h, exec.h) and the relay do the rest;
+ * it may use any header, and nothing calls back into it.
  */
 #include <sys/types.h>
 #include <sys/select.h>
@@ -30,6 +30,16 @@
 #include <unistd.h>
 
 #include "sock.h"
+#include "end.h"
+#include "net.h"
+#include "parse.h"
+#include "connect.h"
+#include "tls.h"
+#include "proxy.h"
+#include "exec.h"
+#include "server.h"
+#include "forward.h"
+#include "scan.h"
 
 #define MAX_LISTENERS	16	/* addresses one listen host may resolve to */
 
@@ -1463,100 +1473,30 @@ connect_unix(const struct opts *o, struct conn *c, long long timeout_ms,
 	return c->fd;
 }
 
-/* connect_happy's events, as -vv prints them; arg is the opts. */
-static void
-report_attempt(void *arg, const struct attempt *at)
-{
-	const struct opts *o = arg;
-	char name[128];
-
-	if (o->verbose < 2)
-		return;
-	format_addr(at->ai->ai_addr, at->ai->ai_addrlen, name, sizeof(name));
-	switch (at->event) {
-	case ATTEMPT_START:
-		warnx("trying %s (%s)", name, proto_name(o));
-		break;
-	case ATTEMPT_FAILED:
-		/* The last failure is the caller's to report. */
-		if (!at->last)
-			warnx("connect to %s: %s", name, strerror(at->error));
-		break;
-	case ATTEMPT_NO_SOURCE:
-		warnx("source %s for %s: %s", o->source_addr != NULL ?
-		    o->source_addr : "*", name, strerror(at->error));
-		break;
-	}
-}
-
-int
-connect_host(const struct opts *o, const char *host, const char *port,
-    long long timeout_ms, struct conn *c, int *status, int *why,
-    bool *why_gai)
-{
-	struct addrinfo *res, *ai, *src = NULL;
-	const struct addrinfo *which;
-	int gai, fd, socktype;
-
-	*why_gai = false;
-	*status = EXIT_NET;
-	snprintf(c->name, sizeof(c->name), "%s port %s", host, port);
-	socktype = o->udp ? SOCK_DGRAM : SOCK_STREAM;
-	if ((gai = resolve(host, port, o->family, socktype, o->numeric,
-	    false, &res)) != 0) {
-		*why = gai == EAI_SYSTEM ? errno : gai;
-		*why_gai = gai != EAI_SYSTEM;
-		return -1;
-	}
-	if ((o->source_addr != NULL || o->source_port != NULL) &&
-	    (gai = resolve(o->source_addr, o->source_port != NULL ?
-	    o->source_port : "0", o->family, socktype, o->numeric, true,
-	    &src)) != 0) {
-		/* No address can be used: each fails as connect_happy's would. */
-		for (ai = res; ai != NULL; ai = ai->ai_next) {
-			format_addr(ai->ai_addr, ai->ai_addrlen, c->name,
-			    sizeof(c->name));
-			if (o->verbose > 1)
-				warnx("source %s for %s: %s", o->source_addr ?
-				    o->source_addr : "*", c->name,
-				    gai_strerror(gai));
-		}
-		freeaddrinfo(res);
-		*why = EADDRNOTAVAIL;
-		return -1;
-	}
-	fd = connect_happy(res, src, timeout_ms, &o->sockopts, report_attempt,
-	    (void *)o, &which);
-	*why = errno;
-	format_addr(which->ai_addr, which->ai_addrlen, c->name,
-	    sizeof(c->name));
-	if (src != NULL)
-		freeaddrinfo(src);
-	freeaddrinfo(res);
-	if (fd == -1) {
-		*status = *why == ETIMEDOUT ? EXIT_TIMEOUT : EXIT_NET;
-		return -1;
-	}
-	c->fd = fd;
-	c->dgram = o->udp;
-	c->connected = true;
-	return fd;
-}
-
 /*
  * Connect to o's host and port, or its Unix path, within timeout_ms.
- * Returns the socket with *c filled in, or -1 as connect_host does.
+ * Returns the socket with *c filled in, or -1 with *status, *why and
+ * *why_gai as connect_host sets them.
  */
 static int
 connect_any(const struct opts *o, struct conn *c, long long timeout_ms,
     int *status, int *why, bool *why_gai)
 {
+	struct attempt_words w = { .o = o, .role = "", .proto = proto_name(o),
+	    .source = true };
+	struct connect_error ce;
+	int fd;
+
 	*why_gai = false;
 	*status = EXIT_NET;
 	if (o->unix_domain)
 		return connect_unix(o, c, timeout_ms, status, why);
-	return connect_host(o, o->host, o->port, timeout_ms, c, status, why,
-	    why_gai);
+	fd = connect_host(o, o->host, o->port, o->udp ? SOCK_DGRAM :
+	    SOCK_STREAM, timeout_ms, &w, c, &ce);
+	*status = ce.status;
+	*why = ce.why;
+	*why_gai = ce.why_gai;
+	return fd;
 }
 
 static const char *
@@ -1897,20 +1837,14 @@ serve_datagrams(const struct opts *o, int *fds, int n, struct relay_io *io)
 			close_all(fds, n);
 			return EXIT_NET;
 		}
+		format_addr((struct sockaddr *)&c.peer, c.peerlen, c.name,
+		    sizeof(c.name));
 		if (o->unix_domain ||
-		    acl_admits(&o->allow, &o->deny, (struct sockaddr *)&c.peer))
+		    client_allowed(o, (struct sockaddr *)&c.peer, c.name))
 			break;
 		/* A refused sender's datagram is taken off and dropped. */
 		(void)recv(c.fd, &byte, 1, 0);
-		if (o->verbose > 0) {
-			format_addr((struct sockaddr *)&c.peer, c.peerlen,
-			    c.name, sizeof(c.name));
-			warnx("refused %s: not allowed by --allow/--deny",
-			    c.name);
-		}
 	}
-	format_addr((struct sockaddr *)&c.peer, c.peerlen, c.name,
-	    sizeof(c.name));
 	if (o->verbose > 0)
 		warnx("connection from %s (%s)", c.name, proto_name(o));
 	for (i = 0; i < n; i++)

@@ -1,11 +1,11 @@
 /*
- * sock - a netcat that never loses a byte.
- *
- * TLS over OpenSSL 3: a context made once from the options, and an
- * endpoint (struct end) that carries one session over a non-blocking
- * socket, so that OpenSSL's return codes never reach the relay. The
- * parsers of --tls-pin and --tls-alpn are pure and are built with TLS=no
- * too; without HAVE_TLS, tls_ctx_new only says that TLS is missing.
+ * tls.c: TLS over OpenSSL 3 (tls.h): a context made once from the
+ * options, and an endpoint (struct end) that carries one session over a
+ * non-blocking socket, so that OpenSSL's return codes never reach the
+ * relay. The parsers of --tls-pin and --tls-alpn are pure and are built
+ * with TLS=no too; without HAVE_TLS, tls_ctx_new only says that TLS is
+ * missing. It touches the sockets and files it is given, and never
+ * prints or exits: what went wrong comes back in a why buffer.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -24,6 +24,9 @@
 #include <unistd.h>
 
 #include "sock.h"
+#include "end.h"
+#include "net.h"
+#include "tls.h"
 
 static int
 hex_value(int c)

@@ -1,6 +1,10 @@
 /*
- * Mechanism: parse numbers, resolve, connect, listen, accept, format
- * addresses. Nothing here prints, exits or reads the options.
+ * util.c: the mechanism under everything else (net.h, parse.h): time,
+ * descriptors, resolving, connecting with Happy Eyeballs, listening,
+ * accepting, addresses and address blocks, descriptor passing, and the
+ * parsers and formatters of option values and protocol bytes. It touches
+ * descriptors and memory the caller hands it, and nothing else: no
+ * messages, no exits, no options.
  */
 #include <sys/types.h>
 #include <sys/select.h>
@@ -25,6 +29,8 @@
 #include <unistd.h>
 
 #include "sock.h"
+#include "net.h"
+#include "parse.h"
 
 /*
  * The accept queue asked for: the kernel caps it at its own somaxconn.
@@ -214,12 +220,40 @@ connect_result(int fd)
 	return 0;
 }
 
+struct timeval *
+deadline_timeval(long long deadline, struct timeval *tv)
+{
+	long long left;
+
+	if (deadline < 0)
+		return NULL;
+	left = deadline - now_ms();
+	if (left < 0)
+		left = 0;
+	tv->tv_sec = left / 1000;
+	tv->tv_usec = left % 1000 * 1000;
+	return tv;
+}
+
+void
+raise_maxfd(int fd, int *maxfd)
+{
+	if (fd > *maxfd)
+		*maxfd = fd;
+}
+
+void
+lower_deadline(long long t, long long *deadline)
+{
+	if (t >= 0 && (*deadline < 0 || t < *deadline))
+		*deadline = t;
+}
+
 int
 wait_fd(int fd, bool writable, long long deadline)
 {
-	struct timeval tv, *tvp;
+	struct timeval tv;
 	fd_set fds;
-	long long left;
 	int n;
 
 	if (fd >= FD_SETSIZE) {
@@ -227,20 +261,14 @@ wait_fd(int fd, bool writable, long long deadline)
 		return -1;
 	}
 	for (;;) {
-		tvp = NULL;
-		if (deadline >= 0) {
-			if ((left = deadline - now_ms()) <= 0) {
-				errno = ETIMEDOUT;
-				return -1;
-			}
-			tv.tv_sec = left / 1000;
-			tv.tv_usec = left % 1000 * 1000;
-			tvp = &tv;
+		if (deadline >= 0 && deadline - now_ms() <= 0) {
+			errno = ETIMEDOUT;
+			return -1;
 		}
 		FD_ZERO(&fds);
 		FD_SET(fd, &fds);
 		n = select(fd + 1, writable ? NULL : &fds, writable ? &fds : NULL,
-		    NULL, tvp);
+		    NULL, deadline_timeval(deadline, &tv));
 		if (n == -1 && errno != EINTR)
 			return -1;
 		if (n > 0)
@@ -638,11 +666,10 @@ happy_prepare(const struct happy *h, fd_set *wfds, int *maxfd,
 
 	for (i = 0; i < h->trying; i++) {
 		FD_SET(h->fd[i], wfds);
-		if (h->fd[i] > *maxfd)
-			*maxfd = h->fd[i];
+		raise_maxfd(h->fd[i], maxfd);
 	}
-	if (h->next < h->n && (*wake < 0 || h->start_next < *wake))
-		*wake = h->start_next;
+	if (h->next < h->n)
+		lower_deadline(h->start_next, wake);
 }
 
 int
@@ -690,7 +717,7 @@ connect_happy(const struct addrinfo *list, const struct addrinfo *src,
 	struct happy h;
 	struct timeval tv;
 	fd_set wfds;
-	long long deadline, wake, now;
+	long long deadline, wake;
 	bool selected = false, expired = false;
 	int fd, maxfd, e;
 
@@ -710,14 +737,8 @@ connect_happy(const struct addrinfo *list, const struct addrinfo *src,
 		maxfd = -1;
 		wake = deadline;
 		happy_prepare(&h, &wfds, &maxfd, &wake);
-		now = now_ms();
-		if (wake >= 0) {
-			wake = wake > now ? wake - now : 0;
-			tv.tv_sec = wake / 1000;
-			tv.tv_usec = wake % 1000 * 1000;
-		}
-		if (select(maxfd + 1, NULL, &wfds, NULL, wake >= 0 ? &tv :
-		    NULL) == -1) {
+		if (select(maxfd + 1, NULL, &wfds, NULL,
+		    deadline_timeval(wake, &tv)) == -1) {
 			if (errno != EINTR) {
 				e = errno;
 				*which = h.trying > 0 ? h.ai[0] : list;
@@ -898,6 +919,42 @@ format_seconds(long long ms, char *buf, size_t len)
 		*p-- = '\0';
 	if (*p == '.')
 		*p = '\0';
+}
+
+void
+base64_encode(const unsigned char *in, size_t n, char *out)
+{
+	static const char tab[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t i;
+	unsigned long v;
+
+	for (i = 0; i + 2 < n; i += 3) {
+		v = (unsigned long)in[i] << 16 | (unsigned long)in[i + 1] << 8 |
+		    in[i + 2];
+		*out++ = tab[v >> 18 & 63];
+		*out++ = tab[v >> 12 & 63];
+		*out++ = tab[v >> 6 & 63];
+		*out++ = tab[v & 63];
+	}
+	if (i < n) {
+		v = (unsigned long)in[i] << 16;
+		if (i + 1 < n)
+			v |= (unsigned long)in[i + 1] << 8;
+		*out++ = tab[v >> 18 & 63];
+		*out++ = tab[v >> 12 & 63];
+		*out++ = i + 1 < n ? tab[v >> 6 & 63] : '=';
+		*out++ = '=';
+	}
+	*out = '\0';
+}
+
+bool
+http_tchar(unsigned char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+	    (c >= 'A' && c <= 'Z') || (c != '\0' && strchr("!#$%&'*+-.^_`|~",
+	    c) != NULL);
 }
 
 int
@@ -1100,19 +1157,18 @@ format_hex_line(char *out, char marker, unsigned long long off,
 void
 linger_close(int fd, long long ms)
 {
-	long long deadline = now_ms() + ms, left;
+	long long deadline = now_ms() + ms;
 	struct timeval tv;
 	char scrap[4096];
 	fd_set rfds;
 	ssize_t n;
 
 	(void)shutdown(fd, SHUT_WR);
-	while (fd < FD_SETSIZE && (left = deadline - now_ms()) > 0) {
+	while (fd < FD_SETSIZE && deadline - now_ms() > 0) {
 		FD_ZERO(&rfds);
 		FD_SET(fd, &rfds);
-		tv.tv_sec = left / 1000;
-		tv.tv_usec = left % 1000 * 1000;
-		if (select(fd + 1, &rfds, NULL, NULL, &tv) <= 0) {
+		if (select(fd + 1, &rfds, NULL, NULL,
+		    deadline_timeval(deadline, &tv)) <= 0) {
 			if (errno == EINTR)
 				continue;
 			break;

@@ -2,7 +2,7 @@
  * Shared by the libFuzzer harnesses in this folder: turn the fuzzer's
  * bytes into a C string of exactly the right size (so that AddressSanitizer
  * sees any read past its end), and abort with a message when a parser
- * breaks its own contract (sock.h).
+ * breaks its own contract (as its header states it).
  */
 #ifndef FUZZ_H
 #define FUZZ_H

@@ -17,6 +17,7 @@
 #include <errno.h>
 
 #include "fuzz.h"
+#include "../net.h"
 
 #define MAX_LINES	16
 

@@ -22,6 +22,7 @@
 #include <stdio.h>
 
 #include "fuzz.h"
+#include "../net.h"
 
 /* Does buf (len bytes) hold a C string, as snprintf leaves it? */
 static bool

@@ -7,6 +7,7 @@
 #include <sys/un.h>
 
 #include "fuzz.h"
+#include "../parse.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -4,6 +4,7 @@
  * |ASCII|, newline) and say exactly the bytes it was given.
  */
 #include "fuzz.h"
+#include "../parse.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -7,6 +7,7 @@
  * line start within the input.
  */
 #include "fuzz.h"
+#include "../proxy.h"
 
 static int
 parse(const char *b, size_t n, struct http_reply *r)

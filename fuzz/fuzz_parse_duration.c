@@ -8,6 +8,7 @@
 #include <errno.h>
 
 #include "fuzz.h"
+#include "../parse.h"
 
 #define MAX_MS	1000000000LL
 

@@ -11,6 +11,7 @@
 #include <limits.h>
 
 #include "fuzz.h"
+#include "../parse.h"
 
 static const struct {
 	long	min, max;

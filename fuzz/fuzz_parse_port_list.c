@@ -9,6 +9,7 @@
  * backwards or a number over 65535 is refused.
  */
 #include "fuzz.h"
+#include "../scan.h"
 
 #define NPORTS	65536
 

@@ -9,6 +9,7 @@
 #include <errno.h>
 
 #include "fuzz.h"
+#include "../parse.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -8,6 +8,7 @@
 #include <errno.h>
 
 #include "fuzz.h"
+#include "../parse.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -5,6 +5,7 @@
  * in the same form, it parses to the same hop; a failure says why.
  */
 #include "fuzz.h"
+#include "../proxy.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -5,6 +5,7 @@
  * after the first 8 change nothing.
  */
 #include "fuzz.h"
+#include "../proxy.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -10,6 +10,7 @@
  * For the method reply: success only with a method that was offered.
  */
 #include "fuzz.h"
+#include "../proxy.h"
 
 #define SOCKS5_REPLY_MAX (4 + 1 + 255 + 2)
 

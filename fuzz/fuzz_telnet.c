@@ -10,6 +10,7 @@
  * DONT for each WILL, in order.
  */
 #include "fuzz.h"
+#include "../parse.h"
 
 /* What one filtering said: the data left and the answers, in order. */
 struct outcome {

@@ -4,6 +4,7 @@
  * (length bytes turned into commas).
  */
 #include "fuzz.h"
+#include "../tls.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -7,6 +7,7 @@
 #include <ctype.h>
 
 #include "fuzz.h"
+#include "../tls.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -32,12 +32,12 @@ flags="-g -O1 -std=c11 -D_GNU_SOURCE -fno-omit-frame-pointer
 sources() {
 	case $1 in
 	# scan.c probes through proxies too (scan_proxied).
-	parse_port_list) echo "../scan.c ../proxy.c ../util.c" ;;
+	parse_port_list) echo "../scan.c ../proxy.c ../connect.c ../util.c" ;;
 	socks4_reply | socks5_reply | http_reply | proxy_url)
-		echo "../proxy.c ../util.c" ;;
+		echo "../proxy.c ../connect.c ../util.c" ;;
 	# The parsers alone: tls.c built without HAVE_TLS needs no OpenSSL.
 	tls_pin | tls_alpn) echo "../tls.c ../util.c" ;;
-	proxyd_*) echo "../proxyd.c" ;;
+	proxyd_*) echo "../proxyd.c ../util.c" ;;
 	sources) echo "../sources.c" ;;
 	*) echo "../util.c" ;;
 	esac

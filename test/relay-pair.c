@@ -20,6 +20,8 @@
 #include <unistd.h>
 
 #include "../sock.h"
+#include "../end.h"
+#include "../net.h"
 
 /* The socket options' defaults: none set. */
 static const struct sockopts no_sockopts = {

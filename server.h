@@ -1,0 +1,58 @@
+/*
+ * server.c: what is about many clients (-k, --broker, --chat, -e/-c with
+ * -k): accepting, admission by --allow/--deny and --max-conns, fan-out,
+ * and the TLS handshake of a client. Says why when it fails and returns
+ * an exit status.
+ */
+#ifndef SERVER_H
+#define SERVER_H
+
+#include <sys/socket.h>
+
+#include <stdbool.h>
+
+#include "sock.h"
+
+struct conn;
+struct end;
+struct relay_io;
+struct sources;
+struct tls_ctx;
+
+/*
+ * Accept one client from lfd, applying --allow/--deny, --max-conns
+ * (nclients already connected) and --max-conns-per-source (held: the
+ * caller's count per address, or NULL; an admitted client is counted
+ * there, and the caller gives it back with sources_give(held, &c->peer)
+ * when it goes): a client refused is closed at once, with a -v message.
+ * Returns the new socket with c filled in (c->peer: the client's
+ * address), or -1 (refused, or a transient accept failure: try again) or
+ * -2 (accept failed for good, said why).
+ */
+int	admit_client(const struct opts *, int lfd, int nclients,
+	    struct sources *held, struct conn *c);
+
+/*
+ * Serve every client of the listening sockets at once (-k, --broker,
+ * --chat, -e/-c with -k), as sock(1), "Serving many clients" says. Returns
+ * the exit status.
+ */
+int	serve_clients(const struct opts *, int *lfds, int nl,
+	    struct relay_io *);
+
+/*
+ * Start TLS on c with ctx (server side with -l): the endpoint in e, the
+ * handshake bounded by -w, and its -v lines. Returns EXIT_OK, or the exit
+ * status after saying why (e is then freed; c->fd stays the caller's).
+ */
+int	tls_session_start(const struct opts *, struct conn *c,
+	    struct tls_ctx *ctx, struct end *e);
+
+/*
+ * May a client at sa (named name) in, by --allow and --deny? If not, -v
+ * says it was refused.
+ */
+bool	client_allowed(const struct opts *, const struct sockaddr *sa,
+	    const char *name);
+
+#endif /* SERVER_H */
