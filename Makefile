@@ -34,10 +34,10 @@ SOCK_CFLAGS   = -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes \
 SAN_FLAGS     = -fsanitize=address,undefined -fno-omit-frame-pointer \
 		-fno-sanitize-recover=all
 
-SRCS	= sock.c end.c exec.c forward.c proxy.c proxyd.c relay.c scan.c server.c tls.c \
-	  util.c
-OBJS	= sock.o end.o exec.o forward.o proxy.o proxyd.o relay.o scan.o server.o tls.o \
-	  util.o
+SRCS	= sock.c end.c exec.c forward.c hook.c proxy.c proxyd.c relay.c rules.c \
+	  scan.c server.c tls.c util.c way.c
+OBJS	= sock.o end.o exec.o forward.o hook.o proxy.o proxyd.o relay.o rules.o \
+	  scan.o server.o tls.o util.o way.o
 
 all: sock
 
@@ -49,19 +49,22 @@ sock: $(OBJS)
 
 $(OBJS): sock.h
 forward.o proxyd.o: proxyd.h
+exec.o forward.o hook.o relay.o rules.o server.o sock.o: relay.h
+hook.o relay.o: hook.h
+relay.o way.o: way.h
 
 # The whole suite; bats from PATH, else a pinned copy from npm (test/run).
 test: sock test/relay-pair
 	test/run
 
 # A test-only program: the relay between two sockets (test/pair.bats).
-RELAY_PAIR_OBJS = end.o relay.o util.o
-test/relay-pair: test/relay-pair.c $(RELAY_PAIR_OBJS) sock.h
+RELAY_PAIR_OBJS = end.o hook.o relay.o rules.o util.o way.o
+test/relay-pair: test/relay-pair.c $(RELAY_PAIR_OBJS) sock.h relay.h
 	$(CC) $(SOCK_CPPFLAGS) $(CPPFLAGS) $(SOCK_CFLAGS) $(CFLAGS) \
 	    $(LDFLAGS) -o $@ test/relay-pair.c $(RELAY_PAIR_OBJS) $(LDLIBS)
 
 # The whole suite again, against a build with AddressSanitizer and UBSan.
-sock-san: $(SRCS) sock.h proxyd.h
+sock-san: $(SRCS) sock.h proxyd.h relay.h hook.h way.h
 	$(CC) $(SOCK_CPPFLAGS) $(CPPFLAGS) $(SOCK_CFLAGS) $(CFLAGS) \
 	    $(SAN_FLAGS) $(LDFLAGS) -o $@ $(SRCS) $(LDLIBS) $(SOCK_LIBS)
 

@@ -36,6 +36,7 @@
 
 #include "sock.h"
 #include "proxyd.h"
+#include "relay.h"
 
 #ifndef MSG_NOSIGNAL
 #define MSG_NOSIGNAL	0	/* SIGPIPE is ignored anyway; see main */
@@ -101,7 +102,7 @@ struct pair {
 
 struct fwd {
 	const struct opts *o;
-	struct opts	 po;		/* the relay's rules for a pair */
+	struct relay_rules rules;	/* the relay's rules for a pair */
 	struct relay_io	 io;
 	struct tls_ctx	*tls;		/* --tls: for the client side, or NULL */
 	struct sockopts	 so;		/* the target's socket options */
@@ -258,7 +259,7 @@ pair_unreachable(struct fwd *f, int i, int status, const char *why)
 static int
 start_relay(struct fwd *f, struct pair *p)
 {
-	if ((p->s = relay_open(&f->po, &p->ec, &p->ec, &p->et, &p->target,
+	if ((p->s = relay_open(&f->rules, &p->ec, &p->ec, &p->et, &p->target,
 	    &f->io)) == NULL)
 		return -1;
 	p->state = PAIR_RELAYING;
@@ -1053,14 +1054,12 @@ serve_forward(const struct opts *o, int *lfds, int nl, struct conn *first,
 	f.so = o->sockopts;
 	f.status = EXIT_OK;
 	/* A pair's two sides are peers: each end is passed on as it comes. */
-	f.po = *o;
-	f.po.fin = FIN_ALWAYS;
-	f.po.keep_open = f.po.recv_only = f.po.send_only = false;
-	f.po.quit_ms = f.po.interval_ms = -1;
-	f.po.crlf = f.po.telnet = false;
-	f.po.hexdump_path = NULL;
-	f.po.progress = PROGRESS_OFF;
-	f.po.verbose = o->verbose > 1 ? o->verbose : 0;
+	f.rules.fin = FIN_ALWAYS;
+	f.rules.quit_ms = f.rules.interval_ms = -1;
+	f.rules.timeout_ms = o->timeout_ms;
+	f.rules.rate_limit = o->rate_limit;
+	f.rules.progress = PROGRESS_OFF;
+	f.rules.verbose = o->verbose > 1 ? o->verbose : 0;
 	if ((f.pairs = calloc((size_t)o->max_conns + 1,
 	    sizeof(*f.pairs))) == NULL) {
 		warn("forward");

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "sock.h"
+#include "relay.h"
 
 #define CLIENT_QUEUE	(256 * 1024)	/* bytes waiting for one client */
 #define OUT_QUEUE	(256 * 1024)	/* bytes waiting for stdout */
@@ -70,6 +71,7 @@ struct client {
 
 struct server {
 	const struct opts *o;
+	struct relay_rules rules;	/* the end-of-stream rules, from o */
 	struct relay_io	*io;
 	int		*lfds;
 	int		 nl;
@@ -482,7 +484,7 @@ read_client(struct server *s, struct client *c)
 	c->last_activity = s->last_recv = now_ms();
 	if (n == 0) {
 		c->eof = true;
-		say_fin_received(s->o, c->conn.name);
+		say_fin_received(&s->rules, c->conn.name);
 		return false;
 	}
 	if (s->o->chat) {
@@ -601,7 +603,7 @@ finish_clients(struct server *s)
 		if (c->dead || c->out.len > 0 || c->handshaking)
 			continue;
 		if (s->stdin_eof && !c->fin_sent && !chatty(o) &&
-		    fin_due(o, c->got_stdin)) {
+		    fin_due(&s->rules, c->got_stdin)) {
 			if (c->end.ops->shutdown(&c->end) == -1) {
 				if (errno == EAGAIN || errno == EINTR)
 					continue;
@@ -610,7 +612,7 @@ finish_clients(struct server *s)
 				continue;
 			}
 			c->fin_sent = true;
-			say_fin_sent(o, c->conn.name);
+			say_fin_sent(&s->rules, c->conn.name);
 		}
 		if (c->eof && (stdin_over || chatty(o)))
 			kill_client(c, NULL);
@@ -625,11 +627,11 @@ expire_idle(struct server *s, long long now)
 	int i;
 
 	for (i = 0; i < s->n; i++) {
-		t = idle_deadline(s->o, s->clients[i]->last_activity);
+		t = idle_deadline(&s->rules, s->clients[i]->last_activity);
 		if (t < 0 || s->clients[i]->dead)
 			continue;
 		if (t <= now) {
-			say_idle_timeout(s->o, s->clients[i]->conn.name);
+			say_idle_timeout(&s->rules, s->clients[i]->conn.name);
 			note_failure(s, EXIT_TIMEOUT);
 			kill_client(s->clients[i], NULL);
 		} else if (next < 0 || t < next)
@@ -997,6 +999,7 @@ serve_clients(const struct opts *o, int *lfds, int nl, struct relay_io *io)
 		return EXIT_LOCAL;
 	}
 	s->o = o;
+	relay_rules_from_opts(o, &s->rules);
 	s->io = io;
 	s->lfds = lfds;
 	s->nl = nl;

@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "sock.h"
+#include "relay.h"
 
 #define MAX_LISTENERS	16	/* addresses one listen host may resolve to */
 
@@ -1329,6 +1330,7 @@ proto_name(const struct opts *o)
 static int
 serve_tls(const struct opts *o, struct conn *c, struct relay_io *io)
 {
+	struct relay_rules r;
 	struct end e, in, out;
 	int status;
 
@@ -1341,7 +1343,8 @@ serve_tls(const struct opts *o, struct conn *c, struct relay_io *io)
 	else {
 		end_stdin(&in);
 		end_stdout(&out);
-		status = relay_ends(o, &in, &out, &e, c, io);
+		relay_rules_from_opts(o, &r);
+		status = relay_ends(&r, &in, &out, &e, c, io);
 	}
 	e.ops->free(&e);
 	close(c->fd);
@@ -1351,6 +1354,7 @@ serve_tls(const struct opts *o, struct conn *c, struct relay_io *io)
 static int
 serve(const struct opts *o, struct conn *c, struct relay_io *io)
 {
+	struct relay_rules r;
 	int status;
 
 	if (o->forward != NULL)
@@ -1359,7 +1363,8 @@ serve(const struct opts *o, struct conn *c, struct relay_io *io)
 		return serve_tls(o, c, io);
 	if (o->exec_prog != NULL || o->exec_shell != NULL)
 		return run_program(o, c->fd, c->name);
-	status = relay(o, c, io);
+	relay_rules_from_opts(o, &r);
+	status = relay(&r, c, io);
 	close(c->fd);
 	return status;
 }
