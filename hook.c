@@ -208,7 +208,7 @@ hooks_open(struct hook *up, struct hook *down, const struct relay_rules *r,
 	down->reply = remote;
 	down->replies_end = fin_sent;
 	down->quota = r->recv_limit;
-	down->sender = c;
+	down->sender = down->dgram ? c : NULL;	/* a -k datagram listener */
 	down->allow = r->allow;
 	down->deny = r->deny;
 }

@@ -1,12 +1,9 @@
 /*
- * relay.c: the relay. Copy one side to the other and back at the same
- * time, multiplexed with select(2), and end the session by the rules of
- * sock(1), "Data flow and end of stream" (rules.c). A side is stdin and
- * stdout, or a socket; the other side is the connection. Every byte moves
- * through an endpoint's ops (end.c, tls.c) or a way (way.c: splice,
- * sendfile), and what watches or changes bytes on the way is a direction's
- * hook (hook.c): this file decides, and never touches a descriptor's data
- * itself. Prints its error messages; never exits.
+ * relay.c: the relay. Copy one side (stdin and stdout, or a socket) to the
+ * connection and back at the same time, multiplexed with select(2), and
+ * end the session by sock(1), "Data flow and end of stream" (rules.c).
+ * Bytes move through the endpoints' ops or a way (way.c); hooks (hook.c)
+ * watch or change them on the way. Prints its errors; never exits.
  */
 #include <sys/types.h>
 #include <sys/select.h>
@@ -25,16 +22,13 @@
 #define DGRAM_BUFSIZE	65536
 #define STDIN_DGRAM_MAX	16384	/* one stdin read becomes one datagram */
 #define SENDFILE_CHUNK	(4 * 1024 * 1024) /* one sendfile(2) at most */
-#define DGRAM_QUIET_MS	1000	/* sock(1) "Datagrams": quiet before exit */
 #define QUIT_DRAIN_READS 64	/* reads of what already arrived at -q */
 #define UNSENT_POLL_MS	10	/* how often --send-only looks at its queue */
-#define SEND_ONLY_QUIET_MS 200	/* --send-only without TIOCOUTQ: peer quiet */
 
 /*
- * One direction of the relay. Bytes read from src wait until sink takes
- * them: in buf (from off, len bytes), or on the splice way in the pipe.
- * The source is only read while there is room, which is what gives back
- * pressure both ways and bounds memory.
+ * One direction. Bytes read from src wait in buf (from off, len bytes) or
+ * the way's pipe until sink takes them; src is read only while there is
+ * room, which gives back pressure both ways and bounds memory.
  */
 struct dir {
 	struct end	*src;
@@ -51,10 +45,7 @@ struct dir {
 	unsigned long long bytes;	/* bytes delivered to the sink */
 };
 
-/*
- * The state of one session. "up" runs from the local side to the
- * connection (stdin to the socket), "down" back.
- */
+/* One session: "up" runs from the local side to the connection. */
 struct relay_session {
 	const struct relay_rules *r;
 	struct relay_io	*io;
@@ -67,7 +58,6 @@ struct relay_session {
 	bool		 fin_sent;
 	bool		 fin_waits;	/* the FIN's shutdown must be retried */
 	bool		 local_closed;	/* the peer's end passed on locally */
-	long long	 start;
 	long long	 last_activity;	/* anything moved, for -w */
 	long long	 last_recv;	/* anything arrived, for -q */
 	long long	 stdin_done_at;	/* stdin ended and was sent; -1 */
@@ -131,18 +121,16 @@ static int
 write_error(struct relay_session *s, const struct dir *d)
 {
 	/* A reader downstream that left ends sock quietly (EXIT STATUS). */
-	if (d->sink->fail_status == EXIT_LOCAL && errno == EPIPE) {
-		s->failed = d->sink;
-		s->failed_errno = errno;
-		return EXIT_PIPE;
-	}
-	return end_failed(s, "write to", d->sink);
+	if (d->sink->fail_status != EXIT_LOCAL || errno != EPIPE)
+		return end_failed(s, "write to", d->sink);
+	s->failed = d->sink;
+	s->failed_errno = errno;
+	return EXIT_PIPE;
 }
 
 /*
- * Account for n bytes (or the end) just read into d, the n bytes at p
- * when they went into the buffer (p NULL: into the pipe). Returns how many
- * of them stay for the sink.
+ * Account for n bytes (or the end) just read into d, at p in the buffer
+ * (NULL: into the pipe). Returns how many stay for the sink.
  */
 static size_t
 took(struct relay_session *s, struct dir *d, char *p, size_t n)
@@ -237,82 +225,68 @@ drain(struct relay_session *s, struct dir *d)
 	return 0;
 }
 
-/* The sendfile way: what the socket takes now, straight from the file. */
+/* Wait in select until the deadline (-1: none) or readiness. */
 static int
-send_file(struct relay_session *s, struct dir *d)
+wait_ready(struct relay_session *s, fd_set *rfds, fd_set *wfds, int maxfd,
+    long long deadline)
 {
-	ssize_t n;
+	struct timeval tv;
+	long long left = deadline - now_ms();
 
-	n = way_send_file(&d->way, d->src, d->sink,
-	    hook_room(&d->hook, SENDFILE_CHUNK));
-	if (n == -1)
-		return again() ? 0 : write_error(s, d);
-	if (n == 0)
-		d->eof = true;
-	hook_spent(&d->hook, (size_t)n);
-	gave(s, d, (size_t)n);
-	return 0;
+	if (left < 0)
+		left = 0;
+	tv.tv_sec = left / 1000;
+	tv.tv_usec = left % 1000 * 1000;
+	if (select(maxfd + 1, rfds, wfds, NULL, deadline < 0 ? NULL : &tv) != -1)
+		return 0;
+	if (errno == EINTR) {
+		FD_ZERO(rfds);
+		FD_ZERO(wfds);
+		return 0;
+	}
+	meter_clear(&s->meter);
+	warn("select");
+	return EXIT_LOCAL;
 }
 
-/* Write out all that waits for the local side, however long it takes. */
+/*
+ * Write out all that waits for the local side, however long it takes;
+ * then, for -q, what already waits in the socket, in at most reads reads,
+ * so that a peer that never stops cannot keep sock here.
+ */
 static int
-flush_down(struct relay_session *s)
+flush_down(struct relay_session *s, int reads)
 {
 	struct dir *d = &s->down;
+	unsigned long long before;
 	fd_set rfds, wfds;
 	int fd, rv;
 
-	while (dir_waiting(d) > 0) {
-		if (way_unpiping(&d->way) && d->len == 0) {
+	for (;;) {
+		if (dir_waiting(d) == 0) {
+			if (reads-- <= 0 || d->eof || dir_room(s, d) == 0)
+				return 0;
+			before = s->received;
 			if ((rv = fill(s, d)) != 0)
 				return rv;
-			continue;
+			if (s->received == before && !d->eof)
+				return 0;	/* nothing more has arrived */
+		} else if (way_unpiping(&d->way) && d->len == 0) {
+			if ((rv = fill(s, d)) != 0)
+				return rv;
+		} else {
+			FD_ZERO(&rfds);
+			FD_ZERO(&wfds);
+			if ((fd = end_watch(d->sink, false, &rfds, &wfds)) == -1)
+				return 0;
+			if ((rv = wait_ready(s, &rfds, &wfds, fd, -1)) != 0 ||
+			    (rv = drain(s, d)) != 0)
+				return rv;
 		}
-		FD_ZERO(&rfds);
-		FD_ZERO(&wfds);
-		if ((fd = end_watch(d->sink, false, &rfds, &wfds)) == -1)
-			return 0;
-		if (select(fd + 1, &rfds, &wfds, NULL, NULL) == -1 &&
-		    errno != EINTR) {
-			meter_clear(&s->meter);
-			warn("select");
-			return EXIT_LOCAL;
-		}
-		if ((rv = drain(s, d)) != 0)
-			return rv;
 	}
-	return 0;
 }
 
-/*
- * -q: before quitting, write out whatever has arrived: the buffer, then
- * what already waits in the socket (a bounded number of reads, so a peer
- * that never stops cannot keep sock here).
- */
-static int
-drain_arrived(struct relay_session *s)
-{
-	unsigned long long before;
-	int i, rv;
-
-	for (i = 0; i < QUIT_DRAIN_READS; i++) {
-		if ((rv = flush_down(s)) != 0)
-			return rv;
-		if (s->down.eof || dir_room(s, &s->down) == 0)
-			return 0;
-		before = s->received;
-		if ((rv = fill(s, &s->down)) != 0)
-			return rv;
-		if (s->received == before && !s->down.eof)
-			return 0;	/* nothing more has arrived */
-	}
-	return flush_down(s);
-}
-
-/*
- * The peer's end: the connection has finished and everything it sent is
- * out; pass the end on to the local side (close stdout, or a FIN).
- */
+/* The peer ended and all it sent is out: pass the end on locally. */
 static int
 close_local(struct relay_session *s)
 {
@@ -354,33 +328,22 @@ maybe_send_fin(struct relay_session *s)
 }
 
 /*
- * The earliest moment the session must be stepped without traffic: -w's
- * idle limit or -q's quiet time (or a datagram session's quiet second),
- * which end it, and the hooks' and --send-only's wakeups. Sets *status to
- * what to return when it passes (-1: go on).
+ * When the session must be stepped without traffic: -q or -w, which end
+ * it (*status), or a hook's or --send-only's wakeup (*status -1).
  */
 static long long
 next_deadline(const struct relay_session *s, int *status)
 {
-	const struct relay_rules *r = s->r;
-	long long deadline = -1, quiet = r->quit_ms, t, w[4];
+	long long deadline, w[4];
 	int i;
 
-	*status = EXIT_OK;
-	if (s->dgram && quiet < 0 && !(r->listen && r->keep_open))
-		quiet = DGRAM_QUIET_MS;
-	if (quiet >= 0 && s->stdin_done_at >= 0)
-		deadline = quiet_deadline(quiet, s->stdin_done_at, s->last_recv);
-	if ((t = idle_deadline(r, s->last_activity)) >= 0 &&
-	    (deadline < 0 || t < deadline)) {
-		deadline = t;
-		*status = EXIT_TIMEOUT;
-	}
+	deadline = end_deadline(s->r, s->dgram, s->stdin_done_at, s->last_recv,
+	    s->last_activity, status);
 	w[0] = hook_wakeup(&s->up.hook, s->up.len > 0, s->up.eof);
 	w[1] = hook_wakeup(&s->down.hook, s->down.len > 0, s->down.eof);
 	w[2] = meter_next(&s->meter);
 	/* --send-only: nothing signals the last acknowledgement; poll. */
-	w[3] = r->send_only && s->fin_sent ? now_ms() + UNSENT_POLL_MS : -1;
+	w[3] = s->r->send_only && s->fin_sent ? now_ms() + UNSENT_POLL_MS : -1;
 	for (i = 0; i < 4; i++)
 		if (w[i] >= 0 && (deadline < 0 || w[i] < deadline)) {
 			deadline = w[i];
@@ -389,35 +352,19 @@ next_deadline(const struct relay_session *s, int *status)
 	return deadline;
 }
 
-/*
- * Is the session over by the rules? --send-only ends while the peer may
- * still be sending, and closing a socket with unread data sends a reset,
- * which can destroy what is still in flight to the peer: so it first waits
- * until the peer has acknowledged every byte.
- */
+/* Is the session over by the rules? */
 static bool
 finished(const struct relay_session *s)
 {
 	const struct relay_rules *r = s->r;
-	int unacked;
 
 	/* -W: the datagrams asked for have come and are written out. */
 	if (hook_quota_met(&s->down.hook) && dir_waiting(&s->down) == 0)
 		return true;
-	if (r->send_only) {
-		if (!dir_done(&s->up) || !(s->dgram || s->fin_sent))
-			return false;
-		if (s->dgram || (unacked = end_unacked(s->remote)) == 0)
-			return true;
-		/*
-		 * Where the system cannot tell what is unacknowledged, what
-		 * arrives is read (and discarded) until the peer has been
-		 * quiet for a moment: a close then finds nothing unread and
-		 * sends no reset.
-		 */
-		return unacked < 0 && now_ms() - (s->last_recv > s->stdin_done_at ?
-		    s->last_recv : s->stdin_done_at) >= SEND_ONLY_QUIET_MS;
-	}
+	if (r->send_only)
+		return dir_done(&s->up) && (s->dgram || s->fin_sent) &&
+		    send_only_over(s->remote, s->dgram, s->last_recv >
+		    s->stdin_done_at ? s->last_recv : s->stdin_done_at);
 	if (!dir_done(&s->down) || (!(r->keep_open && s->dgram) &&
 	    !s->local_closed))
 		return false;
@@ -435,10 +382,7 @@ note_fd(int fd, int *maxfd)
 		*maxfd = fd;
 }
 
-/*
- * Watch d's source while it has room and its sink while it holds bytes
- * (and, with -i, a whole line once the pause after the last one is over).
- */
+/* Watch d's source while it has room, its sink while bytes may go. */
 static void
 watch(const struct relay_session *s, const struct dir *d, long long now,
     fd_set *rfds, fd_set *wfds, int *maxfd)
@@ -456,9 +400,8 @@ watch(const struct relay_session *s, const struct dir *d, long long now,
 }
 
 /*
- * Can d's source give something without select's say: bytes an endpoint
- * holds already (a TLS record), or the pipe's rest after a refused
- * splice?
+ * Can d's source give something without select: bytes an endpoint holds
+ * (a TLS record), or the pipe's rest after a refused splice?
  */
 static bool
 ready_now(const struct relay_session *s, const struct dir *d)
@@ -481,11 +424,22 @@ move(struct relay_session *s, struct dir *d, const fd_set *rfds,
 {
 	bool filled = false;
 	size_t before;
+	ssize_t n;
 	int rv;
 
-	if (d->way.kind == WAY_SENDFILE)
-		return hook_may_read(&d->hook) && end_ready(d->sink, false,
-		    rfds, wfds) ? send_file(s, d) : 0;
+	if (d->way.kind == WAY_SENDFILE) {
+		/* What the socket takes now, straight from the file. */
+		if (!hook_may_read(&d->hook) || !end_ready(d->sink, false, rfds,
+		    wfds))
+			return 0;
+		if ((n = way_send_file(&d->way, d->src, d->sink,
+		    hook_room(&d->hook, SENDFILE_CHUNK))) == -1)
+			return again() ? 0 : write_error(s, d);
+		d->eof = n == 0;
+		hook_spent(&d->hook, (size_t)n);
+		gave(s, d, (size_t)n);
+		return 0;
+	}
 	if (ready_now(s, d) || (!d->eof && !way_unpiping(&d->way) &&
 	    dir_room(s, d) > 0 && end_ready(d->src, true, rfds, wfds))) {
 		before = dir_waiting(d);
@@ -500,12 +454,7 @@ move(struct relay_session *s, struct dir *d, const fd_set *rfds,
 	return 0;
 }
 
-/*
- * Before select: apply the transitions that are due (the FIN, the local
- * close, the end), then add what the session waits on to the sets and
- * bring *deadline down to when it must be stepped without traffic.
- * Returns -1 while the session goes on, else the exit status it ended with.
- */
+/* Before select: the transitions that are due, then what to wait for. */
 int
 relay_prepare(struct relay_session *s, fd_set *rfds, fd_set *wfds,
     int *maxfd, long long *deadline)
@@ -525,7 +474,6 @@ relay_prepare(struct relay_session *s, fd_set *rfds, fd_set *wfds,
 	hook_refill(&s->down.hook, now);
 	if (meter_next(&s->meter) >= 0 && now >= meter_next(&s->meter))
 		meter_report(&s->meter, s->up.bytes, s->received, false);
-
 	t = next_deadline(s, &status);
 	if (t >= 0 && t <= now_ms()) {
 		if (status == EXIT_TIMEOUT) {
@@ -534,12 +482,9 @@ relay_prepare(struct relay_session *s, fd_set *rfds, fd_set *wfds,
 			return EXIT_TIMEOUT;
 		}
 		if (status == EXIT_OK)
-			return drain_arrived(s);
+			return flush_down(s, QUIT_DRAIN_READS);
 	}
-	/*
-	 * Only a session that goes on adds to the sets: one that ended has
-	 * its descriptors closed by the caller before select sees them.
-	 */
+	/* Only a session that goes on adds to the sets (the caller closes). */
 	watch(s, &s->up, now, rfds, wfds, maxfd);
 	watch(s, &s->down, now, rfds, wfds, maxfd);
 	if (s->fin_waits)
@@ -552,10 +497,7 @@ relay_prepare(struct relay_session *s, fd_set *rfds, fd_set *wfds,
 	return -1;
 }
 
-/*
- * After select: move what it found ready, both ways. Returns -1 while the
- * session goes on, else its exit status.
- */
+/* After select: move what it found ready, both ways. */
 int
 relay_step(struct relay_session *s, const fd_set *rfds, const fd_set *wfds)
 {
@@ -580,35 +522,6 @@ relay_failed(const struct relay_session *s, int *error)
 {
 	*error = s->failed_errno;
 	return s->failed;
-}
-
-/* Wait in select until the deadline (-1: none) or readiness. */
-static int
-wait_ready(struct relay_session *s, fd_set *rfds, fd_set *wfds, int maxfd,
-    long long deadline)
-{
-	struct timeval tv, *tvp = NULL;
-	long long left;
-
-	if (deadline >= 0) {
-		left = deadline - now_ms();
-		if (left < 0)
-			left = 0;
-		tv.tv_sec = left / 1000;
-		tv.tv_usec = (left % 1000) * 1000;
-		tvp = &tv;
-	}
-	if (select(maxfd + 1, rfds, wfds, NULL, tvp) == -1) {
-		if (errno == EINTR) {
-			FD_ZERO(rfds);
-			FD_ZERO(wfds);
-			return 0;
-		}
-		meter_clear(&s->meter);
-		warn("select");
-		return EXIT_LOCAL;
-	}
-	return 0;
 }
 
 /* One session alone: prepare, select, step, until it ends. */
@@ -678,9 +591,9 @@ relay_open(const struct relay_rules *r, struct end *local_in,
 	s->remote = remote;
 	s->local_out = local_out;
 	s->dgram = c != NULL && c->dgram;
-	s->start = s->last_activity = s->last_recv = now_ms();
+	s->last_activity = s->last_recv = now_ms();
 	s->stdin_done_at = -1;
-	meter_open(&s->meter, r->progress, local_in->rfd, s->start);
+	meter_open(&s->meter, r->progress, local_in->rfd, s->last_activity);
 	hooks_open(&s->up.hook, &s->down.hook, r, io, &s->meter, c, remote,
 	    &s->fin_sent);
 	dir_init(s, &s->up, local_in, remote, false);
@@ -725,15 +638,14 @@ relay_ends(const struct relay_rules *r, struct end *local_in,
 		    remote->rfd >= FD_SETSIZE ? EXIT_NET : EXIT_LOCAL;
 	status = relay_loop(s);
 	/*
-	 * A FIN held back for an empty stdin goes at the end all the same, as
-	 * close(2) would send it: over TLS, a close without close_notify would
-	 * look to the peer like a cut.
+	 * A FIN held back for an empty stdin goes at the end, as close(2)
+	 * would send it: over TLS, no close_notify would look like a cut.
 	 */
 	if (status == EXIT_OK && !s->fin_sent && !s->dgram)
 		(void)s->remote->ops->shutdown(s->remote);
 	/* What had arrived before a failure is still delivered. */
 	if ((status == EXIT_NET || status == EXIT_TIMEOUT) &&
-	    (rv = flush_down(s)) != 0)
+	    (rv = flush_down(s, 0)) != 0)
 		status = rv;
 	way_end(&s->up.way);
 	way_end(&s->down.way);
@@ -741,19 +653,5 @@ relay_ends(const struct relay_rules *r, struct end *local_in,
 	    status == EXIT_OK)
 		status = EXIT_LOCAL;
 	relay_close(s);
-	return status;
-}
-
-int
-relay(const struct relay_rules *r, struct conn *c, struct relay_io *io)
-{
-	struct end in, out, remote;
-	int status;
-
-	end_stdin(&in);
-	end_stdout(&out);
-	end_socket(&remote, c);
-	status = relay_ends(r, &in, &out, &remote, c, io);
-	remote.ops->free(&remote);
 	return status;
 }

@@ -62,17 +62,11 @@ struct relay_io {
 };
 
 /*
- * Copy between stdin/stdout and c until the session ends (sock(1), "Data
- * flow and end of stream"). Prints its own error messages; returns an
- * EXIT_* status. The caller closes c->fd.
- */
-int	relay(const struct relay_rules *, struct conn *c, struct relay_io *);
-
-/*
- * Relay between two sides until the session ends by the same rules: the
- * local side's in/out (stdin and stdout, or one socket for both) and the
- * remote end (the connection, c, NULL unless it is a socket). This is what
- * relay() runs; it is also the way to forward one socket to another.
+ * Relay between two sides until the session ends (sock(1), "Data flow and
+ * end of stream"): the local side's in/out (stdin and stdout, or one
+ * socket for both) and the remote end (the connection, c, NULL unless it
+ * is a socket). Prints its own error messages; returns an EXIT_* status.
+ * The ends and their descriptors stay the caller's.
  */
 int	relay_ends(const struct relay_rules *, struct end *local_in,
 	    struct end *local_out, struct end *remote, struct conn *c,
@@ -131,6 +125,23 @@ long long quiet_deadline(long long quiet_ms, long long stdin_done_at,
 
 /* -w: when the idle limit runs out for a peer last active then (-1: never). */
 long long idle_deadline(const struct relay_rules *, long long last_activity);
+
+/*
+ * When a session must end without more traffic, and *status how: -q's
+ * quiet time after stdin ended at stdin_done_at (-1: not yet), or a
+ * datagram session's quiet second, EXIT_OK; -w's idle limit, EXIT_TIMEOUT.
+ * -1: neither applies.
+ */
+long long end_deadline(const struct relay_rules *, bool dgram,
+	    long long stdin_done_at, long long last_recv,
+	    long long last_activity, int *status);
+
+/*
+ * --send-only, with all of stdin sent and the FIN (if a stream): may the
+ * session close now, all acknowledged (or the peer quiet since then)?
+ */
+bool	send_only_over(const struct end *remote, bool dgram,
+	    long long quiet_since);
 
 /* The -v event lines, each format in one place (sock(1), DIAGNOSTICS). */
 void	say_fin_sent(const struct relay_rules *, const char *peer);

@@ -14,6 +14,9 @@
 #include "sock.h"
 #include "relay.h"
 
+#define DGRAM_QUIET_MS	1000	/* sock(1) "Datagrams": quiet before exit */
+#define SEND_ONLY_QUIET_MS 200	/* --send-only without TIOCOUTQ: peer quiet */
+
 void
 relay_rules_from_opts(const struct opts *o, struct relay_rules *r)
 {
@@ -57,6 +60,44 @@ long long
 idle_deadline(const struct relay_rules *r, long long last_activity)
 {
 	return r->timeout_ms < 0 ? -1 : last_activity + r->timeout_ms;
+}
+
+long long
+end_deadline(const struct relay_rules *r, bool dgram, long long stdin_done_at,
+    long long last_recv, long long last_activity, int *status)
+{
+	long long deadline = -1, quiet = r->quit_ms, t;
+
+	*status = EXIT_OK;
+	if (dgram && quiet < 0 && !(r->listen && r->keep_open))
+		quiet = DGRAM_QUIET_MS;
+	if (quiet >= 0 && stdin_done_at >= 0)
+		deadline = quiet_deadline(quiet, stdin_done_at, last_recv);
+	if ((t = idle_deadline(r, last_activity)) >= 0 &&
+	    (deadline < 0 || t < deadline)) {
+		deadline = t;
+		*status = EXIT_TIMEOUT;
+	}
+	return deadline;
+}
+
+/*
+ * --send-only ends while the peer may still be sending, and closing a
+ * socket with unread data sends a reset, which can destroy what is still
+ * in flight to the peer: so it first waits until the peer has
+ * acknowledged every byte. Where the system cannot tell what is
+ * unacknowledged, what arrives is read (and discarded) until the peer has
+ * been quiet for a moment: a close then finds nothing unread and sends no
+ * reset.
+ */
+bool
+send_only_over(const struct end *remote, bool dgram, long long quiet_since)
+{
+	int unacked;
+
+	if (dgram || (unacked = end_unacked(remote)) == 0)
+		return true;
+	return unacked < 0 && now_ms() - quiet_since >= SEND_ONLY_QUIET_MS;
 }
 
 void

@@ -1355,6 +1355,7 @@ static int
 serve(const struct opts *o, struct conn *c, struct relay_io *io)
 {
 	struct relay_rules r;
+	struct end in, out, e;
 	int status;
 
 	if (o->forward != NULL)
@@ -1363,8 +1364,12 @@ serve(const struct opts *o, struct conn *c, struct relay_io *io)
 		return serve_tls(o, c, io);
 	if (o->exec_prog != NULL || o->exec_shell != NULL)
 		return run_program(o, c->fd, c->name);
+	end_stdin(&in);
+	end_stdout(&out);
+	end_socket(&e, c);
 	relay_rules_from_opts(o, &r);
-	status = relay(&r, c, io);
+	status = relay_ends(&r, &in, &out, &e, c, io);
+	e.ops->free(&e);
 	close(c->fd);
 	return status;
 }
