@@ -25,6 +25,7 @@
 #include "end.h"
 #include "net.h"
 #include "exec.h"
+#include "relay.h"
 
 #define MAX_EXEC_ARGS	(EXEC_WORDS_MAX + 1)	/* and the NULL */
 
@@ -213,6 +214,7 @@ run_program_tls(const struct opts *o, struct conn *c, struct end *tls,
     struct relay_io *io)
 {
 	struct relay_io pio = *io;
+	struct relay_rules r;
 	struct conn pc;
 	struct end pe;
 	int sp[2], status, wstatus;
@@ -237,7 +239,8 @@ run_program_tls(const struct opts *o, struct conn *c, struct end *tls,
 	set_nonblock(pc.fd, true);
 	end_socket(&pe, &pc);
 	pio.stdin_tty = false;	/* the local side is the program */
-	status = relay_ends(o, &pe, &pe, tls, c, &pio);
+	relay_rules_from_opts(o, &r);
+	status = relay_ends(&r, &pe, &pe, tls, c, &pio);
 	close(pc.fd);
 	while (waitpid(pid, &wstatus, 0) == -1)
 		if (errno != EINTR) {

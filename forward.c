@@ -46,6 +46,7 @@
 #include "server.h"
 #include "forward.h"
 #include "sources.h"
+#include "relay.h"
 
 #define WAIT_PAUSE_MIN	50	/* --wait: the first pause between tries */
 #define WAIT_PAUSE_MAX	500	/* and the longest */
@@ -106,7 +107,7 @@ struct pair {
 
 struct fwd {
 	const struct opts *o;
-	struct opts	 po;		/* the relay's rules for a pair */
+	struct relay_rules rules;	/* the relay's rules for a pair */
 	struct relay_io	 io;
 	struct tls_ctx	*tls;		/* --tls: for the client side, or NULL */
 	struct sockopts	 so;		/* the target's socket options */
@@ -265,7 +266,7 @@ pair_unreachable(struct fwd *f, int i, int status, const char *why)
 static int
 start_relay(struct fwd *f, struct pair *p)
 {
-	if ((p->s = relay_open(&f->po, &p->ec, &p->ec, &p->et, &p->target,
+	if ((p->s = relay_open(&f->rules, &p->ec, &p->ec, &p->et, &p->target,
 	    &f->io)) == NULL)
 		return -1;
 	p->state = PAIR_RELAYING;
@@ -925,7 +926,7 @@ forward_loop(struct fwd *f)
 {
 	fd_set rfds, wfds;
 	struct timeval tv;
-	long long deadline, left;
+	long long deadline;
 	int i, maxfd;
 
 	for (;;) {
@@ -943,15 +944,8 @@ forward_loop(struct fwd *f)
 				i++;
 		if (f->nl == 0 && f->n == 0)
 			return f->status;
-		if (deadline >= 0) {
-			left = deadline - now_ms();
-			if (left < 0)
-				left = 0;
-			tv.tv_sec = left / 1000;
-			tv.tv_usec = left % 1000 * 1000;
-		}
-		if (select(maxfd + 1, &rfds, &wfds, NULL, deadline >= 0 ?
-		    &tv : NULL) == -1) {
+		if (select(maxfd + 1, &rfds, &wfds, NULL,
+		    deadline_timeval(deadline, &tv)) == -1) {
 			if (errno == EINTR)
 				continue;
 			warn("select");
@@ -1028,14 +1022,12 @@ serve_forward(const struct opts *o, int *lfds, int nl, struct conn *first,
 	f.so = o->sockopts;
 	f.status = EXIT_OK;
 	/* A pair's two sides are peers: each end is passed on as it comes. */
-	f.po = *o;
-	f.po.fin = FIN_ALWAYS;
-	f.po.keep_open = f.po.recv_only = f.po.send_only = false;
-	f.po.quit_ms = f.po.interval_ms = -1;
-	f.po.crlf = f.po.telnet = false;
-	f.po.hexdump_path = NULL;
-	f.po.progress = PROGRESS_OFF;
-	f.po.verbose = o->verbose > 1 ? o->verbose : 0;
+	f.rules.fin = FIN_ALWAYS;
+	f.rules.quit_ms = f.rules.interval_ms = -1;
+	f.rules.timeout_ms = o->timeout_ms;
+	f.rules.rate_limit = o->rate_limit;
+	f.rules.progress = PROGRESS_OFF;
+	f.rules.verbose = o->verbose > 1 ? o->verbose : 0;
 	if ((f.pairs = calloc((size_t)o->max_conns + 1,
 	    sizeof(*f.pairs))) == NULL) {
 		warn("forward");

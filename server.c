@@ -30,6 +30,7 @@
 #include "exec.h"
 #include "server.h"
 #include "sources.h"
+#include "relay.h"
 
 #define CLIENT_QUEUE	(256 * 1024)	/* bytes waiting for one client */
 #define OUT_QUEUE	(256 * 1024)	/* bytes waiting for stdout */
@@ -74,6 +75,7 @@ struct client {
 
 struct server {
 	const struct opts *o;
+	struct relay_rules rules;	/* the end-of-stream rules, from o */
 	struct relay_io	*io;
 	int		*lfds;
 	int		 nl;
@@ -504,7 +506,7 @@ read_client(struct server *s, struct client *c)
 	c->last_activity = s->last_recv = now_ms();
 	if (n == 0) {
 		c->eof = true;
-		say_fin_received(s->o, c->conn.name);
+		say_fin_received(&s->rules, c->conn.name);
 		return false;
 	}
 	if (s->o->chat) {
@@ -623,7 +625,7 @@ finish_clients(struct server *s)
 		if (c->dead || c->out.len > 0 || c->handshaking)
 			continue;
 		if (s->stdin_eof && !c->fin_sent && !chatty(o) &&
-		    fin_due(o, c->got_stdin)) {
+		    fin_due(&s->rules, c->got_stdin)) {
 			if (c->end.ops->shutdown(&c->end) == -1) {
 				if (errno == EAGAIN || errno == EINTR)
 					continue;
@@ -632,7 +634,7 @@ finish_clients(struct server *s)
 				continue;
 			}
 			c->fin_sent = true;
-			say_fin_sent(o, c->conn.name);
+			say_fin_sent(&s->rules, c->conn.name);
 		}
 		if (c->eof)
 			kill_client(c, NULL);
@@ -655,7 +657,7 @@ expire_idle(struct server *s, long long now)
 		c = s->clients[i];
 		t = c->handshaking ? c->last_activity +
 		    preamble_ms(s->o->timeout_ms) :
-		    idle_deadline(s->o, c->last_activity);
+		    idle_deadline(&s->rules, c->last_activity);
 		if (t < 0 || c->dead)
 			continue;
 		if (t > now) {
@@ -666,7 +668,7 @@ expire_idle(struct server *s, long long now)
 			    strerror(ETIMEDOUT));
 			kill_client(c, NULL);
 		} else {
-			say_idle_timeout(s->o, c->conn.name);
+			say_idle_timeout(&s->rules, c->conn.name);
 			note_failure(s, EXIT_TIMEOUT);
 			kill_client(c, NULL);
 		}
@@ -699,7 +701,7 @@ serve_loop(struct server *s)
 {
 	const struct opts *o = s->o;
 	fd_set rfds, wfds;
-	struct timeval tv, *tvp;
+	struct timeval tv;
 	long long now, deadline, t;
 	int i, maxfd, rv;
 
@@ -749,14 +751,8 @@ serve_loop(struct server *s)
 				raise_maxfd(end_watch(&c->end, false, &rfds, &wfds),
 				    &maxfd);
 		}
-		tvp = NULL;
-		if (deadline >= 0) {
-			t = deadline > now ? deadline - now : 0;
-			tv.tv_sec = t / 1000;
-			tv.tv_usec = (t % 1000) * 1000;
-			tvp = &tv;
-		}
-		if (select(maxfd + 1, &rfds, &wfds, NULL, tvp) == -1) {
+		if (select(maxfd + 1, &rfds, &wfds, NULL,
+		    deadline_timeval(deadline, &tv)) == -1) {
 			if (errno == EINTR)
 				continue;
 			warn("select");
@@ -989,12 +985,8 @@ serve_programs(const struct opts *o, int *lfds, int nl, struct relay_io *io)
 			if (progs->v[i].pid == 0)
 				raise_maxfd(end_watch(&progs->v[i].end, true, &rfds,
 				    &wfds), &maxfd);
-		if (next >= 0) {
-			tv.tv_sec = (next - now) / 1000;
-			tv.tv_usec = (next - now) % 1000 * 1000;
-		}
-		if (select(maxfd + 1, &rfds, &wfds, NULL, next >= 0 ? &tv :
-		    NULL) == -1) {
+		if (select(maxfd + 1, &rfds, &wfds, NULL,
+		    deadline_timeval(next, &tv)) == -1) {
 			if (errno == EINTR)
 				continue;
 			warn("select");
@@ -1054,6 +1046,7 @@ serve_clients(const struct opts *o, int *lfds, int nl, struct relay_io *io)
 		return EXIT_LOCAL;
 	}
 	s->o = o;
+	relay_rules_from_opts(o, &s->rules);
 	s->io = io;
 	s->lfds = lfds;
 	s->nl = nl;

@@ -40,6 +40,7 @@
 #include "server.h"
 #include "forward.h"
 #include "scan.h"
+#include "relay.h"
 
 #define MAX_LISTENERS	16	/* addresses one listen host may resolve to */
 
@@ -1348,6 +1349,7 @@ proto_name(const struct opts *o)
 static int
 serve_tls(const struct opts *o, struct conn *c, struct relay_io *io)
 {
+	struct relay_rules r;
 	struct end e, in, out;
 	int status;
 
@@ -1360,7 +1362,8 @@ serve_tls(const struct opts *o, struct conn *c, struct relay_io *io)
 	else {
 		end_stdin(&in);
 		end_stdout(&out);
-		status = relay_ends(o, &in, &out, &e, c, io);
+		relay_rules_from_opts(o, &r);
+		status = relay_ends(&r, &in, &out, &e, c, io);
 	}
 	e.ops->free(&e);
 	close(c->fd);
@@ -1370,7 +1373,8 @@ serve_tls(const struct opts *o, struct conn *c, struct relay_io *io)
 static int
 serve(const struct opts *o, struct conn *c, struct relay_io *io)
 {
-	struct end e;
+	struct relay_rules r;
+	struct end in, out, e;
 	int status;
 
 	if (o->forward != NULL)
@@ -1388,7 +1392,12 @@ serve(const struct opts *o, struct conn *c, struct relay_io *io)
 		close(c->fd);
 		return status;
 	}
-	status = relay(o, c, io);
+	end_stdin(&in);
+	end_stdout(&out);
+	end_socket(&e, c);
+	relay_rules_from_opts(o, &r);
+	status = relay_ends(&r, &in, &out, &e, c, io);
+	e.ops->free(&e);
 	close(c->fd);
 	return status;
 }

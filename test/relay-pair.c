@@ -22,6 +22,7 @@
 #include "../sock.h"
 #include "../end.h"
 #include "../net.h"
+#include "../relay.h"
 
 /* The socket options' defaults: none set. */
 static const struct sockopts no_sockopts = {
@@ -60,7 +61,7 @@ main(int argc, char *argv[])
 	struct end ea, eb;
 	struct relay_io io;
 	struct addrinfo *ai;
-	struct opts o;
+	struct relay_rules r;
 	socklen_t len;
 	fd_set rfds;
 	int lfd, status;
@@ -68,10 +69,9 @@ main(int argc, char *argv[])
 	if (argc != 2)
 		errx(2, "usage: relay-pair target-port");
 	signal(SIGPIPE, SIG_IGN);
-	memset(&o, 0, sizeof(o));
-	o.timeout_ms = o.quit_ms = o.wait_ms = o.interval_ms = -1;
-	o.fin = FIN_ALWAYS;	/* an empty side's end is passed on too */
-	o.sockopts = so;
+	memset(&r, 0, sizeof(r));
+	r.timeout_ms = r.quit_ms = r.interval_ms = -1;
+	r.fin = FIN_ALWAYS;	/* an empty side's end is passed on too */
 	memset(&io, 0, sizeof(io));
 
 	lfd = open_listener();
@@ -98,7 +98,7 @@ main(int argc, char *argv[])
 
 	end_socket(&ea, &a);
 	end_socket(&eb, &b);
-	status = relay_ends(&o, &ea, &ea, &eb, &b, &io);
+	status = relay_ends(&r, &ea, &ea, &eb, &b, &io);
 	close(a.fd);
 	close(b.fd);
 	return status;

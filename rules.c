@@ -1,0 +1,137 @@
+/*
+ * rules.c: the end-of-stream rules of sock(1), "Data flow and end of
+ * stream": the relay's rules read from the options (the one place the
+ * relay's behaviour comes from struct opts), the predicates the relay and
+ * the servers share, and the -v lines that report them. Prints only
+ * those lines; never exits.
+ */
+#include <sys/types.h>
+
+#include <err.h>
+#include <errno.h>
+#include <string.h>
+
+#include "sock.h"
+#include "end.h"
+#include "net.h"
+#include "parse.h"
+#include "relay.h"
+
+#define DGRAM_QUIET_MS	1000	/* sock(1) "Datagrams": quiet before exit */
+#define SEND_ONLY_QUIET_MS 200	/* --send-only without TIOCOUTQ: peer quiet */
+
+void
+relay_rules_from_opts(const struct opts *o, struct relay_rules *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->fin = o->fin;
+	r->send_only = o->send_only;
+	r->recv_only = o->recv_only;
+	r->listen = o->listen;
+	r->keep_open = o->keep_open;
+	r->quit_ms = o->quit_ms;
+	r->timeout_ms = o->timeout_ms;
+	r->interval_ms = o->interval_ms;
+	r->rate_limit = o->rate_limit;
+	r->recv_limit = o->recv_limit;
+	r->crlf = o->crlf;
+	r->telnet = o->telnet;
+	r->progress = o->progress;
+	r->verbose = o->verbose;
+	r->allow = &o->allow;
+	r->deny = &o->deny;
+}
+
+bool
+fin_due(const struct relay_rules *r, bool sent_any)
+{
+	if (r->recv_only || r->fin == FIN_NEVER)
+		return false;
+	/* --send-only's peer learns the end from the FIN: it is always due. */
+	return sent_any || r->fin == FIN_ALWAYS || r->send_only;
+}
+
+long long
+quiet_deadline(long long quiet_ms, long long stdin_done_at,
+    long long last_recv)
+{
+	return (last_recv > stdin_done_at ? last_recv : stdin_done_at) +
+	    quiet_ms;
+}
+
+long long
+idle_deadline(const struct relay_rules *r, long long last_activity)
+{
+	return r->timeout_ms < 0 ? -1 : last_activity + r->timeout_ms;
+}
+
+long long
+end_deadline(const struct relay_rules *r, bool dgram, long long stdin_done_at,
+    long long last_recv, long long last_activity, int *status)
+{
+	long long deadline = -1, quiet = r->quit_ms, t;
+
+	*status = EXIT_OK;
+	if (dgram && quiet < 0 && !(r->listen && r->keep_open))
+		quiet = DGRAM_QUIET_MS;
+	if (quiet >= 0 && stdin_done_at >= 0)
+		deadline = quiet_deadline(quiet, stdin_done_at, last_recv);
+	if ((t = idle_deadline(r, last_activity)) >= 0 &&
+	    (deadline < 0 || t < deadline)) {
+		deadline = t;
+		*status = EXIT_TIMEOUT;
+	}
+	return deadline;
+}
+
+/*
+ * --send-only ends while the peer may still be sending, and closing a
+ * socket with unread data sends a reset, which can destroy what is still
+ * in flight to the peer: so it first waits until the peer has
+ * acknowledged every byte. Where the system cannot tell what is
+ * unacknowledged, what arrives is read (and discarded) until the peer has
+ * been quiet for a moment: a close then finds nothing unread and sends no
+ * reset.
+ */
+bool
+send_only_over(const struct end *remote, bool dgram, long long quiet_since)
+{
+	int unacked;
+
+	if (dgram || (unacked = end_unacked(remote)) == 0)
+		return true;
+	return unacked < 0 && now_ms() - quiet_since >= SEND_ONLY_QUIET_MS;
+}
+
+void
+say_fin_sent(const struct relay_rules *r, const char *peer)
+{
+	if (r->verbose > 0)
+		warnx("FIN sent to %s", peer);
+}
+
+void
+say_fin_received(const struct relay_rules *r, const char *peer)
+{
+	if (r->verbose > 0)
+		warnx("FIN received from %s", peer);
+}
+
+void
+say_idle_timeout(const struct relay_rules *r, const char *peer)
+{
+	char secs[32];
+
+	format_seconds(r->timeout_ms, secs, sizeof(secs));
+	warnx("connection to %s: idle timeout after %s s", peer, secs);
+}
+
+int
+say_end_failed(const struct end *e, const char *verb)
+{
+	if (e->why[0] != '\0')
+		warnx("%s %s: %s", verb, e->name, e->why);
+	else
+		warn("%s %s", verb, e->name);
+	return e->fail_status;
+}
