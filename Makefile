@@ -11,6 +11,9 @@ BASHCOMPDIR = $(PREFIX)/share/bash-completion/completions
 ZSHCOMPDIR  = $(PREFIX)/share/zsh/site-functions
 FISHCOMPDIR = $(PREFIX)/share/fish/vendor_completions.d
 CC	?= cc
+# The version, from one place: the file VERSION (--version, make dist,
+# make deb).
+VERSION	!= cat VERSION
 CFLAGS	?= -O2 -g
 # TLS=no builds sock without OpenSSL (--tls is then a usage error). After
 # switching, run make clean: the objects do not know which way they were
@@ -27,7 +30,7 @@ TLS_LIBS_yes  = `pkg-config --libs openssl`
 TLS_FLAGS_no  =
 TLS_LIBS_no   =
 
-SOCK_CPPFLAGS = -D_GNU_SOURCE $(PORTABLE_CPPFLAGS_$(PORTABLE)) $(TLS_FLAGS_$(TLS))
+SOCK_CPPFLAGS = -D_GNU_SOURCE -DSOCK_VERSION='"$(VERSION)"' $(PORTABLE_CPPFLAGS_$(PORTABLE)) $(TLS_FLAGS_$(TLS))
 SOCK_LIBS     = $(TLS_LIBS_$(TLS))
 SOCK_CFLAGS   = -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes \
 		-Wmissing-prototypes -Wpointer-arith -Wformat=2
@@ -48,6 +51,7 @@ sock: $(OBJS)
 	$(CC) $(SOCK_CPPFLAGS) $(CPPFLAGS) $(SOCK_CFLAGS) $(CFLAGS) -c $<
 
 $(OBJS): sock.h
+sock.o: VERSION
 forward.o proxyd.o: proxyd.h
 
 # The whole suite; bats from PATH, else a pinned copy from npm (test/run).

@@ -31,6 +31,10 @@
 
 #include "sock.h"
 
+#ifdef HAVE_TLS
+#include <openssl/opensslv.h>	/* OPENSSL_VERSION_TEXT for --version */
+#endif
+
 #define MAX_LISTENERS	16	/* addresses one listen host may resolve to */
 
 /*
@@ -392,6 +396,28 @@ usage_error(const char *fmt, ...)
 	exit(EXIT_USAGE);
 }
 
+/*
+ * --version: the version, then one line each on how this binary was built,
+ * so that a bug report says which TLS library and which ways of moving
+ * and waiting for bytes were in it.
+ */
+static void
+print_version(void)
+{
+	printf("sock %s\n", SOCK_VERSION);
+#ifdef HAVE_TLS
+	printf("TLS: built with %s\n", OPENSSL_VERSION_TEXT);
+#else
+	printf("TLS: none (built with TLS=no)\n");
+#endif
+#ifdef HAVE_LINUX_CALLS
+	printf("zero-copy: splice(2) and sendfile(2)\n");
+#else
+	printf("zero-copy: none (portable build: read(2) and write(2))\n");
+#endif
+	printf("waiting: select(2) and poll(2) only, no epoll(7)\n");
+}
+
 static void
 init_opts(struct opts *o)
 {
@@ -724,7 +750,7 @@ parse_option(enum optid id, struct opts *o, struct seen *seen)
 		o->send_only = true;
 		break;
 	case OPT_VERSION:
-		printf("sock %s\n", SOCK_VERSION);
+		print_version();
 		exit(EXIT_OK);
 	case OPT_WAIT:
 		o->wait_ms = positive_duration("--wait", optarg);

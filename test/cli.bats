@@ -317,10 +317,27 @@ run_usage() {
 	[ -z "$stderr" ]
 }
 
-@test "--version prints sock 0.1.0" {
+@test "--version prints the version from VERSION, then how sock was built" {
+	local version
+	version=$(cat "$BATS_TEST_DIRNAME/../VERSION")
 	run -0 --separate-stderr timeout 10 "$SOCK" --version </dev/null
-	[ "$output" = "sock 0.1.0" ]
+	[ "${lines[0]}" = "sock $version" ]
+	[[ "${lines[1]}" =~ ^TLS:\ (built\ with\ OpenSSL\ [0-9]|none\ \(built\ with\ TLS=no\)$) ]]
+	[[ "${lines[2]}" =~ ^zero-copy:\  ]]
+	[[ "${lines[3]}" =~ ^waiting:\  ]]
+	[ "${#lines[@]}" -eq 4 ]
 	[ -z "$stderr" ]
+}
+
+@test "--version says TLS as the build has it" {
+	run -0 --separate-stderr timeout 10 "$SOCK" --version </dev/null
+	local tls=${lines[1]}
+	run --separate-stderr timeout 10 "$SOCK" --tls 127.0.0.1 1 </dev/null
+	if [[ "$tls" == "TLS: none"* ]]; then
+		[ "$status" -eq 2 ]
+	else
+		[ "$status" -ne 2 ]
+	fi
 }
 
 @test "a long option without its value names the long option" {
