@@ -50,8 +50,24 @@ sock: $(OBJS)
 .c.o:
 	$(CC) $(SOCK_CPPFLAGS) $(CPPFLAGS) $(SOCK_CFLAGS) $(CFLAGS) -c $<
 
-$(OBJS): sock.h
+$(OBJS): sock.h .check-tls-$(TLS)
 sock.o: VERSION
+
+# Before compiling anything, a build with TLS checks that OpenSSL 3's
+# development files can be found, and otherwise stops with one message
+# that gives both ways on, instead of one pkg-config complaint per object
+# and a wall of undefined references at the link. The stamp file keeps
+# the check to the first build.
+.check-tls-yes:
+	@if ! command -v pkg-config >/dev/null 2>&1 || \
+	    ! pkg-config --atleast-version=3.0.0 openssl; then \
+		echo 'sock: TLS=yes (the default) needs the development files of OpenSSL 3, found by pkg-config;' >&2; \
+		echo 'sock: install them (apt-get install libssl-dev pkg-config), or build without TLS: make TLS=no' >&2; \
+		exit 1; \
+	fi
+	@touch $@
+.check-tls-no:
+	@touch $@
 forward.o proxyd.o: proxyd.h
 
 # The whole suite; bats from PATH, else a pinned copy from npm (test/run).
@@ -65,7 +81,7 @@ test/relay-pair: test/relay-pair.c $(RELAY_PAIR_OBJS) sock.h
 	    $(LDFLAGS) -o $@ test/relay-pair.c $(RELAY_PAIR_OBJS) $(LDLIBS)
 
 # The whole suite again, against a build with AddressSanitizer and UBSan.
-sock-san: $(SRCS) sock.h proxyd.h
+sock-san: $(SRCS) sock.h proxyd.h .check-tls-$(TLS)
 	$(CC) $(SOCK_CPPFLAGS) $(CPPFLAGS) $(SOCK_CFLAGS) $(CFLAGS) \
 	    $(SAN_FLAGS) $(LDFLAGS) -o $@ $(SRCS) $(LDLIBS) $(SOCK_LIBS)
 
@@ -118,6 +134,6 @@ uninstall:
 	    $(DESTDIR)$(FISHCOMPDIR)/sock.fish
 
 clean:
-	rm -f sock sock-san test/relay-pair $(OBJS)
+	rm -f sock sock-san test/relay-pair $(OBJS) .check-tls-yes .check-tls-no
 
 .PHONY: all test sanitize valgrind bench fuzz lint install uninstall clean
