@@ -114,6 +114,25 @@ lint:
 	if command -v fish >/dev/null; then fish -n completions/sock.fish; fi
 	shellcheck -x -s bash -e SC2030,SC2031,SC2154,SC2034 test/*.bats
 
+# The release tarball, sock-VERSION.tar.gz with a top folder
+# sock-VERSION/, from the files git tracks as they are in the work tree,
+# and its SHA-256. GNU tar makes it the same bytes for the same files
+# (names sorted, owner root, times those of the last commit).
+DIST	= sock-$(VERSION)
+dist:
+	@if ! git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
+		echo 'sock: make dist packs the files git tracks: run it in a git checkout' >&2; \
+		exit 1; \
+	fi
+	rm -rf $(DIST) $(DIST).tar.gz $(DIST).tar.gz.sha256
+	mkdir $(DIST)
+	git ls-files -z | tar --null -T - -cf - | (cd $(DIST) && tar -xf -)
+	tar --sort=name --owner=0 --group=0 --numeric-owner \
+	    --mtime=@`git log -1 --format=%ct` -cf - $(DIST) | \
+	    gzip -9n >$(DIST).tar.gz
+	rm -rf $(DIST)
+	sha256sum $(DIST).tar.gz >$(DIST).tar.gz.sha256
+
 install: sock
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
 	cp -f sock $(DESTDIR)$(BINDIR)/sock
@@ -136,4 +155,4 @@ uninstall:
 clean:
 	rm -f sock sock-san test/relay-pair $(OBJS) .check-tls-yes .check-tls-no
 
-.PHONY: all test sanitize valgrind bench fuzz lint install uninstall clean
+.PHONY: all test sanitize valgrind bench fuzz lint dist install uninstall clean
