@@ -133,6 +133,24 @@ dist:
 	rm -rf $(DIST)
 	sha256sum $(DIST).tar.gz >$(DIST).tar.gz.sha256
 
+# The Debian package, deb/sock_VERSION-1_ARCH.deb: the release tarball
+# becomes the .orig.tar.gz (source format 3.0 (quilt), see
+# packaging/debian/README.source), packaging/debian its debian/, and the
+# changelog's entry is written here, so the package's version is VERSION's.
+DEB_REVISION = 1
+DEB_MAINTAINER = The sock authors <sock@example.org>
+deb: dist
+	rm -rf deb
+	mkdir deb
+	cp $(DIST).tar.gz deb/sock_$(VERSION).orig.tar.gz
+	cd deb && tar -xzf sock_$(VERSION).orig.tar.gz
+	cp -R packaging/debian deb/$(DIST)/debian
+	{ echo 'sock ($(VERSION)-$(DEB_REVISION)) unstable; urgency=medium'; \
+	  echo; echo '  * Release $(VERSION): see /usr/share/doc/sock/NEWS.gz.'; \
+	  echo; echo ' -- $(DEB_MAINTAINER)  '"`date -R -d @\`git log -1 --format=%ct\``"; \
+	} >deb/$(DIST)/debian/changelog
+	cd deb/$(DIST) && dpkg-buildpackage -us -uc -b
+
 install: sock
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
 	cp -f sock $(DESTDIR)$(BINDIR)/sock
@@ -155,4 +173,4 @@ uninstall:
 clean:
 	rm -f sock sock-san test/relay-pair $(OBJS) .check-tls-yes .check-tls-no
 
-.PHONY: all test sanitize valgrind bench fuzz lint dist install uninstall clean
+.PHONY: all test sanitize valgrind bench fuzz lint dist deb install uninstall clean
