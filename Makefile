@@ -114,6 +114,29 @@ lint:
 	if command -v fish >/dev/null; then fish -n completions/sock.fish; fi
 	shellcheck -x -s bash -e SC2030,SC2031,SC2154,SC2034 test/*.bats
 
+# A fully static sock, for machines where nothing can be installed: musl
+# (musl-gcc, from musl-tools) and OpenSSL's static libraries built for it
+# by .ci/openssl-musl into OPENSSL_MUSL (once, about 2 minutes of CPU;
+# OPENSSL_MUSL=DIR reuses a build). make static TLS=no needs no OpenSSL.
+# libssl.a and libcrypto.a are linked in directly: a static binary cannot
+# dlopen a library (TLS_LINK=direct, once TLS can be loaded at run time).
+# The objects are rebuilt with musl-gcc, so the build starts with a clean.
+MUSL_CC	= musl-gcc
+OPENSSL_MUSL = openssl-musl
+static: static-cc static-openssl-$(TLS)
+	$(MAKE) clean
+	PKG_CONFIG_LIBDIR=$(OPENSSL_MUSL)/lib/pkgconfig \
+	    $(MAKE) CC=$(MUSL_CC) LDFLAGS='$(LDFLAGS) -static' sock
+static-cc:
+	@if ! command -v $(MUSL_CC) >/dev/null 2>&1; then \
+		echo 'sock: make static needs $(MUSL_CC): apt-get install musl-tools' >&2; \
+		exit 1; \
+	fi
+static-openssl-yes: static-cc $(OPENSSL_MUSL)/lib/libssl.a
+static-openssl-no:
+$(OPENSSL_MUSL)/lib/libssl.a:
+	.ci/openssl-musl $(OPENSSL_MUSL)
+
 # The release tarball, sock-VERSION.tar.gz with a top folder
 # sock-VERSION/, from the files git tracks as they are in the work tree,
 # and its SHA-256. GNU tar makes it the same bytes for the same files
@@ -173,4 +196,5 @@ uninstall:
 clean:
 	rm -f sock sock-san test/relay-pair $(OBJS) .check-tls-yes .check-tls-no
 
-.PHONY: all test sanitize valgrind bench fuzz lint dist deb install uninstall clean
+.PHONY: all test sanitize valgrind bench fuzz lint static static-cc static-openssl-yes \
+	static-openssl-no dist deb install uninstall clean
