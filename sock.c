@@ -1145,15 +1145,28 @@ check_port(const struct opts *o, const char *port)
 		usage_error("unknown service \"%s\"", port);
 }
 
+/* An IPv4 or IPv6 address, the latter with or without a %scope. */
 static bool
 is_numeric_addr(const char *s, int family)
 {
 	struct in6_addr a6;
 	struct in_addr a4;
+	char addr[INET6_ADDRSTRLEN];
+	const char *scope;
 
 	if (family != AF_INET6 && inet_pton(AF_INET, s, &a4) == 1)
 		return true;
-	return family != AF_INET && inet_pton(AF_INET6, s, &a6) == 1;
+	if (family == AF_INET)
+		return false;
+	/* getaddrinfo reads fe80::1%lo as numeric; inet_pton does not. */
+	if ((scope = strchr(s, '%')) != NULL) {
+		if (scope[1] == '\0' || (size_t)(scope - s) >= sizeof(addr))
+			return false;
+		memcpy(addr, s, (size_t)(scope - s));
+		addr[scope - s] = '\0';
+		s = addr;
+	}
+	return inet_pton(AF_INET6, s, &a6) == 1;
 }
 
 /* Checks of values that need the whole command line. */
@@ -1732,7 +1745,7 @@ listen_family(const struct opts *o, int family, bool v6only, int *fds)
 	struct addrinfo *res, *ai;
 	struct sockaddr_storage ss;
 	socklen_t sslen;
-	char name[128], host[INET6_ADDRSTRLEN];
+	char name[128], host[ADDR_STRLEN];
 	int gai, n = 0, port = -1, saved = EAFNOSUPPORT;
 
 	if ((gai = resolve(o->host, o->port, family, o->udp ? SOCK_DGRAM :
@@ -1792,7 +1805,7 @@ open_loopback(const struct opts *o, int *fds)
 	struct sockaddr_storage ss;
 	socklen_t sslen = sizeof(ss);
 	struct opts lo = *o;
-	char host[INET6_ADDRSTRLEN], port[8];
+	char host[ADDR_STRLEN], port[8];
 	int n = 0, m, p;
 
 	if (o->family != AF_INET6) {
