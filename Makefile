@@ -12,6 +12,9 @@ BASHCOMPDIR = $(PREFIX)/share/bash-completion/completions
 ZSHCOMPDIR  = $(PREFIX)/share/zsh/site-functions
 FISHCOMPDIR = $(PREFIX)/share/fish/vendor_completions.d
 CC	?= cc
+# The version, from one place: the file VERSION (--version, make dist,
+# make deb).
+VERSION	!= cat VERSION
 CFLAGS	?= -O2 -g
 # TLS=no builds sock without OpenSSL (--tls is then a usage error). After
 # switching, run make clean: the objects do not know which way they were
@@ -28,7 +31,7 @@ TLS_LIBS_yes  = `pkg-config --libs openssl`
 TLS_FLAGS_no  =
 TLS_LIBS_no   =
 
-SOCK_CPPFLAGS = -D_GNU_SOURCE $(PORTABLE_CPPFLAGS_$(PORTABLE)) $(TLS_FLAGS_$(TLS))
+SOCK_CPPFLAGS = -D_GNU_SOURCE -DSOCK_VERSION='"$(VERSION)"' $(PORTABLE_CPPFLAGS_$(PORTABLE)) $(TLS_FLAGS_$(TLS))
 SOCK_LIBS     = $(TLS_LIBS_$(TLS))
 SOCK_CFLAGS   = -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes \
 		-Wmissing-prototypes -Wpointer-arith -Wformat=2
@@ -69,6 +72,24 @@ sources.o: sources.h
 tls.o: sock.h end.h net.h tls.h
 util.o: sock.h net.h parse.h
 way.o: sock.h end.h way.h
+$(OBJS): .check-tls-$(TLS)
+sock.o: VERSION
+
+# Before compiling anything, a build with TLS checks that OpenSSL 3's
+# development files can be found, and otherwise stops with one message
+# that gives both ways on, instead of one pkg-config complaint per object
+# and a wall of undefined references at the link. The stamp file keeps
+# the check to the first build.
+.check-tls-yes:
+	@if ! command -v pkg-config >/dev/null 2>&1 || \
+	    ! pkg-config --atleast-version=3.0.0 openssl; then \
+		echo 'sock: TLS=yes (the default) needs the development files of OpenSSL 3, found by pkg-config;' >&2; \
+		echo 'sock: install them (apt-get install libssl-dev pkg-config), or build without TLS: make TLS=no' >&2; \
+		exit 1; \
+	fi
+	@touch $@
+.check-tls-no:
+	@touch $@
 
 # The whole suite; bats from PATH, else a pinned copy from npm (test/run).
 test: sock test/relay-pair
@@ -81,7 +102,7 @@ test/relay-pair: test/relay-pair.c $(RELAY_PAIR_OBJS) sock.h end.h net.h relay.h
 	    $(LDFLAGS) -o $@ test/relay-pair.c $(RELAY_PAIR_OBJS) $(LDLIBS)
 
 # The whole suite again, against a build with AddressSanitizer and UBSan.
-sock-san: $(SRCS) $(HDRS)
+sock-san: $(SRCS) $(HDRS) .check-tls-$(TLS)
 	$(CC) $(SOCK_CPPFLAGS) $(CPPFLAGS) $(SOCK_CFLAGS) $(CFLAGS) \
 	    $(SAN_FLAGS) $(LDFLAGS) -o $@ $(SRCS) $(LDLIBS) $(SOCK_LIBS)
 
@@ -114,6 +135,66 @@ lint:
 	if command -v fish >/dev/null; then fish -n completions/sock.fish; fi
 	shellcheck -x -s bash -e SC2030,SC2031,SC2154,SC2034 test/*.bats
 
+# A fully static sock, for machines where nothing can be installed: musl
+# (musl-gcc, from musl-tools) and OpenSSL's static libraries built for it
+# by .ci/openssl-musl into OPENSSL_MUSL (once, about 2 minutes of CPU;
+# OPENSSL_MUSL=DIR reuses a build). make static TLS=no needs no OpenSSL.
+# libssl.a and libcrypto.a are linked in directly: a static binary cannot
+# dlopen a library (TLS_LINK=direct, once TLS can be loaded at run time).
+# The objects are rebuilt with musl-gcc, so the build starts with a clean.
+MUSL_CC	= musl-gcc
+OPENSSL_MUSL = openssl-musl
+static: static-cc static-openssl-$(TLS)
+	$(MAKE) clean
+	PKG_CONFIG_LIBDIR=$(OPENSSL_MUSL)/lib/pkgconfig \
+	    $(MAKE) CC=$(MUSL_CC) LDFLAGS='$(LDFLAGS) -static' sock
+static-cc:
+	@if ! command -v $(MUSL_CC) >/dev/null 2>&1; then \
+		echo 'sock: make static needs $(MUSL_CC): apt-get install musl-tools' >&2; \
+		exit 1; \
+	fi
+static-openssl-yes: static-cc $(OPENSSL_MUSL)/lib/libssl.a
+static-openssl-no:
+$(OPENSSL_MUSL)/lib/libssl.a:
+	.ci/openssl-musl $(OPENSSL_MUSL)
+
+# The release tarball, sock-VERSION.tar.gz with a top folder
+# sock-VERSION/, from the files git tracks as they are in the work tree,
+# and its SHA-256. GNU tar makes it the same bytes for the same files
+# (names sorted, owner root, times those of the last commit).
+DIST	= sock-$(VERSION)
+dist:
+	@if ! git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
+		echo 'sock: make dist packs the files git tracks: run it in a git checkout' >&2; \
+		exit 1; \
+	fi
+	rm -rf $(DIST) $(DIST).tar.gz $(DIST).tar.gz.sha256
+	mkdir $(DIST)
+	git ls-files -z | tar --null -T - -cf - | (cd $(DIST) && tar -xf -)
+	tar --sort=name --owner=0 --group=0 --numeric-owner \
+	    --mtime=@`git log -1 --format=%ct` -cf - $(DIST) | \
+	    gzip -9n >$(DIST).tar.gz
+	rm -rf $(DIST)
+	sha256sum $(DIST).tar.gz >$(DIST).tar.gz.sha256
+
+# The Debian package, deb/sock_VERSION-1_ARCH.deb: the release tarball
+# becomes the .orig.tar.gz (source format 3.0 (quilt), see
+# packaging/debian/README.source), packaging/debian its debian/, and the
+# changelog's entry is written here, so the package's version is VERSION's.
+DEB_REVISION = 1
+DEB_MAINTAINER = The sock authors <sock@example.org>
+deb: dist
+	rm -rf deb
+	mkdir deb
+	cp $(DIST).tar.gz deb/sock_$(VERSION).orig.tar.gz
+	cd deb && tar -xzf sock_$(VERSION).orig.tar.gz
+	cp -R packaging/debian deb/$(DIST)/debian
+	{ echo 'sock ($(VERSION)-$(DEB_REVISION)) unstable; urgency=medium'; \
+	  echo; echo '  * Release $(VERSION): see /usr/share/doc/sock/NEWS.gz.'; \
+	  echo; echo ' -- $(DEB_MAINTAINER)  '"`date -R -d @\`git log -1 --format=%ct\``"; \
+	} >deb/$(DIST)/debian/changelog
+	cd deb/$(DIST) && dpkg-buildpackage -us -uc -b
+
 install: sock
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
 	cp -f sock $(DESTDIR)$(BINDIR)/sock
@@ -134,6 +215,7 @@ uninstall:
 	    $(DESTDIR)$(FISHCOMPDIR)/sock.fish
 
 clean:
-	rm -f sock sock-san test/relay-pair $(OBJS)
+	rm -f sock sock-san test/relay-pair $(OBJS) .check-tls-yes .check-tls-no
 
-.PHONY: all test sanitize valgrind bench fuzz lint install uninstall clean
+.PHONY: all test sanitize valgrind bench fuzz lint static static-cc static-openssl-yes \
+	static-openssl-no dist deb install uninstall clean

@@ -66,7 +66,7 @@ static void
 export_addr(const char *addrvar, const char *portvar, struct sockaddr *sa,
     socklen_t len)
 {
-	char host[INET6_ADDRSTRLEN + 8], port[16];
+	char host[ADDR_STRLEN], port[16];
 	int num;
 
 	host[0] = port[0] = '\0';

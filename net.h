@@ -104,13 +104,18 @@ int	resolve(const char *host, const char *port, int family, int socktype,
 const char *sock_proto(bool unix_domain, bool dgram);
 
 /*
- * Format a socket address as "127.0.0.1 port 80", "::1 port 80", a Unix
- * path or "(unnamed)". IPv4-mapped IPv6 addresses are shown as IPv4.
+ * Format a socket address as "127.0.0.1 port 80", "::1 port 80",
+ * "fe80::1%lo port 80", a Unix path or "(unnamed)". IPv4-mapped IPv6
+ * addresses are shown as IPv4.
  */
 void	format_addr(const struct sockaddr *sa, socklen_t salen, char *buf,
 	    size_t len);
 
-/* The numeric address and port of sa separately (for messages, -e env). */
+/*
+ * The numeric address and port of sa separately (for messages, -e env).
+ * An IPv6 address keeps its scope (fe80::1%lo); host needs ADDR_STRLEN.
+ */
+#define ADDR_STRLEN	64	/* INET6_ADDRSTRLEN, '%' and IF_NAMESIZE */
 int	addr_port(const struct sockaddr *sa, socklen_t salen, char *host,
 	    size_t hostlen, int *port);
 

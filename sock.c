@@ -42,6 +42,10 @@
 #include "scan.h"
 #include "relay.h"
 
+#ifdef HAVE_TLS
+#include <openssl/opensslv.h>	/* OPENSSL_VERSION_TEXT for --version */
+#endif
+
 #define MAX_LISTENERS	16	/* addresses one listen host may resolve to */
 
 /*
@@ -408,6 +412,28 @@ usage_error(const char *fmt, ...)
 	exit(EXIT_USAGE);
 }
 
+/*
+ * --version: the version, then one line each on how this binary was built,
+ * so that a bug report says which TLS library and which ways of moving
+ * and waiting for bytes were in it.
+ */
+static void
+print_version(void)
+{
+	printf("sock %s\n", SOCK_VERSION);
+#ifdef HAVE_TLS
+	printf("TLS: built with %s\n", OPENSSL_VERSION_TEXT);
+#else
+	printf("TLS: none (built with TLS=no)\n");
+#endif
+#ifdef HAVE_LINUX_CALLS
+	printf("zero-copy: splice(2) and sendfile(2)\n");
+#else
+	printf("zero-copy: none (portable build: read(2) and write(2))\n");
+#endif
+	printf("waiting: select(2) and poll(2) only, no epoll(7)\n");
+}
+
 static void
 init_opts(struct opts *o)
 {
@@ -744,7 +770,7 @@ parse_option(enum optid id, struct opts *o, struct seen *seen)
 		o->send_only = true;
 		break;
 	case OPT_VERSION:
-		printf("sock %s\n", SOCK_VERSION);
+		print_version();
 		exit(EXIT_OK);
 	case OPT_WAIT:
 		o->wait_ms = positive_duration("--wait", optarg);
@@ -1139,15 +1165,28 @@ check_port(const struct opts *o, const char *port)
 		usage_error("unknown service \"%s\"", port);
 }
 
+/* An IPv4 or IPv6 address, the latter with or without a %scope. */
 static bool
 is_numeric_addr(const char *s, int family)
 {
 	struct in6_addr a6;
 	struct in_addr a4;
+	char addr[INET6_ADDRSTRLEN];
+	const char *scope;
 
 	if (family != AF_INET6 && inet_pton(AF_INET, s, &a4) == 1)
 		return true;
-	return family != AF_INET && inet_pton(AF_INET6, s, &a6) == 1;
+	if (family == AF_INET)
+		return false;
+	/* getaddrinfo reads fe80::1%lo as numeric; inet_pton does not. */
+	if ((scope = strchr(s, '%')) != NULL) {
+		if (scope[1] == '\0' || (size_t)(scope - s) >= sizeof(addr))
+			return false;
+		memcpy(addr, s, (size_t)(scope - s));
+		addr[scope - s] = '\0';
+		s = addr;
+	}
+	return inet_pton(AF_INET6, s, &a6) == 1;
 }
 
 /* Checks of values that need the whole command line. */
@@ -1674,7 +1713,7 @@ listen_family(const struct opts *o, int family, bool v6only, int *fds)
 	struct addrinfo *res, *ai;
 	struct sockaddr_storage ss;
 	socklen_t sslen;
-	char name[128], host[INET6_ADDRSTRLEN];
+	char name[128], host[ADDR_STRLEN];
 	int gai, n = 0, port = -1, saved = EAFNOSUPPORT;
 
 	if ((gai = resolve(o->host, o->port, family, o->udp ? SOCK_DGRAM :
@@ -1734,7 +1773,7 @@ open_loopback(const struct opts *o, int *fds)
 	struct sockaddr_storage ss;
 	socklen_t sslen = sizeof(ss);
 	struct opts lo = *o;
-	char host[INET6_ADDRSTRLEN], port[8];
+	char host[ADDR_STRLEN], port[8];
 	int n = 0, m, p;
 
 	if (o->family != AF_INET6) {

@@ -22,8 +22,6 @@
 struct addrinfo;
 struct tls_ctx;
 
-#define SOCK_VERSION	"0.1.0"
-
 /*
  * The calls only Linux has, each behind a feature test with a portable
  * fallback. SOCK_PORTABLE (make PORTABLE=1) takes every fallback, as a

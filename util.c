@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/ip.h>
 #include <netinet/tcp.h>
@@ -816,6 +817,30 @@ accept_conn(int lfd, struct sockaddr *sa, socklen_t *salen)
 	return fd;
 }
 
+/*
+ * Add "%scope" to the numeric IPv6 address in host: the interface's name
+ * where it has one (fe80::1%lo), as the user typed it and as getaddrinfo
+ * reads it back; a bare number otherwise. -1 with ENOSPC if host is full.
+ */
+static int
+append_scope(char *host, size_t hostlen, uint32_t scope)
+{
+	char ifname[IF_NAMESIZE];
+	size_t used = strlen(host);
+	int n;
+
+	if (if_indextoname(scope, ifname) != NULL)
+		n = snprintf(host + used, hostlen - used, "%%%s", ifname);
+	else
+		n = snprintf(host + used, hostlen - used, "%%%lu",
+		    (unsigned long)scope);
+	if (n < 0 || (size_t)n >= hostlen - used) {
+		errno = ENOSPC;
+		return -1;
+	}
+	return 0;
+}
+
 int
 addr_port(const struct sockaddr *sa, socklen_t salen, char *host,
     size_t hostlen, int *port)
@@ -841,6 +866,9 @@ addr_port(const struct sockaddr *sa, socklen_t salen, char *host,
 		if (inet_ntop(AF_INET6, &sin6->sin6_addr, host,
 		    (socklen_t)hostlen) == NULL)
 			return -1;
+		if (sin6->sin6_scope_id != 0 && append_scope(host, hostlen,
+		    sin6->sin6_scope_id) == -1)
+			return -1;
 		*port = ntohs(sin6->sin6_port);
 		return 0;
 	default:
@@ -858,7 +886,7 @@ format_addr(const struct sockaddr *sa, socklen_t salen, char *buf,
     size_t len)
 {
 	const struct sockaddr_un *sun;
-	char host[INET6_ADDRSTRLEN];
+	char host[ADDR_STRLEN];
 	size_t plen;
 	int port;
 

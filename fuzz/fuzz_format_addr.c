@@ -42,6 +42,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *buf, *host, full[256], want[sizeof(full)];
 	struct in_addr a4;
 	struct in6_addr a6;
+	char *scope;
 	int port = -1, rv;
 
 	if (size < 4)
@@ -79,7 +80,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	salen = min + data[1] % (max - min + 1);
 	len = data[2];
-	hostlen = data[3] % (INET6_ADDRSTRLEN + 8);
+	hostlen = data[3] % (ADDR_STRLEN + 8);
 
 	if ((sa = malloc(salen)) == NULL ||
 	    (buf = malloc(len)) == NULL ||
@@ -102,17 +103,31 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(family == AF_INET || family == AF_INET6);
 		CHECK(terminated(host, hostlen) && hostlen > 0);
 		CHECK(port >= 0 && port <= 65535);
-		/* The host is a numeric address; IPv4-mapped shows as IPv4. */
-		if (inet_pton(AF_INET, host, &a4) != 1)
+		/*
+		 * The host is a numeric address; IPv4-mapped shows as IPv4;
+		 * an IPv6 address with a scope ID shows it after a '%'.
+		 */
+		if (inet_pton(AF_INET, host, &a4) != 1) {
+			scope = strchr(host, '%');
+			CHECK((scope != NULL) == (family == AF_INET6 &&
+			    ((struct sockaddr_in6 *)(void *)sa)->sin6_scope_id
+			    != 0));
+			if (scope != NULL) {
+				CHECK(scope[1] != '\0');
+				*scope = '\0';
+			}
 			CHECK(inet_pton(AF_INET6, host, &a6) == 1 &&
 			    !IN6_IS_ADDR_V4MAPPED(&a6));
+			if (scope != NULL)
+				*scope = '%';
+		}
 		snprintf(want, sizeof(want), "%s port %d", host, port);
 		CHECK(strcmp(full, want) == 0);
 	} else {
 		CHECK(rv == -1);
 		if (family == AF_INET || family == AF_INET6)
 			/* Only a buffer too small for the text fails. */
-			CHECK(hostlen < INET6_ADDRSTRLEN);
+			CHECK(hostlen < ADDR_STRLEN);
 	}
 	if (family == AF_UNIX) {
 		const char *path = ((struct sockaddr_un *)(void *)sa)->sun_path;

@@ -317,10 +317,27 @@ run_usage() {
 	[ -z "$stderr" ]
 }
 
-@test "--version prints sock 0.1.0" {
+@test "--version prints the version from VERSION, then how sock was built" {
+	local version
+	version=$(cat "$BATS_TEST_DIRNAME/../VERSION")
 	run -0 --separate-stderr timeout 10 "$SOCK" --version </dev/null
-	[ "$output" = "sock 0.1.0" ]
+	[ "${lines[0]}" = "sock $version" ]
+	[[ "${lines[1]}" =~ ^TLS:\ (built\ with\ OpenSSL\ [0-9]|none\ \(built\ with\ TLS=no\)$) ]]
+	[[ "${lines[2]}" =~ ^zero-copy:\  ]]
+	[[ "${lines[3]}" =~ ^waiting:\  ]]
+	[ "${#lines[@]}" -eq 4 ]
 	[ -z "$stderr" ]
+}
+
+@test "--version says TLS as the build has it" {
+	run -0 --separate-stderr timeout 10 "$SOCK" --version </dev/null
+	local tls=${lines[1]}
+	run --separate-stderr timeout 10 "$SOCK" --tls 127.0.0.1 1 </dev/null
+	if [[ "$tls" == "TLS: none"* ]]; then
+		[ "$status" -eq 2 ]
+	else
+		[ "$status" -ne 2 ]
+	fi
 }
 
 @test "a long option without its value names the long option" {
@@ -380,4 +397,55 @@ run_usage() {
 	[ "$EXIT_STATUS" -eq 3 ]
 	[ "$ms" -ge 400 ]
 	[ "$(head -n 1 "$T/cerr")" = "sock: connection to 127.0.0.1 port $PORT: idle timeout after 0.5 s" ]
+}
+
+# ------------------------------------------------- addresses with a scope
+
+@test "a link-local address keeps its %scope in a connect message" {
+	# lo has no fe80:: address, so the connect fails at once (or, on a
+	# system that routes it, times out): the message names it either way.
+	run --separate-stderr timeout 20 "$SOCK" -w 5 fe80::1%lo 9 </dev/null
+	[ "$status" -eq 1 ] || [ "$status" -eq 3 ]
+	[[ "${stderr_lines[0]}" == "sock: connect to fe80::1%lo port 9: "* ]]
+}
+
+@test "a link-local address keeps its %scope in a bind message" {
+	run -1 --separate-stderr timeout 10 "$SOCK" -l fe80::1%lo 0 </dev/null
+	[[ "${stderr_lines[0]}" == "sock: bind to fe80::1%lo port 0: "* ]]
+}
+
+@test "-n takes a numeric IPv6 address with a %scope" {
+	run --separate-stderr timeout 20 "$SOCK" -n -w 5 fe80::1%lo 9 </dev/null
+	[ "$status" -eq 1 ] || [ "$status" -eq 3 ]
+	[[ "${stderr_lines[0]}" == "sock: connect to fe80::1%lo port 9: "* ]]
+	usage_error 'sock: -n requires a numeric address: "fe80::1%"' \
+	    -n fe80::1% 9
+}
+
+@test "-v lines keep the %scope of a link-local address on both sides" {
+	need ip unshare
+	[ "$(id -u)" -eq 0 ] || skip "needs root for a network namespace"
+	# In a network namespace of the test's own, whose lo gets fe80::1: a
+	# listener on fe80::1%lo (its port polled from its -v line, bounded)
+	# and a client sending "ping" to it.
+	cat >"$T/scope.sh" <<'SCRIPT'
+sock=$1 dir=$2
+ip link set lo up
+ip -6 addr add fe80::1/64 dev lo nodad
+"$sock" -v -l fe80::1%lo 0 </dev/null >"$dir/out" 2>"$dir/lerr" &
+i=0 port=
+while [ -z "$port" ] && [ "$i" -lt 250 ]; do
+	port=$(sed -n 's/^sock: listening on .* port \([0-9]*\) (tcp)$/\1/p' \
+	    "$dir/lerr")
+	[ -n "$port" ] || sleep 0.02
+	i=$((i + 1))
+done
+echo ping | "$sock" -v fe80::1%lo "$port" 2>"$dir/cerr"
+wait
+SCRIPT
+	run -0 timeout 20 unshare -n sh "$T/scope.sh" "$SOCK" "$T"
+	[ "$(cat "$T/out")" = ping ]
+	grep -q '^sock: listening on fe80::1%lo port [0-9]* (tcp)$' "$T/lerr"
+	grep -q '^sock: connection from fe80::1%lo port [0-9]* (tcp)$' "$T/lerr"
+	grep -q '^sock: connected to fe80::1%lo port [0-9]* (tcp)$' "$T/cerr"
 }

@@ -156,7 +156,7 @@ fingerprint() {
 	local src=$BATS_TEST_DIRNAME/..
 	command -v cc >/dev/null || skip "no cc"
 	mkdir "$T/build"
-	cp "$src"/*.c "$src"/*.h "$src"/Makefile "$T/build/"
+	cp "$src"/*.c "$src"/*.h "$src"/Makefile "$src"/VERSION "$T/build/"
 	make -s -C "$T/build" TLS=no sock >/dev/null
 	mv "$T/build/sock" "$T/sock-notls"
 	run -2 --separate-stderr "$T/sock-notls" --tls 127.0.0.1 9 </dev/null

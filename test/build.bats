@@ -1,0 +1,48 @@
+#!/usr/bin/env bats
+# The build explains itself: without OpenSSL's development files, make
+# stops before compiling anything and says what to do. Runs in a scratch
+# copy of the sources, so the tree under test is left alone.
+
+bats_require_minimum_version 1.5.0
+
+load helper
+
+# The sources make needs, copied into $T/src.
+copy_sources() {
+	local top=$BATS_TEST_DIRNAME/..
+	mkdir -p "$T/src"
+	cp "$top"/*.c "$top"/*.h "$top/Makefile" "$top/VERSION" "$T/src/"
+}
+
+@test "make without OpenSSL's pkg-config file stops before compiling with both answers" {
+	need make
+	copy_sources
+	mkdir "$T/empty"
+	cd "$T/src"
+	run -2 --separate-stderr env PKG_CONFIG_LIBDIR="$T/empty" \
+	    PKG_CONFIG_PATH="$T/empty" timeout 60 make TLS=yes
+	[[ "$stderr" == *"apt-get install libssl-dev pkg-config"* ]]
+	[[ "$stderr" == *"make TLS=no"* ]]
+	# One message, not one per object: the two lines of it and make's.
+	[ "$(grep -c '^sock: ' <<<"$stderr")" -eq 2 ]
+	[[ "$stderr" != *"undefined reference"* ]]
+	run -0 find . -name '*.o' -o -name sock -o -name '.check-tls-*'
+	[ -z "$output" ]
+}
+
+@test "make without pkg-config itself gives the same message" {
+	need make
+	copy_sources
+	# A PATH with make and a shell but no pkg-config.
+	mkdir "$T/bin"
+	local p
+	for p in make sh cat touch; do
+		ln -s "$(command -v "$p")" "$T/bin/$p"
+	done
+	cd "$T/src"
+	run -2 --separate-stderr timeout 60 env PATH="$T/bin" make TLS=yes
+	[[ "$stderr" == *"apt-get install libssl-dev pkg-config"* ]]
+	[[ "$stderr" == *"make TLS=no"* ]]
+	run -0 find . -name '*.o' -o -name sock
+	[ -z "$output" ]
+}
