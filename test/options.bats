@@ -6,8 +6,9 @@
 # The option table: sock.c's options[] and rules[], read from the source
 # between the "BEGIN OPTION TABLE" and "END OPTION TABLE" markers, so that
 # these tests follow the table as it grows. Every rule holds, its message
-# naming the options as they were typed; and --help, man/sock.1, the table
-# and the completions in completions/ name exactly the same options.
+# naming the options as they were typed; --help, man/sock.1, the table
+# and the completions in completions/ name exactly the same options; and
+# man/sock.1's CONFLICTS table states every rule, each pair once.
 
 load helper
 bats_require_minimum_version 1.5.0
@@ -285,6 +286,63 @@ fish_options() {
 	fish_specs | awk '{ print $1 }' | LC_ALL=C sort -u
 }
 
+# man_conflict_cells: the rows of the table in man/sock.1's CONFLICTS
+# section, one statement a line, options as spelled there: "needs OPT
+# ALT..." for each group of Needs (any one ALT will do; groups are joined
+# by "and") and "excludes OPT OTHER" for each option it cannot be used with.
+man_conflict_cells() {
+	awk '/^\.Sh / { insec = ($2 == "CONFLICTS"); next }
+	    insec && /^\.Bl / { intable = !done; next }
+	    insec && /^\.El/ { if (intable) done = 1; intable = 0; next }
+	    intable && /^\.It Fl / {
+		# Cells are separated by Ta: the option, Needs, Cannot be
+		# used with. In a cell, words after Fl are options until
+		# another macro (No, Pq) starts text.
+		nt = split($0, t, /[ \t]+/)
+		c = 0
+		opt = ""
+		for (i = 2; i <= nt + 1; i++) {
+			if (i == nt + 1 || t[i] == "Ta") {
+				if (c == 1 && group != "")
+					print "needs " opt group
+				c++
+				flag = 0
+				group = ""
+				continue
+			}
+			if (t[i] == "Fl") { flag = 1; continue }
+			if (t[i] ~ /^[A-Z][a-z]$/) { flag = 0; continue }
+			if (!flag && t[i] == "and" && c == 1) {
+				print "needs " opt group
+				group = ""
+				continue
+			}
+			if (!flag || t[i] ~ /^[,;:.()]$/)
+				continue
+			if (c == 0)
+				opt = "-" t[i]
+			else if (c == 1)
+				group = group " -" t[i]
+			else
+				print "excludes " opt " -" t[i]
+		}
+		if (c != 3)
+			print "row " $0
+	    }' "$SRC/man/sock.1"
+}
+
+# id_of SPELLING: ID becomes the option id typed as SPELLING, or empty.
+id_of() {
+	local id
+	ID=
+	for id in "${IDS[@]}"; do
+		if [ "${SHORT[$id]}" = "$1" ] || [ "${LONG[$id]}" = "$1" ]; then
+			ID=$id
+			return
+		fi
+	done
+}
+
 # same_set NAME EXTRACTOR: EXTRACTOR lists exactly the table's options.
 same_set() {
 	local d
@@ -389,6 +447,58 @@ same_set() {
 		done
 	done
 	report_fails
+}
+
+@test "the man page's CONFLICTS table states each rule of the table once" {
+	local kind a rest w ids pair page_pairs=() page_needs=() table_pairs=()
+	local table_needs=() r b d
+	read_table
+	FAILS=()
+	while read -r kind a rest; do
+		id_of "$a"
+		[ -n "$ID" ] || { FAILS+=("man: unknown option $a in: $kind $a $rest"); continue; }
+		a=$ID
+		ids=()
+		for w in $rest; do
+			id_of "$w"
+			[ -n "$ID" ] || { FAILS+=("man: unknown option $w in: $kind $a $rest"); continue; }
+			ids+=("$ID")
+		done
+		case $kind in
+		needs)
+			page_needs+=("$a needs $(printf '%s\n' "${ids[@]}" | LC_ALL=C sort | tr '\n' ' ')")
+			;;
+		excludes)
+			page_pairs+=("$(printf '%s\n' "$a" "${ids[0]}" | LC_ALL=C sort | tr '\n' ' ')")
+			;;
+		*) FAILS+=("man: $kind $a $rest") ;;
+		esac
+	done < <(man_conflict_cells)
+	for r in "${!RULE_OPT[@]}"; do
+		a=${RULE_OPT[r]}
+		if [ -n "${RULE_REQ[r]}" ]; then
+			# shellcheck disable=SC2086 # a list of words
+			table_needs+=("$a needs $(printf '%s\n' ${RULE_REQ[r]} | LC_ALL=C sort | tr '\n' ' ')")
+		fi
+		for b in ${RULE_EXC[r]}; do
+			table_pairs+=("$(printf '%s\n' "$a" "$b" | LC_ALL=C sort | tr '\n' ' ')")
+		done
+	done
+	# Each pair once on the page, however many rules of the table name it.
+	pair=$(printf '%s\n' "${page_pairs[@]}" | LC_ALL=C sort | uniq -d)
+	[ -z "$pair" ] || FAILS+=("man: stated more than once: $pair")
+	if ! d=$(diff <(printf '%s\n' "${table_pairs[@]}" | LC_ALL=C sort -u) \
+	    <(printf '%s\n' "${page_pairs[@]}" | LC_ALL=C sort -u)); then
+		FAILS+=("pairs that exclude each other (< only in sock.c, > only in man/sock.1):" "$d")
+	fi
+	if ! d=$(diff <(printf '%s\n' "${table_needs[@]}" | LC_ALL=C sort) \
+	    <(printf '%s\n' "${page_needs[@]}" | LC_ALL=C sort)); then
+		FAILS+=("requirements (< only in sock.c, > only in man/sock.1):" "$d")
+	fi
+	report_fails
+	# Not vacuous: the page was read.
+	[ "${#page_pairs[@]}" -gt 100 ]
+	[ "${#page_needs[@]}" -gt 20 ]
 }
 
 @test "-k conflicts with the relay's options on a stream socket only" {
