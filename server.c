@@ -97,6 +97,7 @@ struct server {
 };
 
 static bool client_readable(const struct server *, const struct client *);
+static int clients_present(const struct server *);
 static void read_client_burst(struct server *, struct client *);
 static void chat_send(struct server *, struct client *, const char *, size_t);
 
@@ -387,7 +388,8 @@ add_client(struct server *s, int lfd)
 	struct conn conn;
 	int fd;
 
-	if ((fd = admit_client(s->o, lfd, s->n, &s->held, &conn)) == -2)
+	if ((fd = admit_client(s->o, lfd, clients_present(s), &s->held,
+	    &conn)) == -2)
 		return EXIT_NET;
 	if (fd == -1)
 		return 0;
@@ -608,16 +610,18 @@ stdin_readable(const struct server *s)
 
 /*
  * The end of each client, by the relay's rules: once stdin has ended and
- * its share is sent, it gets a FIN (held back if it got none of stdin).
- * A client that has sent its FIN has left: once what it is owed is out,
- * it is closed and its slot is free, whatever stdin is doing (a quiet
- * stdin would otherwise let clients that are gone fill --max-conns).
+ * its share is sent, it gets a FIN (held back if it got none of stdin);
+ * once it has sent its FIN too (or stdin is a terminal, or will never be
+ * read), it is closed. Until then a client that has sent its FIN may
+ * have half-closed only and still gets what stdin says; it no longer
+ * counts against --max-conns (clients_present).
  */
 static void
 finish_clients(struct server *s)
 {
 	const struct opts *o = s->o;
 	struct client *c;
+	bool stdin_over = s->stdin_eof || o->recv_only || s->io->stdin_tty;
 	int i;
 
 	for (i = 0; i < s->n; i++) {
@@ -636,9 +640,28 @@ finish_clients(struct server *s)
 			c->fin_sent = true;
 			say_fin_sent(&s->rules, c->conn.name);
 		}
-		if (c->eof)
+		if (c->eof && (stdin_over || chatty(o)))
 			kill_client(c, NULL);
 	}
+}
+
+/*
+ * The clients that count against --max-conns: one that has sent its FIN
+ * has left and gives its slot back at once, whatever stdin is doing, so
+ * that clients gone while stdin is quiet cannot lock others out. (The
+ * table still bounds them all.)
+ */
+static int
+clients_present(const struct server *s)
+{
+	int i, n = 0;
+
+	if (s->n >= MAX_CONNS_LIMIT)
+		return s->o->max_conns;
+	for (i = 0; i < s->n; i++)
+		if (!s->clients[i]->eof)
+			n++;
+	return n;
 }
 
 /*

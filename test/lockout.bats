@@ -180,13 +180,31 @@ same_lines() {
 	sock_listen "$T/in" "$T/out" "$T/err" -k --max-conns 1 127.0.0.1 0
 	printf 'first\n' >"$T/m1"
 	printf 'second\n' >"$T/m2"
-	# Each client sends its line and its FIN, and is closed at once.
-	run -0 timeout 5 "$SOCK" 127.0.0.1 "$PORT" <"$T/m1"
-	run -0 timeout 5 "$SOCK" 127.0.0.1 "$PORT" <"$T/m2"
+	# Each client sends its line and its FIN, and is gone.
+	run -0 timeout 5 "$SOCK" --send-only 127.0.0.1 "$PORT" <"$T/m1"
+	wait_for 5 has_line "$T/out" first
+	run -0 timeout 5 "$SOCK" --send-only 127.0.0.1 "$PORT" <"$T/m2"
 	wait_for 5 has_line "$T/out" second
-	has_line "$T/out" first
 	run -1 grep -q 'refused' "$T/err"
 	kill -0 "$LPID"
+}
+
+@test "-k: a client that has half-closed still gets what stdin says later" {
+	open_feed "$T/in"
+	sock_listen "$T/in" "$T/out" "$T/err" -k 127.0.0.1 0
+	printf 'question\n' >"$T/m"
+	start_half_closed() {
+		bg sh -c 'exec "$0" 127.0.0.1 "$1" <"$2" >"$3"' "$SOCK" "$PORT" \
+		    "$T/m" "$T/answer"
+		CPID=$BG_PID
+	}
+	start_half_closed
+	wait_for 5 has_line "$T/out" question
+	say "$T/in" answer
+	end_feed "$T/in"
+	wait_exit "$CPID" 5
+	[ "$EXIT_STATUS" -eq 0 ]
+	[ "$(cat "$T/answer")" = answer ]
 }
 
 # ---------------------------------------------------------------- one source
