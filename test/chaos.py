@@ -27,8 +27,9 @@ A scenario is one of four variants (drawn from the seed):
         one client) or "connect" (connect to PORT or PATH); the scenario's
         data and behaviour come from SEED. Writes DIR/peer.sent,
         DIR/peer.received and DIR/peer.verdict ("ok ..." or "fail ...").
-    chaos.py describe SEED
-        print the scenario that SEED makes.
+    chaos.py describe SEED [--count N]
+        print the scenario that SEED makes; with --count, those of SEED ..
+        SEED+N-1, one a line after its seed.
     chaos.py run SEED DIR --sock PATH [--variant V]
         one scenario: sock and the peer, checked; exit 0 when the invariant
         holds. DIR keeps sock's stdin, stdout and stderr and the peer's files
@@ -41,8 +42,8 @@ A scenario is one of four variants (drawn from the seed):
         limit, not a way to pass with fewer: --count must fit in it).
 
 The invariant, checked for every scenario: sock exits 0 and every byte
-arrived, in order, both ways -- or sock exits non-zero and printed a
-"sock: " message (other than its -v progress lines) on stderr. A scenario
+arrived, in order, both ways -- or sock exits 1 (3 for a -w timeout) and
+printed a "sock: " message (other than its -v progress lines) on stderr. A scenario
 in which the peer ends cleanly (all of its FINs, no reset) must exit 0;
 one in which it resets must not (the peer never sent its FIN, so the
 stream from it did not end cleanly). Whatever the exit, what sock wrote is
@@ -73,7 +74,7 @@ PAUSE_BUDGET = 0.4          # seconds of pauses per direction at most
 IDLE = 2                    # -w of the "w" variant, seconds
 STALL_MAX = IDLE + 6.0      # a stall waits this long at most for sock to end
 VARIANTS = ["plain", "w", "forward", "tls"]
-VARIANT_WEIGHTS = [10, 3, 3, 3]
+VARIANT_WEIGHTS = [8, 3, 3, 3]
 
 VERBOSE_LINE = re.compile(
     r"^sock: (listening on |connection from |connected to |FIN sent to |"
@@ -132,7 +133,7 @@ def scenario(seed, variant=None, tls=True):
         s["family"] = "tcp"
     if s["variant"] == "tls":
         s["mode"] = "connect"
-    if s["variant"] == "w" and vr.random() < 0.35:
+    if s["variant"] == "w" and vr.random() < 0.25:
         # Stall once the peer has sent this many bytes.
         s["end"] = "stall"
         s.pop("reset_on", None)
@@ -330,13 +331,13 @@ def tls_material(d):
     return cert, key, out.strip().split("=", 1)[1]
 
 
-def start_forwarder(s, sock, env, d, target, tlsdir, deadline):
+def start_forwarder(s, sock, env, d, target, tls, deadline):
     """sock -v -l [--tls ...] --forward TARGET 127.0.0.1 0, its stderr in
     D/fwd.stderr. Returns (process, port)."""
     errp = os.path.join(d, "fwd.stderr")
     args = [sock, "-v", "-l"]
     if s["variant"] == "tls":
-        cert, key, _ = tls_material(tlsdir)
+        cert, key, _ = tls
         args += ["--tls", "--tls-cert", cert, "--tls-key", key]
     args += ["--forward", target, "127.0.0.1", "0"]
     with open(errp, "wb") as errf:
@@ -350,10 +351,11 @@ def start_forwarder(s, sock, env, d, target, tlsdir, deadline):
     return proc, port
 
 
-def run_scenario(s, d, sock, tlsdir):
-    """Run scenario S with its files in D (the tls variant's certificate in
-    TLSDIR). Returns None when the invariant holds, else a one-line
-    reason."""
+def run_scenario(s, d, sock, tls):
+    """Run scenario S with its files in D (TLS: the tls variant's
+    certificate, key and pin, from tls_material). Returns (why, status):
+    why is None when the invariant holds, else a one-line reason; status
+    is sock's exit status."""
     os.makedirs(d, exist_ok=True)
     inp, outp, errp = (os.path.join(d, n) for n in ("stdin", "stdout", "stderr"))
     with open(inp, "wb") as f:
@@ -374,9 +376,9 @@ def run_scenario(s, d, sock, tlsdir):
         if chain:
             fwd, fport = start_forwarder(
                 s, sock, env, d, "127.0.0.1:%d" % srv.getsockname()[1],
-                tlsdir, deadline)
+                tls, deadline)
             if s["variant"] == "tls":
-                args += ["--tls", "--tls-pin", tls_material(tlsdir)[2]]
+                args += ["--tls", "--tls-pin", tls[2]]
             args += ["127.0.0.1", str(fport)]
         elif s["family"] == "unix":
             args += ["-U", upath]
@@ -432,7 +434,7 @@ def run_scenario(s, d, sock, tlsdir):
                 if chain:
                     fwd, port = start_forwarder(s, sock, env, d,
                                                 "127.0.0.1:%d" % port,
-                                                tlsdir, deadline)
+                                                tls, deadline)
                     procs.append(fwd)
                 c = peer_socket(s, "connect", ("tcp", port))
             else:
@@ -490,10 +492,10 @@ def run_scenario(s, d, sock, tlsdir):
     with open(outp, "rb") as f:
         got_down = f.read()
     why = judge(s, status, err, problem, kept, result, want_up, got_down)
-    if why or not fwd:
-        return why
-    with open(os.path.join(d, "fwd.stderr"), errors="replace") as f:
-        return judge_forwarder(s, fstatus, f.read(), problem)
+    if not why and fwd:
+        with open(os.path.join(d, "fwd.stderr"), errors="replace") as f:
+            why = judge_forwarder(s, fstatus, f.read(), problem)
+    return why, status
 
 
 def judge(s, status, err, problem, kept, result, want_up, got_down):
@@ -511,6 +513,9 @@ def judge(s, status, err, problem, kept, result, want_up, got_down):
         return None
     if status < 0 or status >= 128:
         return "sock died with status %s: %s" % (status, err.strip()[-300:])
+    # The documented failures: 1 (network), 3 (a timeout, with -w only).
+    if status not in (0, 1) and not (status == 3 and s["variant"] == "w"):
+        return "exit %d, not 0, 1 or (-w) 3: %r" % (status, err[-300:])
     if problem:
         if status != 0 and errs:
             return None
@@ -555,6 +560,8 @@ def judge_forwarder(s, status, err, problem):
         return "the forwarder still running after %d s" % SCENARIO_TIMEOUT
     if status < 0 or status >= 128:
         return "the forwarder died with status %s: %s" % (status, err.strip()[-300:])
+    if status not in (0, 1):
+        return "the forwarder exited %d, not 0 or 1: %r" % (status, err[-300:])
     if status != 0 and not errs:
         return "the forwarder exited %d without a message" % status
     if s["end"] != "reset" and not problem and status != 0:
@@ -606,7 +613,8 @@ def cmd_peer(a):
 
 def cmd_run(a):
     s = scenario(a.seed, a.variant, not a.no_tls)
-    why = run_scenario(s, a.dir, a.sock, a.dir)
+    tls = tls_material(a.dir) if s["variant"] == "tls" else None
+    why, _ = run_scenario(s, a.dir, a.sock, tls)
     print("seed %d: %s: %s" % (a.seed, describe(s), why or "ok"))
     return 1 if why else 0
 
@@ -616,17 +624,18 @@ def cmd_soak(a):
     failures = []
     start = time.monotonic()
     took = {v: [0, 0.0] for v in VARIANTS}      # scenarios, seconds
-    tlsdir = os.path.join(a.dir, "tls")
-    if not a.no_tls:
-        tls_material(tlsdir)
+    outcomes = {}                               # "VARIANT exit N": count
+    tls = None if a.no_tls else tls_material(os.path.join(a.dir, "tls"))
 
     def one(seed):
         d = os.path.join(a.dir, str(seed))
         s = scenario(seed, None, not a.no_tls)
         t0 = time.monotonic()
-        why = run_scenario(s, d, a.sock, tlsdir)
+        why, status = run_scenario(s, d, a.sock, tls)
         took[s["variant"]][0] += 1
         took[s["variant"]][1] += time.monotonic() - t0
+        key = "%s exit %s" % (s["variant"], status)
+        outcomes[key] = outcomes.get(key, 0) + 1
         if not why:
             shutil.rmtree(d, ignore_errors=True)
         return seed, why
@@ -652,6 +661,8 @@ def cmd_soak(a):
                          why), flush=True)
     print("variants: " + ", ".join("%s %d (%.0f s)" % (v, n, t)
                                     for v, (n, t) in took.items()))
+    print("outcomes: " + ", ".join("%s: %d" % (k, n)
+                                    for k, n in sorted(outcomes.items())))
     print("base seed %d: %d scenarios run, %d failed, %d not run within "
           "the %g s limit, %.1f s" % (a.seed, len(seeds) - skipped,
                                       len(failures), skipped, a.max_seconds,
@@ -670,6 +681,7 @@ def main():
     p.add_argument("--port", type=int)
     p = sub.add_parser("describe")
     p.add_argument("seed", type=int)
+    p.add_argument("--count", type=int)
     p = sub.add_parser("run")
     p.add_argument("seed", type=int)
     p.add_argument("dir")
@@ -688,8 +700,12 @@ def main():
         if p.prog.split()[-1] != "soak":
             p.add_argument("--variant", choices=VARIANTS)
     a = ap.parse_args()
-    if a.cmd == "describe":
+    if a.cmd == "describe" and a.count is None:
         print(describe(scenario(a.seed, a.variant, not a.no_tls)))
+        return 0
+    if a.cmd == "describe":
+        for seed in range(a.seed, a.seed + a.count):
+            print(seed, describe(scenario(seed, a.variant, not a.no_tls)))
         return 0
     return {"peer": cmd_peer, "run": cmd_run, "soak": cmd_soak}[a.cmd](a)
 
