@@ -296,6 +296,7 @@ storm() {
 	# held-back tail had not.
 	[ "$after" -gt "$before" ]
 	[ "$after" -le 19000000 ]
+	# shellcheck disable=SC2016 # expanded by the inner shell
 	timeout 30 sh -c 'echo go >"$0"' "$T/gate"
 	wait_exit "$CPID" 30
 	[ "$EXIT_STATUS" -eq 0 ] || { cat "$T/cerr" >&2; return 1; }
