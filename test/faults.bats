@@ -189,23 +189,6 @@ never_reads() {
 	never_reads nosplice /dev/zero
 }
 
-# FEED_PY FILE [CHUNK]: copy FILE to stdout CHUNK bytes (64 KiB) at a time,
-# 10 ms apart (about 6 MB/s), so that a transfer lasts long enough to be
-# interrupted.
-FEED_PY='
-import sys, time
-out = sys.stdout.buffer
-chunk = int(sys.argv[2]) if len(sys.argv) > 2 else 65536
-with open(sys.argv[1], "rb") as f:
-    while True:
-        d = f.read(chunk)
-        if not d:
-            break
-        out.write(d)
-        out.flush()
-        time.sleep(0.01)
-'
-
 # interrupted SIGNAL WHO STATUS: a download whose source is throttled; once
 # 256 KiB have arrived, send SIGNAL to the client or the listener (both
 # started with the signal's default action, as an interactive shell
@@ -214,7 +197,7 @@ interrupted() {
 	local sig=$1 who=$2 want=$3 victim
 	hold_fifo "$T/ififo"
 	# shellcheck disable=SC2016 # expanded by the inner shell
-	bg sh -c 'exec python3 -c "$0" "$1" >"$2"' "$FEED_PY" \
+	bg sh -c 'exec python3 "$0" feed "$1" >"$2"' "$PEER_PY" \
 	    "$BATS_FILE_TMPDIR/zero32m" "$T/ififo"
 	# shellcheck disable=SC2016 # expanded by the inner shell
 	bg env --default-signal="$sig" sh -c \
@@ -271,8 +254,8 @@ storm() {
 	hold_fifo "$T/gate"
 	sock_listen /dev/null "$T/out" "$T/lerr" 127.0.0.1 0
 	# shellcheck disable=SC2016 # expanded by the inner shell
-	bg sh -c 'exec >"$4"; python3 -c "$0" "$1" 32768 && read -r _ <"$2" &&
-	    exec cat "$3"' "$FEED_PY" "$T/in.head" "$T/gate" "$T/in.tail" "$T/ififo"
+	bg sh -c 'exec >"$4"; python3 "$0" feed "$1" 32768 && read -r _ <"$2" &&
+	    exec cat "$3"' "$PEER_PY" "$T/in.head" "$T/gate" "$T/in.tail" "$T/ififo"
 	# shellcheck disable=SC2016 # expanded by the inner shell
 	bg sh -c 'exec "$0" 127.0.0.1 "$1" <"$2" 2>"$3"' "$SOCK" "$PORT" \
 	    "$T/ififo" "$T/cerr"

@@ -246,26 +246,12 @@ with_socat() {
 	with_socat down
 }
 
-# PACE_PY N SECS: print "line K" N times, SECS apart, then (with a third
-# argument) stay open that many seconds more.
-PACE_PY='
-import sys, time
-n, secs = int(sys.argv[1]), float(sys.argv[2])
-for k in range(n):
-    if k:
-        time.sleep(secs)
-    sys.stdout.write("line %d\n" % (k + 1))
-    sys.stdout.flush()
-if len(sys.argv) > 3:
-    time.sleep(float(sys.argv[3]))
-'
-
 @test "20 % loss (every 5th segment): -w 2 with a line every 0.1 s for 4 s does not time out; exit 0, every line" {
 	lossy_small
 	hold_fifo "$T/feed"
 	ns_listen "$NS_B" /dev/null "$T/out" "$T/lerr" "$NS_B_ADDR" 0
 	# shellcheck disable=SC2016 # expanded by the inner shell
-	bg sh -c 'exec python3 -c "$0" 40 0.1 >"$1"' "$PACE_PY" "$T/feed"
+	bg sh -c 'exec python3 "$0" pace 40 0.1 >"$1"' "$PEER_PY" "$T/feed"
 	ns_bg "$NS_A" "$T/feed" /dev/null "$T/cerr" "$SOCK" -w 2 "$NS_B_ADDR" "$PORT"
 	exits_ok "$BG_PID" 20 "$T/cerr"
 	exits_ok "$LPID" 10 "$T/lerr"
@@ -284,7 +270,7 @@ if len(sys.argv) > 3:
 	start=$(date +%s%N)
 	# 20 lines over 0.95 s, then the feed stays open and silent.
 	# shellcheck disable=SC2016 # expanded by the inner shell
-	bg sh -c 'exec python3 -c "$0" 20 0.05 30 >"$1"' "$PACE_PY" "$T/feed"
+	bg sh -c 'exec python3 "$0" pace 20 0.05 30 >"$1"' "$PEER_PY" "$T/feed"
 	ns_bg "$NS_A" "$T/feed" /dev/null "$T/cerr" "$SOCK" -w 2 "$NS_B_ADDR" "$PORT"
 	wait_for 10 has_text "$T/out" "line 20"
 	last=$(date +%s%N)
@@ -308,7 +294,7 @@ if len(sys.argv) > 3:
 	# only -q ends the client.
 	start=$(date +%s%N)
 	# shellcheck disable=SC2016 # expanded by the inner shell
-	bg sh -c 'exec python3 -c "$0" 15 0.2 30 >"$1"' "$PACE_PY" "$T/feed"
+	bg sh -c 'exec python3 "$0" pace 15 0.2 30 >"$1"' "$PEER_PY" "$T/feed"
 	ns_listen "$NS_B" "$T/feed" /dev/null "$T/lerr" "$NS_B_ADDR" 0
 	# The client's stdin ends once the first line has come: the -q timer
 	# starts at that end, and the test is about the lines after it.
@@ -334,7 +320,7 @@ if len(sys.argv) > 3:
 	drop_every "$NS_A" 5 -p udp
 	hold_fifo "$T/feed"
 	# shellcheck disable=SC2016 # expanded by the inner shell
-	bg sh -c 'exec python3 -c "$0" 30 0.1 30 >"$1"' "$PACE_PY" "$T/feed"
+	bg sh -c 'exec python3 "$0" pace 30 0.1 30 >"$1"' "$PEER_PY" "$T/feed"
 	ns_listen "$NS_B" "$T/feed" /dev/null "$T/lerr" -u "$NS_B_ADDR" 0
 	printf 'hello\n' >"$T/hello"
 	start=$(date +%s%N)
@@ -356,21 +342,6 @@ if len(sys.argv) > 3:
 	run -1 grep -Evx 'line [0-9]+' "$T/out"
 }
 
-# FEED_PY FILE: copy FILE to stdout 64 KiB at a time, 10 ms apart (about
-# 6 MB/s), so that a transfer is still going when the reset comes.
-FEED_PY='
-import sys, time
-out = sys.stdout.buffer
-with open(sys.argv[1], "rb") as f:
-    while True:
-        d = f.read(65536)
-        if not d:
-            break
-        out.write(d)
-        out.flush()
-        time.sleep(0.01)
-'
-
 size_at_least() {
 	[ -f "$1" ] && [ "$(wc -c <"$1")" -ge "$2" ]
 }
@@ -387,7 +358,7 @@ mid_reset() {
 	fi
 	hold_fifo "$T/feed"
 	# shellcheck disable=SC2016 # expanded by the inner shell
-	bg sh -c 'exec python3 -c "$0" "$1" >"$2"' "$FEED_PY" "$IN16" "$T/feed"
+	bg sh -c 'exec python3 "$0" feed "$1" >"$2"' "$PEER_PY" "$IN16" "$T/feed"
 	if [ "$1" = up ]; then
 		ns_listen "$NS_B" /dev/null "$T/out" "$T/rerr" -w 3 "$NS_B_ADDR" 0
 		rpid=$LPID rns=$NS_B

@@ -260,23 +260,13 @@ stalled_reader() {
 	stalled_reader up nosplice
 }
 
-# TRICKLE_PY FILE: write FILE to stdout one byte at a time, 5 ms apart.
-TRICKLE_PY='
-import sys, time
-out = sys.stdout.buffer
-for b in open(sys.argv[1], "rb").read():
-    out.write(bytes([b]))
-    out.flush()
-    time.sleep(0.005)
-'
-
 @test "300 bytes trickled into a client's stdin one at a time arrive whole and in order" {
 	random_file "$T/in" 300
 	sock_listen /dev/null "$T/out" "$T/lerr" 127.0.0.1 0
 	# shellcheck disable=SC2016 # expanded by the inner shell
 	run -0 --separate-stderr timeout 20 bash -c 'set -o pipefail
-	    python3 -c "$3" "$2" | "$0" 127.0.0.1 "$1"' "$SOCK" "$PORT" \
-	    "$T/in" "$TRICKLE_PY"
+	    python3 "$3" trickle "$2" | "$0" 127.0.0.1 "$1"' "$SOCK" "$PORT" \
+	    "$T/in" "$PEER_PY"
 	[ -z "$stderr" ]
 	wait_exit "$LPID" 10
 	[ "$EXIT_STATUS" -eq 0 ]
@@ -288,7 +278,7 @@ for b in open(sys.argv[1], "rb").read():
 	hold_fifo "$T/ififo"
 	# The child opens the FIFO: a redirection here would block the test.
 	# shellcheck disable=SC2016 # expanded by the inner shell
-	bg sh -c 'exec python3 -c "$0" "$1" >"$2"' "$TRICKLE_PY" "$T/in" \
+	bg sh -c 'exec python3 "$0" trickle "$1" >"$2"' "$PEER_PY" "$T/in" \
 	    "$T/ififo"
 	sock_listen "$T/ififo" /dev/null "$T/lerr" 127.0.0.1 0
 	# shellcheck disable=SC2016 # expanded by the inner shell
