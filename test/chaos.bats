@@ -44,12 +44,16 @@ bats_require_minimum_version 1.5.0
 CHAOS_SEED=${SOCK_CHAOS_SEED:-$(date -u +%Y%m%d%H)}
 CHAOS_COUNT=${SOCK_SOAK_SCENARIOS:-400}
 CHAOS_PY=$BATS_TEST_DIRNAME/chaos.py
+CHAOS_KINDS="plain, -w, --forward, --tls"
+if "$SOCK" --tls --tls-insecure 127.0.0.1 1 </dev/null 2>&1 |
+    grep -q 'built without TLS'; then
+	CHAOS_KINDS="plain, -w, --forward; no TLS in this build"
+fi
 
 # chaos_tls: the chaos.py option for a sock built without TLS (no tls
 # scenarios then; every CI build has TLS).
 chaos_tls() {
-	if "$SOCK" --tls --tls-insecure 127.0.0.1 1 </dev/null 2>&1 |
-	    grep -q 'built without TLS'; then
+	if [[ $CHAOS_KINDS == *"no TLS"* ]]; then
 		echo "sock has no TLS: the soak leaves out its tls scenarios" >&2
 		echo --no-tls
 	fi
@@ -68,7 +72,7 @@ chaos_tls() {
 # They are run as plain scenarios, what they were before the variants.
 REGRESSION_SEEDS=(4 9 100026 100047 100053 100061)
 
-@test "chaos soak, seed $CHAOS_SEED: $CHAOS_COUNT scenarios (plain, -w, --forward, --tls), all run, each exit 0 with every byte or 1 or 3 with a message" {
+@test "chaos soak, seed $CHAOS_SEED: $CHAOS_COUNT scenarios ($CHAOS_KINDS), all run, each exit 0 with every byte or 1 or 3 with a message" {
 	local tls
 	need python3
 	need openssl
