@@ -262,7 +262,7 @@ with_socat() {
 	lost_at_least 12
 }
 
-@test "20 % loss (every 5th segment): -w 2 on a session that stalls after 20 lines ends it 2 s later, exit 3 and a message" {
+@test "20 % loss (every 5th segment): -w 2 on a session that stalls after 20 lines ends it 2 to 5 s after the last, exit 3 and a message" {
 	local start last
 	lossy_small
 	hold_fifo "$T/feed"
