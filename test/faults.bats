@@ -189,23 +189,6 @@ never_reads() {
 	never_reads nosplice /dev/zero
 }
 
-# FEED_PY FILE [CHUNK]: copy FILE to stdout CHUNK bytes (64 KiB) at a time,
-# 10 ms apart (about 6 MB/s), so that a transfer lasts long enough to be
-# interrupted.
-FEED_PY='
-import sys, time
-out = sys.stdout.buffer
-chunk = int(sys.argv[2]) if len(sys.argv) > 2 else 65536
-with open(sys.argv[1], "rb") as f:
-    while True:
-        d = f.read(chunk)
-        if not d:
-            break
-        out.write(d)
-        out.flush()
-        time.sleep(0.01)
-'
-
 # interrupted SIGNAL WHO STATUS: a download whose source is throttled; once
 # 256 KiB have arrived, send SIGNAL to the client or the listener (both
 # started with the signal's default action, as an interactive shell
@@ -214,7 +197,7 @@ interrupted() {
 	local sig=$1 who=$2 want=$3 victim
 	hold_fifo "$T/ififo"
 	# shellcheck disable=SC2016 # expanded by the inner shell
-	bg sh -c 'exec python3 -c "$0" "$1" >"$2"' "$FEED_PY" \
+	bg sh -c 'exec python3 "$0" feed "$1" >"$2"' "$PEER_PY" \
 	    "$BATS_FILE_TMPDIR/zero32m" "$T/ififo"
 	# shellcheck disable=SC2016 # expanded by the inner shell
 	bg env --default-signal="$sig" sh -c \
@@ -255,40 +238,50 @@ interrupted() {
 	interrupted TERM listener 143
 }
 
-# storm SPLICE: a 20 MB upload, its source throttled to last about 6 s,
-# while both socks get up to 1000 SIGSTOP/SIGCONT pairs (2000 signals; on
-# Linux a stop and continue can interrupt system calls with EINTR), until
-# the upload has arrived. Not a byte may be lost.
+# storm SPLICE: a 20 MB upload, its source throttled (about 3 MB/s) and its
+# last MB held back until the storm is over, while both socks get 1000
+# SIGSTOP/SIGCONT pairs, 2000 signals (on Linux a stop and continue can
+# interrupt system calls with EINTR). The held-back tail keeps both alive
+# and the transfer unfinished through the storm; bytes must arrive during
+# it, and not a byte may be lost.
 storm() {
-	local i=0 sent=0 pid
+	local i sent=0 pid before after
 	nosplice "$1"
 	random_file "$T/in" 20000000
+	head -c 19000000 "$T/in" >"$T/in.head"
+	tail -c 1000000 "$T/in" >"$T/in.tail"
 	hold_fifo "$T/ififo"
+	hold_fifo "$T/gate"
 	sock_listen /dev/null "$T/out" "$T/lerr" 127.0.0.1 0
 	# shellcheck disable=SC2016 # expanded by the inner shell
-	bg sh -c 'exec python3 -c "$0" "$1" 32768 >"$2"' "$FEED_PY" \
-	    "$T/in" "$T/ififo"
+	bg sh -c 'exec >"$4"; python3 "$0" feed "$1" 32768 && read -r _ <"$2" &&
+	    exec cat "$3"' "$PEER_PY" "$T/in.head" "$T/gate" "$T/in.tail" "$T/ififo"
 	# shellcheck disable=SC2016 # expanded by the inner shell
 	bg sh -c 'exec "$0" 127.0.0.1 "$1" <"$2" 2>"$3"' "$SOCK" "$PORT" \
 	    "$T/ififo" "$T/cerr"
 	CPID=$BG_PID
-	# Until 1000 pairs are out or the whole upload has arrived.
-	while [ "$i" -lt 1000 ] && ! size_at_least "$T/out" 20000000; do
+	wait_for 10 size_at_least "$T/out" 1000000
+	before=$(wc -c <"$T/out")
+	for ((i = 0; i < 1000; i++)); do
 		if [ $((i % 2)) -eq 0 ]; then
 			pid=$CPID
 		else
 			pid=$LPID
 		fi
-		if kill -STOP "$pid" 2>/dev/null; then
-			kill -CONT "$pid" 2>/dev/null || true
+		if kill -STOP "$pid" && kill -CONT "$pid"; then
 			sent=$((sent + 2))
 		fi
-		i=$((i + 1))
 	done
-	echo "$sent signals sent during the transfer" >&2
-	# The storm must have overlapped the transfer, not followed it.
-	[ "$sent" -ge 1000 ]
-	wait_exit "$CPID" 20
+	after=$(wc -c <"$T/out")
+	echo "$sent signals sent while $before to $after bytes had arrived" >&2
+	[ "$sent" -eq 2000 ]
+	# The storm overlapped the transfer: bytes came during it, and the
+	# held-back tail had not.
+	[ "$after" -gt "$before" ]
+	[ "$after" -le 19000000 ]
+	# shellcheck disable=SC2016 # expanded by the inner shell
+	timeout 30 sh -c 'echo go >"$0"' "$T/gate"
+	wait_exit "$CPID" 30
 	[ "$EXIT_STATUS" -eq 0 ] || { cat "$T/cerr" >&2; return 1; }
 	wait_exit "$LPID" 20
 	[ "$EXIT_STATUS" -eq 0 ] || { cat "$T/lerr" >&2; return 1; }

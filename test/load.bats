@@ -5,7 +5,7 @@
 # 1024; sock keeps 24 for itself), each sending and receiving 64 kB, driven
 # from one python3 process (test/load.py, non-blocking sockets): every byte
 # arrives, a client beyond the limit is closed at once, and the server's
-# peak RSS (VmHWM) stays under a bound (the figures are in README.md).
+# peak RSS (VmHWM) stays within the figure README.md gives plus 25 %.
 #
 # The descriptor limit is raised to 4096 in the test (as root in CI; it
 # skips, or fails in CI, where that is not allowed).
@@ -21,10 +21,21 @@ LOAD_PY=$BATS_TEST_DIRNAME/load.py
 CLIENTS=1000
 SIZE=65536
 
-# A bound on the server's peak RSS, in kB: 1000 clients, each with up to
-# 64 kB of its 256 KiB queue in use, and the sanitizer build's shadow
-# memory besides.
-RSS_LIMIT_KB=400000
+# The bounds on the server's peak RSS (VmHWM), in kB: the figures README.md
+# gives (Reliability) plus a margin of 25 % for the allocator and the
+# kernel of another machine. Measured on two cores: -k 71 to 74 MB (74
+# with musl); --broker 41 to 68 MB, depending on how the messages
+# interleave (at worst every client's 66 kB share is queued at once, as
+# for -k); the sanitizer build (shadow memory, quarantine) 117 MB and 99
+# to 110 MB. So -k 74 MB + 25 % = 92 MB, --broker 68 MB + 25 % = 85 MB;
+# sanitizer 146 and 137 MB.
+if grep -aq __asan_init "$SOCK" 2>/dev/null; then
+	KEEP_RSS_KB=$((117000 * 125 / 100))
+	BROKER_RSS_KB=$((110000 * 125 / 100))
+else
+	KEEP_RSS_KB=$((74000 * 125 / 100))
+	BROKER_RSS_KB=$((68000 * 125 / 100))
+fi
 
 # raise_fd_limit: ulimit -n 4096 for this test's processes.
 raise_fd_limit() {
@@ -69,8 +80,8 @@ for v in range(256):
     if data.count(bytes([v])) != want[v]:
         sys.exit("byte %d: %d times, not %d" % (v, data.count(bytes([v])), want[v]))
 ' "$T/out" "$T/in.expect"
-	echo "peak RSS of the -k server: $kb kB" >&2
-	[ "$kb" -gt 0 ] && [ "$kb" -lt "$RSS_LIMIT_KB" ]
+	echo "peak RSS of the -k server: $kb kB (bound $KEEP_RSS_KB kB)" >&2
+	[ "$kb" -gt 0 ] && [ "$kb" -le "$KEEP_RSS_KB" ]
 }
 
 @test "--broker --max-conns 1000: 1000 clients each get the other 999 messages (64 kB) intact, a 1001st is closed at once, RSS bounded" {
@@ -83,8 +94,8 @@ for v in range(256):
 	echo "$output"
 	[ "$status" -eq 0 ]
 	kb=$(hwm "$output")
-	echo "peak RSS of the broker: $kb kB" >&2
-	[ "$kb" -gt 0 ] && [ "$kb" -lt "$RSS_LIMIT_KB" ]
+	echo "peak RSS of the broker: $kb kB (bound $BROKER_RSS_KB kB)" >&2
+	[ "$kb" -gt 0 ] && [ "$kb" -le "$BROKER_RSS_KB" ]
 	# It is still serving: nothing made it quit.
 	kill -0 "$LPID"
 }

@@ -8,7 +8,10 @@
 # in teardown_file, are ever used. Each side's route has rto_min 10ms, so a
 # lost segment is sent again within milliseconds rather than 200 ms (the
 # loss is real, the waiting is not what is tested), and gso_max_segs 1, so
-# iptables sees (and drops) single segments, not 64 kB GSO bursts.
+# iptables sees (and drops) single segments, not 64 kB GSO bursts: a veth
+# that refuses it fails the setup (a 20 % loss of bursts would be another
+# test). Each test asserts from the rules' counters (dropped) that its
+# packets were lost.
 
 NS_A_ADDR=10.231.0.1
 NS_B_ADDR=10.231.0.2
@@ -38,12 +41,25 @@ netns_up() {
 	ip -n "$NS_B" addr add "$NS_B_ADDR/24" dev "$vb"
 	ip -n "$NS_A" link set lo up
 	ip -n "$NS_B" link set lo up
-	ip -n "$NS_A" link set "$va" gso_max_segs 1 2>/dev/null || true
-	ip -n "$NS_B" link set "$vb" gso_max_segs 1 2>/dev/null || true
+	gso_one "$NS_A" "$va" || return 1
+	gso_one "$NS_B" "$vb" || return 1
 	ip -n "$NS_A" link set "$va" up
 	ip -n "$NS_B" link set "$vb" up
 	ip -n "$NS_A" route replace 10.231.0.0/24 dev "$va" rto_min 10ms
 	ip -n "$NS_B" route replace 10.231.0.0/24 dev "$vb" rto_min 10ms
+}
+
+# gso_one NS DEV: DEV in NS sends single segments (gso_max_segs 1), or
+# fail: the setting must be set and read back.
+gso_one() {
+	if ! ip -n "$1" link set "$2" gso_max_segs 1; then
+		echo "netns: ip link set $2 gso_max_segs 1 failed" >&2
+		return 1
+	fi
+	if ! ip -d -n "$1" link show "$2" | grep -q ' gso_max_segs 1 '; then
+		echo "netns: $2 does not report gso_max_segs 1" >&2
+		return 1
+	fi
 }
 
 # netns_down: delete both namespaces (and with them the veth pair).
@@ -81,6 +97,17 @@ drop() {
 	    --probability "$(awk -v p="$p" 'BEGIN { printf "%.4f", p / 100 }')" -j DROP
 }
 
+# drop_every NS N [MATCH...]: drop every Nth packet that arrives in NS
+# and matches MATCH (the Nth, the 2Nth, ...): a loss rate of exactly 1/N
+# that small flows (a few dozen packets) cannot escape by chance, and
+# never two of the matched packets in a row.
+drop_every() {
+	local ns=$1 n=$2
+	shift 2
+	in_ns "$ns" iptables -w -A INPUT "$@" -m statistic --mode nth \
+	    --every "$n" --packet "$((n - 1))" -j DROP
+}
+
 # cut_tcp NS: answer every TCP segment that arrives in NS with a reset, so
 # that a connection through it is cut at once.
 cut_tcp() {
@@ -90,6 +117,25 @@ cut_tcp() {
 # dropped NS: how many packets the rules in NS have dropped or rejected.
 dropped() {
 	in_ns "$1" iptables -w -L INPUT -v -n -x | awk 'NR > 2 { n += $1 } END { print n + 0 }'
+}
+
+# counters_zero: set the rules' counters in both namespaces to 0.
+counters_zero() {
+	in_ns "$NS_A" iptables -w -Z INPUT
+	in_ns "$NS_B" iptables -w -Z INPUT
+}
+
+# lost_at_least MIN [EACH]: the rules of both namespaces together have
+# dropped (or rejected) at least MIN packets since the last counters_zero,
+# and those of each namespace at least EACH; says how many, for the
+# test's log.
+lost_at_least() {
+	local a b each=${2:-0}
+	a=$(dropped "$NS_A")
+	b=$(dropped "$NS_B")
+	echo "dropped or reset by the rules: $a packets in A, $b in B" \
+	    "(at least $1 wanted, $each in each)" >&2
+	[ $((a + b)) -ge "$1" ] && [ "$a" -ge "$each" ] && [ "$b" -ge "$each" ]
 }
 
 # rules_clear: remove every rule from both namespaces.

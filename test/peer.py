@@ -86,6 +86,14 @@ Checks of what sock wrote (a mismatch exits 1 with the reason):
                                         "<announce> ...\n" notices,
                                         wherever they are
 
+Sources for a sock's stdin (fault tests), writing to stdout:
+
+    peer.py pace N SECS [HOLD]          "line K" N times, SECS apart, then
+                                        stay open HOLD seconds more
+    peer.py feed FILE [CHUNK]           FILE, CHUNK bytes (65536) at a time,
+                                        10 ms apart
+    peer.py trickle FILE                FILE one byte at a time, 5 ms apart
+
 With PEER_NODELAY set (non-empty) in its environment, the connection of
 listen and connect gets TCP_NODELAY.
 
@@ -511,6 +519,44 @@ if sys.argv[1] == "closed-port":
 if sys.argv[1] == "free-port":
     free_port(sys.argv[2] if len(sys.argv) > 2 else "tcp")
     sys.exit(0)
+
+# ------------------------------------------------ fault-test stdin sources
+# (test/netloss.bats, test/faults.bats, test/stress.bats)
+
+
+def paced_lines(n, secs, hold):
+    for k in range(n):
+        if k:
+            time.sleep(secs)
+        sys.stdout.write("line %d\n" % (k + 1))
+        sys.stdout.flush()
+    time.sleep(hold)
+
+
+def paced_copy(path, chunk, pause):
+    out = sys.stdout.buffer
+    with open(path, "rb") as f:
+        while True:
+            d = f.read(chunk)
+            if not d:
+                break
+            out.write(d)
+            out.flush()
+            time.sleep(pause)
+
+
+if sys.argv[1] == "pace":
+    paced_lines(int(sys.argv[2]), float(sys.argv[3]),
+                float(sys.argv[4]) if len(sys.argv) > 4 else 0)
+    sys.exit(0)
+if sys.argv[1] == "feed":
+    paced_copy(sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else 65536, 0.01)
+    sys.exit(0)
+if sys.argv[1] == "trickle":
+    paced_copy(sys.argv[2], 1, 0.005)
+    sys.exit(0)
+# ------------------------------------------------ end of fault-test sources
+
 if sys.argv[1] not in ("listen", "connect") or len(sys.argv) < 3:
     fail("unknown subcommand " + " ".join(sys.argv[1:]))
 

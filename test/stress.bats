@@ -195,7 +195,7 @@ cpu_ticks() {
 # stalled_reader DIRECTION SPLICE: 4 MB through a sock whose stdout reader
 # (cat behind a FIFO) takes 100000 bytes, stalls for 2 s, then reads the
 # rest. The writing sock must wait without spinning (under 0.3 s of CPU
-# over a second of the stall), then deliver every byte and exit 0.
+# over the first second of the stall), then deliver every byte and exit 0.
 stalled_reader() {
 	local dir=$1 writer start
 	[ "$2" = nosplice ] && export SOCK_NOSPLICE=1
@@ -222,11 +222,15 @@ stalled_reader() {
 		writer=$CPID
 	fi
 	wait_for 5 size_at_least "$T/out" 100000
-	# Now in the stall: the writing sock waits on a full pipe.
-	sleep 0.3
+	# The stall has begun: the writing sock fills the pipe (a few
+	# milliseconds of CPU, counted in) and must then wait. Its CPU time
+	# over the next second (the sleep is the measuring window, not a wait
+	# for anything) must stay under 0.3 s.
 	t0=$(cpu_ticks "$writer")
 	sleep 1
 	t1=$(cpu_ticks "$writer")
+	# The window was inside the stall: the reader has not resumed.
+	size_is "$T/out" 100000
 	if [ $((t1 - t0)) -gt $(($(getconf CLK_TCK) * 3 / 10)) ]; then
 		echo "sock $writer used $((t1 - t0)) ticks of CPU in 1 s of stall" >&2
 		return 1
@@ -256,23 +260,13 @@ stalled_reader() {
 	stalled_reader up nosplice
 }
 
-# TRICKLE_PY FILE: write FILE to stdout one byte at a time, 5 ms apart.
-TRICKLE_PY='
-import sys, time
-out = sys.stdout.buffer
-for b in open(sys.argv[1], "rb").read():
-    out.write(bytes([b]))
-    out.flush()
-    time.sleep(0.005)
-'
-
 @test "300 bytes trickled into a client's stdin one at a time arrive whole and in order" {
 	random_file "$T/in" 300
 	sock_listen /dev/null "$T/out" "$T/lerr" 127.0.0.1 0
 	# shellcheck disable=SC2016 # expanded by the inner shell
 	run -0 --separate-stderr timeout 20 bash -c 'set -o pipefail
-	    python3 -c "$3" "$2" | "$0" 127.0.0.1 "$1"' "$SOCK" "$PORT" \
-	    "$T/in" "$TRICKLE_PY"
+	    python3 "$3" trickle "$2" | "$0" 127.0.0.1 "$1"' "$SOCK" "$PORT" \
+	    "$T/in" "$PEER_PY"
 	[ -z "$stderr" ]
 	wait_exit "$LPID" 10
 	[ "$EXIT_STATUS" -eq 0 ]
@@ -284,7 +278,7 @@ for b in open(sys.argv[1], "rb").read():
 	hold_fifo "$T/ififo"
 	# The child opens the FIFO: a redirection here would block the test.
 	# shellcheck disable=SC2016 # expanded by the inner shell
-	bg sh -c 'exec python3 -c "$0" "$1" >"$2"' "$TRICKLE_PY" "$T/in" \
+	bg sh -c 'exec python3 "$0" trickle "$1" >"$2"' "$PEER_PY" "$T/in" \
 	    "$T/ififo"
 	sock_listen "$T/ififo" /dev/null "$T/lerr" 127.0.0.1 0
 	# shellcheck disable=SC2016 # expanded by the inner shell
