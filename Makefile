@@ -22,10 +22,22 @@ TLS	?= yes
 PORTABLE_CPPFLAGS_1 = -DSOCK_PORTABLE
 
 # TLS=yes: OpenSSL 3, found by pkg-config when the commands run.
-TLS_FLAGS_yes = -DHAVE_TLS `pkg-config --cflags openssl`
-TLS_LIBS_yes  = `pkg-config --libs openssl`
+# TLS_LINK=dlopen (the default) opens libssl.so.3 only when --tls is used,
+# so that every other invocation starts as fast and as small as TLS=no
+# (tlsload.h); TLS_LINK=direct links -lssl -lcrypto, for the static build
+# and for systems without dlopen. DL_LIBS: where dlopen is (empty where
+# libc has it).
+TLS_LINK ?= dlopen
+DL_LIBS	 ?= -ldl
+TLS_FLAGS_yes = -DHAVE_TLS `pkg-config --cflags openssl` \
+		$(TLS_LINK_FLAGS_$(TLS_LINK))
+TLS_LIBS_yes  = $(TLS_LINK_LIBS_$(TLS_LINK))
 TLS_FLAGS_no  =
 TLS_LIBS_no   =
+TLS_LINK_FLAGS_dlopen = -DTLS_DLOPEN
+TLS_LINK_LIBS_dlopen  = $(DL_LIBS)
+TLS_LINK_FLAGS_direct =
+TLS_LINK_LIBS_direct  = `pkg-config --libs openssl`
 
 SOCK_CPPFLAGS = -D_GNU_SOURCE $(PORTABLE_CPPFLAGS_$(PORTABLE)) $(TLS_FLAGS_$(TLS))
 SOCK_LIBS     = $(TLS_LIBS_$(TLS))
@@ -35,9 +47,9 @@ SAN_FLAGS     = -fsanitize=address,undefined -fno-omit-frame-pointer \
 		-fno-sanitize-recover=all
 
 SRCS	= sock.c end.c exec.c forward.c proxy.c proxyd.c relay.c scan.c server.c tls.c \
-	  util.c
+	  tlsload.c util.c
 OBJS	= sock.o end.o exec.o forward.o proxy.o proxyd.o relay.o scan.o server.o tls.o \
-	  util.o
+	  tlsload.o util.o
 
 all: sock
 
@@ -49,6 +61,7 @@ sock: $(OBJS)
 
 $(OBJS): sock.h
 forward.o proxyd.o: proxyd.h
+tls.o tlsload.o: tlsload.h
 
 # The whole suite; bats from PATH, else a pinned copy from npm (test/run).
 test: sock test/relay-pair
@@ -61,7 +74,7 @@ test/relay-pair: test/relay-pair.c $(RELAY_PAIR_OBJS) sock.h
 	    $(LDFLAGS) -o $@ test/relay-pair.c $(RELAY_PAIR_OBJS) $(LDLIBS)
 
 # The whole suite again, against a build with AddressSanitizer and UBSan.
-sock-san: $(SRCS) sock.h proxyd.h
+sock-san: $(SRCS) sock.h proxyd.h tlsload.h
 	$(CC) $(SOCK_CPPFLAGS) $(CPPFLAGS) $(SOCK_CFLAGS) $(CFLAGS) \
 	    $(SAN_FLAGS) $(LDFLAGS) -o $@ $(SRCS) $(LDLIBS) $(SOCK_LIBS)
 

@@ -2039,6 +2039,9 @@ open_tls(const struct opts *o, struct relay_io *io)
 {
 	char buf[512];
 
+	/* Without the library --tls cannot be used, as if not built in. */
+	if (tls_load(buf, sizeof(buf)) == -1)
+		errx(EXIT_USAGE, "%s", buf);
 	if ((io->tls = tls_ctx_new(o, buf, sizeof(buf))) == NULL)
 		errx(EXIT_NET, "%s", buf);
 	if (o->listen && o->verbose > 0) {

@@ -712,6 +712,13 @@ size_t	telnet_filter(struct telnet *t, char *p, size_t n,
  * exits; nothing of OpenSSL is touched before tls_ctx_new.
  */
 
+/*
+ * tlsload.c: make OpenSSL usable, once, before tls_ctx_new (a build with
+ * TLS_LINK=dlopen opens libssl.so.3 here; other builds have nothing to
+ * do). Returns 0, or -1 with why naming the library and the reason.
+ */
+int	tls_load(char *why, size_t whylen);
+
 /* Room for "SHA256:AB:CD:...:EF" (32 bytes) and its NUL. */
 #define TLS_FP_TEXT	103
 

@@ -190,6 +190,8 @@ tls_describe_peer(const struct end *e, char *buf, size_t len)
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "tlsload.h"
+
 #if OPENSSL_VERSION_NUMBER < 0x30000000L
 #error "sock's TLS needs OpenSSL 3; build with make TLS=no without it"
 #endif
