@@ -174,6 +174,51 @@ fingerprint() {
 	run -0 "$T/sock-notls" --version
 }
 
+# need_tls_dlopen: skip where sock is linked with OpenSSL (a static build,
+# or make TLS_LINK=direct) instead of opening libssl.so.3 for --tls.
+need_tls_dlopen() {
+	need_tls
+	if ldd "$SOCK" 2>&1 | grep -q -e libssl -e 'not a dynamic' -e 'statically linked'; then
+		skip "sock is linked with OpenSSL (TLS_LINK=direct or static)"
+	fi
+}
+
+# maps_libssl PID: the path of the libssl PID has mapped (empty if none).
+maps_libssl() {
+	awk '$6 ~ /\/libssl[.]so/ { print $6; exit }' "/proc/$1/maps"
+}
+
+@test "without --tls nothing of OpenSSL is loaded; with --tls libssl is" {
+	need_tls_dlopen
+	: >"$T/in"
+	sock_listen "$T/in" "$T/out" "$T/err" 127.0.0.1 0
+	grep -q . "/proc/$LPID/maps"
+	run ! grep -e libssl -e libcrypto "/proc/$LPID/maps"
+	sock_listen "$T/in" "$T/out" "$T/err2" --tls 127.0.0.1 0
+	grep -q '/libcrypto[.]so' "/proc/$LPID/maps"
+	[ -n "$(maps_libssl "$LPID")" ]
+}
+
+@test "--tls without a loadable libssl.so.3 is exit 2 naming the library" {
+	local lib
+	need_tls_dlopen
+	command -v unshare >/dev/null || skip "no unshare"
+	unshare -m true 2>/dev/null || skip "unshare -m fails (not root?)"
+	: >"$T/in"
+	sock_listen "$T/in" "$T/out" "$T/err" --tls 127.0.0.1 0
+	lib=$(readlink -f "$(maps_libssl "$LPID")")
+	[ -f "$lib" ]
+	# In a private mount namespace, an empty file where libssl was.
+	run -2 --separate-stderr unshare -m sh -c \
+	    'mount --bind /dev/null "$0" && exec "$@"' "$lib" \
+	    "$SOCK" --tls --tls-insecure 127.0.0.1 "$PORT" </dev/null
+	[[ $stderr == 'sock: --tls needs libssl.so.3 (OpenSSL 3): '?* ]]
+	[ "$(wc -l <<<"$stderr")" -eq 1 ]
+	# Without --tls the same sock works there.
+	run -0 unshare -m sh -c 'mount --bind /dev/null "$0" && exec "$@"' \
+	    "$lib" "$SOCK" -z 127.0.0.1 "$PORT"
+}
+
 # ---------------------------------------------------------------- files
 
 @test "a missing certificate file is exit 1 naming it, before any socket" {
