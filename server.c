@@ -1042,5 +1042,9 @@ tls_session_start(const struct opts *o, struct conn *c, struct tls_ctx *ctx,
 		tls_describe_peer(e, line, sizeof(line));
 		warnx("%s", line);
 	}
+	if (o->verbose > 1) {
+		tls_describe_ktls(e, line, sizeof(line));
+		warnx("%s", line);
+	}
 	return EXIT_OK;
 }

@@ -794,6 +794,12 @@ void	tls_describe_session(const struct end *e, char *buf, size_t len);
 void	tls_describe_peer(const struct end *e, char *buf, size_t len);
 
 /*
+ * The -vv line on kernel TLS: "kernel TLS: send on, receive off", or
+ * "kernel TLS: off (the kernel has no tls module; OpenSSL encrypts)".
+ */
+void	tls_describe_ktls(const struct end *e, char *buf, size_t len);
+
+/*
  * exec.c
  */
 

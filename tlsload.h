@@ -21,6 +21,7 @@
 
 /* Every OpenSSL function tls.c calls, once. */
 #define TLS_API(X) \
+	X(BIO_ctrl) \
 	X(BIO_free) \
 	X(BIO_new) \
 	X(BIO_read) \
@@ -47,8 +48,10 @@
 	X(SSL_CTX_set_alpn_protos) \
 	X(SSL_CTX_set_alpn_select_cb) \
 	X(SSL_CTX_set_client_CA_list) \
+	X(SSL_CTX_set_default_read_buffer_len) \
 	X(SSL_CTX_set_default_verify_paths) \
 	X(SSL_CTX_set_num_tickets) \
+	X(SSL_CTX_set_options) \
 	X(SSL_CTX_set_verify) \
 	X(SSL_CTX_use_PrivateKey) \
 	X(SSL_CTX_use_PrivateKey_file) \
@@ -63,8 +66,11 @@
 	X(SSL_get0_peername) \
 	X(SSL_get_current_cipher) \
 	X(SSL_get_error) \
+	X(SSL_get_rbio) \
 	X(SSL_get_verify_result) \
 	X(SSL_get_version) \
+	X(SSL_get_wbio) \
+	X(SSL_has_pending) \
 	X(SSL_load_client_CA_file) \
 	X(SSL_new) \
 	X(SSL_pending) \
@@ -109,6 +115,7 @@ struct tls_api {
 extern struct tls_api tls_api;
 
 #ifndef TLSLOAD_IMPL
+#define BIO_ctrl	(*tls_api.BIO_ctrl)
 #define BIO_free	(*tls_api.BIO_free)
 #define BIO_new	(*tls_api.BIO_new)
 #define BIO_read	(*tls_api.BIO_read)
@@ -135,8 +142,10 @@ extern struct tls_api tls_api;
 #define SSL_CTX_set_alpn_protos	(*tls_api.SSL_CTX_set_alpn_protos)
 #define SSL_CTX_set_alpn_select_cb	(*tls_api.SSL_CTX_set_alpn_select_cb)
 #define SSL_CTX_set_client_CA_list	(*tls_api.SSL_CTX_set_client_CA_list)
+#define SSL_CTX_set_default_read_buffer_len	(*tls_api.SSL_CTX_set_default_read_buffer_len)
 #define SSL_CTX_set_default_verify_paths	(*tls_api.SSL_CTX_set_default_verify_paths)
 #define SSL_CTX_set_num_tickets	(*tls_api.SSL_CTX_set_num_tickets)
+#define SSL_CTX_set_options	(*tls_api.SSL_CTX_set_options)
 #define SSL_CTX_set_verify	(*tls_api.SSL_CTX_set_verify)
 #define SSL_CTX_use_PrivateKey	(*tls_api.SSL_CTX_use_PrivateKey)
 #define SSL_CTX_use_PrivateKey_file	(*tls_api.SSL_CTX_use_PrivateKey_file)
@@ -151,8 +160,11 @@ extern struct tls_api tls_api;
 #define SSL_get0_peername	(*tls_api.SSL_get0_peername)
 #define SSL_get_current_cipher	(*tls_api.SSL_get_current_cipher)
 #define SSL_get_error	(*tls_api.SSL_get_error)
+#define SSL_get_rbio	(*tls_api.SSL_get_rbio)
 #define SSL_get_verify_result	(*tls_api.SSL_get_verify_result)
 #define SSL_get_version	(*tls_api.SSL_get_version)
+#define SSL_get_wbio	(*tls_api.SSL_get_wbio)
+#define SSL_has_pending	(*tls_api.SSL_has_pending)
 #define SSL_load_client_CA_file	(*tls_api.SSL_load_client_CA_file)
 #define SSL_new	(*tls_api.SSL_new)
 #define SSL_pending	(*tls_api.SSL_pending)

@@ -388,6 +388,58 @@ maps_libssl() {
 	grep -qxF "sock: TLS peer certificate: $fp, subject \"CN=sock temporary certificate\"" <<<"$stderr"
 }
 
+@test "megabytes both ways at once over TLS arrive whole (records read ahead, writes partial)" {
+	need_tls_relay
+	random_file "$T/up" 6000000
+	random_file "$T/down" 5000000
+	sock_listen "$T/down" "$T/out" "$T/err" --tls 127.0.0.1 0
+	timeout 60 "$SOCK" --tls --tls-insecure 127.0.0.1 "$PORT" <"$T/up" >"$T/got"
+	wait_exit "$LPID" 10
+	[ "$EXIT_STATUS" -eq 0 ]
+	same_file "$T/up" "$T/out"
+	same_file "$T/down" "$T/got"
+}
+
+@test "records read ahead reach a slow stdout while the connection stays open" {
+	need_tls_relay
+	random_file "$T/big" 1000000
+	open_feed "$T/cin"
+	# A reader of odd sizes: the relay's room for records keeps changing.
+	bg sh -c '"$0" -v -l --tls 127.0.0.1 0 </dev/null 2>"$1" |
+	    dd bs=777 of="$2" 2>/dev/null' "$SOCK" "$T/err" "$T/out"
+	wait_for 5 has_port_line "$T/err"
+	PORT=$(port_from "$T/err")
+	bg sh -c 'exec "$0" --tls --tls-insecure 127.0.0.1 "$1" <"$2" >/dev/null' \
+	    "$SOCK" "$PORT" "$T/cin"
+	timeout 10 sh -c 'cat "$0" >"$1"' "$T/big" "$T/cin"
+	# All of it, before the client's stdin ends.
+	wait_for 10 size_is "$T/out" 1000000
+	same_file "$T/big" "$T/out"
+	end_feed "$T/cin"
+}
+
+@test "-vv tells whether kernel TLS was taken; without it OpenSSL carries the data" {
+	local want
+	need_tls_relay
+	printf 'down\n' >"$T/down"
+	# -v twice: sock_listen gives one.
+	sock_listen "$T/down" "$T/out" "$T/err" -v --tls 127.0.0.1 0
+	run -0 --separate-stderr timeout 20 "$SOCK" -vv --tls --tls-insecure 127.0.0.1 "$PORT" <<<up
+	[ "$output" = down ]
+	wait_exit "$LPID" 10
+	[ "$EXIT_STATUS" -eq 0 ]
+	[ "$(cat "$T/out")" = up ]
+	if grep -qw tls /proc/sys/net/ipv4/tcp_available_ulp 2>/dev/null; then
+		want='^sock: kernel TLS: (send (on|off), receive (on|off)|off \(not for this session.s version or cipher; OpenSSL encrypts\))$'
+	else
+		want='^sock: kernel TLS: off \(the kernel has no tls module; OpenSSL encrypts\)$'
+	fi
+	[ "$(grep -c '^sock: kernel TLS' <<<"$stderr")" -eq 1 ]
+	grep -Eq "$want" <<<"$stderr"
+	[ "$(grep -c '^sock: kernel TLS' "$T/err")" -eq 1 ]
+	grep -Eq "$want" "$T/err"
+}
+
 @test "a verified client sends to openssl s_server and gets its answer" {
 	need_tls_relay
 	# s_server's stdin stays open until the request is in: at the end of
