@@ -636,8 +636,8 @@ tls_read(struct end *e, void *buf, size_t len)
 
 	if (len > INT_MAX)
 		len = INT_MAX;
+	ERR_clear_error();
 	for (;;) {
-		ERR_clear_error();
 		errno = 0;
 		r = SSL_read(te->ssl, p + got, (int)(len - got));
 		if (r <= 0)
@@ -672,8 +672,8 @@ tls_write(struct end *e, const void *buf, size_t len)
 
 	if (len > INT_MAX)
 		len = INT_MAX;
+	ERR_clear_error();
 	while (done < len) {
-		ERR_clear_error();
 		errno = 0;
 		r = SSL_write(te->ssl, p + done, (int)(len - done));
 		if (r <= 0) {
