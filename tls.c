@@ -230,6 +230,8 @@ struct tls_end {
 	bool		 close_notify_sent; /* next: shutdown(SHUT_WR) */
 	bool		 want_socket;	/* what OpenSSL holds is not a whole
 					   record: reading waits on rfd */
+	int		 read_errno;	/* a failure met after bytes that were
+					   returned: the next read's, with why */
 };
 
 /* "SHA256:AB:CD:...:EF", the form --tls-pin takes. */
@@ -632,8 +634,12 @@ tls_read(struct end *e, void *buf, size_t len)
 	struct tls_end *te = e->impl;
 	char *p = buf;
 	size_t got = 0;
-	int r;
+	int r, err;
 
+	if (te->read_errno != 0) {
+		errno = te->read_errno;
+		return -1;
+	}
 	if (len > INT_MAX)
 		len = INT_MAX;
 	ERR_clear_error();
@@ -647,12 +653,18 @@ tls_read(struct end *e, void *buf, size_t len)
 		if (got == len || !SSL_has_pending(te->ssl))
 			return (ssize_t)got;
 	}
-	te->want_socket = SSL_get_error(te->ssl, r) == SSL_ERROR_WANT_READ;
+	err = SSL_get_error(te->ssl, r);
+	te->want_socket = err == SSL_ERROR_WANT_READ;
 	if (got > 0) {
+		/* A failure now is told after the bytes before it. */
+		if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE &&
+		    err != SSL_ERROR_ZERO_RETURN &&
+		    ssl_fail(e, r, &e->read_wait, false) == -1)
+			te->read_errno = errno;
 		ERR_clear_error();
 		return (ssize_t)got;
 	}
-	if (SSL_get_error(te->ssl, r) == SSL_ERROR_ZERO_RETURN)
+	if (err == SSL_ERROR_ZERO_RETURN)
 		return 0;		/* close_notify: a clean end */
 	return ssl_fail(e, r, &e->read_wait, false);
 }
@@ -929,15 +941,14 @@ tls_describe_session(const struct end *e, char *buf, size_t len)
 static bool
 kernel_has_tls(void)
 {
-	char line[256];
+	char line[256], *w;
 	FILE *f;
 	bool yes = false;
 
 	if ((f = fopen("/proc/sys/net/ipv4/tcp_available_ulp", "r")) == NULL)
 		return false;
 	if (fgets(line, sizeof(line), f) != NULL)
-		for (char *w = strtok(line, " \n"); w != NULL;
-		    w = strtok(NULL, " \n"))
+		for (w = strtok(line, " \n"); w != NULL; w = strtok(NULL, " \n"))
 			if (strcmp(w, "tls") == 0)
 				yes = true;
 	fclose(f);

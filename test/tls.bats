@@ -490,6 +490,45 @@ PY
 	[[ $stderr == *'connection closed without close_notify; the tail may be missing'* ]]
 }
 
+@test "a record cut short by the peer's close after whole ones: the whole ones out, then exit 1" {
+	need_tls_relay
+	need python3
+	# The server sends one write: a whole record, the start of another,
+	# then its FIN; the client reads them ahead in one go.
+	python3 - "$C/server.pem" "$C/server.key" "$T/pport" <<'PY' 3>&- &
+import os, socket, ssl, sys
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(sys.argv[1], sys.argv[2])
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(1)
+open(sys.argv[3] + ".tmp", "w").write("%d\n" % s.getsockname()[1])
+os.rename(sys.argv[3] + ".tmp", sys.argv[3])
+c, _ = s.accept()
+rb, wb = ssl.MemoryBIO(), ssl.MemoryBIO()
+t = ctx.wrap_bio(rb, wb, server_side=True)
+while True:
+    try:
+        t.do_handshake()
+        break
+    except ssl.SSLWantReadError:
+        c.sendall(wb.read())
+        d = c.recv(65536)
+        if not d:
+            sys.exit(1)
+        rb.write(d)
+c.sendall(wb.read())
+t.write(b"whole record\n")
+c.sendall(wb.read() + b"\x17\x03\x03\x00\x40" + bytes(10))
+c.close()
+PY
+	PIDS+=("$!")
+	wait_for 5 test -s "$T/pport"
+	run -1 --separate-stderr timeout 10 "$SOCK" --tls --tls-ca "$C/ca.pem" localhost "$(cat "$T/pport")" </dev/null
+	[ "$output" = "whole record" ]
+	[[ $stderr == *'connection closed without close_notify; the tail may be missing'* ]]
+}
+
 @test "end of stdin sends close_notify, and s_client sees the whole file" {
 	need_tls_relay
 	random_file "$T/file" 100000
