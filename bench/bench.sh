@@ -469,6 +469,27 @@ ts.sort()
 print(f"{ts[len(ts) // 2] * 1000:.3f}")
 EOF
 
+# taxstart.py N NAME=CMD ...: N rounds, each running every CMD (one string,
+# split on spaces) once, the order rotated each round so that the
+# machine's drift falls on all alike; prints "NAME median_ms" per CMD.
+cat >"$WORK/taxstart.py" <<'EOF' || die "cannot write $WORK/taxstart.py"
+import os, statistics, sys, time
+n, cmds = int(sys.argv[1]), [a.split("=", 1) for a in sys.argv[2:]]
+ts = {name: [] for name, _ in cmds}
+# posix_spawn (a vfork) costs less, and less variably, than a fork of python.
+null = [(os.POSIX_SPAWN_OPEN, k, os.devnull, os.O_RDWR, 0) for k in (0, 1, 2)]
+for i in range(10 + n):
+    for name, cmd in cmds[i % len(cmds):] + cmds[:i % len(cmds)]:
+        argv = cmd.split()
+        t = time.perf_counter()
+        pid = os.posix_spawn(argv[0], argv, os.environ, file_actions=null)
+        os.waitpid(pid, 0)
+        if i >= 10:
+            ts[name].append(time.perf_counter() - t)
+for name, _ in cmds:
+    print(name, f"{statistics.median(ts[name]) * 1000:.3f}")
+EOF
+
 # start.py N CMD...: fallback when hyperfine is missing; median wall time (ms)
 # of N runs (after 10 warm-up runs) and the exit codes seen.
 cat >"$WORK/start.py" <<'EOF' || die "cannot write $WORK/start.py"
@@ -1063,6 +1084,36 @@ client_rss() {
 	raw crss plain "$tool" "$rnd" "$("${PY[@]}" -c "print(f'{${r[4]} / 1024:.2f}')")"
 }
 
+# tax_startup ROUND: -h and a refused connect of sock, its TLS=no build,
+# /bin/true and nc.openbsd, interleaved run by run (taxstart.py).
+tax_startup() {
+	local rnd=$1 kind name val out
+	local -a c
+	for kind in help refused; do
+		RUN_DESC="start-up beside TLS=no ($kind), round $rnd"
+		c=()
+		for name in "${TAX_TOOLS[@]}"; do
+			if [[ $kind == help ]]; then
+				case $name in
+				sock) c+=("sock=$SOCK -h") ;;
+				sock-notls) c+=("sock-notls=$SOCK_NOTLS -h") ;;
+				*) c+=("$name=$(command -v "$name") -h") ;;
+				esac
+			else
+				cmd_for client "$name" "$REFUSED_PORT"
+				CMD[0]=$(command -v "${CMD[0]}")
+				c+=("$name=${CMD[*]}")
+			fi
+		done
+		c+=("true=/bin/true")
+		out=$(timeout 600 "${PY[@]}" "$WORK/taxstart.py" "$START_RUNS" "${c[@]}") ||
+			fail_run "the timing loop failed"
+		while read -r name val; do
+			raw tax_start "$kind" "$name" "$rnd" "$val"
+		done <<<"$out"
+	done
+}
+
 # tax_tls_round ROUND: the figures of issue 24 that the rest of a run
 # does not take: TLS down, handshakes, one TLS client, client RSS.
 tax_tls_round() {
@@ -1079,10 +1130,11 @@ tax_tls_round() {
 			[[ -n $t ]] && tls_once "$t" "$rnd"
 		done
 	fi
-	note "round $rnd/$ROUNDS: client RSS (${TAX_TOOLS[*]})"
+	note "round $rnd/$ROUNDS: client RSS, start-up (${TAX_TOOLS[*]})"
 	for t in "${TAX_TOOLS[@]}"; do
 		client_rss "$t" "$rnd"
 	done
+	tax_startup "$rnd"
 }
 
 # tls_report: TLS beside the faster peer, and sock beside its TLS=no build.
@@ -1130,8 +1182,9 @@ if med("hs", "rate", "sock") is not None:
               f"one client {ratio(med('once', 'tls', 'sock'), med('once', 'tls', 'ncat'))}  (goal: >= 2x handshakes/s)")
 tools = [t for t in ("sock", "sock-notls", "true", "nc.openbsd") if any(k[2] == t for k in v)]
 print(f"\n8. The tax of TLS: sock beside the same sources built TLS=no, medians of {n} run(s)")
+print("  (start-up: python's posix_spawn and wait, the commands taking turns run by run)")
 print("  " + f"{'':<22}" + "".join(f"{t:>12}" for t in tools) + "   sock/TLS=no  sock/true  sock/nc")
-rows = [("start", "help", "TOOL -h, ms", "{:.2f}"), ("start", "refused", "refused connect, ms", "{:.2f}"),
+rows = [("tax_start", "help", "TOOL -h, ms", "{:.2f}"), ("tax_start", "refused", "refused connect, ms", "{:.2f}"),
         ("crss", "plain", "client peak RSS, MiB", "{:.2f}"), ("cps", "seq", "connections/s", "{:.0f}")]
 for m, s, label, fmt in rows:
     line = "  " + f"{label:<22}" + "".join(f"{num(med(m, s, t), fmt):>12}" for t in tools)
@@ -1202,12 +1255,9 @@ if ((TLS_ONLY)); then
 			done
 		fi
 		tax_tls_round "$rnd"
-		note "round $rnd/$ROUNDS: connections, start-up (${TAX_TOOLS[*]} true)"
+		note "round $rnd/$ROUNDS: connections (${TAX_TOOLS[*]})"
 		for t in "${TAX_TOOLS[@]}"; do
 			conns "$t" "$rnd"
-		done
-		for t in "${TAX_TOOLS[@]}" true; do
-			startup "$t" "$rnd"
 		done
 	done
 	rm -f "$DATA"
@@ -1259,7 +1309,7 @@ for ((rnd = 1; rnd <= ROUNDS; rnd++)); do
 	for t in "${TOOLS[@]}" "${NOTLS[@]}"; do
 		conns "$t" "$rnd"
 	done
-	for t in "${TOOLS[@]}" "${NOTLS[@]}" true; do
+	for t in "${TOOLS[@]}"; do
 		startup "$t" "$rnd"
 	done
 	tax_tls_round "$rnd"
