@@ -706,7 +706,11 @@ serve_loop(struct server *s)
 		for (i = 0; i < s->n; i++) {
 			struct client *c = s->clients[i];
 
-			if (client_readable(s, c) || c->handshaking)
+			/* Bytes a TLS client's session holds: no wait. */
+			if (client_readable(s, c) &&
+			    c->end.ops->pending(&c->end) > 0)
+				deadline = now;
+			else if (client_readable(s, c) || c->handshaking)
 				note_fd(end_watch(&c->end, true, &rfds, &wfds),
 				    &maxfd);
 			if (c->out.len > 0 && !c->handshaking)

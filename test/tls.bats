@@ -419,6 +419,35 @@ maps_libssl() {
 	end_feed "$T/cin"
 }
 
+@test "-k --tls: records read ahead reach a slow stdout while the client's connection stays open" {
+	need_tls_relay
+	need python3
+	random_file "$T/big" 3000000
+	open_feed "$T/cin"
+	# A reader slower than the network (4 KiB a millisecond): the
+	# server's queue for stdout fills, and it stops reading the client.
+	bg sh -c '"$0" -v -k -l --tls 127.0.0.1 0 </dev/null 2>"$1" |
+	    python3 -c "
+import os, sys, time
+with open(sys.argv[1], \"wb\") as f:
+    while True:
+        b = os.read(0, 4096)
+        if not b:
+            break
+        f.write(b)
+        f.flush()
+        time.sleep(0.001)
+" "$2"' "$SOCK" "$T/err" "$T/out"
+	wait_for 5 has_port_line "$T/err"
+	PORT=$(port_from "$T/err")
+	bg sh -c 'exec "$0" --tls --tls-insecure 127.0.0.1 "$1" <"$2" >/dev/null' \
+	    "$SOCK" "$PORT" "$T/cin"
+	timeout 10 sh -c 'cat "$0" >"$1"' "$T/big" "$T/cin"
+	wait_for 20 size_is "$T/out" 3000000
+	same_file "$T/big" "$T/out"
+	end_feed "$T/cin"
+}
+
 @test "-vv tells whether kernel TLS was taken; without it OpenSSL carries the data" {
 	local want
 	need_tls_relay
