@@ -39,7 +39,7 @@ Compare sock with nc.openbsd, ncat and socat over 127.0.0.1: bulk throughput
 (file->null, pipe->pipe, download, ->file), CPU per GiB, 1-byte round-trip
 latency, start-up time, peak RSS and connections per second.
 
-  --quick       1 round, 256 MiB transfers, fewer iterations (about 1 minute)
+  --quick       1 round, 256 MiB transfers, fewer iterations (a few minutes)
   --rounds N    number of interleaved rounds (default 3)
   --forward-only  only forwarding: throughput, CPU per GiB, conn/s (sock, socat, ncat)
   --tls-only    only TLS and the tax of TLS: start-up beside a TLS=no build and
