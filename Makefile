@@ -26,10 +26,22 @@ TLS	?= yes
 PORTABLE_CPPFLAGS_1 = -DSOCK_PORTABLE
 
 # TLS=yes: OpenSSL 3, found by pkg-config when the commands run.
-TLS_FLAGS_yes = -DHAVE_TLS `pkg-config --cflags openssl`
-TLS_LIBS_yes  = `pkg-config --libs openssl`
+# TLS_LINK=dlopen (the default) opens libssl.so.3 only when --tls is used,
+# so that every other invocation starts as fast and as small as TLS=no
+# (tlsload.h); TLS_LINK=direct links -lssl -lcrypto, for the static build
+# and for systems without dlopen. DL_LIBS: where dlopen is (empty where
+# libc has it).
+TLS_LINK ?= dlopen
+DL_LIBS	 ?= -ldl
+TLS_FLAGS_yes = -DHAVE_TLS `pkg-config --cflags openssl` \
+		$(TLS_LINK_FLAGS_$(TLS_LINK))
+TLS_LIBS_yes  = $(TLS_LINK_LIBS_$(TLS_LINK))
 TLS_FLAGS_no  =
 TLS_LIBS_no   =
+TLS_LINK_FLAGS_dlopen = -DTLS_DLOPEN
+TLS_LINK_LIBS_dlopen  = $(DL_LIBS)
+TLS_LINK_FLAGS_direct =
+TLS_LINK_LIBS_direct  = `pkg-config --libs openssl`
 
 SOCK_CPPFLAGS = -D_GNU_SOURCE -DSOCK_VERSION='"$(VERSION)"' $(PORTABLE_CPPFLAGS_$(PORTABLE)) $(TLS_FLAGS_$(TLS))
 SOCK_LIBS     = $(TLS_LIBS_$(TLS))
@@ -39,11 +51,13 @@ SAN_FLAGS     = -fsanitize=address,undefined -fno-omit-frame-pointer \
 		-fno-sanitize-recover=all
 
 SRCS	= sock.c connect.c end.c exec.c forward.c hook.c proxy.c proxyd.c \
-	  relay.c rules.c scan.c server.c sources.c tls.c util.c way.c
+	  relay.c rules.c scan.c server.c sources.c tls.c tlsload.c util.c \
+	  way.c
 HDRS	= sock.h connect.h end.h exec.h forward.h hook.h net.h parse.h proxy.h \
-	  proxyd.h relay.h scan.h server.h sources.h tls.h way.h
+	  proxyd.h relay.h scan.h server.h sources.h tls.h tlsload.h way.h
 OBJS	= sock.o connect.o end.o exec.o forward.o hook.o proxy.o proxyd.o \
-	  relay.o rules.o scan.o server.o sources.o tls.o util.o way.o
+	  relay.o rules.o scan.o server.o sources.o tls.o tlsload.o util.o \
+	  way.o
 
 all: sock
 
@@ -69,7 +83,8 @@ rules.o: sock.h end.h net.h parse.h relay.h
 scan.o: sock.h net.h parse.h proxy.h scan.h
 server.o: sock.h end.h net.h tls.h exec.h server.h sources.h relay.h
 sources.o: sources.h
-tls.o: sock.h end.h net.h tls.h
+tls.o: sock.h end.h net.h tls.h tlsload.h
+tlsload.o: tls.h tlsload.h
 util.o: sock.h net.h parse.h
 way.o: sock.h end.h way.h
 $(OBJS): .check-tls-$(TLS)
@@ -140,14 +155,14 @@ lint:
 # by .ci/openssl-musl into OPENSSL_MUSL (once, about 2 minutes of CPU;
 # OPENSSL_MUSL=DIR reuses a build). make static TLS=no needs no OpenSSL.
 # libssl.a and libcrypto.a are linked in directly: a static binary cannot
-# dlopen a library (TLS_LINK=direct, once TLS can be loaded at run time).
+# dlopen a library (TLS_LINK=direct).
 # The objects are rebuilt with musl-gcc, so the build starts with a clean.
 MUSL_CC	= musl-gcc
 OPENSSL_MUSL = openssl-musl
 static: static-cc static-openssl-$(TLS)
 	$(MAKE) clean
 	PKG_CONFIG_LIBDIR=$(OPENSSL_MUSL)/lib/pkgconfig \
-	    $(MAKE) CC=$(MUSL_CC) LDFLAGS='$(LDFLAGS) -static' sock
+	    $(MAKE) CC=$(MUSL_CC) TLS_LINK=direct LDFLAGS='$(LDFLAGS) -static' sock
 static-cc:
 	@if ! command -v $(MUSL_CC) >/dev/null 2>&1; then \
 		echo 'sock: make static needs $(MUSL_CC): apt-get install musl-tools' >&2; \

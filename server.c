@@ -767,7 +767,11 @@ serve_loop(struct server *s)
 		for (i = 0; i < s->n; i++) {
 			struct client *c = s->clients[i];
 
-			if (client_readable(s, c) || c->handshaking)
+			/* Bytes a TLS client's session holds: no wait. */
+			if (client_readable(s, c) &&
+			    c->end.ops->pending(&c->end) > 0)
+				deadline = now;
+			else if (client_readable(s, c) || c->handshaking)
 				raise_maxfd(end_watch(&c->end, true, &rfds, &wfds),
 				    &maxfd);
 			if (c->out.len > 0 && !c->handshaking)
@@ -1116,6 +1120,10 @@ tls_session_start(const struct opts *o, struct conn *c, struct tls_ctx *ctx,
 		tls_describe_session(e, line, sizeof(line));
 		warnx("%s", line);
 		tls_describe_peer(e, line, sizeof(line));
+		warnx("%s", line);
+	}
+	if (o->verbose > 1) {
+		tls_describe_ktls(e, line, sizeof(line));
 		warnx("%s", line);
 	}
 	return EXIT_OK;

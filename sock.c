@@ -421,8 +421,11 @@ static void
 print_version(void)
 {
 	printf("sock %s\n", SOCK_VERSION);
-#ifdef HAVE_TLS
-	printf("TLS: built with %s\n", OPENSSL_VERSION_TEXT);
+#if defined(HAVE_TLS) && defined(TLS_DLOPEN)
+	printf("TLS: built with %s, libssl.so.3 loaded when --tls is "
+	    "used\n", OPENSSL_VERSION_TEXT);
+#elif defined(HAVE_TLS)
+	printf("TLS: built with %s, linked in\n", OPENSSL_VERSION_TEXT);
 #else
 	printf("TLS: none (built with TLS=no)\n");
 #endif
@@ -2040,6 +2043,9 @@ open_tls(const struct opts *o, struct relay_io *io)
 {
 	char buf[512];
 
+	/* Without the library --tls cannot be used, as if not built in. */
+	if (tls_load(buf, sizeof(buf)) == -1)
+		errx(EXIT_USAGE, "%s", buf);
 	if ((io->tls = tls_ctx_new(o, buf, sizeof(buf))) == NULL)
 		errx(EXIT_NET, "%s", buf);
 	if (o->listen && o->verbose > 0) {

@@ -180,6 +180,14 @@ tls_describe_peer(const struct end *e, char *buf, size_t len)
 		*buf = '\0';
 }
 
+void
+tls_describe_ktls(const struct end *e, char *buf, size_t len)
+{
+	(void)e;
+	if (len > 0)
+		*buf = '\0';
+}
+
 #else /* HAVE_TLS */
 
 #include <openssl/bio.h>
@@ -193,9 +201,14 @@ tls_describe_peer(const struct end *e, char *buf, size_t len)
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "tlsload.h"
+
 #if OPENSSL_VERSION_NUMBER < 0x30000000L
 #error "sock's TLS needs OpenSSL 3; build with make TLS=no without it"
 #endif
+
+/* What one read(2) of a TLS socket may bring: eight full records. */
+#define TLS_READ_AHEAD	(8 * (16384 + 256))
 
 /* How long the temporary certificate of a listener is valid. */
 #define SELF_SIGNED_DAYS 365L
@@ -218,6 +231,10 @@ struct tls_end {
 	SSL		*ssl;
 	struct tls_ctx	*ctx;
 	bool		 close_notify_sent; /* next: shutdown(SHUT_WR) */
+	bool		 want_socket;	/* what OpenSSL holds is not a whole
+					   record: reading waits on rfd */
+	int		 read_errno;	/* a failure met after bytes that were
+					   returned: the next read's, with why */
 };
 
 /* "SHA256:AB:CD:...:EF", the form --tls-pin takes. */
@@ -446,8 +463,18 @@ tls_ctx_new(const struct opts *o, char *why, size_t whylen)
 		    "make a TLS context"));
 		goto fail;
 	}
+	/*
+	 * Partial writes: the relay offers what it has and keeps the rest.
+	 * Released buffers: an idle session holds no record buffers (a -k
+	 * listener may hold thousands). Kernel TLS where the kernel has it
+	 * (the tls module): OpenSSL falls back to itself where it has not.
+	 */
 	SSL_CTX_set_mode(t->ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
-	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
+	SSL_CTX_set_options(t->ctx, SSL_OP_ENABLE_KTLS);
+	/* Read-ahead: several records per read(2), not two reads each. */
+	SSL_CTX_set_read_ahead(t->ctx, 1);
+	SSL_CTX_set_default_read_buffer_len(t->ctx, TLS_READ_AHEAD);
 	SSL_CTX_set_session_cache_mode(t->ctx, SSL_SESS_CACHE_OFF);
 	if (SSL_CTX_set_min_proto_version(t->ctx, to->min_version == 13 ?
 	    TLS1_3_VERSION : TLS1_2_VERSION) != 1) {
@@ -598,36 +625,87 @@ ssl_fail(struct end *e, int r, enum end_wait *wait, bool during)
 	return -1;
 }
 
+/*
+ * As many records as fit in buf, while OpenSSL holds them: with read-ahead
+ * one read(2) brings several, and the sink gets them in one write. What
+ * ends the call after some bytes (the peer's close_notify, a failure) is
+ * met again by the next one.
+ */
 static ssize_t
 tls_read(struct end *e, void *buf, size_t len)
 {
 	struct tls_end *te = e->impl;
-	int r;
+	char *p = buf;
+	size_t got = 0;
+	int r, err;
 
+	if (te->read_errno != 0) {
+		errno = te->read_errno;
+		return -1;
+	}
+	if (len > INT_MAX)
+		len = INT_MAX;
 	ERR_clear_error();
-	errno = 0;
-	r = SSL_read(te->ssl, buf, len > INT_MAX ? INT_MAX : (int)len);
-	if (r > 0)
-		return r;
-	if (SSL_get_error(te->ssl, r) == SSL_ERROR_ZERO_RETURN)
+	for (;;) {
+		errno = 0;
+		r = SSL_read(te->ssl, p + got, (int)(len - got));
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+		te->want_socket = false;
+		if (got == len || !SSL_has_pending(te->ssl))
+			return (ssize_t)got;
+	}
+	err = SSL_get_error(te->ssl, r);
+	te->want_socket = err == SSL_ERROR_WANT_READ;
+	if (got > 0) {
+		/* A failure now is told after the bytes before it. */
+		if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE &&
+		    err != SSL_ERROR_ZERO_RETURN &&
+		    ssl_fail(e, r, &e->read_wait, false) == -1)
+			te->read_errno = errno;
+		ERR_clear_error();
+		return (ssize_t)got;
+	}
+	if (err == SSL_ERROR_ZERO_RETURN)
 		return 0;		/* close_notify: a clean end */
 	return ssl_fail(e, r, &e->read_wait, false);
 }
 
+/*
+ * Records until len is written or the socket is full: partial writes
+ * return after each record, and the relay need not come back through
+ * select for the next one.
+ */
 static ssize_t
 tls_write(struct end *e, const void *buf, size_t len)
 {
 	struct tls_end *te = e->impl;
+	const char *p = buf;
+	size_t done = 0;
 	int r;
 
-	if (len == 0)
-		return 0;
+	if (len > INT_MAX)
+		len = INT_MAX;
 	ERR_clear_error();
-	errno = 0;
-	r = SSL_write(te->ssl, buf, len > INT_MAX ? INT_MAX : (int)len);
-	if (r > 0)
-		return r;
-	return ssl_fail(e, r, &e->write_wait, false);
+	while (done < len) {
+		errno = 0;
+		r = SSL_write(te->ssl, p + done, (int)(len - done));
+		if (r <= 0) {
+			if (done > 0) {
+				/*
+				 * SSL_write must see the same bytes again
+				 * (the rest, from p + done): the relay
+				 * offers them next, its buffer may move.
+				 */
+				ERR_clear_error();
+				return (ssize_t)done;
+			}
+			return ssl_fail(e, r, &e->write_wait, false);
+		}
+		done += (size_t)r;
+	}
+	return (ssize_t)done;
 }
 
 /*
@@ -655,13 +733,19 @@ tls_shutdown(struct end *e)
 	return 0;
 }
 
+/*
+ * Bytes of a decrypted record, or else whole records read ahead (1 stands
+ * for them); not a record's beginning, which waits for the socket.
+ */
 static size_t
 tls_pending(const struct end *e)
 {
 	const struct tls_end *te = e->impl;
 	int n = SSL_pending(te->ssl);
 
-	return n > 0 ? (size_t)n : 0;
+	if (n > 0)
+		return (size_t)n;
+	return !te->want_socket && SSL_has_pending(te->ssl) ? 1 : 0;
 }
 
 static void
@@ -854,6 +938,42 @@ tls_describe_session(const struct end *e, char *buf, size_t len)
 	for (; *buf != '\0'; buf++)
 		if ((unsigned char)*buf < 0x20 || (unsigned char)*buf >= 0x7f)
 			*buf = '?';
+}
+
+/* Whether this kernel offers the tls upper layer protocol (module tls). */
+static bool
+kernel_has_tls(void)
+{
+	char line[256], *w;
+	FILE *f;
+	bool yes = false;
+
+	if ((f = fopen("/proc/sys/net/ipv4/tcp_available_ulp", "r")) == NULL)
+		return false;
+	if (fgets(line, sizeof(line), f) != NULL)
+		for (w = strtok(line, " \n"); w != NULL; w = strtok(NULL, " \n"))
+			if (strcmp(w, "tls") == 0)
+				yes = true;
+	fclose(f);
+	return yes;
+}
+
+void
+tls_describe_ktls(const struct end *e, char *buf, size_t len)
+{
+	const struct tls_end *te = e->impl;
+	bool tx = BIO_get_ktls_send(SSL_get_wbio(te->ssl));
+	bool rx = BIO_get_ktls_recv(SSL_get_rbio(te->ssl));
+
+	if (tx || rx)
+		snprintf(buf, len, "kernel TLS: send %s, receive %s",
+		    tx ? "on" : "off", rx ? "on" : "off");
+	else if (!kernel_has_tls())
+		snprintf(buf, len, "kernel TLS: off (the kernel has no tls "
+		    "module; OpenSSL encrypts)");
+	else
+		snprintf(buf, len, "kernel TLS: off (not for this session's "
+		    "version or cipher; OpenSSL encrypts)");
 }
 
 void

@@ -13,6 +13,13 @@
 
 struct end;
 
+/*
+ * tlsload.c: make OpenSSL usable, once, before tls_ctx_new (a build with
+ * TLS_LINK=dlopen opens libssl.so.3 here; other builds have nothing to
+ * do). Returns 0, or -1 with why naming the library and the reason.
+ */
+int	tls_load(char *why, size_t whylen);
+
 /* Room for "SHA256:AB:CD:...:EF" (32 bytes) and its NUL. */
 #define TLS_FP_TEXT	103
 
@@ -86,5 +93,11 @@ int	tls_handshake_wait(struct end *e, long long timeout_ms);
  */
 void	tls_describe_session(const struct end *e, char *buf, size_t len);
 void	tls_describe_peer(const struct end *e, char *buf, size_t len);
+
+/*
+ * The -vv line on kernel TLS: "kernel TLS: send on, receive off", or
+ * "kernel TLS: off (the kernel has no tls module; OpenSSL encrypts)".
+ */
+void	tls_describe_ktls(const struct end *e, char *buf, size_t len);
 
 #endif /* TLS_H */

@@ -10,11 +10,17 @@
 #   3. round-trip latency of 1-byte messages through the tool to an echo server;
 #   4. start-up time (`TOOL -h`, refused connect) and peak RSS of the receiver;
 #   5. sequential connections per second against a keep-listening listener;
-#   6. bulk throughput over TLS (sock --tls, ncat --ssl, socat OPENSSL).
+#   6. TLS (sock --tls, ncat --ssl, socat OPENSSL): bulk throughput and CPU
+#      per GiB both ways, handshakes per second against each tool's own
+#      keep-listening listener (and that listener's CPU per handshake), the
+#      time of one client's connect + handshake + 1 byte + close;
 #   7. forwarding: throughput, the forwarder's CPU per GiB and sequential
 #      connections per second through sock -> FORWARDER -> sock, the
 #      forwarder being sock --forward, socat TCP-LISTEN:P,fork TCP:... or
 #      ncat -k -c 'ncat ...'.
+#   8. the tax of TLS on everything else (issue 24): start-up of sock beside
+#      a TLS=no build of the same sources (made here) and /bin/true, client
+#      RSS and connections per second beside that build and nc.openbsd.
 # The tools are interleaved (A B C D A B C D ...) over several rounds; the
 # tables show medians and ratios to nc.openbsd.  The raw per-run numbers are
 # written to ${TMPDIR:-/tmp}/sock-bench-*.tsv.
@@ -27,15 +33,17 @@ export LC_ALL=C
 
 usage() {
 	cat <<'EOF'
-usage: bench/bench.sh [--quick] [--rounds N] [--forward-only]
+usage: bench/bench.sh [--quick] [--rounds N] [--forward-only] [--tls-only]
 
 Compare sock with nc.openbsd, ncat and socat over 127.0.0.1: bulk throughput
 (file->null, pipe->pipe, download, ->file), CPU per GiB, 1-byte round-trip
 latency, start-up time, peak RSS and connections per second.
 
-  --quick       1 round, 256 MiB transfers, fewer iterations (about 1 minute)
+  --quick       1 round, 256 MiB transfers, fewer iterations (a few minutes)
   --rounds N    number of interleaved rounds (default 3)
   --forward-only  only forwarding: throughput, CPU per GiB, conn/s (sock, socat, ncat)
+  --tls-only    only TLS and the tax of TLS: start-up beside a TLS=no build and
+                /bin/true, client RSS, conn/s, TLS bulk both ways, handshakes
   -h, --help    this text
 
 Environment: SOCK (the binary, default ./sock), BENCH_DIR (directory for the
@@ -55,11 +63,13 @@ note() {
 
 QUICK=0
 FORWARD_ONLY=0
+TLS_ONLY=0
 ROUNDS=
 while (($# > 0)); do
 	case $1 in
 	--quick) QUICK=1 ;;
 	--forward-only) FORWARD_ONLY=1 ;;
+	--tls-only) TLS_ONLY=1 ;;
 	--rounds)
 		(($# >= 2)) || die "--rounds needs a value"
 		ROUNDS=$2
@@ -83,12 +93,16 @@ if ((QUICK)); then
 	BYTES=$((256 * 1024 * 1024))
 	LAT_N=300
 	CPS_N=100
+	HS_N=100
+	ONCE_N=50
 	START_RUNS=100
 else
 	: "${ROUNDS:=3}"
 	BYTES=$((2 * 1024 * 1024 * 1024))
 	LAT_N=2000
 	CPS_N=500
+	HS_N=300
+	ONCE_N=100
 	START_RUNS=200
 fi
 [[ $ROUNDS =~ ^[1-9][0-9]?$ ]] || die "--rounds must be a number from 1 to 99"
@@ -136,10 +150,11 @@ WORK=$(mktemp -d "$BENCH_DIR/sock-bench.XXXXXX") || die "cannot create a directo
 RAW=${TMPDIR:-/tmp}/sock-bench-$(date +%Y%m%d-%H%M%S)-$$.tsv
 : >"$RAW" || die "cannot write $RAW"
 
-# 6. TLS bulk throughput (file->null) for the tools that speak TLS: sock
-# (once its relay carries TLS), ncat --ssl and socat OPENSSL, with a P-256
-# certificate made here for socat; nothing is verified (as ncat does by
-# default), so the numbers compare the relays, not the checks.
+# 6. TLS for the tools that speak it: sock (once its relay carries TLS),
+# ncat --ssl and socat OPENSSL. sock's listener makes its temporary P-256
+# certificate; ncat and socat get one of the same kind made here (ncat's
+# own would be RSA-2048, slower to sign). Nothing is verified (as ncat
+# does by default), so the numbers compare the relays, not the checks.
 TLS_TOOLS=()
 if ! grep -qa 'the relay does not carry TLS yet' "$SOCK" &&
     ! "$SOCK" --tls 127.0.0.1 1 </dev/null 2>&1 | grep -q 'built without TLS'; then
@@ -150,12 +165,30 @@ fi
 for t in ncat socat; do
 	[[ " ${TOOLS[*]} " == *" $t "* ]] && TLS_TOOLS+=("$t")
 done
-if [[ " ${TLS_TOOLS[*]} " == *" socat "* ]] && ! openssl req -x509 -newkey ec \
+if [[ " ${TLS_TOOLS[*]} " == *" socat "* || " ${TLS_TOOLS[*]} " == *" ncat "* ]] &&
+    ! openssl req -x509 -newkey ec \
     -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$WORK/tls.key" \
     -out "$WORK/tls.pem" -days 1 -subj /CN=localhost >/dev/null 2>&1; then
-	note "no openssl to make socat's certificate: no TLS run for socat"
+	note "no openssl to make a certificate: no TLS run for socat and ncat"
 	TLS_TOOLS=("${TLS_TOOLS[@]/socat/}")
+	TLS_TOOLS=("${TLS_TOOLS[@]/ncat/}")
 fi
+
+# 8. The same sources built with TLS=no (in $WORK): the floor that an
+# invocation without --tls must reach.
+SOCK_NOTLS=
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+if mkdir "$WORK/notls" && cp "$SRC"/*.c "$SRC"/*.h "$SRC"/Makefile "$WORK/notls/" &&
+    make -s -C "$WORK/notls" TLS=no sock >"$WORK/notls.log" 2>&1; then
+	SOCK_NOTLS=$WORK/notls/sock
+else
+	note "cannot build sock with TLS=no (see below): no TLS=no figures"
+	cat "$WORK/notls.log" >&2
+fi
+NOTLS=()
+[[ -n $SOCK_NOTLS ]] && NOTLS=(sock-notls)
+TAX_TOOLS=(sock "${NOTLS[@]}")
+[[ " ${TOOLS[*]} " == *" nc.openbsd "* ]] && TAX_TOOLS+=(nc.openbsd)
 
 JOBS=()
 cleanup() {
@@ -376,6 +409,87 @@ except OSError as e:
 print(f"{n / el:.1f}")
 EOF
 
+# hs.py PORT N WARMUP LIMIT PID: N TLS clients in sequence (python's ssl,
+# nothing verified), each connects, finishes its handshake, sends 1 byte and
+# closes. Prints handshakes per second and the CPU milliseconds the
+# listener PID (with its reaped children) spent per handshake.
+cat >"$WORK/hs.py" <<'EOF' || die "cannot write $WORK/hs.py"
+import os, signal, socket, ssl, sys, time
+port, n, warm, limit, pid = (int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]),
+                             float(sys.argv[4]), sys.argv[5])
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+class Late(Exception):
+    pass
+def late(*_):
+    raise Late()
+def cpu():
+    with open(f"/proc/{pid}/stat") as f:
+        v = f.read().rsplit(")", 1)[1].split()
+    return sum(int(x) for x in v[11:15]) / os.sysconf("SC_CLK_TCK")
+def one():
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    t = ctx.wrap_socket(s, server_hostname="localhost")
+    t.sendall(b"x")
+    t.close()
+signal.signal(signal.SIGALRM, late)
+signal.setitimer(signal.ITIMER_REAL, limit)
+i = 0
+try:
+    for i in range(warm):
+        one()
+    c0, t0 = cpu(), time.monotonic()
+    for i in range(n):
+        one()
+    el, c1 = time.monotonic() - t0, cpu()
+except Late:
+    sys.exit(f"bench: handshakes: timed out after {limit} s ({i} done)")
+except (OSError, ssl.SSLError) as e:
+    sys.exit(f"bench: handshakes: client {i}: {e}")
+print(f"{n / el:.1f} {(c1 - c0) * 1000 / n:.3f}")
+EOF
+
+# once.py N IN CMD...: the median wall time (ms) of N runs of CMD (after 5
+# warm-up runs) with its stdin from the file IN; fails unless each exits 0.
+cat >"$WORK/once.py" <<'EOF' || die "cannot write $WORK/once.py"
+import subprocess, sys, time
+n, path, argv = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
+ts = []
+for i in range(5 + n):
+    with open(path, "rb") as f:
+        t = time.perf_counter()
+        c = subprocess.run(argv, stdin=f, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=10).returncode
+        t = time.perf_counter() - t
+    if c != 0:
+        sys.exit(f"bench: {argv[0]} exited with {c}")
+    if i >= 5:
+        ts.append(t)
+ts.sort()
+print(f"{ts[len(ts) // 2] * 1000:.3f}")
+EOF
+
+# taxstart.py N NAME=CMD ...: N rounds, each running every CMD (one string,
+# split on spaces) once, the order rotated each round so that the
+# machine's drift falls on all alike; prints "NAME median_ms" per CMD.
+cat >"$WORK/taxstart.py" <<'EOF' || die "cannot write $WORK/taxstart.py"
+import os, statistics, sys, time
+n, cmds = int(sys.argv[1]), [a.split("=", 1) for a in sys.argv[2:]]
+ts = {name: [] for name, _ in cmds}
+# posix_spawn (a vfork) costs less, and less variably, than a fork of python.
+null = [(os.POSIX_SPAWN_OPEN, k, os.devnull, os.O_RDWR, 0) for k in (0, 1, 2)]
+for i in range(10 + n):
+    for name, cmd in cmds[i % len(cmds):] + cmds[:i % len(cmds)]:
+        argv = cmd.split()
+        t = time.perf_counter()
+        pid = os.posix_spawn(argv[0], argv, os.environ, file_actions=null)
+        os.waitpid(pid, 0)
+        if i >= 10:
+            ts[name].append(time.perf_counter() - t)
+for name, _ in cmds:
+    print(name, f"{statistics.median(ts[name]) * 1000:.3f}")
+EOF
+
 # start.py N CMD...: fallback when hyperfine is missing; median wall time (ms)
 # of N runs (after 10 warm-up runs) and the exit codes seen.
 cat >"$WORK/start.py" <<'EOF' || die "cannot write $WORK/start.py"
@@ -531,8 +645,16 @@ fail_run() {
 #   socat       -u (one way), STDIN / STDOUT
 CMD=()
 cmd_for() { # ROLE TOOL PORT
-	local port=$3
+	local port=$3 s
+	local ncert=(--ssl-cert "$WORK/tls.pem" --ssl-key "$WORK/tls.key")
+	local scert="cert=$WORK/tls.pem,key=$WORK/tls.key,verify=0"
 	case $2:$1 in
+	sock-notls:*)
+		s=$SOCK
+		SOCK=$SOCK_NOTLS
+		cmd_for "$1" sock "$port"
+		SOCK=$s
+		;;
 	sock:recv-listen | sock:send-listen) CMD=("$SOCK" -l 127.0.0.1 "$port") ;;
 	sock:send-connect | sock:recv-connect | sock:client) CMD=("$SOCK" 127.0.0.1 "$port") ;;
 	sock:keep) CMD=("$SOCK" -k -l 127.0.0.1 "$port") ;;
@@ -553,12 +675,19 @@ cmd_for() { # ROLE TOOL PORT
 	socat:recv-connect) CMD=(socat -u "TCP:127.0.0.1:$port" STDOUT) ;;
 	socat:client) CMD=(socat STDIO "TCP:127.0.0.1:$port") ;;
 	socat:keep) CMD=(socat -u "TCP-LISTEN:$port,bind=127.0.0.1,reuseaddr,fork" STDOUT) ;;
-	sock:tls-recv-listen) CMD=("$SOCK" -l --tls 127.0.0.1 "$port") ;;
-	sock:tls-send-connect) CMD=("$SOCK" --tls --tls-insecure 127.0.0.1 "$port") ;;
-	ncat:tls-recv-listen) CMD=(ncat --ssl --recv-only -l 127.0.0.1 "$port") ;;
+	sock:tls-recv-listen | sock:tls-send-listen) CMD=("$SOCK" -l --tls 127.0.0.1 "$port") ;;
+	sock:tls-send-connect | sock:tls-recv-connect) CMD=("$SOCK" --tls --tls-insecure 127.0.0.1 "$port") ;;
+	sock:tls-keep) CMD=("$SOCK" -k -l --tls 127.0.0.1 "$port") ;;
+	ncat:tls-recv-listen) CMD=(ncat --ssl "${ncert[@]}" --recv-only -l 127.0.0.1 "$port") ;;
+	ncat:tls-send-listen) CMD=(ncat --ssl "${ncert[@]}" --send-only -l 127.0.0.1 "$port") ;;
 	ncat:tls-send-connect) CMD=(ncat --ssl --send-only 127.0.0.1 "$port") ;;
-	socat:tls-recv-listen) CMD=(socat -u "OPENSSL-LISTEN:$port,bind=127.0.0.1,reuseaddr,cert=$WORK/tls.pem,key=$WORK/tls.key,verify=0" STDOUT) ;;
+	ncat:tls-recv-connect) CMD=(ncat --ssl --recv-only 127.0.0.1 "$port") ;;
+	ncat:tls-keep) CMD=(ncat --ssl "${ncert[@]}" -k -l 127.0.0.1 "$port") ;;
+	socat:tls-recv-listen) CMD=(socat -u "OPENSSL-LISTEN:$port,bind=127.0.0.1,reuseaddr,$scert" STDOUT) ;;
+	socat:tls-send-listen) CMD=(socat -u STDIN "OPENSSL-LISTEN:$port,bind=127.0.0.1,reuseaddr,$scert") ;;
 	socat:tls-send-connect) CMD=(socat -u STDIN "OPENSSL:127.0.0.1:$port,verify=0") ;;
+	socat:tls-recv-connect) CMD=(socat -u "OPENSSL:127.0.0.1:$port,verify=0" STDOUT) ;;
+	socat:tls-keep) CMD=(socat -u "OPENSSL-LISTEN:$port,bind=127.0.0.1,reuseaddr,fork,$scert" STDOUT) ;;
 	*) die "internal: no command for $2 $1" ;;
 	esac
 }
@@ -591,10 +720,11 @@ LIMIT=$((30 + BYTES / 20000000)) # seconds per transfer: generous, but bounded
 #   b  head -c N /dev/zero | sender -> socket -> receiver (listener) | wc -c
 #   c  download: listener sends the file, the client receives to /dev/null
 #   d  file -> sender -> socket -> receiver (listener) -> file
-#   t  as a, over TLS
+#   t  as a, over TLS (up: the client sends)
+#   T  as c, over TLS (down: the listener sends)
 bulk() {
 	local shape=$1 tool=$2 rnd=$3 port in got rx0 rx1 f pre=
-	[[ $shape == t ]] && pre=tls-
+	[[ $shape == t || $shape == T ]] && pre=tls-
 	local -a s r
 	RUN_DESC="bulk shape $shape, $tool, round $rnd"
 	rm -f "$WORK"/*.ru "$WORK"/*.err "$WORK/count" "$WORK/out"
@@ -630,13 +760,13 @@ bulk() {
 		got=-1
 		[[ -s $WORK/count ]] && read -r got <"$WORK/count"
 		;;
-	c)
+	c | T)
 		exec {in}<"$DATA"
-		cmd_for send-listen "$tool" "$port"
+		cmd_for "${pre}send-listen" "$tool" "$port"
 		"${PY[@]}" "$WORK/run.py" "$WORK/send" "${CMD[@]}" <&"$in" >/dev/null 2>"$WORK/send.err" &
 		JOBS+=("$!")
 		wait_listen "$port" "$WORK/send.ru" || fail_run "the listener is not listening"
-		cmd_for recv-connect "$tool" "$port"
+		cmd_for "${pre}recv-connect" "$tool" "$port"
 		"${PY[@]}" "$WORK/run.py" "$WORK/recv" "${CMD[@]}" </dev/null >/dev/null 2>"$WORK/recv.err" &
 		JOBS+=("$!")
 		finish "$LIMIT" "$WORK/recv.ru" "$WORK/send.ru"
@@ -654,13 +784,13 @@ bulk() {
 	((s[5] == 0)) || fail_run "the sender exited with status ${s[5]}"
 	((r[5] == 0)) || fail_run "the receiver exited with status ${r[5]}"
 	case $shape in
-	a | c | t) f="the sender consumed" ;;
+	a | c | t | T) f="the sender consumed" ;;
 	b) f="wc -c counted" ;;
 	d) f="the output file has" ;;
 	esac
 	[[ $got == "$BYTES" ]] || fail_run "$f $got bytes, expected $BYTES"
 	# With /dev/null as the output, also check that the bytes crossed lo.
-	if [[ $shape == a || $shape == c || $shape == t ]] && ((rx1 > 0 && rx1 - rx0 < BYTES)); then
+	if [[ $shape == a || $shape == c || $shape == t || $shape == T ]] && ((rx1 > 0 && rx1 - rx0 < BYTES)); then
 		fail_run "only $((rx1 - rx0)) bytes crossed the loopback interface, expected $BYTES"
 	fi
 	# start: the connecting side (started second); end: the later exit.
@@ -669,7 +799,7 @@ bulk() {
 		"${PY[@]}" -c '
 import sys
 b, s, r, shape = int(sys.argv[1]), sys.argv[2].split(), sys.argv[3].split(), sys.argv[4]
-t0 = float(r[0] if shape == "c" else s[0])
+t0 = float(r[0] if shape in ("c", "T") else s[0])
 wall = max(float(s[1]), float(r[1])) - t0
 cpu = sum(map(float, s[2:4] + r[2:4]))
 print(f"{b / wall / 1e9:.4f} {cpu / (b / 2**30):.4f} {int(r[4]) / 1024:.1f} {wall:.4f}")
@@ -856,12 +986,13 @@ startup() {
 	local -a v
 	for kind in help refused; do
 		RUN_DESC="start-up ($kind), $tool, round $rnd"
-		if [[ $kind == help ]]; then
-			CMD=("$tool" -h)
-			[[ $tool == sock ]] && CMD=("$SOCK" -h)
-		else
-			cmd_for client "$tool" "$REFUSED_PORT"
-		fi
+		case $kind:$tool in
+		*:true) CMD=(/bin/true) ;;
+		help:sock) CMD=("$SOCK" -h) ;;
+		help:sock-notls) CMD=("$SOCK_NOTLS" -h) ;;
+		help:*) CMD=("$tool" -h) ;;
+		*) cmd_for client "$tool" "$REFUSED_PORT" ;;
+		esac
 		if ((HAVE_HYPERFINE)); then
 			local q=() a
 			for a in "${CMD[@]}"; do
@@ -877,7 +1008,7 @@ startup() {
 		fi
 		read -r -a v <<<"$out"
 		code=${v[1]:-?}
-		if [[ $kind == refused && ,$code, == *,0,* ]]; then
+		if [[ $kind == refused && $tool != true && ,$code, == *,0,* ]]; then
 			fail_run "a connect to 127.0.0.1 port $REFUSED_PORT succeeded (exit codes $code)"
 		fi
 		[[ $kind == help && $code != 0 && $rnd == 1 ]] &&
@@ -885,6 +1016,183 @@ startup() {
 		raw start "$kind" "$tool" "$rnd" "${v[0]}"
 	done
 }
+
+# -------------------------------------------------------------------- TLS ---
+
+# handshakes TOOL ROUND: hs.py's clients against TOOL's keep-listening TLS
+# listener.
+handshakes() {
+	local tool=$1 rnd=$2 port pid out
+	local -a v
+	RUN_DESC="TLS handshakes, $tool, round $rnd"
+	port=$(free_port) || die "no free port"
+	cmd_for tls-keep "$tool" "$port"
+	"${CMD[@]}" </dev/null >/dev/null 2>"$WORK/keep.err" &
+	pid=$!
+	JOBS+=("$pid")
+	wait_listen "$port" || fail_run "the listener is not listening after 5 s"
+	out=$("${PY[@]}" "$WORK/hs.py" "$port" "$HS_N" 20 120 "$pid" 2>"$WORK/hs.err") ||
+		fail_run "$(cat "$WORK/hs.err")"
+	kill -0 "$pid" 2>/dev/null || fail_run "the keep-listening listener exited"
+	kill -TERM "$pid" 2>/dev/null
+	finish 10
+	read -r -a v <<<"$out"
+	((${#v[@]} == 2)) || fail_run "unexpected output: $out"
+	raw hs rate "$tool" "$rnd" "${v[0]}"
+	raw hs cpu "$tool" "$rnd" "${v[1]}"
+}
+
+# tls_once TOOL ROUND: one TOOL client at a time sends 1 byte over TLS to
+# TOOL's keep-listening listener: connect, handshake, the byte, close.
+tls_once() {
+	local tool=$1 rnd=$2 port pid out
+	RUN_DESC="one TLS client, $tool, round $rnd"
+	port=$(free_port) || die "no free port"
+	cmd_for tls-keep "$tool" "$port"
+	"${CMD[@]}" </dev/null >/dev/null 2>"$WORK/keep.err" &
+	pid=$!
+	JOBS+=("$pid")
+	wait_listen "$port" || fail_run "the listener is not listening after 5 s"
+	printf x >"$WORK/onebyte"
+	cmd_for tls-send-connect "$tool" "$port"
+	out=$("${PY[@]}" "$WORK/once.py" "$ONCE_N" "$WORK/onebyte" "${CMD[@]}" 2>"$WORK/once.err") ||
+		fail_run "$(cat "$WORK/once.err")"
+	kill -TERM "$pid" 2>/dev/null
+	finish 10
+	raw once tls "$tool" "$rnd" "$out"
+}
+
+# client_rss TOOL ROUND: the peak RSS of TOOL as a plain TCP client that
+# receives 16 MiB from TOOL's listener.
+client_rss() {
+	local tool=$1 rnd=$2 port
+	local -a r
+	RUN_DESC="client RSS, $tool, round $rnd"
+	[[ -f $WORK/small ]] || head -c $((16 * 1024 * 1024)) /dev/zero >"$WORK/small"
+	rm -f "$WORK"/*.ru
+	port=$(free_port) || die "no free port"
+	cmd_for send-listen "$tool" "$port"
+	"${PY[@]}" "$WORK/run.py" "$WORK/send" "${CMD[@]}" <"$WORK/small" >/dev/null 2>"$WORK/send.err" &
+	JOBS+=("$!")
+	wait_listen "$port" "$WORK/send.ru" || fail_run "the listener is not listening"
+	cmd_for recv-connect "$tool" "$port"
+	"${PY[@]}" "$WORK/run.py" "$WORK/recv" "${CMD[@]}" </dev/null >/dev/null 2>"$WORK/recv.err" &
+	JOBS+=("$!")
+	finish 30 "$WORK/recv.ru" "$WORK/send.ru"
+	read -r -a r <"$WORK/recv.ru" || fail_run "no result from the client"
+	((r[5] == 0)) || fail_run "the client exited with status ${r[5]}"
+	raw crss plain "$tool" "$rnd" "$("${PY[@]}" -c "print(f'{${r[4]} / 1024:.2f}')")"
+}
+
+# tax_startup ROUND: -h and a refused connect of sock, its TLS=no build,
+# /bin/true and nc.openbsd, interleaved run by run (taxstart.py).
+tax_startup() {
+	local rnd=$1 kind name val out
+	local -a c
+	for kind in help refused; do
+		RUN_DESC="start-up beside TLS=no ($kind), round $rnd"
+		c=()
+		for name in "${TAX_TOOLS[@]}"; do
+			if [[ $kind == help ]]; then
+				case $name in
+				sock) c+=("sock=$SOCK -h") ;;
+				sock-notls) c+=("sock-notls=$SOCK_NOTLS -h") ;;
+				*) c+=("$name=$(command -v "$name") -h") ;;
+				esac
+			else
+				cmd_for client "$name" "$REFUSED_PORT"
+				CMD[0]=$(command -v "${CMD[0]}")
+				c+=("$name=${CMD[*]}")
+			fi
+		done
+		c+=("true=/bin/true")
+		out=$(timeout 600 "${PY[@]}" "$WORK/taxstart.py" "$START_RUNS" "${c[@]}") ||
+			fail_run "the timing loop failed"
+		while read -r name val; do
+			raw tax_start "$kind" "$name" "$rnd" "$val"
+		done <<<"$out"
+	done
+}
+
+# tax_tls_round ROUND: the figures of issue 24 that the rest of a run
+# does not take: TLS down, handshakes, one TLS client, client RSS.
+tax_tls_round() {
+	local rnd=$1 t
+	if ((${#TLS_TOOLS[@]} > 0)); then
+		note "round $rnd/$ROUNDS: TLS down, handshakes (${TLS_TOOLS[*]})"
+		for t in "${TLS_TOOLS[@]}"; do
+			[[ -n $t ]] && bulk T "$t" "$rnd"
+		done
+		for t in "${TLS_TOOLS[@]}"; do
+			[[ -n $t ]] && handshakes "$t" "$rnd"
+		done
+		for t in "${TLS_TOOLS[@]}"; do
+			[[ -n $t ]] && tls_once "$t" "$rnd"
+		done
+	fi
+	note "round $rnd/$ROUNDS: client RSS, start-up (${TAX_TOOLS[*]})"
+	for t in "${TAX_TOOLS[@]}"; do
+		client_rss "$t" "$rnd"
+	done
+	tax_startup "$rnd"
+}
+
+# tls_report: TLS beside the faster peer, and sock beside its TLS=no build.
+tls_report() {
+	"${PY[@]}" "$WORK/tlsreport.py" "$RAW"
+}
+
+cat >"$WORK/tlsreport.py" <<'EOF' || die "cannot write $WORK/tlsreport.py"
+import statistics, sys
+v = {}
+for line in open(sys.argv[1]):
+    f = line.rstrip("\n").split("\t")
+    if len(f) == 5 and not f[0].startswith("#"):
+        v.setdefault((f[0], f[1], f[2]), []).append(float(f[4]))
+def med(m, s, t):
+    x = v.get((m, s, t))
+    return statistics.median(x) if x else None
+def ratio(a, b):
+    return f"{a / b:.2f}x" if a is not None and b else "-"
+def num(x, fmt):
+    return fmt.format(x) if x is not None else "-"
+n = max((len(x) for x in v.values()), default=0)
+peers = [t for t in ("ncat", "socat") if med("tput", "t", t) is not None or med("hs", "rate", t) is not None]
+if med("tput", "t", "sock") is not None or med("hs", "rate", "sock") is not None:
+    print(f"\n6. TLS, medians of {n} run(s); the peers have a P-256 certificate as sock's listener makes")
+for shape, name in (("t", "bulk up (the client sends), file->null"), ("T", "bulk down (the listener sends), ->null")):
+    if med("tput", shape, "sock") is None:
+        continue
+    print(f"  {name}: GB/s, CPU s per GiB (both ends)")
+    for t in ["sock"] + peers:
+        print(f"    {t:<8} {num(med('tput', shape, t), '{:7.3f}')} GB/s {num(med('cpu', shape, t), '{:7.3f}')} s/GiB")
+    ps = [t for t in peers if med("tput", shape, t) is not None]
+    if ps:
+        b = max(ps, key=lambda t: med("tput", shape, t))
+        print(f"    sock / {b} (the faster peer): throughput {ratio(med('tput', shape, 'sock'), med('tput', shape, b))}, "
+              f"CPU per GiB {ratio(med('cpu', shape, 'sock'), med('cpu', shape, b))}  (goal: >= 2x at <= 0.5x)")
+if med("hs", "rate", "sock") is not None:
+    print("  handshakes: per second (sequential python clients, the tool's own -k listener), that listener's")
+    print("  CPU ms per handshake, and one client's connect + handshake + 1 byte + close in ms")
+    for t in ["sock"] + peers:
+        print(f"    {t:<8} {num(med('hs', 'rate', t), '{:7.0f}')}/s {num(med('hs', 'cpu', t), '{:7.3f}')} ms {num(med('once', 'tls', t), '{:7.2f}')} ms")
+    if "ncat" in peers:
+        print(f"    sock / ncat: handshakes/s {ratio(med('hs', 'rate', 'sock'), med('hs', 'rate', 'ncat'))}, "
+              f"listener CPU per handshake {ratio(med('hs', 'cpu', 'sock'), med('hs', 'cpu', 'ncat'))}, "
+              f"one client {ratio(med('once', 'tls', 'sock'), med('once', 'tls', 'ncat'))}  (goal: >= 2x handshakes/s)")
+tools = [t for t in ("sock", "sock-notls", "true", "nc.openbsd") if any(k[2] == t for k in v)]
+print(f"\n8. The tax of TLS: sock beside the same sources built TLS=no, medians of {n} run(s)")
+print("  (start-up: python's posix_spawn and wait, the commands taking turns run by run)")
+print("  " + f"{'':<22}" + "".join(f"{t:>12}" for t in tools) + "   sock/TLS=no  sock/true  sock/nc")
+rows = [("tax_start", "help", "TOOL -h, ms", "{:.2f}"), ("tax_start", "refused", "refused connect, ms", "{:.2f}"),
+        ("crss", "plain", "client peak RSS, MiB", "{:.2f}"), ("cps", "seq", "connections/s", "{:.0f}")]
+for m, s, label, fmt in rows:
+    line = "  " + f"{label:<22}" + "".join(f"{num(med(m, s, t), fmt):>12}" for t in tools)
+    a = med(m, s, "sock")
+    line += f"   {ratio(a, med(m, s, 'sock-notls')):>11}  {ratio(a, med(m, s, 'true')):>9}  {ratio(a, med(m, s, 'nc.openbsd')):>7}"
+    print(line)
+print("  goals: start-up <= 1.1x TLS=no and /bin/true; RSS <= 1.1x TLS=no; conn/s >= 1.3x nc.openbsd")
+EOF
 
 # ------------------------------------------------------------------- main ---
 
@@ -938,6 +1246,25 @@ for t in socat ncat; do
 done
 
 T_START=$SECONDS
+if ((TLS_ONLY)); then
+	for ((rnd = 1; rnd <= ROUNDS; rnd++)); do
+		if ((${#TLS_TOOLS[@]} > 0)); then
+			note "round $rnd/$ROUNDS: bulk over TLS (${TLS_TOOLS[*]})"
+			for t in "${TLS_TOOLS[@]}"; do
+				[[ -n $t ]] && bulk t "$t" "$rnd"
+			done
+		fi
+		tax_tls_round "$rnd"
+		note "round $rnd/$ROUNDS: connections (${TAX_TOOLS[*]})"
+		for t in "${TAX_TOOLS[@]}"; do
+			conns "$t" "$rnd"
+		done
+	done
+	rm -f "$DATA"
+	tls_report
+	printf '\nraw per-run numbers: %s (%d s)\n' "$RAW" $((SECONDS - T_START))
+	exit 0
+fi
 if ((FORWARD_ONLY)); then
 	for ((rnd = 1; rnd <= ROUNDS; rnd++)); do
 		note "round $rnd/$ROUNDS: forwarding (${FWD_TOOLS[*]})"
@@ -978,15 +1305,18 @@ for ((rnd = 1; rnd <= ROUNDS; rnd++)); do
 	for t in "${TOOLS[@]}"; do
 		latency "$t" "$rnd"
 	done
-	for t in "${TOOLS[@]}"; do
+	# With the TLS=no build beside sock (and /bin/true for start-up).
+	for t in "${TOOLS[@]}" "${NOTLS[@]}"; do
 		conns "$t" "$rnd"
 	done
 	for t in "${TOOLS[@]}"; do
 		startup "$t" "$rnd"
 	done
+	tax_tls_round "$rnd"
 done
 rm -f "$DATA"
 
 "${PY[@]}" "$WORK/report.py" "$RAW" "$ROUNDS" "$SIZE" "${TOOLS[*]}" || die "report failed"
 forward_report
+tls_report
 printf '\nraw per-run numbers: %s (%d s)\n' "$RAW" $((SECONDS - T_START))

@@ -165,6 +165,52 @@ fingerprint() {
 	run -0 "$T/sock-notls" --version
 }
 
+# need_tls_dlopen: skip where sock is linked with OpenSSL (make
+# TLS_LINK=direct, as the musl and static builds are) instead of opening
+# libssl.so.3 for --tls; only tlsload.c's dlopen branch has that message.
+need_tls_dlopen() {
+	need_tls
+	if ! grep -qaF -- '--tls needs %s (OpenSSL 3)' "$SOCK"; then
+		skip "sock is linked with OpenSSL (TLS_LINK=direct)"
+	fi
+}
+
+# maps_libssl PID: the path of the libssl PID has mapped (empty if none).
+maps_libssl() {
+	awk '$6 ~ /\/libssl[.]so/ { print $6; exit }' "/proc/$1/maps"
+}
+
+@test "without --tls nothing of OpenSSL is loaded; with --tls libssl is" {
+	need_tls_dlopen
+	: >"$T/in"
+	sock_listen "$T/in" "$T/out" "$T/err" 127.0.0.1 0
+	grep -q . "/proc/$LPID/maps"
+	run ! grep -e libssl -e libcrypto "/proc/$LPID/maps"
+	sock_listen "$T/in" "$T/out" "$T/err2" --tls 127.0.0.1 0
+	grep -q '/libcrypto[.]so' "/proc/$LPID/maps"
+	[ -n "$(maps_libssl "$LPID")" ]
+}
+
+@test "--tls without a loadable libssl.so.3 is exit 2 naming the library" {
+	local lib
+	need_tls_dlopen
+	command -v unshare >/dev/null || skip "no unshare"
+	unshare -m true 2>/dev/null || skip "unshare -m fails (not root?)"
+	: >"$T/in"
+	sock_listen "$T/in" "$T/out" "$T/err" --tls 127.0.0.1 0
+	lib=$(readlink -f "$(maps_libssl "$LPID")")
+	[ -f "$lib" ]
+	# In a private mount namespace, an empty file where libssl was.
+	run -2 --separate-stderr unshare -m sh -c \
+	    'mount --bind /dev/null "$0" && exec "$@"' "$lib" \
+	    "$SOCK" --tls --tls-insecure 127.0.0.1 "$PORT" </dev/null
+	[[ $stderr == 'sock: --tls needs libssl.so.3 (OpenSSL 3): '?* ]]
+	[ "$(wc -l <<<"$stderr")" -eq 1 ]
+	# Without --tls the same sock works there.
+	run -0 unshare -m sh -c 'mount --bind /dev/null "$0" && exec "$@"' \
+	    "$lib" "$SOCK" -z 127.0.0.1 "$PORT"
+}
+
 # ---------------------------------------------------------------- files
 
 @test "a missing certificate file is exit 1 naming it, before any socket" {
@@ -334,6 +380,87 @@ fingerprint() {
 	grep -qxF "sock: TLS peer certificate: $fp, subject \"CN=sock temporary certificate\"" <<<"$stderr"
 }
 
+@test "megabytes both ways at once over TLS arrive whole (records read ahead, writes partial)" {
+	need_tls_relay
+	random_file "$T/up" 6000000
+	random_file "$T/down" 5000000
+	sock_listen "$T/down" "$T/out" "$T/err" --tls 127.0.0.1 0
+	timeout 60 "$SOCK" --tls --tls-insecure 127.0.0.1 "$PORT" <"$T/up" >"$T/got"
+	wait_exit "$LPID" 10
+	[ "$EXIT_STATUS" -eq 0 ]
+	same_file "$T/up" "$T/out"
+	same_file "$T/down" "$T/got"
+}
+
+@test "records read ahead reach a slow stdout while the connection stays open" {
+	need_tls_relay
+	random_file "$T/big" 1000000
+	open_feed "$T/cin"
+	# A reader of odd sizes: the relay's room for records keeps changing.
+	bg sh -c '"$0" -v -l --tls 127.0.0.1 0 </dev/null 2>"$1" |
+	    dd bs=777 of="$2" 2>/dev/null' "$SOCK" "$T/err" "$T/out"
+	wait_for 5 has_port_line "$T/err"
+	PORT=$(port_from "$T/err")
+	bg sh -c 'exec "$0" --tls --tls-insecure 127.0.0.1 "$1" <"$2" >/dev/null' \
+	    "$SOCK" "$PORT" "$T/cin"
+	timeout 10 sh -c 'cat "$0" >"$1"' "$T/big" "$T/cin"
+	# All of it, before the client's stdin ends.
+	wait_for 10 size_is "$T/out" 1000000
+	same_file "$T/big" "$T/out"
+	end_feed "$T/cin"
+}
+
+@test "-k --tls: records read ahead reach a slow stdout while the client's connection stays open" {
+	need_tls_relay
+	need python3
+	random_file "$T/big" 3000000
+	open_feed "$T/cin"
+	# A reader slower than the network (4 KiB a millisecond): the
+	# server's queue for stdout fills, and it stops reading the client.
+	bg sh -c '"$0" -v -k -l --tls 127.0.0.1 0 </dev/null 2>"$1" |
+	    python3 -c "
+import os, sys, time
+with open(sys.argv[1], \"wb\") as f:
+    while True:
+        b = os.read(0, 4096)
+        if not b:
+            break
+        f.write(b)
+        f.flush()
+        time.sleep(0.001)
+" "$2"' "$SOCK" "$T/err" "$T/out"
+	wait_for 5 has_port_line "$T/err"
+	PORT=$(port_from "$T/err")
+	bg sh -c 'exec "$0" --tls --tls-insecure 127.0.0.1 "$1" <"$2" >/dev/null' \
+	    "$SOCK" "$PORT" "$T/cin"
+	timeout 10 sh -c 'cat "$0" >"$1"' "$T/big" "$T/cin"
+	wait_for 20 size_is "$T/out" 3000000
+	same_file "$T/big" "$T/out"
+	end_feed "$T/cin"
+}
+
+@test "-vv tells whether kernel TLS was taken; without it OpenSSL carries the data" {
+	local want
+	need_tls_relay
+	printf 'down\n' >"$T/down"
+	# -v twice: sock_listen gives one.
+	sock_listen "$T/down" "$T/out" "$T/err" -v --tls 127.0.0.1 0
+	run -0 --separate-stderr timeout 20 "$SOCK" -vv --tls --tls-insecure 127.0.0.1 "$PORT" <<<up
+	[ "$output" = down ]
+	wait_exit "$LPID" 10
+	[ "$EXIT_STATUS" -eq 0 ]
+	[ "$(cat "$T/out")" = up ]
+	if grep -qw tls /proc/sys/net/ipv4/tcp_available_ulp 2>/dev/null; then
+		want='^sock: kernel TLS: (send (on|off), receive (on|off)|off \(not for this session.s version or cipher; OpenSSL encrypts\))$'
+	else
+		want='^sock: kernel TLS: off \(the kernel has no tls module; OpenSSL encrypts\)$'
+	fi
+	[ "$(grep -c '^sock: kernel TLS' <<<"$stderr")" -eq 1 ]
+	grep -Eq "$want" <<<"$stderr"
+	[ "$(grep -c '^sock: kernel TLS' "$T/err")" -eq 1 ]
+	grep -Eq "$want" "$T/err"
+}
+
 @test "a verified client sends to openssl s_server and gets its answer" {
 	need_tls
 	# s_server's stdin stays open until the request is in: at the end of
@@ -366,6 +493,45 @@ fingerprint() {
 	peer_listen tls="$C/server.pem,$C/server.key" sendstr=$'part of it\n' cut
 	run -1 --separate-stderr timeout 10 "$SOCK" --tls --tls-ca "$C/ca.pem" localhost "$PPORT" </dev/null
 	[ "$output" = "part of it" ]
+	[[ $stderr == *'connection closed without close_notify; the tail may be missing'* ]]
+}
+
+@test "a record cut short by the peer's close after whole ones: the whole ones out, then exit 1" {
+	need_tls_relay
+	need python3
+	# The server sends one write: a whole record, the start of another,
+	# then its FIN; the client reads them ahead in one go.
+	python3 - "$C/server.pem" "$C/server.key" "$T/pport" <<'PY' 3>&- &
+import os, socket, ssl, sys
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(sys.argv[1], sys.argv[2])
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(1)
+open(sys.argv[3] + ".tmp", "w").write("%d\n" % s.getsockname()[1])
+os.rename(sys.argv[3] + ".tmp", sys.argv[3])
+c, _ = s.accept()
+rb, wb = ssl.MemoryBIO(), ssl.MemoryBIO()
+t = ctx.wrap_bio(rb, wb, server_side=True)
+while True:
+    try:
+        t.do_handshake()
+        break
+    except ssl.SSLWantReadError:
+        c.sendall(wb.read())
+        d = c.recv(65536)
+        if not d:
+            sys.exit(1)
+        rb.write(d)
+c.sendall(wb.read())
+t.write(b"whole record\n")
+c.sendall(wb.read() + b"\x17\x03\x03\x00\x40" + bytes(10))
+c.close()
+PY
+	PIDS+=("$!")
+	wait_for 5 test -s "$T/pport"
+	run -1 --separate-stderr timeout 10 "$SOCK" --tls --tls-ca "$C/ca.pem" localhost "$(cat "$T/pport")" </dev/null
+	[ "$output" = "whole record" ]
 	[[ $stderr == *'connection closed without close_notify; the tail may be missing'* ]]
 }
 
