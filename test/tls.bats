@@ -381,7 +381,7 @@ maps_libssl() {
 }
 
 @test "megabytes both ways at once over TLS arrive whole (records read ahead, writes partial)" {
-	need_tls_relay
+	need_tls
 	random_file "$T/up" 6000000
 	random_file "$T/down" 5000000
 	sock_listen "$T/down" "$T/out" "$T/err" --tls 127.0.0.1 0
@@ -393,7 +393,7 @@ maps_libssl() {
 }
 
 @test "records read ahead reach a slow stdout while the connection stays open" {
-	need_tls_relay
+	need_tls
 	random_file "$T/big" 1000000
 	open_feed "$T/cin"
 	# A reader of odd sizes: the relay's room for records keeps changing.
@@ -411,7 +411,7 @@ maps_libssl() {
 }
 
 @test "-k --tls: records read ahead reach a slow stdout while the client's connection stays open" {
-	need_tls_relay
+	need_tls
 	need python3
 	random_file "$T/big" 3000000
 	open_feed "$T/cin"
@@ -441,7 +441,7 @@ with open(sys.argv[1], \"wb\") as f:
 
 @test "-vv tells whether kernel TLS was taken; without it OpenSSL carries the data" {
 	local want
-	need_tls_relay
+	need_tls
 	printf 'down\n' >"$T/down"
 	# -v twice: sock_listen gives one.
 	sock_listen "$T/down" "$T/out" "$T/err" -v --tls 127.0.0.1 0
@@ -497,7 +497,7 @@ with open(sys.argv[1], \"wb\") as f:
 }
 
 @test "a record cut short by the peer's close after whole ones: the whole ones out, then exit 1" {
-	need_tls_relay
+	need_tls
 	need python3
 	# The server sends one write: a whole record, the start of another,
 	# then its FIN; the client reads them ahead in one go.
