@@ -1,7 +1,7 @@
 /*
- * util.c, the network half: time and waiting, descriptors, names and
- * addresses, connecting (Happy Eyeballs), listening, accepting, address
- * blocks and descriptor passing. Mechanism only: every function returns
+ * util.c, the network half: preambles, descriptors, names and addresses,
+ * connecting (Happy Eyeballs), listening, accepting, address blocks and
+ * descriptor passing (time and waiting: loop.h). Mechanism only: every function returns
  * -1 with errno set (or a getaddrinfo code where it says so), and none
  * prints, exits or reads the options.
  */
@@ -16,15 +16,13 @@
 #include <stdbool.h>
 
 #include "sock.h"
+#include "loop.h"
 
 struct addrinfo;
 
 /*
- * Time and waiting
+ * Time (now_ms and waiting are loop.h's)
  */
-
-/* Milliseconds on a monotonic clock. */
-long long now_ms(void);
 
 /*
  * What a listener gives a client to finish what comes before its data (a
@@ -33,12 +31,6 @@ long long now_ms(void);
  */
 #define PREAMBLE_MS	10000
 long long preamble_ms(long long timeout_ms);
-
-/*
- * Wait until fd is readable (or writable) or the deadline (now_ms; -1:
- * none) passes: 0, or -1 with errno (ETIMEDOUT when the time ran out).
- */
-int	wait_fd(int fd, bool writable, long long deadline);
 
 /*
  * select(2)'s timeout for a deadline (now_ms() time; -1: none): tv set to

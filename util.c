@@ -45,15 +45,6 @@
 #endif
 
 long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-long long
 preamble_ms(long long timeout_ms)
 {
 	return timeout_ms >= 0 && timeout_ms < PREAMBLE_MS ? timeout_ms :
@@ -248,33 +239,6 @@ lower_deadline(long long t, long long *deadline)
 {
 	if (t >= 0 && (*deadline < 0 || t < *deadline))
 		*deadline = t;
-}
-
-int
-wait_fd(int fd, bool writable, long long deadline)
-{
-	struct timeval tv;
-	fd_set fds;
-	int n;
-
-	if (fd >= FD_SETSIZE) {
-		errno = EMFILE;
-		return -1;
-	}
-	for (;;) {
-		if (deadline >= 0 && deadline - now_ms() <= 0) {
-			errno = ETIMEDOUT;
-			return -1;
-		}
-		FD_ZERO(&fds);
-		FD_SET(fd, &fds);
-		n = select(fd + 1, writable ? NULL : &fds, writable ? &fds : NULL,
-		    NULL, deadline_timeval(deadline, &tv));
-		if (n == -1 && errno != EINTR)
-			return -1;
-		if (n > 0)
-			return 0;
-	}
 }
 
 /*
