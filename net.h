@@ -183,7 +183,7 @@ int	connect_happy(const struct addrinfo *list, const struct addrinfo *src,
 	    void *arg, const struct addrinfo **which);
 
 /*
- * connect_happy as steps, for a caller with a select loop of its own
+ * connect_happy as steps, for a caller with a loop of its own
  * (--forward targets): the attempts of one connection, in the struct of
  * whoever makes it. The fields are util.c's.
  */
@@ -210,16 +210,15 @@ int	happy_start(struct happy *, const struct addrinfo *list,
 	    attempt_fn *report, void *arg);
 
 /*
- * Take the answers select found in wfds (NULL: none yet) and start the
+ * Take the answers l's last wait found (NULL: none yet) and start the
  * addresses that are due. Returns the connected socket (h->winner its
  * address), -1 while attempts are trying, or -2 when every address failed
  * (happy_error says why).
  */
-int	happy_step(struct happy *, const fd_set *wfds);
+int	happy_step(struct happy *, const struct loop *);
 
-/* Before select: the sockets trying, and when the next is due (*wake). */
-void	happy_prepare(const struct happy *, fd_set *wfds, int *maxfd,
-	    long long *wake);
+/* Before the wait: tell l the sockets trying, and when the next is due. */
+void	happy_prepare(const struct happy *, struct loop *);
 
 /*
  * Why no attempt connected, as connect_happy's errno (expired: the

@@ -519,7 +519,7 @@ start_attempt(struct happy *h)
 	fd = start_connect(ai, from, h->so, &done);
 	if (fd != -1 && done)
 		return fd;
-	if (fd != -1 && fd >= FD_SETSIZE) {
+	if (fd != -1 && !loop_fits(fd)) {
 		fail_close(fd);
 		errno = EMFILE;
 		fd = -1;
@@ -582,15 +582,15 @@ happy_won(struct happy *h, size_t i)
 }
 
 int
-happy_step(struct happy *h, const fd_set *wfds)
+happy_step(struct happy *h, const struct loop *l)
 {
 	const struct addrinfo *ai;
 	long long now;
 	size_t i;
 	int fd, e;
 
-	for (i = 0; wfds != NULL && i < h->trying;) {
-		if (!FD_ISSET(h->fd[i], wfds)) {
+	for (i = 0; l != NULL && i < h->trying;) {
+		if (!loop_ready(l, h->fd[i], true)) {
 			i++;
 			continue;
 		}
@@ -624,17 +624,14 @@ happy_step(struct happy *h, const fd_set *wfds)
 }
 
 void
-happy_prepare(const struct happy *h, fd_set *wfds, int *maxfd,
-    long long *wake)
+happy_prepare(const struct happy *h, struct loop *l)
 {
 	size_t i;
 
-	for (i = 0; i < h->trying; i++) {
-		FD_SET(h->fd[i], wfds);
-		raise_maxfd(h->fd[i], maxfd);
-	}
+	for (i = 0; i < h->trying; i++)
+		loop_watch(l, h->fd[i], true);
 	if (h->next < h->n)
-		lower_deadline(h->start_next, wake);
+		loop_until(l, h->start_next);
 }
 
 int
@@ -680,11 +677,10 @@ connect_happy(const struct addrinfo *list, const struct addrinfo *src,
     void *arg, const struct addrinfo **which)
 {
 	struct happy h;
-	struct timeval tv;
-	fd_set wfds;
-	long long deadline, wake;
-	bool selected = false, expired = false;
-	int fd, maxfd, e;
+	struct loop l;
+	long long deadline;
+	bool waited = false, expired = false;
+	int fd, e;
 
 	*which = list;
 	if (happy_start(&h, list, src, so, report, arg) == -1)
@@ -696,14 +692,12 @@ connect_happy(const struct addrinfo *list, const struct addrinfo *src,
 			fd = -2;
 			break;
 		}
-		if ((fd = happy_step(&h, selected ? &wfds : NULL)) != -1)
+		if ((fd = happy_step(&h, waited ? &l : NULL)) != -1)
 			break;
-		FD_ZERO(&wfds);
-		maxfd = -1;
-		wake = deadline;
-		happy_prepare(&h, &wfds, &maxfd, &wake);
-		if (select(maxfd + 1, NULL, &wfds, NULL,
-		    deadline_timeval(wake, &tv)) == -1) {
+		loop_begin(&l);
+		loop_until(&l, deadline);
+		happy_prepare(&h, &l);
+		if (loop_wait(&l) == -1) {
 			if (errno != EINTR) {
 				e = errno;
 				*which = h.trying > 0 ? h.ai[0] : list;
@@ -711,10 +705,10 @@ connect_happy(const struct addrinfo *list, const struct addrinfo *src,
 				errno = e;
 				return -1;
 			}
-			selected = false;
+			waited = false;
 			continue;
 		}
-		selected = true;
+		waited = true;
 	}
 	if (fd >= 0) {
 		*which = h.winner;
