@@ -54,7 +54,7 @@ sock: $(OBJS)
 	$(CC) $(SOCK_CPPFLAGS) $(CPPFLAGS) $(SOCK_CFLAGS) $(CFLAGS) -c $<
 
 # Each object's headers, as its #include lines name them (cc -MM).
-sock.o: sock.h end.h net.h loop.h parse.h connect.h tls.h proxy.h exec.h \
+sock.o: sock.h end.h loop.h net.h parse.h connect.h tls.h proxy.h exec.h \
 	server.h forward.h scan.h relay.h
 connect.o: sock.h end.h net.h loop.h connect.h
 end.o: sock.h end.h loop.h
@@ -67,11 +67,11 @@ proxy.o: sock.h end.h net.h loop.h parse.h connect.h proxy.h
 proxyd.o: sock.h parse.h proxy.h proxyd.h
 relay.o: sock.h end.h loop.h net.h parse.h relay.h way.h hook.h
 rules.o: sock.h end.h net.h loop.h parse.h relay.h
-scan.o: sock.h net.h loop.h parse.h proxy.h scan.h
+scan.o: sock.h loop.h net.h parse.h proxy.h scan.h
 server.o: sock.h end.h loop.h net.h tls.h exec.h server.h sources.h relay.h
 sources.o: sources.h
 tls.o: sock.h end.h net.h loop.h tls.h
-util.o: sock.h net.h loop.h parse.h
+util.o: sock.h loop.h net.h parse.h
 way.o: sock.h end.h way.h
 $(OBJS): .check-tls-$(TLS)
 sock.o: VERSION

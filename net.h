@@ -1,17 +1,15 @@
 /*
  * util.c, the network half: preambles, descriptors, names and addresses,
  * connecting (Happy Eyeballs), listening, accepting, address blocks and
- * descriptor passing (time and waiting: loop.h). Mechanism only: every function returns
- * -1 with errno set (or a getaddrinfo code where it says so), and none
- * prints, exits or reads the options.
+ * descriptor passing (time and waiting: loop.h). Mechanism only: every
+ * function returns -1 with errno set (or a getaddrinfo code where it says
+ * so), and none prints, exits or reads the options.
  */
 #ifndef NET_H
 #define NET_H
 
 #include <sys/types.h>
-#include <sys/select.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 
 #include <stdbool.h>
 
@@ -31,18 +29,6 @@ struct addrinfo;
  */
 #define PREAMBLE_MS	10000
 long long preamble_ms(long long timeout_ms);
-
-/*
- * select(2)'s timeout for a deadline (now_ms() time; -1: none): tv set to
- * the time left (0 once it has passed) and returned, or NULL for none.
- */
-struct timeval *deadline_timeval(long long deadline, struct timeval *tv);
-
-/* Raise *maxfd to fd, for select's first argument (fd -1: no change). */
-void	raise_maxfd(int fd, int *maxfd);
-
-/* Bring *deadline (-1: none) down to t (-1: no change). */
-void	lower_deadline(long long t, long long *deadline);
 
 /*
  * Descriptors

@@ -7,7 +7,6 @@
  * messages, no exits, no options.
  */
 #include <sys/types.h>
-#include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
@@ -26,10 +25,10 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "sock.h"
+#include "loop.h"
 #include "net.h"
 #include "parse.h"
 
@@ -210,35 +209,6 @@ connect_result(int fd)
 		return -1;
 	}
 	return 0;
-}
-
-struct timeval *
-deadline_timeval(long long deadline, struct timeval *tv)
-{
-	long long left;
-
-	if (deadline < 0)
-		return NULL;
-	left = deadline - now_ms();
-	if (left < 0)
-		left = 0;
-	tv->tv_sec = left / 1000;
-	tv->tv_usec = left % 1000 * 1000;
-	return tv;
-}
-
-void
-raise_maxfd(int fd, int *maxfd)
-{
-	if (fd > *maxfd)
-		*maxfd = fd;
-}
-
-void
-lower_deadline(long long t, long long *deadline)
-{
-	if (t >= 0 && (*deadline < 0 || t < *deadline))
-		*deadline = t;
 }
 
 /*
@@ -870,7 +840,6 @@ write_all(int fd, const void *buf, size_t len)
 {
 	const char *p = buf;
 	size_t done = 0;
-	fd_set wfds;
 	ssize_t n;
 
 	while (done < len) {
@@ -878,15 +847,10 @@ write_all(int fd, const void *buf, size_t len)
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
+			/* A non-blocking descriptor: wait until it drains. */
 			if ((errno == EAGAIN || errno == EWOULDBLOCK) &&
-			    fd < FD_SETSIZE) {
-				/* A non-blocking descriptor: wait until it drains. */
-				FD_ZERO(&wfds);
-				FD_SET(fd, &wfds);
-				if (select(fd + 1, NULL, &wfds, NULL, NULL) != -1 ||
-				    errno == EINTR)
-					continue;
-			}
+			    loop_fits(fd) && wait_fd(fd, true, -1) == 0)
+				continue;
 			return -1;
 		}
 		done += (size_t)n;
@@ -1144,21 +1108,11 @@ void
 linger_close(int fd, long long ms)
 {
 	long long deadline = now_ms() + ms;
-	struct timeval tv;
 	char scrap[4096];
-	fd_set rfds;
 	ssize_t n;
 
 	(void)shutdown(fd, SHUT_WR);
-	while (fd < FD_SETSIZE && deadline - now_ms() > 0) {
-		FD_ZERO(&rfds);
-		FD_SET(fd, &rfds);
-		if (select(fd + 1, &rfds, NULL, NULL,
-		    deadline_timeval(deadline, &tv)) <= 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
+	while (loop_fits(fd) && wait_fd(fd, false, deadline) == 0) {
 		n = read(fd, scrap, sizeof(scrap));
 		if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR))
 			break;
