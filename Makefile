@@ -50,14 +50,15 @@ SOCK_CFLAGS   = -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes \
 SAN_FLAGS     = -fsanitize=address,undefined -fno-omit-frame-pointer \
 		-fno-sanitize-recover=all
 
-SRCS	= sock.c connect.c end.c exec.c forward.c hook.c proxy.c proxyd.c \
-	  relay.c rules.c scan.c server.c sources.c tls.c tlsload.c util.c \
-	  way.c
-HDRS	= sock.h connect.h end.h exec.h forward.h hook.h net.h parse.h proxy.h \
-	  proxyd.h relay.h scan.h server.h sources.h tls.h tlsload.h way.h
-OBJS	= sock.o connect.o end.o exec.o forward.o hook.o proxy.o proxyd.o \
-	  relay.o rules.o scan.o server.o sources.o tls.o tlsload.o util.o \
-	  way.o
+SRCS	= sock.c connect.c end.c exec.c forward.c hook.c loop.c proxy.c \
+	  proxyd.c relay.c rules.c scan.c server.c sources.c tls.c tlsload.c \
+	  util.c way.c
+HDRS	= sock.h connect.h end.h exec.h forward.h hook.h loop.h net.h parse.h \
+	  proxy.h proxyd.h relay.h scan.h server.h sources.h tls.h tlsload.h \
+	  way.h
+OBJS	= sock.o connect.o end.o exec.o forward.o hook.o loop.o proxy.o \
+	  proxyd.o relay.o rules.o scan.o server.o sources.o tls.o tlsload.o \
+	  util.o way.o
 
 all: sock
 
@@ -68,24 +69,26 @@ sock: $(OBJS)
 	$(CC) $(SOCK_CPPFLAGS) $(CPPFLAGS) $(SOCK_CFLAGS) $(CFLAGS) -c $<
 
 # Each object's headers, as its #include lines name them (cc -MM).
-sock.o: sock.h end.h net.h parse.h connect.h tls.h proxy.h exec.h server.h \
-	forward.h scan.h relay.h
-connect.o: sock.h end.h net.h connect.h
-end.o: sock.h end.h
-exec.o: sock.h end.h net.h exec.h relay.h
-forward.o: sock.h end.h net.h connect.h tls.h proxy.h proxyd.h server.h \
-	forward.h sources.h relay.h
-hook.o: sock.h end.h net.h parse.h relay.h hook.h
-proxy.o: sock.h end.h net.h parse.h connect.h proxy.h
+sock.o: sock.h end.h loop.h net.h parse.h connect.h tls.h proxy.h exec.h \
+	server.h forward.h scan.h relay.h
+connect.o: sock.h end.h net.h loop.h connect.h
+end.o: sock.h end.h loop.h
+exec.o: sock.h end.h net.h loop.h exec.h relay.h
+forward.o: sock.h end.h loop.h net.h connect.h tls.h proxy.h proxyd.h \
+	server.h forward.h sources.h relay.h
+hook.o: sock.h end.h net.h loop.h parse.h relay.h hook.h
+loop.o: loop.h
+proxy.o: sock.h end.h net.h loop.h parse.h connect.h proxy.h
 proxyd.o: sock.h parse.h proxy.h proxyd.h
-relay.o: sock.h end.h net.h parse.h relay.h way.h hook.h
-rules.o: sock.h end.h net.h parse.h relay.h
-scan.o: sock.h net.h parse.h proxy.h scan.h
-server.o: sock.h end.h net.h tls.h exec.h server.h sources.h relay.h
+relay.o: sock.h end.h loop.h net.h parse.h relay.h way.h hook.h
+rules.o: sock.h end.h net.h loop.h parse.h relay.h
+scan.o: sock.h loop.h net.h parse.h proxy.h scan.h
+server.o: sock.h end.h loop.h net.h tls.h exec.h server.h sources.h \
+	relay.h
 sources.o: sources.h
-tls.o: sock.h end.h net.h tls.h tlsload.h
-tlsload.o: tls.h tlsload.h
-util.o: sock.h net.h parse.h
+tls.o: sock.h end.h net.h loop.h tls.h tlsload.h
+tlsload.o: sock.h tls.h tlsload.h
+util.o: sock.h loop.h net.h parse.h
 way.o: sock.h end.h way.h
 $(OBJS): .check-tls-$(TLS)
 sock.o: VERSION
@@ -111,8 +114,8 @@ test: sock test/relay-pair
 	test/run
 
 # A test-only program: the relay between two sockets (test/pair.bats).
-RELAY_PAIR_OBJS = end.o hook.o relay.o rules.o util.o way.o
-test/relay-pair: test/relay-pair.c $(RELAY_PAIR_OBJS) sock.h end.h net.h relay.h
+RELAY_PAIR_OBJS = end.o hook.o loop.o relay.o rules.o util.o way.o
+test/relay-pair: test/relay-pair.c $(RELAY_PAIR_OBJS) sock.h end.h net.h loop.h relay.h
 	$(CC) $(SOCK_CPPFLAGS) $(CPPFLAGS) $(SOCK_CFLAGS) $(CFLAGS) \
 	    $(LDFLAGS) -o $@ test/relay-pair.c $(RELAY_PAIR_OBJS) $(LDLIBS)
 

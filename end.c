@@ -9,7 +9,6 @@
  */
 #include <sys/types.h>
 #include <sys/ioctl.h>
-#include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
@@ -20,6 +19,7 @@
 
 #include "sock.h"
 #include "end.h"
+#include "loop.h"
 
 #ifndef MSG_NOSIGNAL
 #define MSG_NOSIGNAL	0	/* SIGPIPE is ignored anyway; see main */
@@ -197,27 +197,23 @@ waits_on(const struct end *e, bool reading, bool *for_write)
 }
 
 int
-end_watch(const struct end *e, bool reading, fd_set *rfds, fd_set *wfds)
+end_watch(const struct end *e, bool reading, struct loop *l)
 {
 	bool for_write;
 	int fd = waits_on(e, reading, &for_write);
 
-	if (fd < 0)
-		return -1;
-	FD_SET(fd, for_write ? wfds : rfds);
-	return fd;
+	return loop_watch(l, fd, for_write);
 }
 
 bool
-end_ready(const struct end *e, bool reading, const fd_set *rfds,
-    const fd_set *wfds)
+end_ready(const struct end *e, bool reading, const struct loop *l)
 {
 	bool for_write;
 	int fd = waits_on(e, reading, &for_write);
 
 	if (reading && e->ops->pending(e) > 0)
 		return true;
-	return fd >= 0 && FD_ISSET(fd, for_write ? wfds : rfds);
+	return loop_ready(l, fd, for_write);
 }
 
 int

@@ -8,10 +8,11 @@
 #define END_H
 
 #include <sys/types.h>
-#include <sys/select.h>
 #include <sys/socket.h>
 
 #include <stdbool.h>
+
+struct loop;
 
 /* One connected (or, for a -k UDP listener, bound) socket and its peer. */
 struct conn {
@@ -82,15 +83,17 @@ void	end_stdout(struct end *e);
 void	end_pipe(struct end *e, int rfd, int wfd, const char *name);
 
 /*
- * Add the descriptor e's read (reading) or write waits on to the set its
- * wait asks for. Returns that descriptor, or -1 if e has none that way.
+ * Watch, this round of l, the descriptor e's read (reading) or write waits
+ * on, for what that wait asks. Returns that descriptor, or -1 if e has
+ * none that way.
  */
-int	end_watch(const struct end *e, bool reading, fd_set *rfds,
-	    fd_set *wfds);
+int	end_watch(const struct end *e, bool reading, struct loop *l);
 
-/* Can e's read (reading) or write go on, by what select found? */
-bool	end_ready(const struct end *e, bool reading, const fd_set *rfds,
-	    const fd_set *wfds);
+/*
+ * Can e's read (reading) or write go on, by what l's last wait found
+ * (NULL: no wait yet) or what e holds already?
+ */
+bool	end_ready(const struct end *e, bool reading, const struct loop *l);
 
 /*
  * Make the close of e's socket a reset (SO_LINGER 0), to pass on a reset

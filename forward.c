@@ -1,6 +1,6 @@
 /*
  * forward.c: --forward and --proxy-server, many pairs of sockets relayed in one
- * select loop (sock(1), "Forwarding" and "Proxy server"). A pair is the
+ * loop (loop.c; sock(1), "Forwarding" and "Proxy server"). A pair is the
  * client (accepted, or for a reverse tunnel the connection sock made) and
  * its target connection, each an endpoint, relayed by a relay session
  * (relay.c) that this loop steps with the others, so every relay rule
@@ -22,7 +22,6 @@
  * an exit status.
  */
 #include <sys/types.h>
-#include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -38,6 +37,7 @@
 
 #include "sock.h"
 #include "end.h"
+#include "loop.h"
 #include "net.h"
 #include "connect.h"
 #include "tls.h"
@@ -358,14 +358,14 @@ walk_failed(struct fwd *f, int i, int status, int err, const char *msg)
 
 /* CONNECTING has an answer, or none by the deadline. */
 static int
-connect_step(struct fwd *f, int i, const fd_set *wfds)
+connect_step(struct fwd *f, int i, const struct loop *l)
 {
 	struct pair *p = f->pairs[i];
 	const struct addrinfo *which;
 	bool expired = p->deadline >= 0 && now_ms() >= p->deadline;
 	int fd, err;
 
-	if (!expired && (fd = happy_step(&p->happy, wfds)) != -1) {
+	if (!expired && (fd = happy_step(&p->happy, l)) != -1) {
 		if (fd >= 0) {
 			which = p->happy.winner;
 			happy_free(&p->happy);
@@ -439,7 +439,7 @@ dial_start(struct fwd *f, int i)
 
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == -1)
 		return walk_failed(f, i, EXIT_LOCAL, errno, strerror(errno));
-	if (sv[0] >= FD_SETSIZE) {
+	if (!loop_fits(sv[0])) {
 		close(sv[0]);
 		close(sv[1]);
 		return walk_failed(f, i, EXIT_LOCAL, EMFILE, strerror(EMFILE));
@@ -485,7 +485,7 @@ dial_step(struct fwd *f, int i)
 		return walk_failed(f, i, a.status != EXIT_OK ? a.status :
 		    EXIT_LOCAL, a.err, a.msg);
 	}
-	if (fd >= FD_SETSIZE) {
+	if (!loop_fits(fd)) {
 		close(fd);
 		return walk_failed(f, i, EXIT_LOCAL, EMFILE, strerror(EMFILE));
 	}
@@ -546,18 +546,18 @@ outbuf_send(struct outbuf *b, struct end *e)
 
 /* REPLYING: the reply to the client, the head to the target, then relay. */
 static int
-reply_step(struct fwd *f, int i, const fd_set *rfds, const fd_set *wfds)
+reply_step(struct fwd *f, int i, const struct loop *l)
 {
 	struct pair *p = f->pairs[i];
 
 	if (p->to_client.off < p->to_client.len &&
-	    end_ready(&p->ec, false, rfds, wfds) &&
+	    end_ready(&p->ec, false, l) &&
 	    outbuf_send(&p->to_client, &p->ec) == -1) {
 		pair_end(f, i, EXIT_NET);
 		return -1;
 	}
 	if (p->to_target.off < p->to_target.len &&
-	    end_ready(&p->et, false, rfds, wfds) &&
+	    end_ready(&p->et, false, l) &&
 	    outbuf_send(&p->to_target, &p->et) == -1) {
 		pair_end(f, i, EXIT_NET);
 		return -1;
@@ -768,22 +768,20 @@ pair_add(struct fwd *f, const struct conn *c)
 
 /* Wait for e's read (reading) or write, or at once if its bytes are in. */
 static void
-note_end(const struct end *e, bool reading, fd_set *rfds, fd_set *wfds,
-    int *maxfd, long long *deadline)
+note_end(const struct end *e, bool reading, struct loop *l)
 {
 	if (reading && e->ops->pending(e) > 0)
-		lower_deadline(now_ms(), deadline);
+		loop_until(l, now_ms());
 	else
-		raise_maxfd(end_watch(e, reading, rfds, wfds), maxfd);
+		end_watch(e, reading, l);
 }
 
 /*
- * Before select: add what pair i waits on. Returns -1 if it is gone
+ * Before the wait: tell the loop what pair i waits on. Returns -1 if it is gone
  * (its session ended, its time ran out).
  */
 static int
-pair_prepare(struct fwd *f, int i, fd_set *rfds, fd_set *wfds, int *maxfd,
-    long long *deadline)
+pair_prepare(struct fwd *f, int i, struct loop *l)
 {
 	struct pair *p = f->pairs[i];
 	long long now = now_ms();
@@ -799,8 +797,8 @@ pair_prepare(struct fwd *f, int i, fd_set *rfds, fd_set *wfds, int *maxfd,
 			return -1;
 		}
 		/* The handshake says in read_wait what it waits for. */
-		raise_maxfd(end_watch(&p->ec, true, rfds, wfds), maxfd);
-		lower_deadline(p->deadline, deadline);
+		end_watch(&p->ec, true, l);
+		loop_until(l, p->deadline);
 		return 0;
 	case PAIR_REQUEST:
 		if (now >= p->deadline) {
@@ -812,14 +810,14 @@ pair_prepare(struct fwd *f, int i, fd_set *rfds, fd_set *wfds, int *maxfd,
 			pair_free(f, i);
 			return -1;
 		}
-		note_end(&p->ec, true, rfds, wfds, maxfd, deadline);
-		lower_deadline(p->deadline, deadline);
+		note_end(&p->ec, true, l);
+		loop_until(l, p->deadline);
 		return 0;
 	case PAIR_CONNECTING:
 		if (p->deadline >= 0 && now >= p->deadline)
 			return connect_step(f, i, NULL);
-		happy_prepare(&p->happy, wfds, maxfd, deadline);
-		lower_deadline(p->deadline, deadline);
+		happy_prepare(&p->happy, l);
+		loop_until(l, p->deadline);
 		return 0;
 	case PAIR_DIALING:
 		/*
@@ -832,32 +830,30 @@ pair_prepare(struct fwd *f, int i, fd_set *rfds, fd_set *wfds, int *maxfd,
 			    strerror(ETIMEDOUT));
 		}
 		if (p->deadline >= 0)
-			lower_deadline(p->deadline + DIAL_GRACE_MS, deadline);
-		FD_SET(p->dial_fd, rfds);
-		raise_maxfd(p->dial_fd, maxfd);
+			loop_until(l, p->deadline + DIAL_GRACE_MS);
+		loop_watch(l, p->dial_fd, false);
 		return 0;
 	case PAIR_PAUSED:
 		if (now >= p->deadline) {
 			if (walk_start(f, i) == -1)
 				return -1;
 			/* Its new state is looked at in the next pass. */
-			lower_deadline(now, deadline);
+			loop_until(l, now);
 			return 0;
 		}
-		lower_deadline(p->deadline, deadline);
+		loop_until(l, p->deadline);
 		return 0;
 	case PAIR_REPLYING:
 		if (p->to_client.off < p->to_client.len)
-			note_end(&p->ec, false, rfds, wfds, maxfd, deadline);
+			note_end(&p->ec, false, l);
 		if (p->to_target.off < p->to_target.len)
-			note_end(&p->et, false, rfds, wfds, maxfd, deadline);
+			note_end(&p->et, false, l);
 		if (p->to_client.off == p->to_client.len &&
 		    p->to_target.off == p->to_target.len)
-			lower_deadline(now, deadline);
+			loop_until(l, now);
 		return 0;
 	case PAIR_RELAYING:
-		if ((status = relay_prepare(p->s, rfds, wfds, maxfd,
-		    deadline)) != -1) {
+		if ((status = relay_prepare(p->s, l)) != -1) {
 			pair_end(f, i, status);
 			return -1;
 		}
@@ -866,30 +862,29 @@ pair_prepare(struct fwd *f, int i, fd_set *rfds, fd_set *wfds, int *maxfd,
 	return 0;
 }
 
-/* After select: move pair i on. Returns -1 if it is gone. */
+/* After the wait: move pair i on. Returns -1 if it is gone. */
 static int
-pair_step(struct fwd *f, int i, const fd_set *rfds, const fd_set *wfds)
+pair_step(struct fwd *f, int i, const struct loop *l)
 {
 	struct pair *p = f->pairs[i];
 	int status;
 
 	switch (p->state) {
 	case PAIR_HANDSHAKE:
-		return end_ready(&p->ec, true, rfds, wfds) ?
-		    handshake_step(f, i) : 0;
+		return end_ready(&p->ec, true, l) ? handshake_step(f, i) : 0;
 	case PAIR_REQUEST:
-		return end_ready(&p->ec, true, rfds, wfds) ||
+		return end_ready(&p->ec, true, l) ||
 		    p->ec.ops->pending(&p->ec) > 0 ? request_step(f, i) : 0;
 	case PAIR_CONNECTING:
-		return connect_step(f, i, wfds);
+		return connect_step(f, i, l);
 	case PAIR_DIALING:
-		return FD_ISSET(p->dial_fd, rfds) ? dial_step(f, i) : 0;
+		return loop_ready(l, p->dial_fd, false) ? dial_step(f, i) : 0;
 	case PAIR_PAUSED:
 		return 0;
 	case PAIR_REPLYING:
-		return reply_step(f, i, rfds, wfds);
+		return reply_step(f, i, l);
 	case PAIR_RELAYING:
-		if ((status = relay_step(p->s, rfds, wfds)) != -1) {
+		if ((status = relay_step(p->s, l)) != -1) {
 			pair_end(f, i, status);
 			return -1;
 		}
@@ -924,28 +919,19 @@ accept_one(struct fwd *f, int lfd)
 static int
 forward_loop(struct fwd *f)
 {
-	fd_set rfds, wfds;
-	struct timeval tv;
-	long long deadline;
-	int i, maxfd;
+	struct loop l;
+	int i;
 
 	for (;;) {
-		FD_ZERO(&rfds);
-		FD_ZERO(&wfds);
-		maxfd = -1;
-		deadline = -1;
-		for (i = 0; i < f->nl; i++) {
-			FD_SET(f->lfds[i], &rfds);
-			raise_maxfd(f->lfds[i], &maxfd);
-		}
+		loop_begin(&l);
+		for (i = 0; i < f->nl; i++)
+			loop_watch(&l, f->lfds[i], false);
 		for (i = 0; i < f->n;)
-			if (pair_prepare(f, i, &rfds, &wfds, &maxfd,
-			    &deadline) == 0)
+			if (pair_prepare(f, i, &l) == 0)
 				i++;
 		if (f->nl == 0 && f->n == 0)
 			return f->status;
-		if (select(maxfd + 1, &rfds, &wfds, NULL,
-		    deadline_timeval(deadline, &tv)) == -1) {
+		if (loop_wait(&l) == -1) {
 			if (errno == EINTR)
 				continue;
 			warn("select");
@@ -953,10 +939,10 @@ forward_loop(struct fwd *f)
 		}
 		/* A pair that ends moves the last one into its slot. */
 		for (i = 0; i < f->n;)
-			if (pair_step(f, i, &rfds, &wfds) == 0)
+			if (pair_step(f, i, &l) == 0)
 				i++;
 		for (i = 0; i < f->nl; i++)
-			if (FD_ISSET(f->lfds[i], &rfds) &&
+			if (loop_ready(&l, f->lfds[i], false) &&
 			    accept_one(f, f->lfds[i]) == -1)
 				return EXIT_NET;
 	}

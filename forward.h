@@ -1,6 +1,6 @@
 /*
  * forward.c: --forward and --proxy-server, many pairs of sockets relayed
- * in one select loop. Says why when a pair fails and returns an exit
+ * in one loop. Says why when a pair fails and returns an exit
  * status.
  */
 #ifndef FORWARD_H

@@ -447,7 +447,7 @@ hook_wakeup(const struct hook *h, bool waiting, bool eof)
 	long long t = -1, w;
 	double need;
 
-	/* A pause that is over wakes nobody: select waits for the socket. */
+	/* A pause that is over wakes nobody: the loop waits for the socket. */
 	if (waiting && h->interval_ms >= 0 && h->next_send_at > now_ms())
 		t = h->next_send_at;
 	if (h->rate <= 0 || eof || rate_allows(h))

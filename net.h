@@ -1,30 +1,26 @@
 /*
- * util.c, the network half: time and waiting, descriptors, names and
- * addresses, connecting (Happy Eyeballs), listening, accepting, address
- * blocks and descriptor passing. Mechanism only: every function returns
- * -1 with errno set (or a getaddrinfo code where it says so), and none
- * prints, exits or reads the options.
+ * util.c, the network half: preambles, descriptors, names and addresses,
+ * connecting (Happy Eyeballs), listening, accepting, address blocks and
+ * descriptor passing (time and waiting: loop.h). Mechanism only: every
+ * function returns -1 with errno set (or a getaddrinfo code where it says
+ * so), and none prints, exits or reads the options.
  */
 #ifndef NET_H
 #define NET_H
 
 #include <sys/types.h>
-#include <sys/select.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 
 #include <stdbool.h>
 
 #include "sock.h"
+#include "loop.h"
 
 struct addrinfo;
 
 /*
- * Time and waiting
+ * Time (now_ms and waiting are loop.h's)
  */
-
-/* Milliseconds on a monotonic clock. */
-long long now_ms(void);
 
 /*
  * What a listener gives a client to finish what comes before its data (a
@@ -33,24 +29,6 @@ long long now_ms(void);
  */
 #define PREAMBLE_MS	10000
 long long preamble_ms(long long timeout_ms);
-
-/*
- * Wait until fd is readable (or writable) or the deadline (now_ms; -1:
- * none) passes: 0, or -1 with errno (ETIMEDOUT when the time ran out).
- */
-int	wait_fd(int fd, bool writable, long long deadline);
-
-/*
- * select(2)'s timeout for a deadline (now_ms() time; -1: none): tv set to
- * the time left (0 once it has passed) and returned, or NULL for none.
- */
-struct timeval *deadline_timeval(long long deadline, struct timeval *tv);
-
-/* Raise *maxfd to fd, for select's first argument (fd -1: no change). */
-void	raise_maxfd(int fd, int *maxfd);
-
-/* Bring *deadline (-1: none) down to t (-1: no change). */
-void	lower_deadline(long long t, long long *deadline);
 
 /*
  * Descriptors
@@ -191,7 +169,7 @@ int	connect_happy(const struct addrinfo *list, const struct addrinfo *src,
 	    void *arg, const struct addrinfo **which);
 
 /*
- * connect_happy as steps, for a caller with a select loop of its own
+ * connect_happy as steps, for a caller with a loop of its own
  * (--forward targets): the attempts of one connection, in the struct of
  * whoever makes it. The fields are util.c's.
  */
@@ -218,16 +196,15 @@ int	happy_start(struct happy *, const struct addrinfo *list,
 	    attempt_fn *report, void *arg);
 
 /*
- * Take the answers select found in wfds (NULL: none yet) and start the
+ * Take the answers l's last wait found (NULL: none yet) and start the
  * addresses that are due. Returns the connected socket (h->winner its
  * address), -1 while attempts are trying, or -2 when every address failed
  * (happy_error says why).
  */
-int	happy_step(struct happy *, const fd_set *wfds);
+int	happy_step(struct happy *, const struct loop *);
 
-/* Before select: the sockets trying, and when the next is due (*wake). */
-void	happy_prepare(const struct happy *, fd_set *wfds, int *maxfd,
-	    long long *wake);
+/* Before the wait: tell l the sockets trying, and when the next is due. */
+void	happy_prepare(const struct happy *, struct loop *);
 
 /*
  * Why no attempt connected, as connect_happy's errno (expired: the

@@ -1,12 +1,11 @@
 /*
  * relay.c: the relay. Copy one side (stdin and stdout, or a socket) to the
- * connection and back at the same time, multiplexed with select(2), and
+ * connection and back at the same time, waiting in the loop (loop.c), and
  * end the session by sock(1), "Data flow and end of stream" (rules.c).
  * Bytes move through the endpoints' ops or a way (way.c); hooks (hook.c)
  * watch or change them on the way. Prints its errors; never exits.
  */
 #include <sys/types.h>
-#include <sys/select.h>
 
 #include <err.h>
 #include <errno.h>
@@ -15,6 +14,7 @@
 
 #include "sock.h"
 #include "end.h"
+#include "loop.h"
 #include "net.h"
 #include "parse.h"
 #include "relay.h"
@@ -228,21 +228,12 @@ drain(struct relay_session *s, struct dir *d)
 	return 0;
 }
 
-/* Wait in select until the deadline (-1: none) or readiness. */
+/* Wait for what l watches, or its deadline; a signal wakes it too. */
 static int
-wait_ready(struct relay_session *s, fd_set *rfds, fd_set *wfds, int maxfd,
-    long long deadline)
+wait_ready(struct relay_session *s, struct loop *l)
 {
-	struct timeval tv;
-
-	if (select(maxfd + 1, rfds, wfds, NULL, deadline_timeval(deadline,
-	    &tv)) != -1)
+	if (loop_wait(l) != -1 || errno == EINTR)
 		return 0;
-	if (errno == EINTR) {
-		FD_ZERO(rfds);
-		FD_ZERO(wfds);
-		return 0;
-	}
 	meter_clear(&s->meter);
 	warn("select");
 	return EXIT_LOCAL;
@@ -258,8 +249,8 @@ flush_down(struct relay_session *s, int reads)
 {
 	struct dir *d = &s->down;
 	unsigned long long before;
-	fd_set rfds, wfds;
-	int fd, rv;
+	struct loop l;
+	int rv;
 
 	for (;;) {
 		if (dir_waiting(d) == 0) {
@@ -274,11 +265,10 @@ flush_down(struct relay_session *s, int reads)
 			if ((rv = fill(s, d)) != 0)
 				return rv;
 		} else {
-			FD_ZERO(&rfds);
-			FD_ZERO(&wfds);
-			if ((fd = end_watch(d->sink, false, &rfds, &wfds)) == -1)
+			loop_begin(&l);
+			if (end_watch(d->sink, false, &l) == -1)
 				return 0;
-			if ((rv = wait_ready(s, &rfds, &wfds, fd, -1)) != 0 ||
+			if ((rv = wait_ready(s, &l)) != 0 ||
 			    (rv = drain(s, d)) != 0)
 				return rv;
 		}
@@ -376,22 +366,22 @@ finished(const struct relay_session *s)
 /* Watch d's source while it has room, its sink while bytes may go. */
 static void
 watch(const struct relay_session *s, const struct dir *d, long long now,
-    fd_set *rfds, fd_set *wfds, int *maxfd)
+    struct loop *l)
 {
 	if (d->way.kind == WAY_SENDFILE) {
 		if (!d->eof && hook_may_read(&d->hook)) /* a file is always ready */
-			raise_maxfd(end_watch(d->sink, false, rfds, wfds), maxfd);
+			end_watch(d->sink, false, l);
 		return;
 	}
 	if (!d->eof && !way_unpiping(&d->way) && dir_room(s, d) > 0)
-		raise_maxfd(end_watch(d->src, true, rfds, wfds), maxfd);
+		end_watch(d->src, true, l);
 	if ((d->len > 0 || (way_piping(&d->way) && d->way.inpipe > 0)) &&
 	    !hook_holds(&d->hook, now, dir_ready(d)))
-		raise_maxfd(end_watch(d->sink, false, rfds, wfds), maxfd);
+		end_watch(d->sink, false, l);
 }
 
 /*
- * Can d's source give something without select: bytes an endpoint holds
+ * Can d's source give something without a wait: bytes an endpoint holds
  * (a TLS record), or the pipe's rest after a refused splice?
  */
 static bool
@@ -403,15 +393,14 @@ ready_now(const struct relay_session *s, const struct dir *d)
 }
 
 /*
- * Move what select found ready in d. What was just read is offered to the
- * sink at once rather than after another select: one wakeup per message
+ * Move what the wait found ready in d. What was just read is offered to the
+ * sink at once rather than after another wait: one wakeup per message
  * instead of two, which is most of a small message's round trip. (The
  * socket is non-blocking and splice does not block on pipes; a blocking
- * stdout is written the same way when select says it is writable.)
+ * stdout is written the same way when the loop says it is writable.)
  */
 static int
-move(struct relay_session *s, struct dir *d, const fd_set *rfds,
-    const fd_set *wfds)
+move(struct relay_session *s, struct dir *d, const struct loop *l)
 {
 	bool filled = false;
 	size_t before;
@@ -420,8 +409,7 @@ move(struct relay_session *s, struct dir *d, const fd_set *rfds,
 
 	if (d->way.kind == WAY_SENDFILE) {
 		/* What the socket takes now, straight from the file. */
-		if (!hook_may_read(&d->hook) || !end_ready(d->sink, false, rfds,
-		    wfds))
+		if (!hook_may_read(&d->hook) || !end_ready(d->sink, false, l))
 			return 0;
 		if ((n = way_send_file(&d->way, d->src, d->sink,
 		    hook_room(&d->hook, SENDFILE_CHUNK))) == -1)
@@ -432,23 +420,22 @@ move(struct relay_session *s, struct dir *d, const fd_set *rfds,
 		return 0;
 	}
 	if (ready_now(s, d) || (!d->eof && !way_unpiping(&d->way) &&
-	    dir_room(s, d) > 0 && end_ready(d->src, true, rfds, wfds))) {
+	    dir_room(s, d) > 0 && end_ready(d->src, true, l))) {
 		before = dir_waiting(d);
 		if ((rv = fill(s, d)) != 0)
 			return rv;
 		filled = dir_waiting(d) > before;
 	}
-	if ((end_ready(d->sink, false, rfds, wfds) || filled) &&
+	if ((end_ready(d->sink, false, l) || filled) &&
 	    dir_waiting(d) > 0 && !hook_paused(&d->hook) &&
 	    (rv = drain(s, d)) != 0)
 		return rv;
 	return 0;
 }
 
-/* Before select: the transitions that are due, then what to wait for. */
+/* Before the wait: the transitions that are due, then what to wait for. */
 int
-relay_prepare(struct relay_session *s, fd_set *rfds, fd_set *wfds,
-    int *maxfd, long long *deadline)
+relay_prepare(struct relay_session *s, struct loop *l)
 {
 	long long t, now;
 	int rv, status;
@@ -475,27 +462,26 @@ relay_prepare(struct relay_session *s, fd_set *rfds, fd_set *wfds,
 		if (status == EXIT_OK)
 			return flush_down(s, QUIT_DRAIN_READS);
 	}
-	/* Only a session that goes on adds to the sets (the caller closes). */
-	watch(s, &s->up, now, rfds, wfds, maxfd);
-	watch(s, &s->down, now, rfds, wfds, maxfd);
+	/* Only a session that goes on adds to the loop (the caller closes). */
+	watch(s, &s->up, now, l);
+	watch(s, &s->down, now, l);
 	if (s->fin_waits)
-		raise_maxfd(end_watch(s->remote, false, rfds, wfds), maxfd);
-	/* Bytes an endpoint holds already need no select. */
+		end_watch(s->remote, false, l);
+	/* Bytes an endpoint holds already need no wait. */
 	if (ready_now(s, &s->up) || ready_now(s, &s->down))
 		t = now_ms();
-	if (t >= 0 && (*deadline < 0 || t < *deadline))
-		*deadline = t;
+	loop_until(l, t);
 	return -1;
 }
 
-/* After select: move what it found ready, both ways. */
+/* After the wait: move what it found ready, both ways. */
 int
-relay_step(struct relay_session *s, const fd_set *rfds, const fd_set *wfds)
+relay_step(struct relay_session *s, const struct loop *l)
 {
 	int rv;
 
-	if ((rv = move(s, &s->up, rfds, wfds)) != 0 ||
-	    (rv = move(s, &s->down, rfds, wfds)) != 0)
+	if ((rv = move(s, &s->up, l)) != 0 ||
+	    (rv = move(s, &s->down, l)) != 0)
 		return rv;
 	return -1;
 }
@@ -515,34 +501,29 @@ relay_failed(const struct relay_session *s, int *error)
 	return s->failed;
 }
 
-/* One session alone: prepare, select, step, until it ends. */
+/* One session alone: prepare, wait, step, until it ends. */
 static int
 relay_loop(struct relay_session *s)
 {
-	fd_set rfds, wfds;
-	long long deadline;
-	int maxfd, rv;
+	struct loop l;
+	int rv;
 
 	for (;;) {
-		FD_ZERO(&rfds);
-		FD_ZERO(&wfds);
-		maxfd = -1;
-		deadline = -1;
-		if ((rv = relay_prepare(s, &rfds, &wfds, &maxfd,
-		    &deadline)) != -1)
+		loop_begin(&l);
+		if ((rv = relay_prepare(s, &l)) != -1)
 			return rv;
-		if ((rv = wait_ready(s, &rfds, &wfds, maxfd, deadline)) != 0)
+		if ((rv = wait_ready(s, &l)) != 0)
 			return rv;
-		if ((rv = relay_step(s, &rfds, &wfds)) != -1)
+		if ((rv = relay_step(s, &l)) != -1)
 			return rv;
 	}
 }
 
-/* select(2) cannot watch a descriptor at or above FD_SETSIZE. */
+/* The loop cannot watch every descriptor (select: FD_SETSIZE and up). */
 static bool
-fits_select(const struct end *e)
+fits_loop(const struct end *e)
 {
-	if (e->rfd < FD_SETSIZE && e->wfd < FD_SETSIZE)
+	if (loop_fits(e->rfd) && loop_fits(e->wfd))
 		return true;
 	warnx("descriptor %d is too large for select", e->rfd > e->wfd ?
 	    e->rfd : e->wfd);
@@ -570,8 +551,8 @@ relay_open(const struct relay_rules *r, struct end *local_in,
 {
 	struct relay_session *s;
 
-	if (!fits_select(local_in) || !fits_select(local_out) ||
-	    !fits_select(remote))
+	if (!fits_loop(local_in) || !fits_loop(local_out) ||
+	    !fits_loop(remote))
 		return NULL;
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
 		warn("relay session");
@@ -625,8 +606,8 @@ relay_ends(const struct relay_rules *r, struct end *local_in,
 	int status, rv;
 
 	if ((s = relay_open(r, local_in, local_out, remote, c, io)) == NULL)
-		return local_in->rfd >= FD_SETSIZE || local_out->wfd >= FD_SETSIZE ||
-		    remote->rfd >= FD_SETSIZE ? EXIT_NET : EXIT_LOCAL;
+		return !loop_fits(local_in->rfd) || !loop_fits(local_out->wfd) ||
+		    !loop_fits(remote->rfd) ? EXIT_NET : EXIT_LOCAL;
 	status = relay_loop(s);
 	/*
 	 * A FIN held back for an empty stdin goes at the end, as close(2)

@@ -9,7 +9,6 @@
 #define RELAY_H
 
 #include <sys/types.h>
-#include <sys/select.h>
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -18,6 +17,7 @@
 
 struct acl;
 struct conn;
+struct loop;
 struct end;
 struct opts;
 struct tls_ctx;
@@ -73,12 +73,12 @@ int	relay_ends(const struct relay_rules *, struct end *local_in,
 	    struct relay_io *);
 
 /*
- * A session stepped from an outside loop, so that one select serves many
+ * A session stepped from an outside loop, so that one wait serves many
  * (the forwarder's pairs): relay_open starts one between the same sides
- * as relay_ends (NULL after saying why); each pass, relay_prepare adds
- * what it waits on to the sets, raising *maxfd and bringing *deadline
- * (-1: none) down to when it must be stepped even without traffic, and
- * after select relay_step moves what is ready. Both return -1 while the
+ * as relay_ends (NULL after saying why); each round, relay_prepare tells
+ * the loop (loop.h) what it waits on and when it must be stepped even
+ * without traffic, and after the wait relay_step moves what is ready (a
+ * NULL loop: nothing is known ready). Both return -1 while the
  * session goes on, else the exit status it ended with; then relay_close
  * frees it (the ends and their descriptors stay the caller's). Unlike
  * relay_ends, nothing here blocks or prints the summary. The rules and io
@@ -89,10 +89,8 @@ struct relay_session;
 struct relay_session *relay_open(const struct relay_rules *,
 	    struct end *local_in, struct end *local_out, struct end *remote,
 	    struct conn *c, struct relay_io *);
-int	relay_prepare(struct relay_session *, fd_set *rfds, fd_set *wfds,
-	    int *maxfd, long long *deadline);
-int	relay_step(struct relay_session *, const fd_set *rfds,
-	    const fd_set *wfds);
+int	relay_prepare(struct relay_session *, struct loop *);
+int	relay_step(struct relay_session *, const struct loop *);
 void	relay_close(struct relay_session *);
 
 /* Bytes delivered so far: up (local side to remote) and down. */

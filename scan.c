@@ -1,8 +1,8 @@
 /*
  * scan.c: port scanning (-z). Parse the port list, probe many ports at
- * once with non-blocking sockets multiplexed by select(2), and report in
- * nc.openbsd's words. The entry points are parse_port_list and scan
- * (scan.h); it touches only the probes it makes and returns an exit
+ * once with non-blocking sockets waited on in the loop (loop.c), and
+ * report in nc.openbsd's words. The entry points are parse_port_list and
+ * scan (scan.h); it touches only the probes it makes and returns an exit
  * status.
  *
  * A TCP probe is a connect: accepted means open, a reset means closed, no
@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "sock.h"
+#include "loop.h"
 #include "net.h"
 #include "parse.h"
 #include "proxy.h"
@@ -454,7 +455,7 @@ start_probe(struct scanner *sc, size_t task, long long now)
 		record(sc, task, PROBE_FAILED, errno);
 		return 1;
 	}
-	if (fd >= FD_SETSIZE) {
+	if (!loop_fits(fd)) {
 		close(fd);
 		errno = EMFILE;
 		return -2;
@@ -578,18 +579,13 @@ finish_probe(struct scanner *sc, size_t i, bool ready, long long now)
 static int
 wait_probes(struct scanner *sc, bool more)
 {
-	struct timeval tv;
-	fd_set rfds, wfds;
+	struct loop l;
 	long long now, until = -1;
 	size_t i;
-	int maxfd = -1;
 
-	FD_ZERO(&rfds);
-	FD_ZERO(&wfds);
+	loop_begin(&l);
 	for (i = 0; i < sc->inflight; i++) {
-		FD_SET(sc->probes[i].fd, sc->o->udp ? &rfds : &wfds);
-		if (sc->probes[i].fd > maxfd)
-			maxfd = sc->probes[i].fd;
+		loop_watch(&l, sc->probes[i].fd, !sc->o->udp);
 		if (until < 0 || sc->probes[i].deadline < until)
 			until = sc->probes[i].deadline;
 	}
@@ -599,8 +595,8 @@ wait_probes(struct scanner *sc, bool more)
 	now = now_ms();
 	if (until < now)
 		until = now;
-	if (select(maxfd + 1, &rfds, &wfds, NULL,
-	    deadline_timeval(until, &tv)) == -1) {
+	loop_until(&l, until);
+	if (loop_wait(&l) == -1) {
 		if (errno == EINTR)
 			return 0;
 		warn("select");
@@ -611,7 +607,7 @@ wait_probes(struct scanner *sc, bool more)
 	for (i = sc->inflight; i-- > 0;) {
 		int fd = sc->probes[i].fd;
 
-		if (FD_ISSET(fd, sc->o->udp ? &rfds : &wfds) &&
+		if (loop_ready(&l, fd, !sc->o->udp) &&
 		    finish_probe(sc, i, true, now))
 			continue;
 		if (now >= sc->probes[i].deadline)

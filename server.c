@@ -2,14 +2,13 @@
  * server.c: listen mode as a small server: many clients at once (-k), a
  * broker or a chat room between them (--broker, --chat), a program per
  * connection (-k with -e/-c), and the admission rules (--allow, --deny,
- * --max-conns). One select(2) loop, no threads. A file of its own because one client
+ * --max-conns). One loop (loop.c), no threads. A file of its own because one client
  * and one stdin (relay.c) is a different problem from many clients
  * sharing one stdin and one stdout. It touches the listening sockets,
  * its clients and stdin/stdout, says why when something fails, and
  * returns an exit status.
  */
 #include <sys/types.h>
-#include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 
@@ -25,6 +24,7 @@
 
 #include "sock.h"
 #include "end.h"
+#include "loop.h"
 #include "net.h"
 #include "tls.h"
 #include "exec.h"
@@ -310,7 +310,7 @@ admit_client(const struct opts *o, int lfd, int nclients,
 		return -2;
 	}
 	format_addr((struct sockaddr *)&ss, sslen, from, sizeof(from));
-	if (fd >= FD_SETSIZE) {
+	if (!loop_fits(fd)) {
 		warnx("refused %s: descriptor %d is too large for select",
 		    from, fd);
 		close(fd);
@@ -703,15 +703,13 @@ expire_idle(struct server *s, long long now)
 static int
 flush_stdout(struct server *s)
 {
-	fd_set rfds, wfds;
-	int fd, rv;
+	struct loop l;
+	int rv;
 
 	while (s->out.len > 0) {
-		FD_ZERO(&rfds);
-		FD_ZERO(&wfds);
-		fd = end_watch(&s->stdout_end, false, &rfds, &wfds);
-		if (select(fd + 1, &rfds, &wfds, NULL, NULL) == -1 &&
-		    errno != EINTR)
+		loop_begin(&l);
+		end_watch(&s->stdout_end, false, &l);
+		if (loop_wait(&l) == -1 && errno != EINTR)
 			return EXIT_LOCAL;
 		if ((rv = write_stdout(s)) != 0)
 			return rv;
@@ -723,10 +721,9 @@ static int
 serve_loop(struct server *s)
 {
 	const struct opts *o = s->o;
-	fd_set rfds, wfds;
-	struct timeval tv;
-	long long now, deadline, t;
-	int i, maxfd, rv;
+	struct loop l;
+	long long now, t;
+	int i, rv;
 
 	for (;;) {
 		finish_clients(s);
@@ -739,8 +736,9 @@ serve_loop(struct server *s)
 		if (s->stdin_eof && s->stdin_bytes > 0 && s->n == 0)
 			return flush_stdout(s);
 
+		loop_begin(&l);
 		now = now_ms();
-		deadline = expire_idle(s, now);
+		loop_until(&l, expire_idle(s, now));
 		sweep(s);
 		/* -q counts from the end of stdin; -d has none to wait for. */
 		if ((s->stdin_eof || o->recv_only) && o->quit_ms >= 0) {
@@ -748,67 +746,57 @@ serve_loop(struct server *s)
 			    s->last_recv);
 			if (t <= now)
 				return flush_stdout(s);
-			if (deadline < 0 || t < deadline)
-				deadline = t;
+			loop_until(&l, t);
 		}
 
-		FD_ZERO(&rfds);
-		FD_ZERO(&wfds);
-		maxfd = -1;
-		for (i = 0; i < s->nl; i++) {
-			FD_SET(s->lfds[i], &rfds);
-			raise_maxfd(s->lfds[i], &maxfd);
-		}
+		for (i = 0; i < s->nl; i++)
+			loop_watch(&l, s->lfds[i], false);
 		if (stdin_readable(s))
-			raise_maxfd(end_watch(&s->in, true, &rfds, &wfds), &maxfd);
+			end_watch(&s->in, true, &l);
 		if (s->out.len > 0)
-			raise_maxfd(end_watch(&s->stdout_end, false, &rfds, &wfds),
-			    &maxfd);
+			end_watch(&s->stdout_end, false, &l);
 		for (i = 0; i < s->n; i++) {
 			struct client *c = s->clients[i];
 
 			/* Bytes a TLS client's session holds: no wait. */
 			if (client_readable(s, c) &&
 			    c->end.ops->pending(&c->end) > 0)
-				deadline = now;
+				loop_until(&l, now);
 			else if (client_readable(s, c) || c->handshaking)
-				raise_maxfd(end_watch(&c->end, true, &rfds, &wfds),
-				    &maxfd);
+				end_watch(&c->end, true, &l);
 			if (c->out.len > 0 && !c->handshaking)
-				raise_maxfd(end_watch(&c->end, false, &rfds, &wfds),
-				    &maxfd);
+				end_watch(&c->end, false, &l);
 		}
-		if (select(maxfd + 1, &rfds, &wfds, NULL,
-		    deadline_timeval(deadline, &tv)) == -1) {
+		if (loop_wait(&l) == -1) {
 			if (errno == EINTR)
 				continue;
 			warn("select");
 			return EXIT_LOCAL;
 		}
 
-		if (s->out.len > 0 && end_ready(&s->stdout_end, false, &rfds,
-		    &wfds) && (rv = write_stdout(s)) != 0)
+		if (s->out.len > 0 && end_ready(&s->stdout_end, false, &l) &&
+		    (rv = write_stdout(s)) != 0)
 			return rv;
-		if (stdin_readable(s) && end_ready(&s->in, true, &rfds, &wfds) &&
+		if (stdin_readable(s) && end_ready(&s->in, true, &l) &&
 		    (rv = read_stdin(s)) != 0)
 			return rv;
 		for (i = 0; i < s->n; i++) {
 			struct client *c = s->clients[i];
 
 			if (!c->dead && c->handshaking &&
-			    end_ready(&c->end, true, &rfds, &wfds)) {
+			    end_ready(&c->end, true, &l)) {
 				step_handshake(s, c);
 				continue;
 			}
 			if (!c->dead && c->out.len > 0 && !c->handshaking &&
-			    end_ready(&c->end, false, &rfds, &wfds))
+			    end_ready(&c->end, false, &l))
 				write_client(s, c);
 			if (!c->dead && client_readable(s, c) &&
-			    end_ready(&c->end, true, &rfds, &wfds))
+			    end_ready(&c->end, true, &l))
 				read_client_burst(s, c);
 		}
 		for (i = 0; i < s->nl; i++)
-			if (FD_ISSET(s->lfds[i], &rfds) &&
+			if (loop_ready(&l, s->lfds[i], false) &&
 			    (rv = add_client(s, s->lfds[i])) != 0)
 				return rv;
 	}
@@ -881,12 +869,11 @@ reap_children(const struct opts *o, struct programs *p)
 }
 
 /*
- * Close what a finished program left (rfds, wfds: what select found, or
- * NULL); returns the next deadline or -1.
+ * Close what a finished program left (l: what the wait found, or NULL);
+ * returns the next deadline or -1.
  */
 static long long
-linger(struct programs *p, const fd_set *rfds, const fd_set *wfds,
-    long long now)
+linger(struct programs *p, const struct loop *l, long long now)
 {
 	char scrap[4096];
 	long long next = -1;
@@ -899,7 +886,7 @@ linger(struct programs *p, const fd_set *rfds, const fd_set *wfds,
 		if (q->pid != 0)
 			continue;
 		n = 1;
-		if (rfds != NULL && end_ready(&q->end, true, rfds, wfds))
+		if (l != NULL && end_ready(&q->end, true, l))
 			n = q->end.ops->read(&q->end, scrap, sizeof(scrap));
 		if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR) ||
 		    q->deadline <= now) {
@@ -971,12 +958,10 @@ serve_programs(const struct opts *o, int *lfds, int nl, struct relay_io *io)
 {
 	struct programs *progs;
 	struct sigaction sa;
-	struct timeval tv;
+	struct loop l;
 	struct conn c;
-	fd_set rfds, wfds;
 	char drain[64];
-	long long next, now;
-	int i, maxfd, fd;
+	int i, fd;
 	pid_t pid;
 
 	if ((progs = calloc(1, sizeof(*progs))) == NULL) {
@@ -998,35 +983,28 @@ serve_programs(const struct opts *o, int *lfds, int nl, struct relay_io *io)
 	sigaction(SIGCHLD, &sa, NULL);
 
 	for (;;) {
-		now = now_ms();
-		next = linger(progs, NULL, NULL, now);
-		FD_ZERO(&rfds);
-		FD_ZERO(&wfds);
-		FD_SET(chld_pipe[0], &rfds);
-		maxfd = chld_pipe[0];
-		for (i = 0; i < nl; i++) {
-			FD_SET(lfds[i], &rfds);
-			raise_maxfd(lfds[i], &maxfd);
-		}
+		loop_begin(&l);
+		loop_until(&l, linger(progs, NULL, now_ms()));
+		loop_watch(&l, chld_pipe[0], false);
+		for (i = 0; i < nl; i++)
+			loop_watch(&l, lfds[i], false);
 		for (i = 0; i < progs->n; i++)
 			if (progs->v[i].pid == 0)
-				raise_maxfd(end_watch(&progs->v[i].end, true, &rfds,
-				    &wfds), &maxfd);
-		if (select(maxfd + 1, &rfds, &wfds, NULL,
-		    deadline_timeval(next, &tv)) == -1) {
+				end_watch(&progs->v[i].end, true, &l);
+		if (loop_wait(&l) == -1) {
 			if (errno == EINTR)
 				continue;
 			warn("select");
 			return EXIT_LOCAL;
 		}
-		linger(progs, &rfds, &wfds, now_ms());
-		if (FD_ISSET(chld_pipe[0], &rfds)) {
+		linger(progs, &l, now_ms());
+		if (loop_ready(&l, chld_pipe[0], false)) {
 			while (read(chld_pipe[0], drain, sizeof(drain)) > 0)
 				;
 			reap_children(o, progs);
 		}
 		for (i = 0; i < nl; i++) {
-			if (!FD_ISSET(lfds[i], &rfds))
+			if (!loop_ready(&l, lfds[i], false))
 				continue;
 			if ((fd = admit_client(o, lfds[i], progs->running,
 			    &progs->held, &c)) == -2)

@@ -6,7 +6,6 @@
  * it may use any header, and nothing calls back into it.
  */
 #include <sys/types.h>
-#include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -31,6 +30,7 @@
 
 #include "sock.h"
 #include "end.h"
+#include "loop.h"
 #include "net.h"
 #include "parse.h"
 #include "connect.h"
@@ -434,7 +434,7 @@ print_version(void)
 #else
 	printf("zero-copy: none (portable build: read(2) and write(2))\n");
 #endif
-	printf("waiting: select(2) and poll(2) only, no epoll(7)\n");
+	printf("waiting: select(2) (no epoll(7) yet)\n");
 }
 
 static void
@@ -1840,24 +1840,21 @@ open_listeners(const struct opts *o, int *fds)
 static int
 wait_listeners(const int *fds, int n)
 {
-	fd_set rfds;
-	int i, maxfd = -1;
+	struct loop l;
+	int i;
 
 	for (;;) {
-		FD_ZERO(&rfds);
-		for (i = 0; i < n; i++) {
-			FD_SET(fds[i], &rfds);
-			if (fds[i] > maxfd)
-				maxfd = fds[i];
-		}
-		if (select(maxfd + 1, &rfds, NULL, NULL, NULL) == -1) {
+		loop_begin(&l);
+		for (i = 0; i < n; i++)
+			loop_watch(&l, fds[i], false);
+		if (loop_wait(&l) == -1) {
 			if (errno == EINTR)
 				continue;
 			warn("select");
 			return -1;
 		}
 		for (i = 0; i < n; i++)
-			if (FD_ISSET(fds[i], &rfds))
+			if (loop_ready(&l, fds[i], false))
 				return fds[i];
 	}
 }
@@ -1949,7 +1946,7 @@ run_listen(const struct opts *o, struct relay_io *io)
 	if ((n = open_listeners(o, fds)) == -1)
 		return EXIT_NET;
 	for (i = 0; i < n; i++) {
-		if (fds[i] >= FD_SETSIZE) {
+		if (!loop_fits(fds[i])) {
 			warnx("descriptor %d is too large for select", fds[i]);
 			close_all(fds, n);
 			return EXIT_NET;

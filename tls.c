@@ -16,7 +16,6 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -890,33 +889,19 @@ int
 tls_handshake_wait(struct end *e, long long timeout_ms)
 {
 	long long deadline = timeout_ms >= 0 ? now_ms() + timeout_ms : -1;
-	long long left;
-	struct pollfd pfd;
-	int r;
 
 	for (;;) {
 		if (tls_handshake(e) == 0)
 			return 0;
 		if (errno != EAGAIN)
 			return -1;
-		left = deadline >= 0 ? deadline - now_ms() : -1;
-		if (deadline >= 0 && left <= 0)
-			break;
-		pfd.fd = e->rfd;
-		pfd.events = e->read_wait == END_WAIT_READ ? POLLIN : POLLOUT;
-		pfd.revents = 0;
-		r = poll(&pfd, 1, left < 0 ? -1 : left > INT_MAX ? INT_MAX :
-		    (int)left);
-		if (r == -1 && errno != EINTR) {
+		/* ETIMEDOUT when the time is out. */
+		if (wait_fd(e->rfd, e->read_wait != END_WAIT_READ,
+		    deadline) == -1) {
 			e->why[0] = '\0';
 			return -1;
 		}
-		if (r == 0 && deadline >= 0 && now_ms() >= deadline)
-			break;
 	}
-	e->why[0] = '\0';
-	errno = ETIMEDOUT;
-	return -1;
 }
 
 void

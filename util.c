@@ -7,7 +7,6 @@
  * messages, no exits, no options.
  */
 #include <sys/types.h>
-#include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
@@ -26,10 +25,10 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "sock.h"
+#include "loop.h"
 #include "net.h"
 #include "parse.h"
 
@@ -43,15 +42,6 @@
 #if defined(__linux__) && !defined(IPPROTO_MPTCP)
 #define IPPROTO_MPTCP	262	/* Linux 5.6; older headers lack the name */
 #endif
-
-long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 long long
 preamble_ms(long long timeout_ms)
@@ -219,62 +209,6 @@ connect_result(int fd)
 		return -1;
 	}
 	return 0;
-}
-
-struct timeval *
-deadline_timeval(long long deadline, struct timeval *tv)
-{
-	long long left;
-
-	if (deadline < 0)
-		return NULL;
-	left = deadline - now_ms();
-	if (left < 0)
-		left = 0;
-	tv->tv_sec = left / 1000;
-	tv->tv_usec = left % 1000 * 1000;
-	return tv;
-}
-
-void
-raise_maxfd(int fd, int *maxfd)
-{
-	if (fd > *maxfd)
-		*maxfd = fd;
-}
-
-void
-lower_deadline(long long t, long long *deadline)
-{
-	if (t >= 0 && (*deadline < 0 || t < *deadline))
-		*deadline = t;
-}
-
-int
-wait_fd(int fd, bool writable, long long deadline)
-{
-	struct timeval tv;
-	fd_set fds;
-	int n;
-
-	if (fd >= FD_SETSIZE) {
-		errno = EMFILE;
-		return -1;
-	}
-	for (;;) {
-		if (deadline >= 0 && deadline - now_ms() <= 0) {
-			errno = ETIMEDOUT;
-			return -1;
-		}
-		FD_ZERO(&fds);
-		FD_SET(fd, &fds);
-		n = select(fd + 1, writable ? NULL : &fds, writable ? &fds : NULL,
-		    NULL, deadline_timeval(deadline, &tv));
-		if (n == -1 && errno != EINTR)
-			return -1;
-		if (n > 0)
-			return 0;
-	}
 }
 
 /*
@@ -555,7 +489,7 @@ start_attempt(struct happy *h)
 	fd = start_connect(ai, from, h->so, &done);
 	if (fd != -1 && done)
 		return fd;
-	if (fd != -1 && fd >= FD_SETSIZE) {
+	if (fd != -1 && !loop_fits(fd)) {
 		fail_close(fd);
 		errno = EMFILE;
 		fd = -1;
@@ -618,15 +552,15 @@ happy_won(struct happy *h, size_t i)
 }
 
 int
-happy_step(struct happy *h, const fd_set *wfds)
+happy_step(struct happy *h, const struct loop *l)
 {
 	const struct addrinfo *ai;
 	long long now;
 	size_t i;
 	int fd, e;
 
-	for (i = 0; wfds != NULL && i < h->trying;) {
-		if (!FD_ISSET(h->fd[i], wfds)) {
+	for (i = 0; l != NULL && i < h->trying;) {
+		if (!loop_ready(l, h->fd[i], true)) {
 			i++;
 			continue;
 		}
@@ -660,17 +594,14 @@ happy_step(struct happy *h, const fd_set *wfds)
 }
 
 void
-happy_prepare(const struct happy *h, fd_set *wfds, int *maxfd,
-    long long *wake)
+happy_prepare(const struct happy *h, struct loop *l)
 {
 	size_t i;
 
-	for (i = 0; i < h->trying; i++) {
-		FD_SET(h->fd[i], wfds);
-		raise_maxfd(h->fd[i], maxfd);
-	}
+	for (i = 0; i < h->trying; i++)
+		loop_watch(l, h->fd[i], true);
 	if (h->next < h->n)
-		lower_deadline(h->start_next, wake);
+		loop_until(l, h->start_next);
 }
 
 int
@@ -716,11 +647,10 @@ connect_happy(const struct addrinfo *list, const struct addrinfo *src,
     void *arg, const struct addrinfo **which)
 {
 	struct happy h;
-	struct timeval tv;
-	fd_set wfds;
-	long long deadline, wake;
-	bool selected = false, expired = false;
-	int fd, maxfd, e;
+	struct loop l;
+	long long deadline;
+	bool waited = false, expired = false;
+	int fd, e;
 
 	*which = list;
 	if (happy_start(&h, list, src, so, report, arg) == -1)
@@ -732,14 +662,12 @@ connect_happy(const struct addrinfo *list, const struct addrinfo *src,
 			fd = -2;
 			break;
 		}
-		if ((fd = happy_step(&h, selected ? &wfds : NULL)) != -1)
+		if ((fd = happy_step(&h, waited ? &l : NULL)) != -1)
 			break;
-		FD_ZERO(&wfds);
-		maxfd = -1;
-		wake = deadline;
-		happy_prepare(&h, &wfds, &maxfd, &wake);
-		if (select(maxfd + 1, NULL, &wfds, NULL,
-		    deadline_timeval(wake, &tv)) == -1) {
+		loop_begin(&l);
+		loop_until(&l, deadline);
+		happy_prepare(&h, &l);
+		if (loop_wait(&l) == -1) {
 			if (errno != EINTR) {
 				e = errno;
 				*which = h.trying > 0 ? h.ai[0] : list;
@@ -747,10 +675,10 @@ connect_happy(const struct addrinfo *list, const struct addrinfo *src,
 				errno = e;
 				return -1;
 			}
-			selected = false;
+			waited = false;
 			continue;
 		}
-		selected = true;
+		waited = true;
 	}
 	if (fd >= 0) {
 		*which = h.winner;
@@ -912,7 +840,6 @@ write_all(int fd, const void *buf, size_t len)
 {
 	const char *p = buf;
 	size_t done = 0;
-	fd_set wfds;
 	ssize_t n;
 
 	while (done < len) {
@@ -920,15 +847,10 @@ write_all(int fd, const void *buf, size_t len)
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
+			/* A non-blocking descriptor: wait until it drains. */
 			if ((errno == EAGAIN || errno == EWOULDBLOCK) &&
-			    fd < FD_SETSIZE) {
-				/* A non-blocking descriptor: wait until it drains. */
-				FD_ZERO(&wfds);
-				FD_SET(fd, &wfds);
-				if (select(fd + 1, NULL, &wfds, NULL, NULL) != -1 ||
-				    errno == EINTR)
-					continue;
-			}
+			    loop_fits(fd) && wait_fd(fd, true, -1) == 0)
+				continue;
 			return -1;
 		}
 		done += (size_t)n;
@@ -1186,21 +1108,11 @@ void
 linger_close(int fd, long long ms)
 {
 	long long deadline = now_ms() + ms;
-	struct timeval tv;
 	char scrap[4096];
-	fd_set rfds;
 	ssize_t n;
 
 	(void)shutdown(fd, SHUT_WR);
-	while (fd < FD_SETSIZE && deadline - now_ms() > 0) {
-		FD_ZERO(&rfds);
-		FD_SET(fd, &rfds);
-		if (select(fd + 1, &rfds, NULL, NULL,
-		    deadline_timeval(deadline, &tv)) <= 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
+	while (loop_fits(fd) && wait_fd(fd, false, deadline) == 0) {
 		n = read(fd, scrap, sizeof(scrap));
 		if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR))
 			break;

@@ -32,14 +32,15 @@ flags="-g -O1 -std=c11 -D_GNU_SOURCE -fno-omit-frame-pointer
 sources() {
 	case $1 in
 	# scan.c probes through proxies too (scan_proxied).
-	parse_port_list) echo "../scan.c ../proxy.c ../connect.c ../util.c" ;;
+	parse_port_list)
+		echo "../scan.c ../proxy.c ../connect.c ../util.c ../loop.c" ;;
 	socks4_reply | socks5_reply | http_reply | proxy_url)
-		echo "../proxy.c ../connect.c ../util.c" ;;
+		echo "../proxy.c ../connect.c ../util.c ../loop.c" ;;
 	# The parsers alone: tls.c built without HAVE_TLS needs no OpenSSL.
-	tls_pin | tls_alpn) echo "../tls.c ../util.c" ;;
-	proxyd_*) echo "../proxyd.c ../util.c" ;;
+	tls_pin | tls_alpn) echo "../tls.c ../util.c ../loop.c" ;;
+	proxyd_*) echo "../proxyd.c ../util.c ../loop.c" ;;
 	sources) echo "../sources.c" ;;
-	*) echo "../util.c" ;;
+	*) echo "../util.c ../loop.c" ;;
 	esac
 }
 

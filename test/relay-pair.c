@@ -63,7 +63,6 @@ main(int argc, char *argv[])
 	struct addrinfo *ai;
 	struct relay_rules r;
 	socklen_t len;
-	fd_set rfds;
 	int lfd, status;
 
 	if (argc != 2)
@@ -76,10 +75,8 @@ main(int argc, char *argv[])
 
 	lfd = open_listener();
 	memset(&a, 0, sizeof(a));
-	FD_ZERO(&rfds);
-	FD_SET(lfd, &rfds);
-	if (select(lfd + 1, &rfds, NULL, NULL, NULL) == -1)
-		err(1, "select");
+	if (wait_fd(lfd, false, -1) == -1)
+		err(1, "wait");
 	len = sizeof(a.peer);
 	if ((a.fd = accept_conn(lfd, (struct sockaddr *)&a.peer, &len)) == -1)
 		err(1, "accept");
