@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # Builds sock, and runs its tests, sanitizer and valgrind passes, bench,
 # fuzzers and lints; installs it with its man page and completions.
 #

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * connect.c: the connect walk (connect.h). One place turns a host, a
  * port and the options into a connected socket, for connect mode and for

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * connect.c: the connect walk, shared by connect mode (sock.c) and the
  * proxy client's first hop (proxy.c): resolve the host and the -s/-p

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The plain endpoints: a socket (stream or datagram, connected or
  * answering the latest sender), stdin, stdout and a pipe. The relay and

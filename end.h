@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * end.c: endpoints. The relay and the servers move every byte through
  * these operations and never touch a descriptor's data themselves; tls.c

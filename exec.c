@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * -e and -c: run a program with the connection as its stdin and stdout,
  * inetd-style. The socket itself is handed over, so no byte passes

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * exec.c: -e and -c, a program on the connection. Starts it with the
  * SOCK_* variables, waits for it, and over TLS relays between it and the

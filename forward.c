@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * forward.c: --forward and --proxy-server, many pairs of sockets relayed in one
  * loop (loop.c; sock(1), "Forwarding" and "Proxy server"). A pair is the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * forward.c: --forward and --proxy-server, many pairs of sockets relayed
  * in one loop. Says why when a pair fails and returns an exit

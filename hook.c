@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * hook.c: what watches or changes the relay's bytes on the way (hook.h):
  * -o, -C, -t, -i, --limit-rate, --send-only's discarding, -W, a datagram

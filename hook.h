@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * hook.h: what watches or changes the relay's bytes on the way (hook.c),
  * set up once when a session opens, each direction carrying what applies

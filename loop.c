@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * loop.c: time, and the one place that waits (loop.h), on select(2).
  * It touches only the loop its caller hands it: no messages, no exits.

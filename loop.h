@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * loop.c: the one place that waits. Time (now_ms), and a loop that every
  * mode hands the descriptors and deadlines of one round to: begin, watch

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * util.c, the network half: preambles, descriptors, names and addresses,
  * connecting (Happy Eyeballs), listening, accepting, address blocks and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * util.c, the text half: option values parsed, durations and hex dump
  * lines formatted, and the byte-level pieces of protocols (telnet's

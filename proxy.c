@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * proxy.c: the proxy client (-x, -X, -P) and descriptor passing (-F),
  * declared in proxy.h. It touches the socket it makes, and /dev/tty to

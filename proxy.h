@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * proxy.c: the proxy client (-x, -X, -P) and descriptor passing (-F).
  * proxy_connect returns a tunnel as a connected socket, so that the relay

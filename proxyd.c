@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * proxyd.c: the proxy server's requests, parsed (sock(1), "Proxy
  * server"): SOCKS4 and SOCKS4a, SOCKS5 CONNECT with RFC 1929

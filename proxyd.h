@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * proxyd.c: the proxy server's request parser (sock(1), "Proxy server").
  * Pure and incremental: bytes in, and out what to answer, what the

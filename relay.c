@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * relay.c: the relay. Copy one side (stdin and stdout, or a socket) to the
  * connection and back at the same time, waiting in the loop (loop.c), and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * relay.h: the relay (relay.c), which copies two sides to each other by
  * the end-of-stream rules of sock(1), "Data flow and end of stream", and

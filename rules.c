@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * rules.c: the end-of-stream rules of sock(1), "Data flow and end of
  * stream": the relay's rules read from the options (the one place the

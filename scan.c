@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * scan.c: port scanning (-z). Parse the port list, probe many ports at
  * once with non-blocking sockets waited on in the loop (loop.c), and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * scan.c: -z, which ports of a host are listening, and the port lists it
  * takes. The parser is pure; scan() prints what -v asks for and returns

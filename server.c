@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * server.c: listen mode as a small server: many clients at once (-k), a
  * broker or a chat room between them (--broker, --chat), a program per

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * server.c: what is about many clients (-k, --broker, --chat, -e/-c with
  * -k): accepting, admission by --allow/--deny and --max-conns, fan-out,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * sock.c: the program. Usage, option parsing and the checks between
  * options, connect and listen mode for one peer (TCP, UDP, Unix), and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * sock.h: what every file needs: the version, the feature tests, the exit
  * statuses and the parsed options with the small structs they hold. Each

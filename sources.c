@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * sources.c: connections per client address (--max-conns-per-source), in
  * a hash table with linear probing, so that admission stays cheap with

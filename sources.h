@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * sources.h: how many connections each client address holds, for
  * --max-conns-per-source (sock(1)). Mechanism only: never prints or exits.

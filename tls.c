@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * tls.c: TLS over OpenSSL 3 (tls.h): a context made once from the
  * options, and an endpoint (struct end) that carries one session over a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * tls.c: TLS over OpenSSL 3 (with TLS=no, only the parsers, and a
  * tls_ctx_new that says "built without TLS"). Nothing here prints or

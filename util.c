@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * util.c: the mechanism under everything else (net.h, parse.h): time,
  * descriptors, resolving, connecting with Happy Eyeballs, listening,

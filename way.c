@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * way.c: how a direction of the relay moves its bytes (way.h): the
  * choice, and splice(2) and sendfile(2) with their pipe. The only file of

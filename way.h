@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * way.h: the ways a direction of the relay moves its bytes (way.c),
  * chosen once per direction (way_choose; sock(1), "How bytes move"): a

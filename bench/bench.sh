@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: ISC
 # bench/bench.sh - measure sock against nc.openbsd, ncat and socat on 127.0.0.1.
 #
 #   bench/bench.sh [--quick] [--rounds N]      (run from the repository root)

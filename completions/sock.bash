@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # bash completion for sock(1), installed by make install as
 # $(PREFIX)/share/bash-completion/completions/sock.
 #

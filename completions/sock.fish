@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # fish completion for sock(1), installed by make install as
 # $(PREFIX)/share/fish/vendor_completions.d/sock.fish.
 #

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Shared by the libFuzzer harnesses in this folder: turn the fuzzer's
  * bytes into a C string of exactly the right size (so that AddressSanitizer

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * parse_cidr, acl_add and acl_match (--allow, --deny, --allowfile,
  * --denyfile): each input line is parsed as an address block and, if it is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * format_addr and addr_port on arbitrary socket address bytes. The
  * address lives in a heap block of exactly salen bytes, so that any read

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * parse_forward_target (--forward): host:port, [v6addr]:port or unix:path.
  * An accepted target has a non-empty host and port that fit their arrays,

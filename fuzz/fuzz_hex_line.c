@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * format_hex_line (-o): any bytes, any count, any offset. The line must
  * fit HEXLINE_MAX, have its fixed layout (marker, offset, 16 hex columns,

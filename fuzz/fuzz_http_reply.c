@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * http_reply_parse (-X connect): the head of one HTTP reply. Checked: a
  * complete head ends with an empty line at head_len <= n, its status line

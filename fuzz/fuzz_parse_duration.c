@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * parse_duration (-w, -q, -i, --wait): decimal seconds with an optional
  * fraction, into milliseconds rounded up, at most a million seconds.

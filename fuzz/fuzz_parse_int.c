@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * parse_int (-I, -O, -M, --max-conns, -T numbers): a whole number in
  * decimal, or hex after 0x, never octal, from min to max. Every input is

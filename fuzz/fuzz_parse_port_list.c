@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * parse_port_list (scan.c; the -z ports operand): "22", "20-25",
  * "22,80,8000-8100", service names unless numeric. The first input byte

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * parse_port_number (port operands, -p): decimal digits only, 0-65535.
  * Checked against a reference: the same inputs are accepted with the same

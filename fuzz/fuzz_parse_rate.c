@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * parse_rate (--limit-rate): a decimal rate with an optional K, M or G.
  * An accepted rate is at least a byte a second and at most 2^50; a refusal

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * parse_tos (-T): a TOS or DSCP name, case-insensitive, or a number 0-255.
  * The result is always a byte; a number means what parse_int says it means;

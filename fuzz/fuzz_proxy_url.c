@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * parse_proxy_url (-x [type://][user@]host[:port]). Checked: a hop that
  * parses has a host of 1-255 bytes without blanks, '@', '/' or brackets,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The proxy server's replies (proxyd.c) after any request, complete or
  * not: the success reply for any bound address and the failure reply for

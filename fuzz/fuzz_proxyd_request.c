@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The proxy server's request parser (proxyd.c), fed any bytes cut at any
  * points. The first byte picks whether a user and password are required

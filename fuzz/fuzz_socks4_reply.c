@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * socks4_reply_parse (-X 4, -X 4a): the 8-byte reply. Checked: success is
  * exactly version 0 with code 90; a shorter reply is never success; any

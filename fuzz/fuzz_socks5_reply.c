@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The SOCKS5 reply parsers (-x, the default type): the first byte picks
  * which one gets the rest, so that one corpus covers the method reply,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * sources_take and sources_give (--max-conns-per-source), against a plain
  * array of counts: each input byte takes or gives one of 512 addresses

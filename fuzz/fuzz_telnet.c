@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * telnet_filter (-t), fed any bytes from the peer. Contracts: the data
  * left is never longer than what came; bytes with no IAC pass unchanged

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * tls_parse_alpn (--tls-alpn): the wire format takes exactly strlen + 1
  * bytes, every name is 1-255 bytes, and decoding it gives the input back

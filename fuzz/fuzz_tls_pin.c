@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * tls_parse_pin (--tls-pin): 32 bytes or an error, never a read past the
  * string. A fingerprint accepted is accepted again in the form sock prints

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # Grow the seed corpora kept in git: run each named harness for SECONDS on a
 # copy of fuzz/corpus/NAME (through fuzz/run.sh, so the build, the sanitizers
 # and the failure report are the same as for `make fuzz`), then merge the

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # Build every libFuzzer harness in fuzz/ (fuzz_*.c) into fuzz/build/ and run
 # each for its share of SECONDS_TOTAL (default 60) on a copy of its seed
 # corpus (fuzz/corpus/NAME/), so the seeds in git stay as they are.

@@ -1,7 +1,9 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # The build explains itself: without OpenSSL's development files, make
-# stops before compiling anything and says what to do. Runs in a scratch
-# copy of the sources, so the tree under test is left alone.
+# stops before compiling anything and says what to do (in a scratch copy
+# of the sources, so the tree under test is left alone); and the sources
+# say their licence.
 
 bats_require_minimum_version 1.5.0
 
@@ -45,4 +47,19 @@ copy_sources() {
 	[[ "$stderr" == *"make TLS=no"* ]]
 	run -0 find . -name '*.o' -o -name sock
 	[ -z "$output" ]
+}
+
+@test "the licence is ISC: LICENSE says it and every source file carries its SPDX line" {
+	local top=$BATS_TEST_DIRNAME/.. f missing=()
+	# The ISC licence's grant and disclaimer, as OpenBSD's netcat has them.
+	grep -q '^Permission to use, copy, modify, and distribute this software for any$' "$top/LICENSE"
+	grep -q 'THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES' "$top/LICENSE"
+	while IFS= read -r f; do
+		head -n 3 "$f" | grep -q 'SPDX-License-Identifier: ISC' ||
+		    missing+=("$f")
+	done < <(cd "$top" && find . -path ./fuzz/corpus -prune -o -path ./.bats -prune \
+	    -o -path ./fuzz/build -prune -o -type f \( -name '*.c' -o -name '*.h' \
+	    -o -name '*.bats' -o -name '*.bash' -o -name '*.py' -o -name '*.sh' \
+	    -o -name '*.fish' -o -name '_sock' -o -name '*.1' -o -name Makefile \) -print)
+	[ "${#missing[@]}" -eq 0 ] || { printf 'no SPDX line: %s\n' "${missing[@]}" >&2; return 1; }
 }

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # Bulk transfers: large payloads between two socks, through files and pipes,
 # both directions at once, and a real HTTP exchange.
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # Chaos: SPEC.md "The relay" rules 1-4 against a hostile peer. test/chaos.py
 # is a scripted peer that delivers its stream in random-sized pieces from
 # 1 byte up, with random pauses, reads sock's stream the same way, and

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """A chaos peer for sock, and a randomized soak built on it (test/chaos.bats).
 
 The peer is a scripted stream peer (TCP on 127.0.0.1, or a Unix socket)

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # Command-line parsing: usage errors (exit 2, two lines on stderr, nothing on
 # stdout), --help, --version, option permutation, fractional durations.
 # shellcheck disable=SC2016,SC2153,SC2154

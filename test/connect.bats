@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # Connect mode: errors, timeouts, address selection, source address/port,
 # address families, -v/-vv lines.
 # shellcheck disable=SC2016,SC2153,SC2154

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # Connecting: Happy Eyeballs across a name's addresses (sock(1),
 # DESCRIPTION), also under --wait, and --mptcp.
 # shellcheck disable=SC2016,SC2153,SC2154

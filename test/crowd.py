@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """A crowd of stalled clients, for sock's bats tests (test/preamble.bats, test/lockout.bats).
 
     crowd.py PORT N HEX SECS

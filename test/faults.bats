@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # Faults: SPEC.md "The relay" rule 4 and "Errors and exit status" — when
 # the peer resets, stdout's reader goes away, stdout or stdin fails, the
 # peer stops reading, a signal arrives or the connection is refused, sock

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # Started with descriptors 0, 1 or 2 closed: sock still works, treats a
 # closed stdin as empty and a closed stdout as a sink, and never puts a
 # socket on 0, 1 or 2 (where a stray printf or read would hit the network).

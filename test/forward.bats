@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # --forward: each connection relayed to its own connection to a target, in
 # one process, by the relay's rules (sock(1), "Forwarding").
 # shellcheck disable=SC2030,SC2031,SC2153,SC2154

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """Print the socket options of a socket held by another process.
 
     getsockopt.py PID [--listening]

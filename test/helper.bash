@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # Shared helpers for sock's bats tests.
 #
 # Conventions: every background process is started through bg (or

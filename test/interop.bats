@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # Interoperability: sock beside real peers on loopback (nc.openbsd, ncat,
 # socat, nc.traditional, busybox nc and python3), each way round, whole
 # transfers and half-closes (sock(1), "Data flow and end of stream").

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # Listen mode: readiness line, bind addresses, -p spelling, one client at a
 # time, -k, errors, connection lines.
 # shellcheck disable=SC2016,SC2153,SC2154

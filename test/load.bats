@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # Servers under load: SPEC.md "Servers" (-k, --broker, --max-conns) and
 # "The relay" rule 1 (memory stays bounded). 1000 concurrent clients, the
 # most --max-conns allows (select(2) watches descriptors below FD_SETSIZE,

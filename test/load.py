@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """Many clients at once against a sock server, from one process
 (non-blocking sockets, selectors). Used by test/load.bats.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # Clients that go quiet or leave, in the modes that serve many at once
 # (sock(1), -w, -k): a client or pair idle for -w is closed alone, the busy
 # ones run on intact, and the server keeps serving; a client that has left

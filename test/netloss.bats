@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # Loss and resets on a real network path: SPEC.md "The relay" rules 1, 4,
 # 5, 6 and 9 when packets are lost. Two network namespaces of the test's
 # own, joined by a veth pair (test/netns.bash), with iptables' statistic

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # Network namespaces for test/netloss.bats: two namespaces of the test's
 # own, joined by a veth pair, with iptables rules that drop or reset a
 # share of their packets. Loaded after helper.bash.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # Observation (sock(1), "Observing a session"): -v events and the summary
 # line, --progress, the -o hex dump, -C, -t and -i. Byte counts, dumps and
 # the bytes on the wire are checked exactly, against a scripted python3

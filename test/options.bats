@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # shellcheck disable=SC2153,SC2154
 # SC2153/SC2154: T and SOCK come from helper.bash (loaded by bats' load,
 # which shellcheck cannot follow); stderr and stderr_lines from bats' run

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # The relay between two sockets: two endpoints in the same loop that
 # relays stdin and stdout (sock(1), "How bytes move"). test/relay-pair is a
 # test-only program built by `make test` that accepts one client, connects

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """Scripted peers, and the checks that read what sock wrote, for sock's
 bats tests (test/helper.bash starts most of them; no test runs inline
 python).

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # What comes before a client's data (a TLS handshake, a proxy request) has
 # a deadline in every listening mode (sock(1), -w): -w, or 10 s without
 # it. A crowd of stalled clients filling --max-conns loses its slots then,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # Proxies (-x, -X, -P) and -F: usage errors, real dante-server (SOCKS4,
 # SOCKS5), tinyproxy (HTTP CONNECT) and sshd, scripted proxies that record
 # what they were asked (test/proxy_peer.py), and hostile ones (test/peer.py)

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """A scripted proxy for test/proxy.bats (python3 standard library only).
 
     proxy_peer.py TYPE PORTFILE LOG [OPTION...]

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # --proxy-server: SOCKS4, SOCKS4a, SOCKS5 and HTTP on one port, each tunnel
 # relayed as --forward relays (sock(1), "Proxy server"), driven by curl and
 # by hand-made hostile requests.

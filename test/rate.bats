@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # --limit-rate (each direction's average rate, on the copy, splice and
 # sendfile ways alike, without busy-waiting) and -W (quit after receiving
 # a number of datagrams); sock(1), OPTIONS.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * relay-pair: a test-only program that shows the relay working between
  * two sockets, as two endpoints in the same loop that relays stdin and

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # The relay (sock(1), "Data flow and end of stream"): FIN and half-close,
 # -N, -q, -w, -d and the one-way modes, resets, local I/O errors and
 # SIGPIPE, slow readers, bounded memory, SIGTERM. Every peer here is a

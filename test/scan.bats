@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # Scanning (-z): open and closed ports, the -v/-vv lines and their order,
 # -r, port lists and their errors, --wait, the probe timeout, -u, -i, -s/-p.
 # shellcheck disable=SC2016,SC2153,SC2154

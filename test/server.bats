@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # Servers: concurrent -k, -e/-c, --broker, --chat, --max-conns,
 # --allow/--deny (sock(1), "Serving many clients", "Brokers and chat",
 # "Running a program").

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # Socket options (sock(1), OPTIONS): -I, -O, -T, -M, -b, --nodelay,
 # --keepalive. Each is read back from sock's live socket by
 # test/getsockopt.py, which borrows the socket with pidfd_getfd(2); where

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # Stress: SPEC.md "The relay", rule 1 — no byte dropped, duplicated or
 # reordered for any size of transfer and any speed of reader or writer, and
 # memory stays bounded. Many sequential sock-to-sock transfers of random

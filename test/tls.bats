@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # TLS (--tls; sock(1), "TLS"): options and their conflicts, certificate
 # files, the listener's temporary certificate, verification, pinning,
 # handshake failures, and sessions with openssl s_server/s_client and

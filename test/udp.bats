@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # UDP (-u): both directions, the quit rules after end of stdin (-q), the
 # listener waiting for its first peer, one datagram per read, errors.
 # shellcheck disable=SC2016,SC2153,SC2154

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # Unix-domain sockets (-U, -uU): both directions, the socket file's
 # lifetime, foreign files, errors, path length.
 # shellcheck disable=SC2016,SC2153,SC2154
