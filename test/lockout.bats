@@ -63,22 +63,32 @@ same_lines() {
 	same_file "$T/want" "$1"
 }
 
+# one_idle_one_busy PID ERR PORT CLIENT...: a server (PID, stderr ERR)
+# with -w 1 closes the idle client the caller started (IPID) after about a
+# second, naming the connection's PORT (a pattern), while a busy client
+# (sock CLIENT...) gets its 15 lines back; and it serves another client
+# after.
+one_idle_one_busy() {
+	local pid=$1 err=$2 port=$3
+	shift 3
+	busy_client "$T/busy" "$@"
+	same_lines "$T/busy" 15
+	idle_client_ok
+	grep -q "^sock: connection to 127.0.0.1 port $port: idle timeout after 1 s$" "$err"
+	kill -0 "$pid"
+	printf 'after\n' >"$T/m"
+	run -0 timeout 5 "$SOCK" "$@" <"$T/m"
+	[ "$output" = after ]
+	kill -0 "$pid"
+}
+
 @test "-k -w 1 --forward: an idle pair is closed at 1 s, a busy pair runs on, the forwarder keeps serving" {
 	need python3
 	echo_target
 	sock_listen /dev/null /dev/null "$T/fwd.err" -k -w 1 127.0.0.1 0 \
 	    --forward "127.0.0.1:$TPORT"
-	local fpid=$LPID fport=$PORT
-	idle_client "$fport"
-	busy_client "$T/busy" 127.0.0.1 "$fport"
-	same_lines "$T/busy" 15
-	idle_client_ok
-	grep -q "^sock: connection to 127.0.0.1 port $TPORT: idle timeout after 1 s$" "$T/fwd.err"
-	kill -0 "$fpid"
-	printf 'after\n' >"$T/m"
-	run -0 timeout 5 "$SOCK" 127.0.0.1 "$fport" <"$T/m"
-	[ "$output" = after ]
-	kill -0 "$fpid"
+	idle_client "$PORT"
+	one_idle_one_busy "$LPID" "$T/fwd.err" "$TPORT" 127.0.0.1 "$PORT"
 }
 
 @test "-k -w 1 --proxy-server: an idle tunnel is closed at 1 s, a busy one runs on, the proxy keeps serving" {
@@ -86,34 +96,19 @@ same_lines() {
 	echo_target
 	sock_listen /dev/null /dev/null "$T/proxy.err" -k -w 1 127.0.0.1 0 \
 	    --proxy-server
-	local xpid=$LPID xport=$PORT
 	# SOCKS5: no authentication, CONNECT 127.0.0.1 port TPORT; the two
 	# replies are 2 and 10 bytes.
-	idle_client "$xport" "sendhex=050100050100017f000001$(printf '%04x' "$TPORT")" \
+	idle_client "$PORT" "sendhex=050100050100017f000001$(printf '%04x' "$TPORT")" \
 	    recv_n=12
-	busy_client "$T/busy" -x "127.0.0.1:$xport" 127.0.0.1 "$TPORT"
-	same_lines "$T/busy" 15
-	idle_client_ok
-	grep -q "^sock: connection to 127.0.0.1 port $TPORT: idle timeout after 1 s$" "$T/proxy.err"
-	kill -0 "$xpid"
-	printf 'after\n' >"$T/m"
-	run -0 timeout 5 "$SOCK" -x "127.0.0.1:$xport" 127.0.0.1 "$TPORT" <"$T/m"
-	[ "$output" = after ]
-	kill -0 "$xpid"
+	one_idle_one_busy "$LPID" "$T/proxy.err" "$TPORT" -x "127.0.0.1:$PORT" \
+	    127.0.0.1 "$TPORT"
 }
 
 @test "-k -w 1 -e: an idle client's program is cut off at 1 s, a busy one runs on" {
 	need python3
 	sock_listen /dev/null "$T/out" "$T/err" -k -w 1 127.0.0.1 0 -e /bin/cat
 	idle_client "$PORT"
-	busy_client "$T/busy" 127.0.0.1 "$PORT"
-	same_lines "$T/busy" 15
-	idle_client_ok
-	grep -q "^sock: connection to 127.0.0.1 port [0-9]*: idle timeout after 1 s$" "$T/err"
-	kill -0 "$LPID"
-	printf 'after\n' >"$T/m"
-	run -0 timeout 5 "$SOCK" 127.0.0.1 "$PORT" <"$T/m"
-	[ "$output" = after ]
+	one_idle_one_busy "$LPID" "$T/err" "[0-9]*" 127.0.0.1 "$PORT"
 }
 
 @test "-l -w 1 -e: the one program's idle connection is closed at 1 s" {

@@ -125,23 +125,23 @@ served_within() {
 	crowd_closed 100 4
 }
 
-@test "--proxy-server -w 1: 100 silent clients lose their slots at 1 s and a good client is served" {
+# proxy_crowd HEX: 100 clients of a --proxy-server with -w 1 send HEX and
+# stall; they lose their slots at 1 s, and a good client is served.
+proxy_crowd() {
 	need python3
 	sock_listen /dev/null /dev/null "$T/target.err" -k 127.0.0.1 0 -c cat
 	local tport=$PORT
 	sock_listen /dev/null "$T/out" "$T/err" -k -w 1 127.0.0.1 0 --proxy-server
-	crowd 100 "" 10
+	crowd 100 "$1" 10
 	served_within 6 "$SOCK" -x "127.0.0.1:$PORT" 127.0.0.1 "$tport"
 	crowd_closed 100 4
 }
 
+@test "--proxy-server -w 1: 100 silent clients lose their slots at 1 s and a good client is served" {
+	proxy_crowd ""
+}
+
 @test "--proxy-server -w 1: 100 clients stalled inside a SOCKS5 request lose their slots" {
-	need python3
-	sock_listen /dev/null /dev/null "$T/target.err" -k 127.0.0.1 0 -c cat
-	local tport=$PORT
-	sock_listen /dev/null "$T/out" "$T/err" -k -w 1 127.0.0.1 0 --proxy-server
 	# The greeting, then half a CONNECT request.
-	crowd 100 0501000501 10
-	served_within 6 "$SOCK" -x "127.0.0.1:$PORT" 127.0.0.1 "$tport"
-	crowd_closed 100 4
+	proxy_crowd 0501000501
 }
