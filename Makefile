@@ -91,7 +91,7 @@ tls.o: sock.h end.h net.h loop.h tls.h tlsload.h
 tlsload.o: sock.h tls.h tlsload.h
 util.o: sock.h loop.h net.h parse.h
 way.o: sock.h end.h way.h
-$(OBJS): .check-tls-$(TLS)
+$(OBJS): .check-tls-$(TLS) .check-cc
 sock.o: VERSION
 
 # Before compiling anything, a build with TLS checks that OpenSSL 3's
@@ -99,6 +99,16 @@ sock.o: VERSION
 # that gives both ways on, instead of one pkg-config complaint per object
 # and a wall of undefined references at the link. The stamp file keeps
 # the check to the first build.
+# The same for the compiler: one that is missing or cannot build C11 stops
+# the build with one message before anything is compiled.
+.check-cc:
+	@if ! printf '#include <stdbool.h>\n_Static_assert(sizeof(long long) >= 8, "");\nint main(void) { return 0; }\n' | \
+	    $(CC) -std=c11 -x c -o /dev/null - >/dev/null 2>&1; then \
+		echo 'sock: the C compiler "$(CC)" is missing or cannot build C11;' >&2; \
+		echo 'sock: install one (apt-get install build-essential), or name another: make CC=clang' >&2; \
+		exit 1; \
+	fi
+	@touch $@
 .check-tls-yes:
 	@if ! command -v pkg-config >/dev/null 2>&1 || \
 	    ! pkg-config --atleast-version=3.0.0 openssl; then \
@@ -121,7 +131,7 @@ test/relay-pair: test/relay-pair.c $(RELAY_PAIR_OBJS) sock.h end.h net.h loop.h 
 	    $(LDFLAGS) -o $@ test/relay-pair.c $(RELAY_PAIR_OBJS) $(LDLIBS)
 
 # The whole suite again, against a build with AddressSanitizer and UBSan.
-sock-san: $(SRCS) $(HDRS) .check-tls-$(TLS)
+sock-san: $(SRCS) $(HDRS) .check-tls-$(TLS) .check-cc
 	$(CC) $(SOCK_CPPFLAGS) $(CPPFLAGS) $(SOCK_CFLAGS) $(CFLAGS) \
 	    $(SAN_FLAGS) $(LDFLAGS) -o $@ $(SRCS) $(LDLIBS) $(SOCK_LIBS)
 
@@ -234,7 +244,8 @@ uninstall:
 	    $(DESTDIR)$(FISHCOMPDIR)/sock.fish
 
 clean:
-	rm -f sock sock-san test/relay-pair $(OBJS) .check-tls-yes .check-tls-no
+	rm -f sock sock-san test/relay-pair $(OBJS) .check-cc .check-tls-yes \
+	    .check-tls-no
 
 .PHONY: all test sanitize valgrind bench fuzz lint static static-cc static-openssl-yes \
 	static-openssl-no dist deb install uninstall clean

@@ -1,9 +1,9 @@
 #!/usr/bin/env bats
 # SPDX-License-Identifier: ISC
-# The build explains itself: without OpenSSL's development files, make
-# stops before compiling anything and says what to do (in a scratch copy
-# of the sources, so the tree under test is left alone); and the sources
-# say their licence.
+# The build explains itself: without a C11 compiler or OpenSSL's
+# development files, make stops before compiling anything and says what to
+# do (in a scratch copy of the sources, so the tree under test is left
+# alone); and the sources say their licence.
 
 bats_require_minimum_version 1.5.0
 
@@ -62,4 +62,16 @@ copy_sources() {
 	    -o -name '*.bats' -o -name '*.bash' -o -name '*.py' -o -name '*.sh' \
 	    -o -name '*.fish' -o -name '_sock' -o -name '*.1' -o -name Makefile \) -print)
 	[ "${#missing[@]}" -eq 0 ] || { printf 'no SPDX line: %s\n' "${missing[@]}" >&2; return 1; }
+}
+
+@test "make with a compiler that is missing stops before compiling and says what to do" {
+	need make
+	copy_sources
+	cd "$T/src"
+	run -2 --separate-stderr timeout 60 make TLS=no CC="$T/no-such-cc"
+	[[ "$stderr" == *"sock: the C compiler \"$T/no-such-cc\" is missing or cannot build C11;"* ]]
+	[[ "$stderr" == *"apt-get install build-essential"* ]]
+	[[ "$stderr" == *"make CC=clang"* ]]
+	run -0 find . -name '*.o' -o -name sock
+	[ -z "$output" ]
 }
