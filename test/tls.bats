@@ -166,14 +166,11 @@ fingerprint() {
 	run -0 "$T/sock-notls" --version
 }
 
-# need_tls_dlopen: skip where sock is linked with OpenSSL (make
-# TLS_LINK=direct, as the musl and static builds are) instead of opening
-# libssl.so.3 for --tls; only tlsload.c's dlopen branch has that message.
-need_tls_dlopen() {
-	need_tls
-	if ! grep -qaF -- '--tls needs %s (OpenSSL 3)' "$SOCK"; then
-		skip "sock is linked with OpenSSL (TLS_LINK=direct)"
-	fi
+# tls_dlopened: sock opens libssl.so.3 for --tls (TLS_LINK=dlopen, the
+# default), rather than being linked with OpenSSL (TLS_LINK=direct, as the
+# static build is); only tlsload.c's dlopen branch has that message.
+tls_dlopened() {
+	grep -qaF -- '--tls needs %s (OpenSSL 3)' "$SOCK"
 }
 
 # maps_libssl PID: the path of the libssl PID has mapped (empty if none).
@@ -181,27 +178,48 @@ maps_libssl() {
 	awk '$6 ~ /\/libssl[.]so/ { print $6; exit }' "/proc/$1/maps"
 }
 
-@test "without --tls nothing of OpenSSL is loaded; with --tls libssl is" {
-	need_tls_dlopen
-	: >"$T/in"
-	sock_listen "$T/in" "$T/out" "$T/err" 127.0.0.1 0
-	grep -q . "/proc/$LPID/maps"
-	run ! grep -e libssl -e libcrypto "/proc/$LPID/maps"
-	sock_listen "$T/in" "$T/out" "$T/err2" --tls 127.0.0.1 0
-	grep -q '/libcrypto[.]so' "/proc/$LPID/maps"
-	[ -n "$(maps_libssl "$LPID")" ]
+# system_libssl: the system's libssl.so.3, as the loader finds it.
+system_libssl() {
+	readlink -f "$(ldconfig -p | awk '/libssl[.]so[.]3 / { print $NF; exit }')"
 }
 
-@test "--tls without a loadable libssl.so.3 is exit 2 naming the library" {
-	local lib
-	need_tls_dlopen
-	command -v unshare >/dev/null || skip "no unshare"
-	unshare -m true 2>/dev/null || skip "unshare -m fails (not root?)"
+@test "without --tls nothing of OpenSSL is loaded; with --tls libssl is (linked in: the same either way)" {
+	local plain plain_pid
+	need_tls
 	: >"$T/in"
-	sock_listen "$T/in" "$T/out" "$T/err" --tls 127.0.0.1 0
-	lib=$(readlink -f "$(maps_libssl "$LPID")")
+	sock_listen "$T/in" "$T/out" "$T/err" 127.0.0.1 0
+	plain_pid=$LPID
+	grep -q . "/proc/$plain_pid/maps"
+	plain=$(maps_libssl "$plain_pid")
+	sock_listen "$T/in" "$T/out" "$T/err2" --tls 127.0.0.1 0
+	if tls_dlopened; then
+		[ -z "$plain" ]
+		run ! grep -e libssl -e libcrypto "/proc/$plain_pid/maps"
+		grep -q '/libcrypto[.]so' "/proc/$LPID/maps"
+		[ -n "$(maps_libssl "$LPID")" ]
+	else
+		# Nothing is loaded at run time: a static sock maps no libssl.
+		[ "$(maps_libssl "$LPID")" = "$plain" ]
+	fi
+}
+
+@test "--tls without a loadable libssl.so.3 is exit 2 naming the library (linked in: TLS still works)" {
+	local lib
+	need_tls
+	need unshare
+	unshare -m true
+	lib=$(system_libssl)
 	[ -f "$lib" ]
-	# In a private mount namespace, an empty file where libssl was.
+	printf 'through\n' >"$T/in"
+	sock_listen "$T/in" "$T/out" "$T/err" --tls 127.0.0.1 0
+	if ! tls_dlopened; then
+		# In a private mount namespace, an empty file where libssl was.
+		run -0 --separate-stderr unshare -m sh -c \
+		    'mount --bind /dev/null "$0" && exec "$@"' "$lib" \
+		    "$SOCK" --tls --tls-insecure 127.0.0.1 "$PORT" </dev/null
+		[ "$output" = through ]
+		return 0
+	fi
 	run -2 --separate-stderr unshare -m sh -c \
 	    'mount --bind /dev/null "$0" && exec "$@"' "$lib" \
 	    "$SOCK" --tls --tls-insecure 127.0.0.1 "$PORT" </dev/null
