@@ -68,6 +68,11 @@ python).
                                         COUNT at EOF
     peer.py can mptcp|ipv6              exit 0 if this kernel makes an
                                         MPTCP socket (binds ::1)
+    peer.py tls-torn CERT KEY PORTFILE  a TLS server on 127.0.0.1 port 0
+                                        (the port written to PORTFILE) that
+                                        sends one whole record, then in the
+                                        same write the start of another
+                                        and its FIN
 
 Checks of what sock wrote (a mismatch exits 1 with the reason):
 
@@ -417,6 +422,7 @@ def slow_read(src, dst, chunk, secs, count):
                 break
             total += len(d)
             out.write(d)
+            out.flush()
             time.sleep(float(secs))
     with open(count, "w") as f:
         f.write("%d\n" % total)
@@ -490,13 +496,42 @@ def strip_notices(path):
                                    open(path, "rb").read()))
 
 
+def tls_torn(cert, key, portfile):
+    import ssl
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen(1)
+    with open(portfile + ".tmp", "w") as f:
+        f.write("%d\n" % s.getsockname()[1])
+    os.rename(portfile + ".tmp", portfile)
+    c, _ = s.accept()
+    rb, wb = ssl.MemoryBIO(), ssl.MemoryBIO()
+    t = ctx.wrap_bio(rb, wb, server_side=True)
+    while True:
+        try:
+            t.do_handshake()
+            break
+        except ssl.SSLWantReadError:
+            c.sendall(wb.read())
+            d = c.recv(65536)
+            if not d:
+                fail("the client left during the handshake")
+            rb.write(d)
+    c.sendall(wb.read())
+    t.write(b"whole record\n")
+    c.sendall(wb.read() + b"\x17\x03\x03\x00\x40" + bytes(10))
+    c.close()
+
+
 # The subcommands besides listen and connect, by name.
 TOOLS = {
     "window": window, "udp": udp, "udp-send": udp_send, "origin": origin,
     "raw": raw, "many": many, "recv-fd": recv_fd, "pty": pty_run,
     "line-wait": line_wait, "slow-read": slow_read, "can": can,
     "hexdump": hexdump, "parse-dump": parse_dump, "tty-lines": tty_lines,
-    "strip-notices": strip_notices,
+    "strip-notices": strip_notices, "tls-torn": tls_torn,
 }
 
 if len(sys.argv) < 2:

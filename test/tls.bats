@@ -436,18 +436,10 @@ system_libssl() {
 	open_feed "$T/cin"
 	# A reader slower than the network (4 KiB a millisecond): the
 	# server's queue for stdout fills, and it stops reading the client.
-	bg sh -c '"$0" -v -k -l --tls 127.0.0.1 0 </dev/null 2>"$1" |
-	    python3 -c "
-import os, sys, time
-with open(sys.argv[1], \"wb\") as f:
-    while True:
-        b = os.read(0, 4096)
-        if not b:
-            break
-        f.write(b)
-        f.flush()
-        time.sleep(0.001)
-" "$2"' "$SOCK" "$T/err" "$T/out"
+	mkfifo "$T/pipe"
+	bg python3 "$PEER_PY" slow-read "$T/pipe" "$T/out" 4096 0.001 "$T/count"
+	bg sh -c 'exec "$0" -v -k -l --tls 127.0.0.1 0 </dev/null 2>"$1" >"$2"' \
+	    "$SOCK" "$T/err" "$T/pipe"
 	wait_for 5 has_port_line "$T/err"
 	PORT=$(port_from "$T/err")
 	bg sh -c 'exec "$0" --tls --tls-insecure 127.0.0.1 "$1" <"$2" >/dev/null' \
@@ -520,34 +512,7 @@ with open(sys.argv[1], \"wb\") as f:
 	need python3
 	# The server sends one write: a whole record, the start of another,
 	# then its FIN; the client reads them ahead in one go.
-	python3 - "$C/server.pem" "$C/server.key" "$T/pport" <<'PY' 3>&- &
-import os, socket, ssl, sys
-ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-ctx.load_cert_chain(sys.argv[1], sys.argv[2])
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-s.listen(1)
-open(sys.argv[3] + ".tmp", "w").write("%d\n" % s.getsockname()[1])
-os.rename(sys.argv[3] + ".tmp", sys.argv[3])
-c, _ = s.accept()
-rb, wb = ssl.MemoryBIO(), ssl.MemoryBIO()
-t = ctx.wrap_bio(rb, wb, server_side=True)
-while True:
-    try:
-        t.do_handshake()
-        break
-    except ssl.SSLWantReadError:
-        c.sendall(wb.read())
-        d = c.recv(65536)
-        if not d:
-            sys.exit(1)
-        rb.write(d)
-c.sendall(wb.read())
-t.write(b"whole record\n")
-c.sendall(wb.read() + b"\x17\x03\x03\x00\x40" + bytes(10))
-c.close()
-PY
-	PIDS+=("$!")
+	bg python3 "$PEER_PY" tls-torn "$C/server.pem" "$C/server.key" "$T/pport"
 	wait_for 5 test -s "$T/pport"
 	run -1 --separate-stderr timeout 10 "$SOCK" --tls --tls-ca "$C/ca.pem" localhost "$(cat "$T/pport")" </dev/null
 	[ "$output" = "whole record" ]
