@@ -73,14 +73,7 @@ hwm() {
 	[ "$EXIT_STATUS" -eq 0 ] || { tail -n 5 "$T/err"; return 1; }
 	# stdout holds every client's 64 kB: client i sent only the byte i % 256.
 	[ "$(wc -c <"$T/out")" -eq $((CLIENTS * SIZE)) ]
-	run -0 python3 -c '
-import sys
-data = open(sys.argv[1], "rb").read()
-want = [int(l) for l in open(sys.argv[2])]
-for v in range(256):
-    if data.count(bytes([v])) != want[v]:
-        sys.exit("byte %d: %d times, not %d" % (v, data.count(bytes([v])), want[v]))
-' "$T/out" "$T/in.expect"
+	run -0 python3 "$PEER_PY" byte-counts "$T/out" "$T/in.expect"
 	echo "peak RSS of the -k server: $kb kB (bound $KEEP_RSS_KB kB)" >&2
 	[ "$kb" -gt 0 ] && [ "$kb" -le "$KEEP_RSS_KB" ]
 }

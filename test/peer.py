@@ -68,6 +68,9 @@ python).
                                         COUNT at EOF
     peer.py can mptcp|ipv6              exit 0 if this kernel makes an
                                         MPTCP socket (binds ::1)
+    peer.py byte-counts DATA WANT       check that each byte value v occurs
+                                        in DATA as often as line v of WANT
+                                        (256 lines) says
     peer.py tls-torn CERT KEY PORTFILE  a TLS server on 127.0.0.1 port 0
                                         (the port written to PORTFILE) that
                                         sends one whole record, then in the
@@ -496,6 +499,15 @@ def strip_notices(path):
                                    open(path, "rb").read()))
 
 
+def byte_counts(data_path, want_path):
+    data = open(data_path, "rb").read()
+    want = [int(l) for l in open(want_path)]
+    for v in range(256):
+        if data.count(bytes([v])) != want[v]:
+            fail("byte %d: %d times, not %d"
+                 % (v, data.count(bytes([v])), want[v]))
+
+
 def tls_torn(cert, key, portfile):
     import ssl
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -532,6 +544,7 @@ TOOLS = {
     "line-wait": line_wait, "slow-read": slow_read, "can": can,
     "hexdump": hexdump, "parse-dump": parse_dump, "tty-lines": tty_lines,
     "strip-notices": strip_notices, "tls-torn": tls_torn,
+    "byte-counts": byte_counts,
 }
 
 if len(sys.argv) < 2:
