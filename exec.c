@@ -2,10 +2,11 @@
 /*
  * -e and -c: run a program with the connection as its stdin and stdout,
  * inetd-style. The socket itself is handed over, so no byte passes
- * through sock. In a file of its own because connect mode, the single
- * listener and the -k server all start programs the same way. It touches
- * the connection and the processes it starts, says why when it fails,
- * and returns an exit status.
+ * through sock, except over TLS or with -w, where sock relays a socket
+ * pair to the connection. In a file of its own because connect mode, the
+ * single listener and the -k server all start programs the same way. It
+ * touches the connection and the processes it starts, says why when it
+ * fails, and returns an exit status.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -205,13 +206,14 @@ run_program(const struct opts *o, int fd, const char *name)
 }
 
 /*
- * -e/-c over TLS: the program speaks plaintext on a socket pair of
- * sock's, and the relay carries it through the TLS endpoint, by the same
- * rules as any two endpoints. Returns the program's status, unless the
- * connection failed.
+ * -e/-c over TLS or with -w: the program speaks on a socket pair of
+ * sock's, and the relay carries it to the endpoint (TLS, or the plain
+ * socket, so that -w sees the connection go idle), by the same rules as
+ * any two endpoints. Returns the program's status, unless the connection
+ * failed.
  */
 int
-run_program_tls(const struct opts *o, struct conn *c, struct end *tls,
+run_program_relayed(const struct opts *o, struct conn *c, struct end *tls,
     struct relay_io *io)
 {
 	struct relay_io pio = *io;

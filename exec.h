@@ -37,11 +37,12 @@ pid_t	spawn_program(const struct opts *, int fd);
 pid_t	spawn_program_on(const struct opts *, int fd, int described);
 
 /*
- * -e/-c over TLS: the program speaks plaintext on a socket pair of
- * sock's, relayed through the TLS endpoint tls of connection c. Returns
- * the program's status, unless the connection failed.
+ * -e/-c over TLS or with -w: the program speaks on a socket pair of
+ * sock's, relayed to the endpoint e of connection c (TLS, or the plain
+ * socket, so that -w sees it go idle). Returns the program's status,
+ * unless the connection failed.
  */
-int	run_program_tls(const struct opts *, struct conn *c, struct end *tls,
+int	run_program_relayed(const struct opts *, struct conn *c, struct end *e,
 	    struct relay_io *io);
 
 /* sock's view of a program's wait status: its exit code, or 128 + signal. */

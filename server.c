@@ -948,7 +948,7 @@ fork_relayed_program(const struct opts *o, int *lfds, int nl,
 	} else
 		status = tls_session_start(o, c, io->tls, &e);
 	if (status == EXIT_OK) {
-		status = run_program_tls(o, c, &e, io);
+		status = run_program_relayed(o, c, &e, io);
 		e.ops->free(&e);
 	}
 	_exit(status);

@@ -1402,7 +1402,7 @@ serve_tls(const struct opts *o, struct conn *c, struct relay_io *io)
 		return status;
 	}
 	if (o->exec_prog != NULL || o->exec_shell != NULL)
-		status = run_program_tls(o, c, &e, io);
+		status = run_program_relayed(o, c, &e, io);
 	else {
 		end_stdin(&in);
 		end_stdout(&out);
@@ -1431,7 +1431,7 @@ serve(const struct opts *o, struct conn *c, struct relay_io *io)
 	if (o->exec_prog != NULL || o->exec_shell != NULL) {
 		/* -w: only a relay sees the program's connection go idle. */
 		end_socket(&e, c);
-		status = run_program_tls(o, c, &e, io);
+		status = run_program_relayed(o, c, &e, io);
 		e.ops->free(&e);
 		close(c->fd);
 		return status;
