@@ -957,15 +957,23 @@ latency() {
 
 # ------------------------------------------------------------ connections ---
 
+# start_keep KIND TOOL: TOOL's keep-listening listener of KIND (keep,
+# tls-keep) on a free port, listening; its port in KEEP_PORT, its pid in
+# KEEP_PID.
+start_keep() {
+	KEEP_PORT=$(free_port) || die "no free port"
+	cmd_for "$1" "$2" "$KEEP_PORT"
+	"${CMD[@]}" </dev/null >/dev/null 2>"$WORK/keep.err" &
+	KEEP_PID=$!
+	JOBS+=("$KEEP_PID")
+	wait_listen "$KEEP_PORT" || fail_run "the listener is not listening after 5 s"
+}
+
 conns() {
 	local tool=$1 rnd=$2 port pid out
 	RUN_DESC="connections per second, $tool, round $rnd"
-	port=$(free_port) || die "no free port"
-	cmd_for keep "$tool" "$port"
-	"${CMD[@]}" </dev/null >/dev/null 2>"$WORK/keep.err" &
-	pid=$!
-	JOBS+=("$pid")
-	wait_listen "$port" || fail_run "the listener is not listening after 5 s"
+	start_keep keep "$tool"
+	port=$KEEP_PORT pid=$KEEP_PID
 	out=$("${PY[@]}" "$WORK/cps.py" "$port" "$CPS_N" 20 60 2>"$WORK/cps.err") ||
 		fail_run "$(cat "$WORK/cps.err")"
 	kill -0 "$pid" 2>/dev/null || fail_run "the keep-listening listener exited"
@@ -1026,12 +1034,8 @@ handshakes() {
 	local tool=$1 rnd=$2 port pid out
 	local -a v
 	RUN_DESC="TLS handshakes, $tool, round $rnd"
-	port=$(free_port) || die "no free port"
-	cmd_for tls-keep "$tool" "$port"
-	"${CMD[@]}" </dev/null >/dev/null 2>"$WORK/keep.err" &
-	pid=$!
-	JOBS+=("$pid")
-	wait_listen "$port" || fail_run "the listener is not listening after 5 s"
+	start_keep tls-keep "$tool"
+	port=$KEEP_PORT pid=$KEEP_PID
 	out=$("${PY[@]}" "$WORK/hs.py" "$port" "$HS_N" 20 120 "$pid" 2>"$WORK/hs.err") ||
 		fail_run "$(cat "$WORK/hs.err")"
 	kill -0 "$pid" 2>/dev/null || fail_run "the keep-listening listener exited"
@@ -1048,12 +1052,8 @@ handshakes() {
 tls_once() {
 	local tool=$1 rnd=$2 port pid out
 	RUN_DESC="one TLS client, $tool, round $rnd"
-	port=$(free_port) || die "no free port"
-	cmd_for tls-keep "$tool" "$port"
-	"${CMD[@]}" </dev/null >/dev/null 2>"$WORK/keep.err" &
-	pid=$!
-	JOBS+=("$pid")
-	wait_listen "$port" || fail_run "the listener is not listening after 5 s"
+	start_keep tls-keep "$tool"
+	port=$KEEP_PORT pid=$KEEP_PID
 	printf x >"$WORK/onebyte"
 	cmd_for tls-send-connect "$tool" "$port"
 	out=$("${PY[@]}" "$WORK/once.py" "$ONCE_N" "$WORK/onebyte" "${CMD[@]}" 2>"$WORK/once.err") ||

@@ -225,6 +225,16 @@ def write_atomic(path, text):
     os.rename(path + ".tmp", path)
 
 
+def read_to_eof(s, size=65536):
+    """All that s sends until its EOF."""
+    got = b""
+    while True:
+        d = s.recv(size)
+        if not d:
+            return got
+        got += d
+
+
 def window():
     for attempt in range(100):
         base = random.randrange(10000, 30000)
@@ -329,12 +339,7 @@ def many(port, batches, size, mode=""):
             s.shutdown(socket.SHUT_WR)
         for s, line in zip(socks, lines):
             s.settimeout(10)
-            got = b""
-            while True:
-                d = s.recv(4096)
-                if not d:
-                    break
-                got += d
+            got = read_to_eof(s, 4096)
             want = line if mode == "echo" else b""
             if got != want:
                 fail("%r got %r, expected %r" % (line, got, want))
@@ -351,12 +356,7 @@ def recv_fd(*cmd):
     s.setblocking(True)
     s.sendall(b"question")
     s.shutdown(socket.SHUT_WR)
-    got = b""
-    while True:
-        d = s.recv(4096)
-        if not d:
-            break
-        got += d
+    got = read_to_eof(s, 4096)
     print(status, msg, got.decode())
 
 
@@ -402,12 +402,7 @@ def line_wait(sock):
     os.write(p.stdin.fileno(), b" end\n")
     p.stdin.close()
     c.settimeout(5)
-    got = b""
-    while True:
-        d = c.recv(100)
-        if not d:
-            break
-        got += d
+    got = read_to_eof(c, 100)
     c.close()
     p.wait(timeout=5)
     print(used, got)

@@ -411,43 +411,49 @@ system_libssl() {
 	same_file "$T/down" "$T/got"
 }
 
-@test "records read ahead reach a slow stdout while the connection stays open" {
-	need_tls
-	random_file "$T/big" 1000000
+# slow_stdout_reads BYTES SECS LISTEN... -- READER...: a --tls listener
+# (sock -v LISTEN...) writes to a FIFO that READER (reading $T/pipe into
+# $T/out) drains slowly; a client sends BYTES and, within SECS, all of
+# them are out while its connection stays open.
+slow_stdout_reads() {
+	local bytes=$1 secs=$2 listen=()
+	shift 2
+	while [ "$1" != -- ]; do
+		listen+=("$1")
+		shift
+	done
+	shift
+	random_file "$T/big" "$bytes"
 	open_feed "$T/cin"
-	# A reader of odd sizes: the relay's room for records keeps changing.
-	bg sh -c '"$0" -v -l --tls 127.0.0.1 0 </dev/null 2>"$1" |
-	    dd bs=777 of="$2" 2>/dev/null' "$SOCK" "$T/err" "$T/out"
+	mkfifo "$T/pipe"
+	bg "$@"
+	bg sh -c 'p=$0 err=$1 out=$2; shift 3; exec "$p" -v "$@" </dev/null 2>"$err" >"$out"' \
+	    "$SOCK" "$T/err" "$T/pipe" -- "${listen[@]}"
 	wait_for 5 has_port_line "$T/err"
 	PORT=$(port_from "$T/err")
 	bg sh -c 'exec "$0" --tls --tls-insecure 127.0.0.1 "$1" <"$2" >/dev/null' \
 	    "$SOCK" "$PORT" "$T/cin"
 	timeout 10 sh -c 'cat "$0" >"$1"' "$T/big" "$T/cin"
 	# All of it, before the client's stdin ends.
-	wait_for 10 size_is "$T/out" 1000000
+	wait_for "$secs" size_is "$T/out" "$bytes"
 	same_file "$T/big" "$T/out"
 	end_feed "$T/cin"
+}
+
+@test "records read ahead reach a slow stdout while the connection stays open" {
+	need_tls
+	# A reader of odd sizes: the relay's room for records keeps changing.
+	slow_stdout_reads 1000000 10 -l --tls 127.0.0.1 0 -- \
+	    sh -c 'exec dd bs=777 <"$0" >"$1" 2>/dev/null' "$T/pipe" "$T/out"
 }
 
 @test "-k --tls: records read ahead reach a slow stdout while the client's connection stays open" {
 	need_tls
 	need python3
-	random_file "$T/big" 3000000
-	open_feed "$T/cin"
 	# A reader slower than the network (4 KiB a millisecond): the
 	# server's queue for stdout fills, and it stops reading the client.
-	mkfifo "$T/pipe"
-	bg python3 "$PEER_PY" slow-read "$T/pipe" "$T/out" 4096 0.001 "$T/count"
-	bg sh -c 'exec "$0" -v -k -l --tls 127.0.0.1 0 </dev/null 2>"$1" >"$2"' \
-	    "$SOCK" "$T/err" "$T/pipe"
-	wait_for 5 has_port_line "$T/err"
-	PORT=$(port_from "$T/err")
-	bg sh -c 'exec "$0" --tls --tls-insecure 127.0.0.1 "$1" <"$2" >/dev/null' \
-	    "$SOCK" "$PORT" "$T/cin"
-	timeout 10 sh -c 'cat "$0" >"$1"' "$T/big" "$T/cin"
-	wait_for 20 size_is "$T/out" 3000000
-	same_file "$T/big" "$T/out"
-	end_feed "$T/cin"
+	slow_stdout_reads 3000000 20 -k -l --tls 127.0.0.1 0 -- \
+	    python3 "$PEER_PY" slow-read "$T/pipe" "$T/out" 4096 0.001 "$T/count"
 }
 
 @test "-vv tells whether kernel TLS was taken; without it OpenSSL carries the data" {
