@@ -77,6 +77,65 @@ python).
                                         same write the start of another
                                         and its FIN
 
+Many connections at once (test/many.bats; each raises its soft descriptor
+limit to the hard one, and fails when that is below what it needs; at
+most 512 connects unfinished at once; a failure prints the summary line
+and a "peer:" message and exits 1):
+
+    peer.py echo-server PORTFILE [SECS] echo every client of 127.0.0.1 port
+                                        0 (the port to PORTFILE) back, at
+                                        most 64 KiB of each held (a client
+                                        that does not read is not read);
+                                        close after its FIN; for SECS (300)
+    peer.py mass PORT N MODE [KEY=VALUE...]
+                                        N clients of 127.0.0.1 PORT, all
+                                        connected before any sends, then:
+        echo                            each sends its own SIZE bytes and
+                                        must read exactly those back
+            size=SIZE                   (1024)
+            proxy=socks5|http           each first asks the proxy at PORT
+            target=PORT                 for 127.0.0.1 PORT (SOCKS5 CONNECT,
+                                        or HTTP CONNECT and a 200 head)
+            slow=BYTES                  one more client first sends (up to
+                                        BYTES) without reading until sock
+                                        takes no more for 0.5 s; the N echo
+                                        meanwhile; then it sends SIZE more
+                                        and its FIN, and must read all back
+        lines out=FILE                  each sends "client I\n"; FILE (a -k
+                                        server's stdout) must come to hold
+                                        exactly those N lines
+        broadcast err=FILE              once FILE (a -v broker's stderr)
+                                        has N "connection from" lines,
+                                        client 0 sends a line; each other
+                                        must receive exactly it
+                                        Then every client must still be
+                                        open, with nothing more to read;
+                                        all close. secs=S bounds it all (90).
+                                        Prints "mass: C of N connected, K
+                                        ..." and the times
+    peer.py max-conns PORT N [OUT]      against a server with --max-conns N
+                                        and nothing else connected: N
+                                        clients served (each one's line
+                                        echoed, or with OUT, a -k server's
+                                        stdout, written there) and held;
+                                        client N+1 closed within 2 s with
+                                        nothing relayed; the N served
+                                        again; one leaves, and a new client
+                                        is served (a few closed at once
+                                        before it are allowed, for 5 s)
+    peer.py no-fds PORT PID [MOST [CPU]]
+                                        against a forwarder to an echo
+                                        server that runs out of
+                                        descriptors: clients one at a time
+                                        until 5 are closed (each must be
+                                        served or closed within 2 s; fails
+                                        if MOST (200) are all served); then
+                                        a second of clients every 10 ms,
+                                        while sock (PID) may use at most
+                                        CPU (0.25) s of CPU; the served
+                                        still echo; 3 leave and a new client
+                                        is served
+
 Checks of what sock wrote (a mismatch exits 1 with the reason):
 
     peer.py hexdump FILE MARKER [OFFSET [START [LEN]]]
@@ -152,7 +211,8 @@ they stand:
   touch=FILE         create FILE (a progress mark the test waits for)
   await=FILE         wait until FILE exists (the test's go-ahead)
 """
-import os, random, re, socket, struct, subprocess, sys, threading, time
+import errno, os, random, re, select, selectors, socket, struct, subprocess, \
+    sys, threading, time
 
 
 def fail(msg):
@@ -532,6 +592,628 @@ def tls_torn(cert, key, portfile):
     c.close()
 
 
+# ------------------------------------------------ many connections at once
+# (test/many.bats): an echo server and a client that hold thousands of
+# sockets in one process each, non-blocking, on selectors (epoll).
+
+INFLIGHT = 512          # connects (and proxy handshakes) unfinished at once
+
+
+def raise_nofile(need, who):
+    """Raise the soft descriptor limit to the hard one; fail when even
+    that is below need (the test skips before, having computed it)."""
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < need:
+        fail("%s needs %d descriptors; the hard limit is %d" % (who, need, hard))
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def echo_server(portfile, secs="300"):
+    """Echo every connection's bytes back, at most 64 KiB of each held
+    unsent: one whose peer does not read is not read either (the backlog
+    stays in TCP's buffers); after a client's FIN, once all is echoed,
+    close. Lives at most SECS seconds."""
+    raise_nofile(1024, "echo-server")
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(4096)
+    srv.setblocking(False)
+    sel = selectors.DefaultSelector()
+    sel.register(srv, selectors.EVENT_READ, None)
+    write_atomic(portfile, "%d\n" % srv.getsockname()[1])
+    pending = {}
+    end = time.monotonic() + float(secs)
+
+    def drop(c):
+        sel.unregister(c)
+        pending.pop(c, None)
+        c.close()
+
+    while time.monotonic() < end:
+        for key, mask in sel.select(1):
+            c = key.fileobj
+            if c is srv:
+                for _ in range(256):
+                    try:
+                        n, _ = srv.accept()
+                    except (BlockingIOError, InterruptedError):
+                        break
+                    except OSError as e:    # EMFILE: say so, go on
+                        sys.stderr.write("echo-server: accept: %s\n" % e)
+                        break
+                    n.setblocking(False)
+                    sel.register(n, selectors.EVENT_READ, None)
+                continue
+            try:
+                if mask & selectors.EVENT_READ:
+                    d = c.recv(65536)
+                    if not d:
+                        drop(c)
+                        continue
+                    pending[c] = d
+                if c in pending:
+                    sent = c.send(pending[c])
+                    if sent == len(pending[c]):
+                        del pending[c]
+                        sel.modify(c, selectors.EVENT_READ, None)
+                    else:
+                        pending[c] = pending[c][sent:]
+                        sel.modify(c, selectors.EVENT_WRITE, None)
+            except BlockingIOError:
+                sel.modify(c, selectors.EVENT_WRITE, None)
+            except OSError:             # a reset: that client is gone
+                drop(c)
+
+
+class Tally:
+    """What the mass client has seen, for its one-line summary."""
+
+    def __init__(self, n, what):
+        self.n, self.what = n, what
+        self.connected = self.ok = 0
+        self.problems = []
+
+    def line(self):
+        return "%d of %d connected, %d %s" % (self.connected, self.n,
+                                              self.ok, self.what)
+
+    def fail(self, msg):
+        print("mass: " + self.line(), flush=True)
+        fail(msg)
+
+
+def handshake_for(proxy, target):
+    """The request a proxy client sends at once, and a function that
+    takes what has come back so far and says whether the reply is
+    complete (failing on a bad one)."""
+    if not proxy:
+        return None, None
+    if proxy == "socks5":
+        # No authentication; CONNECT 127.0.0.1 port target. Both in one
+        # write: the replies are 2 and 10 bytes.
+        req = b"\x05\x01\x00\x05\x01\x00\x01" + socket.inet_aton("127.0.0.1") \
+            + struct.pack(">H", target)
+
+        def done(buf):
+            if len(buf) < 12:
+                return False
+            if buf[:2] != b"\x05\x00" or buf[2:5] != b"\x05\x00\x00" \
+                    or buf[5] != 1 or len(buf) != 12:
+                return "SOCKS5 replies %s" % buf.hex()
+            return True
+        return req, done
+    if proxy == "http":
+        req = b"CONNECT 127.0.0.1:%d HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n" \
+            % (target, target)
+
+        def done(buf):
+            if b"\r\n\r\n" not in buf:
+                return "HTTP reply head too long: %r" % buf[:80] \
+                    if len(buf) > 4096 else False
+            if not re.match(rb"HTTP/1\.[01] 200 ", buf) \
+                    or not buf.endswith(b"\r\n\r\n"):
+                return "HTTP reply %r" % buf[:80]
+            return True
+        return req, done
+    fail("unknown proxy type " + proxy)
+
+
+def open_all(port, count, tally, deadline, proxy=None, target=0):
+    """count clients of 127.0.0.1 port, at most INFLIGHT of them not yet
+    through (connecting, or waiting for the proxy's reply) at once."""
+    req, done = handshake_for(proxy, target)
+    socks = [None] * count
+    replies = {}
+    sel = selectors.DefaultSelector()
+    started = through = 0
+    while through < count:
+        while started < count and started - through < INFLIGHT:
+            s = socket.socket()
+            s.setblocking(False)
+            err = s.connect_ex(("127.0.0.1", port))
+            if err not in (0, errno.EINPROGRESS):
+                tally.fail("client %d: connect: %s" % (started, os.strerror(err)))
+            socks[started] = s
+            sel.register(s, selectors.EVENT_WRITE, started)
+            started += 1
+        if time.monotonic() > deadline:
+            tally.fail("%d connects or handshakes unfinished at the deadline"
+                       % (started - through))
+        for key, mask in sel.select(0.2):
+            i, s = key.data, key.fileobj
+            if i not in replies:
+                err = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+                if err:
+                    tally.fail("client %d: connect: %s" % (i, os.strerror(err)))
+                tally.connected += 1
+                if req is None:
+                    sel.unregister(s)
+                    through += 1
+                    continue
+                if s.send(req) != len(req):
+                    tally.fail("client %d: the proxy request did not fit" % i)
+                replies[i] = b""
+                sel.modify(s, selectors.EVENT_READ, i)
+                continue
+            try:
+                d = s.recv(4096)
+            except BlockingIOError:
+                continue
+            except OSError as e:
+                tally.fail("client %d: proxy handshake: %s" % (i, e))
+            if not d:
+                tally.fail("client %d: closed in the proxy handshake (after %r)"
+                           % (i, replies[i]))
+            replies[i] += d
+            verdict = done(replies[i])
+            if verdict is True:
+                del replies[i]
+                sel.unregister(s)
+                through += 1
+            elif verdict:
+                tally.fail("client %d: %s" % (i, verdict))
+    sel.close()
+    return socks
+
+
+def echo_all(socks, payloads, tally, deadline, send=True):
+    """socks[i] sends payloads[i] (unless not send) and must read exactly
+    that back (all at once, non-blocking). Counts tally.ok; problems go to
+    tally.problems."""
+    sel = selectors.DefaultSelector()
+    off = [len(p) if not send else 0 for p in payloads]
+    got = [bytearray() for _ in socks]
+    for i, s in enumerate(socks):
+        sel.register(s, selectors.EVENT_READ | (selectors.EVENT_WRITE if send
+                                                else 0), i)
+    left = len(socks)
+    while left:
+        if time.monotonic() > deadline:
+            short = [i for i in range(len(socks))
+                     if sel.get_map().get(socks[i]) is not None]
+            tally.fail("%d clients unfinished at the deadline (client %d: "
+                       "sent %d, got %d of %d bytes)"
+                       % (len(short), short[0], off[short[0]],
+                          len(got[short[0]]), len(payloads[short[0]])))
+        for key, mask in sel.select(0.2):
+            i, s = key.data, key.fileobj
+            want = payloads[i]
+            if mask & selectors.EVENT_WRITE:
+                try:
+                    off[i] += s.send(want[off[i]:off[i] + 65536])
+                except BlockingIOError:
+                    pass
+                except OSError as e:
+                    tally.problems.append("client %d: send: %s" % (i, e))
+                    sel.unregister(s)
+                    left -= 1
+                    continue
+                if off[i] == len(want):
+                    sel.modify(s, selectors.EVENT_READ, i)
+            if mask & selectors.EVENT_READ:
+                why = "EOF"
+                try:
+                    d = s.recv(65536)
+                except BlockingIOError:
+                    continue
+                except OSError as e:
+                    d, why = b"", str(e)
+                if not d:
+                    tally.problems.append("client %d: %s after %d of %d bytes"
+                                          % (i, why, len(got[i]), len(want)))
+                    sel.unregister(s)
+                    left -= 1
+                    continue
+                got[i] += d
+                if len(got[i]) >= len(want):
+                    sel.unregister(s)
+                    left -= 1
+                    if got[i] == want:
+                        tally.ok += 1
+                    else:
+                        at = next((k for k in range(len(want))
+                                   if k >= len(got[i]) or got[i][k] != want[k]),
+                                  len(want))
+                        tally.problems.append(
+                            "client %d: got %d bytes for %d, first difference "
+                            "at byte %d" % (i, len(got[i]), len(want), at))
+    sel.close()
+
+
+def still_open(socks, tally):
+    """Every socket is still open and has nothing more to read."""
+    for i, s in enumerate(socks):
+        try:
+            d = s.recv(64, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+        except BlockingIOError:
+            continue
+        except OSError as e:
+            tally.problems.append("client %d: %s" % (i, e))
+            continue
+        tally.problems.append("client %d: %s" % (
+            i, "closed early" if not d else "unexpected bytes %r" % d[:20]))
+
+
+def piece(block, off, n):
+    """n bytes from offset off of block repeated without end."""
+    i = off % len(block)
+    out = block[i:i + n]
+    while len(out) < n:
+        out += block[:n - len(out)]
+    return out
+
+
+def stall(s, block, most, tally, deadline):
+    """Send block repeated on s, never reading, until s takes nothing
+    more for 0.5 s; returns how much it took. Failing that, the chain
+    buffers all of most bytes: the stall was never reached."""
+    off = 0
+    while off < most:
+        if time.monotonic() > deadline:
+            tally.fail("the slow client sent %d bytes, never stalled" % off)
+        _, w, _ = select.select([], [s], [], 0.5)
+        if not w:
+            return off
+        try:
+            off += s.send(piece(block, off, min(1048576, most - off)))
+        except BlockingIOError:
+            pass
+    tally.fail("the slow client's %d bytes all went in without a stall" % off)
+
+
+def drain(s, block, size, off, tally, deadline):
+    """Send the rest of size bytes of block repeated (from off), then a
+    FIN, on s while reading all that comes back until EOF: that must be
+    the same size bytes."""
+    got = 0
+    s.setblocking(False)
+    while True:
+        if time.monotonic() > deadline:
+            tally.fail("the slow client: sent %d, got %d of %d bytes at the "
+                       "deadline" % (off, got, size))
+        r, w, _ = select.select([s], [s] if off < size else [], [], 0.2)
+        if w:
+            try:
+                off += s.send(piece(block, off, min(1048576, size - off)))
+            except BlockingIOError:
+                pass
+            if off == size:
+                s.shutdown(socket.SHUT_WR)
+        if r:
+            try:
+                d = s.recv(1048576)
+            except BlockingIOError:
+                continue
+            except OSError as e:
+                tally.fail("the slow client: %s after %d bytes" % (e, got))
+            if not d:
+                break
+            if d != piece(block, got, len(d)):
+                tally.fail("the slow client: the bytes from %d on differ"
+                           % got)
+            got += len(d)
+    if got != size:
+        tally.fail("the slow client got %d bytes back for %d" % (got, size))
+
+
+class LineCount:
+    """Lines of a growing file holding some text, read incrementally."""
+
+    def __init__(self, path, text):
+        self.path, self.text, self.off, self.part, self.n = \
+            path, text.encode(), 0, b"", 0
+
+    def count(self):
+        try:
+            with open(self.path, "rb") as f:
+                f.seek(self.off)
+                d = f.read()
+        except FileNotFoundError:
+            return self.n
+        self.off += len(d)
+        lines = (self.part + d).split(b"\n")
+        self.part = lines.pop()
+        self.n += sum(1 for l in lines if self.text in l)
+        return self.n
+
+
+def mass(port, n, mode, *opts):
+    """peer.py mass PORT N MODE [KEY=VALUE...]: see the docstring."""
+    port, n = int(port), int(n)
+    o = dict(a.partition("=")[::2] for a in opts)
+    start = time.monotonic()
+    deadline = start + float(o.get("secs", 90))
+    slow = int(o.get("slow", 0))
+    raise_nofile(n + (1 if slow else 0) + 64, "mass")
+    if mode == "echo":
+        size = int(o.get("size", 1024))
+        tally = Tally(n + (1 if slow else 0),
+                      "echoed their %d bytes intact" % size)
+        socks = open_all(port, n + (1 if slow else 0), tally, deadline,
+                         o.get("proxy"), int(o.get("target", 0)))
+        up = time.monotonic()
+        if slow:
+            # An odd length: a slip by a whole block would show.
+            block = os.urandom(1048573)
+            slow_sock = socks.pop()
+            taken = stall(slow_sock, block, slow, tally, deadline)
+        # Distinct: each starts with its own number.
+        payloads = [(b"%08d" % i) + os.urandom(size - 8) for i in range(n)]
+        busy = time.monotonic()
+        echo_all(socks, payloads, tally, deadline)
+        echoed = time.monotonic()
+        still_open(socks, tally)
+        print("mass: %s (connected in %.1f s, echoed in %.1f s)"
+              % (tally.line(), up - start, echoed - busy), flush=True)
+        if slow:
+            drain(slow_sock, block, taken + size, taken, tally, deadline)
+            print("mass: the slow client stalled after sending %d bytes, "
+                  "then sent %d more and got all %d back intact"
+                  % (taken, size, taken + size), flush=True)
+            slow_sock.close()
+    elif mode == "lines":
+        out = LineCount(o["out"], "")
+        tally = Tally(n, "lines on sock's stdout")
+        socks = open_all(port, n, tally, deadline)
+        up = time.monotonic()
+        lines = [b"client %05d\n" % i for i in range(n)]
+        for i, s in enumerate(socks):
+            if s.send(lines[i]) != len(lines[i]):
+                tally.fail("client %d: its line did not fit" % i)
+        while out.count() < n:
+            if time.monotonic() > deadline:
+                tally.ok = out.n
+                tally.fail("%d of %d lines on sock's stdout at the deadline"
+                           % (out.n, n))
+            time.sleep(0.02)
+        tally.ok = out.n
+        with open(o["out"], "rb") as f:
+            seen = sorted(f.read().splitlines(keepends=True))
+        if seen != lines:
+            extra = sorted(set(seen) - set(lines))[:3]
+            missing = sorted(set(lines) - set(seen))[:3]
+            tally.fail("sock's stdout has %d lines, not the %d sent "
+                       "(missing %r, extra %r)" % (len(seen), n, missing, extra))
+        still_open(socks, tally)
+        print("mass: %s (connected in %.1f s, all lines out in %.1f s)"
+              % (tally.line(), up - start, time.monotonic() - up), flush=True)
+    elif mode == "broadcast":
+        err = LineCount(o["err"], "sock: connection from")
+        tally = Tally(n, "of the %d others got the line" % (n - 1))
+        socks = open_all(port, n, tally, deadline)
+        up = time.monotonic()
+        # The broker must have taken them all before the line is sent.
+        while err.count() < n:
+            if time.monotonic() > deadline:
+                tally.fail("sock said \"connection from\" %d times, not %d"
+                           % (err.n, n))
+            time.sleep(0.02)
+        taken = time.monotonic()
+        line = b"one line from client 0 to the %d others\n" % (n - 1)
+        if socks[0].send(line) != len(line):
+            tally.fail("client 0: its line did not fit")
+        echo_all(socks[1:], [line] * (n - 1), tally, deadline, send=False)
+        still_open(socks, tally)
+        print("mass: %s (connected in %.1f s, all taken by sock %.1f s "
+              "later, broadcast in %.1f s)"
+              % (tally.line(), up - start, taken - up,
+                 time.monotonic() - taken), flush=True)
+    else:
+        fail("mass: unknown mode " + mode)
+    for s in socks:
+        s.close()
+    if tally.problems:
+        print("mass: %d problems, first: %s" % (len(tally.problems),
+                                                tally.problems[0]), flush=True)
+        sys.exit(1)
+
+
+def attempt(port, msg, out=None, secs=2.0, who="a client"):
+    """One client: connect, send msg, and see what sock does with it
+    within secs: relay it (echoed back, or with out, a line of that file)
+    -> ("served", socket), or close the client at once, nothing relayed
+    -> ("closed", None). Anything else fails: sock would hang."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=secs)
+    end = time.monotonic() + secs
+    got = b""
+    try:
+        s.sendall(msg)
+        s.setblocking(False)
+        while True:
+            left = end - time.monotonic()
+            if left <= 0:
+                fail("%s was neither served nor closed within %.0f s"
+                     % (who, secs))
+            r, _, _ = select.select([s], [], [], min(left, 0.02 if out else left))
+            if r:
+                d = s.recv(65536)
+                if not d:
+                    break
+                got += d
+                if got == msg and out is None:
+                    s.setblocking(True)
+                    return "served", s
+                if len(got) >= len(msg):
+                    fail("%s got %r" % (who, got[:80]))
+            if out is not None and msg in open(out, "rb").read():
+                s.setblocking(True)
+                return "served", s
+    except (ConnectionResetError, BrokenPipeError):
+        pass
+    if got:
+        fail("%s, closed, got %r first" % (who, got[:80]))
+    if out is not None and msg in open(out, "rb").read():
+        fail("%s: %r was relayed to stdout, and then it was closed"
+             % (who, msg))
+    s.close()
+    return "closed", None
+
+
+def echoes(s, msg, secs=5):
+    s.settimeout(secs)
+    s.sendall(msg)
+    got = b""
+    while len(got) < len(msg):
+        d = s.recv(len(msg) - len(got))
+        if not d:
+            return False
+        got += d
+    return got == msg
+
+
+def leave(s, echoing):
+    """Close a served client the way a polite one does: the FIN, and with
+    an echo behind sock, the echo's FIN back first."""
+    s.shutdown(socket.SHUT_WR)
+    if echoing:
+        s.settimeout(5)
+        if read_to_eof(s) != b"":
+            fail("a leaving client got bytes")
+    s.close()
+
+
+def admit_again(port, out, tag, secs=5.0):
+    """Clients until one is served (each closed at once is retried, for
+    sock may take a moment to see a client leave): that one, and how many
+    were closed first."""
+    end, closed = time.monotonic() + secs, 0
+    while time.monotonic() < end:
+        what, s = attempt(port, b"%s %d\n" % (tag, closed), out,
+                          who="a client after others left (%d closed at "
+                          "once before it)" % closed)
+        if what == "served":
+            return s, closed
+        closed += 1
+    fail("no client served within %.0f s of others leaving (%d closed at "
+         "once)" % (secs, closed))
+
+
+def capped(port, n, out=None):
+    """peer.py max-conns PORT N [OUT]: see the docstring."""
+    port, n = int(port), int(n)
+    held = []
+    for i in range(n):
+        what, s = attempt(port, b"held %d\n" % i, out, 5,
+                          "client %d of %d" % (i + 1, n))
+        if what != "served":
+            fail("client %d of %d was closed at once" % (i + 1, n))
+        held.append(s)
+    t = time.monotonic()
+    what, _ = attempt(port, b"one too many\n", out,
+                      who="client %d, beyond --max-conns" % (n + 1))
+    if what != "closed":
+        fail("client %d was served beyond --max-conns %d" % (n + 1, n))
+    took = time.monotonic() - t
+    for i, s in enumerate(held):
+        if out is None:
+            if not echoes(s, b"again %d\n" % i):
+                fail("client %d no longer echoes" % i)
+        else:
+            s.sendall(b"again %d\n" % i)
+    if out is not None:
+        lines = LineCount(out, "again ")
+        end = time.monotonic() + 5
+        while lines.count() < n:
+            if time.monotonic() > end:
+                fail("%d of %d second lines relayed" % (lines.n, n))
+            time.sleep(0.02)
+        if b"one too many" in open(out, "rb").read():
+            fail("the refused client's line was relayed")
+    leave(held.pop(0), out is None)
+    s, refused = admit_again(port, out, b"new")
+    held.append(s)
+    print("%d served and held; client %d closed at once (%.3f s), nothing "
+          "relayed; the %d still %s; one left, and a new client was served "
+          "(%d closed at once before it)" % (n, n + 1, took, n,
+                                            "echo" if out is None else "relay",
+                                            refused), flush=True)
+    for s in held:
+        s.close()
+
+
+def ticks(pid):
+    """utime + stime of process pid, in clock ticks."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def starved(port, pid, most="200", cpu="0.25"):
+    """peer.py no-fds PORT PID [MOST [CPU]]: see the docstring."""
+    port, pid, most, cpu = int(port), int(pid), int(most), float(cpu)
+    served, closed = [], 0
+    for i in range(most):
+        what, s = attempt(port, b"client %d\n" % i, who="client %d (%d "
+                          "served, %d closed before it)"
+                          % (i + 1, len(served), closed))
+        if what == "served":
+            served.append(s)
+        else:
+            closed += 1
+            if closed == 5:
+                break
+    else:
+        fail("all %d clients served: the descriptors never ran out" % most)
+    if not served:
+        fail("not one client served")
+    # About a second of clients closed at once (one every 10 ms: the
+    # clients' pace, not a wait): sock's CPU meanwhile.
+    hz = os.sysconf("SC_CLK_TCK")
+    t0, start, tries, late = ticks(pid), time.monotonic(), 0, 0
+    while time.monotonic() - start < 1.0:
+        what, s = attempt(port, b"more %d\n" % tries,
+                          who="a client with %d held, %d closed at once "
+                          "before it" % (len(served), closed + tries))
+        if what == "served":
+            served.append(s)
+            late += 1
+        tries += 1
+        time.sleep(0.01)
+    used = (ticks(pid) - t0) / hz
+    spent = time.monotonic() - start
+    for i, s in enumerate(served):
+        if not echoes(s, b"still %d\n" % i):
+            fail("served client %d no longer echoes" % i)
+    gone = min(3, len(served))
+    for s in served[:gone]:
+        leave(s, True)
+    del served[:gone]
+    s, refused = admit_again(port, None, b"after")
+    served.append(s)
+    print("%d served, then clients closed at once; %d more clients in %.2f s "
+          "(%d of them served) cost sock %.2f s of CPU; the %d served still "
+          "echo; %d left and a new client was served (%d closed at once "
+          "before it)" % (len(served) - 1 + gone - late, tries, spent, late,
+                          used, len(served) - 1 + gone, gone, refused),
+          flush=True)
+    if used > cpu:
+        fail("sock used %.2f s of CPU in %.2f s of refusing clients (the "
+             "bound is %.2f s): does its loop spin?" % (used, spent, cpu))
+    for s in served:
+        s.close()
+
+
 # The subcommands besides listen and connect, by name.
 TOOLS = {
     "window": window, "udp": udp, "udp-send": udp_send, "origin": origin,
@@ -539,7 +1221,8 @@ TOOLS = {
     "line-wait": line_wait, "slow-read": slow_read, "can": can,
     "hexdump": hexdump, "parse-dump": parse_dump, "tty-lines": tty_lines,
     "strip-notices": strip_notices, "tls-torn": tls_torn,
-    "byte-counts": byte_counts,
+    "byte-counts": byte_counts, "echo-server": echo_server, "mass": mass,
+    "max-conns": capped, "no-fds": starved,
 }
 
 if len(sys.argv) < 2:
