@@ -1,0 +1,224 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
+# Ten thousand connections (issue 26): the modes that serve many clients
+# at once (-k, --broker, --forward, --proxy-server) hold thousands of them
+# with no FD_SETSIZE ceiling, as many as the descriptor limit serves
+# (sock raises its soft limit to the hard one); --max-conns caps them and
+# is checked against that limit; a server out of descriptors closes the
+# extra clients at once and never spins; one slow reader stalls only
+# itself. The clients and the echo target are python (peer.py mass,
+# max-conns, no-fds, echo-server: non-blocking sockets on epoll, each
+# raising its own descriptor limit). Each test prints the peak RSS
+# (VmHWM) of the sock it ran.
+#
+# SOCK_MANY=N runs the big tests with N clients instead of 9,000, 10,000
+# and 1,000 (as against a build that cannot hold more).
+#
+# Each @test body runs in a subshell (SC2030/SC2031); run sets status and
+# output, and helper.bash sets T, PORT and LPID (SC2153/SC2154).
+# shellcheck disable=SC2030,SC2031,SC2153,SC2154
+
+load helper
+bats_require_minimum_version 1.5.0
+
+FORWARD_N=${SOCK_MANY:-9000}
+KEEP_N=${SOCK_MANY:-10000}
+BUSY_N=${SOCK_MANY:-1000}
+# What sock keeps for itself besides its clients' descriptors (its
+# listener, stdio, the spare descriptor, pipes of busy pairs): the
+# --forward default is about (limit - 96) / 2 pairs.
+SOCK_RESERVE=96
+# A python client holds its sockets and a few dozen descriptors more.
+PY_RESERVE=64
+
+# need_fds N WHAT: skip the test unless the hard descriptor limit, which
+# sock and the python peers raise their soft limits to, is N or more.
+need_fds() {
+	local hard
+	hard=$(ulimit -Hn)
+	if [ "$hard" != unlimited ] && [ "$hard" -lt "$1" ]; then
+		skip "$2 needs $1 descriptors; the hard limit (ulimit -Hn) is $hard"
+	fi
+}
+
+# echo_server: start peer.py echo-server on 127.0.0.1; sets EPORT.
+echo_server() {
+	rm -f "$T/eport"
+	bg python3 "$PEER_PY" echo-server "$T/eport" 2>"$T/echo.err"
+	wait_for 10 test -s "$T/eport"
+	EPORT=$(cat "$T/eport")
+}
+
+# peak_rss PID CONNS: print the peak RSS (VmHWM) of sock PID, which is
+# still running, for CONNS connections, on fd 3 (bats shows it).
+peak_rss() {
+	local kb
+	kb=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB$/\1/p' "/proc/$1/status")
+	if [ -z "$kb" ]; then
+		echo "sock ($1) has exited: no peak RSS to read" >&2
+		return 1
+	fi
+	printf '# peak RSS of sock: %d kB for %d connections (%s kB each)\n' \
+	    "$kb" "$2" "$(awk -v kb="$kb" -v n="$2" 'BEGIN { printf "%.1f", kb / n }')" >&3
+}
+
+# peer_run SECS SUBCOMMAND ARGS...: run peer.py SUBCOMMAND for at most
+# SECS; its summary goes to fd 3, and with its failure to stderr.
+peer_run() {
+	local secs=$1
+	shift
+	run timeout "$secs" python3 "$PEER_PY" "$@"
+	# shellcheck disable=SC2001 # one prefix per line
+	sed 's/^/# /' <<<"$output" >&3
+	if [ "$status" -ne 0 ]; then
+		echo "peer.py $1 exited $status: $output" >&2
+		return 1
+	fi
+}
+
+# served_alive ERR: sock (LPID) is still running and refused nobody (its
+# -v stderr ERR).
+served_alive() {
+	kill -0 "$LPID"
+	run -1 grep -m 3 'refused' "$1"
+}
+
+@test "--forward: $FORWARD_N clients connected at once, each echoes its own 1 KiB through its own pair" {
+	need python3
+	need_fds $((2 * FORWARD_N + SOCK_RESERVE)) "sock with $FORWARD_N pairs"
+	echo_server
+	sock_listen /dev/null /dev/null "$T/err" -k 127.0.0.1 0 \
+	    --forward "127.0.0.1:$EPORT"
+	peer_run 120 mass "$PORT" "$FORWARD_N" echo size=1024
+	peak_rss "$LPID" "$FORWARD_N"
+	served_alive "$T/err"
+}
+
+@test "--proxy-server, SOCKS5: $FORWARD_N tunnels at once, each echoes its own 1 KiB" {
+	need python3
+	need_fds $((2 * FORWARD_N + SOCK_RESERVE)) "sock with $FORWARD_N tunnels"
+	echo_server
+	sock_listen /dev/null /dev/null "$T/err" -k 127.0.0.1 0 --proxy-server
+	peer_run 120 mass "$PORT" "$FORWARD_N" echo size=1024 proxy=socks5 \
+	    target="$EPORT"
+	peak_rss "$LPID" "$FORWARD_N"
+	served_alive "$T/err"
+}
+
+@test "--proxy-server, HTTP CONNECT: $FORWARD_N tunnels at once, each a 200 head and then its own 1 KiB echoed" {
+	need python3
+	need_fds $((2 * FORWARD_N + SOCK_RESERVE)) "sock with $FORWARD_N tunnels"
+	echo_server
+	sock_listen /dev/null /dev/null "$T/err" -k 127.0.0.1 0 --proxy-server
+	peer_run 120 mass "$PORT" "$FORWARD_N" echo size=1024 proxy=http \
+	    target="$EPORT"
+	peak_rss "$LPID" "$FORWARD_N"
+	served_alive "$T/err"
+}
+
+@test "-k --max-conns $KEEP_N: $KEEP_N clients held at once, each one's line on stdout" {
+	need python3
+	need_fds $((KEEP_N + SOCK_RESERVE)) "sock with $KEEP_N clients"
+	# stdin stays open and silent: sock sends its clients nothing, not
+	# even a FIN.
+	open_feed "$T/in"
+	sock_listen "$T/in" "$T/out" "$T/err" -k --max-conns "$KEEP_N" 127.0.0.1 0
+	peer_run 120 mass "$PORT" "$KEEP_N" lines out="$T/out"
+	peak_rss "$LPID" "$KEEP_N"
+	[ "$(wc -l <"$T/out")" -eq "$KEEP_N" ]
+	served_alive "$T/err"
+}
+
+@test "--broker --max-conns $KEEP_N: $KEEP_N clients at once, one line from one reaches every other" {
+	need python3
+	need_fds $((KEEP_N + SOCK_RESERVE)) "sock with $KEEP_N clients"
+	sock_listen /dev/null /dev/null "$T/err" --broker --max-conns "$KEEP_N" \
+	    127.0.0.1 0
+	peer_run 120 mass "$PORT" "$KEEP_N" broadcast err="$T/err"
+	peak_rss "$LPID" "$KEEP_N"
+	served_alive "$T/err"
+}
+
+# capped_said ERR N: sock's -v stderr ERR says it refused a client for
+# --max-conns N.
+capped_said() {
+	grep -q "^sock: refused 127\.0\.0\.1 port [0-9]*: already $2 clients (--max-conns)$" "$1" ||
+	    { echo "no --max-conns refusal in $1:" >&2; tail -n 5 "$1" >&2; return 1; }
+}
+
+@test "--max-conns 50, --forward and -k: 50 held, the 51st closed at once with nothing relayed, the 50 still served, a slot freed is taken" {
+	need python3
+	echo_server
+	sock_listen /dev/null /dev/null "$T/fwd.err" -k --max-conns 50 127.0.0.1 0 \
+	    --forward "127.0.0.1:$EPORT"
+	peer_run 60 max-conns "$PORT" 50
+	capped_said "$T/fwd.err" 50
+	peak_rss "$LPID" 50
+	kill -0 "$LPID"
+
+	open_feed "$T/in"
+	sock_listen "$T/in" "$T/out" "$T/k.err" -k --max-conns 50 127.0.0.1 0
+	peer_run 60 max-conns "$PORT" 50 "$T/out"
+	capped_said "$T/k.err" 50
+	peak_rss "$LPID" 50
+	kill -0 "$LPID"
+}
+
+@test "out of descriptors (ulimit -n 64), -k --forward: extra clients are closed at once, no spinning, pairs go on, serving resumes" {
+	local fpid
+	need python3
+	echo_server
+	# Only sock runs under the low limit (set in the shell it replaces).
+	# shellcheck disable=SC2016 # for that shell
+	LAUNCH=(sh -c 'ulimit -n 64 && exec "$0" "$@"')
+	sock_listen /dev/null /dev/null "$T/err" -k 127.0.0.1 0 \
+	    --forward "127.0.0.1:$EPORT"
+	fpid=$LPID
+	LAUNCH=()
+	[ "$(sed -n 's/^Max open files *\([0-9]*\) .*/\1/p' "/proc/$fpid/limits")" -eq 64 ]
+	peer_run 60 no-fds "$PORT" "$fpid"
+	grep -Eq "^sock: refused 127\.0\.0\.1 port [0-9]+: (out of descriptors \(descriptor limit 64\)|already [0-9]+ clients \(--max-conns\))$" "$T/err" ||
+	    { echo "no refusal line in $T/err:" >&2; tail -n 5 "$T/err" >&2; return 1; }
+	grep -c '^sock: refused' "$T/err" | sed 's/^/# refusals said: /' >&3
+	peak_rss "$fpid" "$(grep -c '^sock: connection from' "$T/err")"
+	kill -0 "$fpid"
+}
+
+@test "--max-conns beyond what the descriptor limit serves is a usage error naming the limit" {
+	run -2 --separate-stderr "$SOCK" -l -k 127.0.0.1 0 --max-conns 100000
+	[[ "${stderr_lines[0]}" == "sock: --max-conns"* ]]
+	[[ "${stderr_lines[0]}" == *"descriptor limit"* ]]
+	run -2 --separate-stderr "$SOCK" -l -k 127.0.0.1 0 --max-conns 100000 \
+	    --forward 127.0.0.1:9
+	[[ "${stderr_lines[0]}" == "sock: --max-conns"* ]]
+	[[ "${stderr_lines[0]}" == *"descriptor limit"* ]]
+}
+
+@test "-v: a server of many clients says how many it takes at once and its descriptor limit" {
+	local hard line n
+	hard=$(ulimit -Hn)
+	[ "$hard" != unlimited ] || skip "no hard descriptor limit"
+	sock_listen /dev/null /dev/null "$T/k.err" -k 127.0.0.1 0
+	has_line "$T/k.err" "sock: up to 100 connections at once (descriptor limit $hard)"
+	sock_listen /dev/null /dev/null "$T/b.err" --broker --max-conns 7 127.0.0.1 0
+	has_line "$T/b.err" "sock: up to 7 connections at once (descriptor limit $hard)"
+	# --forward: about (limit - 96) / 2 pairs by default.
+	sock_listen /dev/null /dev/null "$T/f.err" -k 127.0.0.1 0 --forward 127.0.0.1:9
+	line=$(grep '^sock: up to ' "$T/f.err")
+	[[ "$line" =~ ^sock:\ up\ to\ ([0-9]+)\ connections\ at\ once\ \(descriptor\ limit\ $hard\)$ ]]
+	n=${BASH_REMATCH[1]}
+	[ "$((2 * n))" -le "$hard" ] && [ "$n" -ge $(((hard - SOCK_RESERVE) / 2 - 32)) ]
+}
+
+@test "--forward: one client that stops reading stalls only itself; $BUSY_N others each echo 16 KiB meanwhile" {
+	need python3
+	need_fds $((2 * (BUSY_N + 1) + SOCK_RESERVE)) "sock with $((BUSY_N + 1)) pairs"
+	echo_server
+	sock_listen /dev/null /dev/null "$T/err" -k 127.0.0.1 0 \
+	    --forward "127.0.0.1:$EPORT"
+	# The slow one stalls after what the sockets on its way buffer (tens
+	# of MB on loopback), well before 1 GiB.
+	peer_run 120 mass "$PORT" "$BUSY_N" echo size=16384 slow=1073741824
+	peak_rss "$LPID" $((BUSY_N + 1))
+	served_alive "$T/err"
+}
