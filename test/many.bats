@@ -184,6 +184,43 @@ capped_said() {
 	kill -0 "$fpid"
 }
 
+# refused_for_fds ERR: sock's -v stderr ERR says it refused a client for
+# want of descriptors (naming a limit: the one it started with, or the one
+# it has now).
+refused_for_fds() {
+	grep -Eq "^sock: refused 127\.0\.0\.1 port [0-9]+: out of descriptors \(descriptor limit [0-9]+\)$" "$1" ||
+	    { echo "no out-of-descriptors refusal in $1:" >&2; tail -n 5 "$1" >&2; return 1; }
+	grep -m 1 'out of descriptors' "$1" | sed 's/^/# first refusal: /' >&3
+}
+
+@test "descriptors run out under a running -k server (prlimit lowers its limit to 64): extra clients closed at once, no spinning, the held go on, serving resumes" {
+	need python3 prlimit
+	open_feed "$T/in"
+	sock_listen "$T/in" "$T/out" "$T/err" -k 127.0.0.1 0
+	prlimit --pid "$LPID" --nofile=64:64
+	peer_run 60 no-fds "$PORT" "$LPID" out="$T/out"
+	refused_for_fds "$T/err"
+	peak_rss "$LPID" "$(grep -c '^sock: connection from' "$T/err")"
+	kill -0 "$LPID"
+}
+
+@test "descriptors run out under a running forwarder (prlimit lowers its limit to 64): extra clients closed at once, no spinning, pairs go on, serving resumes" {
+	need python3 prlimit
+	echo_server
+	sock_listen /dev/null /dev/null "$T/err" -k 127.0.0.1 0 \
+	    --forward "127.0.0.1:$EPORT"
+	prlimit --pid "$LPID" --nofile=64:64
+	peer_run 60 no-fds "$PORT" "$LPID"
+	# A pair takes two descriptors: the last one free may go to a client
+	# whose target then cannot have one, closed all the same (and said
+	# otherwise), instead of a client accept(2) cannot take.
+	grep -Eq 'out of descriptors|Too many open files' "$T/err" ||
+	    { echo "no word of descriptors running out in $T/err:" >&2; tail -n 5 "$T/err" >&2; return 1; }
+	grep -E -m 1 'out of descriptors|Too many open files' "$T/err" | sed 's/^/# first refusal: /' >&3
+	peak_rss "$LPID" "$(grep -c '^sock: connection from' "$T/err")"
+	kill -0 "$LPID"
+}
+
 @test "--max-conns beyond what the descriptor limit serves is a usage error naming the limit" {
 	run -2 --separate-stderr "$SOCK" -l -k 127.0.0.1 0 --max-conns 100000
 	[[ "${stderr_lines[0]}" == "sock: --max-conns"* ]]

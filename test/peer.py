@@ -123,18 +123,20 @@ and a "peer:" message and exits 1):
                                         again; one leaves, and a new client
                                         is served (a few closed at once
                                         before it are allowed, for 5 s)
-    peer.py no-fds PORT PID [MOST [CPU]]
-                                        against a forwarder to an echo
-                                        server that runs out of
-                                        descriptors: clients one at a time
-                                        until 5 are closed (each must be
-                                        served or closed within 2 s; fails
-                                        if MOST (200) are all served); then
-                                        a second of clients every 10 ms,
-                                        while sock (PID) may use at most
-                                        CPU (0.25) s of CPU; the served
-                                        still echo; 3 leave and a new client
-                                        is served
+    peer.py no-fds PORT PID [KEY=VALUE...]
+                                        against a server (PID) that runs
+                                        out of descriptors, a forwarder to
+                                        an echo server, or with out=FILE a
+                                        -k server (its stdout): clients one
+                                        at a time until 5 are closed (each
+                                        must be served or closed within
+                                        2 s; fails if most=N (200) are all
+                                        served); then a second of clients
+                                        every 10 ms, while sock may use at
+                                        most cpu=S (0.25) s of CPU; the
+                                        served are still served; 3 leave
+                                        (with out, by a reset) and a new
+                                        client is served
 
 Checks of what sock wrote (a mismatch exits 1 with the reason):
 
@@ -1082,9 +1084,16 @@ def echoes(s, msg, secs=5):
     return got == msg
 
 
-def leave(s, echoing):
+def leave(s, echoing, reset=False):
     """Close a served client the way a polite one does: the FIN, and with
-    an echo behind sock, the echo's FIN back first."""
+    an echo behind sock, the echo's FIN back first; or with reset, at
+    once with a reset (sock must then let its descriptor go, where a
+    -k server keeps a half-closed client's for what stdin says)."""
+    if reset:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                     struct.pack("ii", 1, 0))
+        s.close()
+        return
     s.shutdown(socket.SHUT_WR)
     if echoing:
         s.settimeout(5)
@@ -1159,12 +1168,33 @@ def ticks(pid):
     return int(fields[11]) + int(fields[12])
 
 
-def starved(port, pid, most="200", cpu="0.25"):
-    """peer.py no-fds PORT PID [MOST [CPU]]: see the docstring."""
-    port, pid, most, cpu = int(port), int(pid), int(most), float(cpu)
+def relayed(socks, tag, out):
+    """Each of socks is still served: sends "TAG I\n", and that comes
+    back (or, with out, shows in that file)."""
+    if out is None:
+        for i, s in enumerate(socks):
+            if not echoes(s, b"%s %d\n" % (tag, i)):
+                fail("served client %d no longer echoes" % i)
+        return
+    for i, s in enumerate(socks):
+        s.sendall(b"%s %d\n" % (tag, i))
+    lines, end = LineCount(out, tag.decode() + " "), time.monotonic() + 5
+    while lines.count() < len(socks):
+        if time.monotonic() > end:
+            fail("%d of the %d served clients' lines relayed"
+                 % (lines.n, len(socks)))
+        time.sleep(0.02)
+
+
+def starved(port, pid, *opts):
+    """peer.py no-fds PORT PID [KEY=VALUE...]: see the docstring."""
+    port, pid = int(port), int(pid)
+    o = dict(a.partition("=")[::2] for a in opts)
+    most, cpu, out = int(o.get("most", 200)), float(o.get("cpu", 0.25)), \
+        o.get("out")
     served, closed = [], 0
     for i in range(most):
-        what, s = attempt(port, b"client %d\n" % i, who="client %d (%d "
+        what, s = attempt(port, b"client %d\n" % i, out, who="client %d (%d "
                           "served, %d closed before it)"
                           % (i + 1, len(served), closed))
         if what == "served":
@@ -1177,36 +1207,35 @@ def starved(port, pid, most="200", cpu="0.25"):
         fail("all %d clients served: the descriptors never ran out" % most)
     if not served:
         fail("not one client served")
+    first = len(served)
     # About a second of clients closed at once (one every 10 ms: the
     # clients' pace, not a wait): sock's CPU meanwhile.
     hz = os.sysconf("SC_CLK_TCK")
-    t0, start, tries, late = ticks(pid), time.monotonic(), 0, 0
+    t0, start, tries = ticks(pid), time.monotonic(), 0
     while time.monotonic() - start < 1.0:
-        what, s = attempt(port, b"more %d\n" % tries,
+        what, s = attempt(port, b"more %d\n" % tries, out,
                           who="a client with %d held, %d closed at once "
                           "before it" % (len(served), closed + tries))
         if what == "served":
             served.append(s)
-            late += 1
         tries += 1
         time.sleep(0.01)
     used = (ticks(pid) - t0) / hz
     spent = time.monotonic() - start
-    for i, s in enumerate(served):
-        if not echoes(s, b"still %d\n" % i):
-            fail("served client %d no longer echoes" % i)
+    late = len(served) - first
+    relayed(served, b"still", out)
     gone = min(3, len(served))
     for s in served[:gone]:
-        leave(s, True)
+        leave(s, out is None, reset=out is not None)
     del served[:gone]
-    s, refused = admit_again(port, None, b"after")
+    s, refused = admit_again(port, out, b"after")
     served.append(s)
-    print("%d served, then clients closed at once; %d more clients in %.2f s "
+    print("%d served, then %d closed at once; %d more clients in %.2f s "
           "(%d of them served) cost sock %.2f s of CPU; the %d served still "
-          "echo; %d left and a new client was served (%d closed at once "
-          "before it)" % (len(served) - 1 + gone - late, tries, spent, late,
-                          used, len(served) - 1 + gone, gone, refused),
-          flush=True)
+          "%s; %d left and a new client was served (%d closed at once "
+          "before it)" % (first, closed, tries, spent, late, used,
+                          first + late, "echo" if out is None else "relay",
+                          gone, refused), flush=True)
     if used > cpu:
         fail("sock used %.2f s of CPU in %.2f s of refusing clients (the "
              "bound is %.2f s): does its loop spin?" % (used, spent, cpu))
