@@ -131,7 +131,8 @@ and a "peer:" message and exits 1):
                                         at a time until 5 are closed (each
                                         must be served or closed within
                                         2 s; fails if most=N (200) are all
-                                        served); then a second of clients
+                                        served; with served=N, exactly N
+                                        must be); then a second of clients
                                         every 10 ms, while sock may use at
                                         most cpu=S (0.25) s of CPU; the
                                         served are still served; 3 leave
@@ -1208,6 +1209,9 @@ def starved(port, pid, *opts):
     if not served:
         fail("not one client served")
     first = len(served)
+    if "served" in o and first != int(o["served"]):
+        fail("%d clients served before the first was closed, not %s"
+             % (first, o["served"]))
     # About a second of clients closed at once (one every 10 ms: the
     # clients' pace, not a wait): sock's CPU meanwhile.
     hz = os.sysconf("SC_CLK_TCK")
