@@ -1037,7 +1037,12 @@ def attempt(port, msg, out=None, secs=2.0, who="a client"):
     within secs: relay it (echoed back, or with out, a line of that file)
     -> ("served", socket), or close the client at once, nothing relayed
     -> ("closed", None). Anything else fails: sock would hang."""
-    s = socket.create_connection(("127.0.0.1", port), timeout=secs)
+    try:
+        s = socket.create_connection(("127.0.0.1", port), timeout=secs)
+    except ConnectionResetError:
+        return "closed", None       # reset as soon as it was accepted
+    except OSError as e:
+        fail("%s: connect: %s" % (who, e))
     end = time.monotonic() + secs
     got = b""
     try:
