@@ -89,7 +89,7 @@ served_alive() {
 	echo_server
 	sock_listen /dev/null /dev/null "$T/err" -k 127.0.0.1 0 \
 	    --forward "127.0.0.1:$EPORT"
-	peer_run 120 mass "$PORT" "$FORWARD_N" echo size=1024
+	peer_run 120 mass "$PORT" "$FORWARD_N" echo size=1024 fds="$LPID"
 	peak_rss "$LPID" "$FORWARD_N"
 	served_alive "$T/err"
 }
@@ -100,7 +100,7 @@ served_alive() {
 	echo_server
 	sock_listen /dev/null /dev/null "$T/err" -k 127.0.0.1 0 --proxy-server
 	peer_run 120 mass "$PORT" "$FORWARD_N" echo size=1024 proxy=socks5 \
-	    target="$EPORT"
+	    target="$EPORT" fds="$LPID"
 	peak_rss "$LPID" "$FORWARD_N"
 	served_alive "$T/err"
 }
@@ -111,7 +111,7 @@ served_alive() {
 	echo_server
 	sock_listen /dev/null /dev/null "$T/err" -k 127.0.0.1 0 --proxy-server
 	peer_run 120 mass "$PORT" "$FORWARD_N" echo size=1024 proxy=http \
-	    target="$EPORT"
+	    target="$EPORT" fds="$LPID"
 	peak_rss "$LPID" "$FORWARD_N"
 	served_alive "$T/err"
 }
@@ -256,15 +256,20 @@ refused_for_fds() {
 	[ "$((2 * n))" -le "$hard" ] && [ "$n" -ge $(((hard - SOCK_RESERVE) / 2 - 32)) ]
 }
 
-@test "--forward: one client that stops reading stalls only itself; $BUSY_N others each echo 16 KiB meanwhile" {
+@test "--forward: one client that stops reading stalls only itself; $BUSY_N others each echo 64 KiB meanwhile, and idle, hold no pipe" {
 	need python3
 	need_fds $((2 * (BUSY_N + 1) + SOCK_RESERVE)) "sock with $((BUSY_N + 1)) pairs"
 	echo_server
 	sock_listen /dev/null /dev/null "$T/err" -k 127.0.0.1 0 \
 	    --forward "127.0.0.1:$EPORT"
 	# The slow one stalls after what the sockets on its way buffer (tens
-	# of MB on loopback), well before 1 GiB.
-	peer_run 120 mass "$PORT" "$BUSY_N" echo size=16384 slow=1073741824
+	# of MB on loopback), well before 1 GiB. 64 KiB each way is enough
+	# for splice(2) (through a pipe) where sock uses it; once the busy
+	# pairs are idle, the pipes left are the stalled pair's (two) and
+	# what sock keeps spare, a few: 40 ends is far less than a pipe per
+	# pair.
+	peer_run 120 mass "$PORT" "$BUSY_N" echo size=65536 slow=1073741824 \
+	    fds="$LPID" maxpipes=40
 	peak_rss "$LPID" $((BUSY_N + 1))
 	served_alive "$T/err"
 }

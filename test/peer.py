@@ -101,6 +101,10 @@ and a "peer:" message and exits 1):
                                         takes no more for 0.5 s; the N echo
                                         meanwhile; then it sends SIZE more
                                         and its FIN, and must read all back
+            fds=PID                     once all have echoed (idle), print
+                                        the descriptors sock (PID) holds,
+                                        by kind
+            maxpipes=M                  and fail if more than M pipe ends
         lines out=FILE                  each sends "client I\n"; FILE (a -k
                                         server's stdout) must come to hold
                                         exactly those N lines
@@ -920,6 +924,20 @@ def drain(s, block, size, off, tally, deadline):
         tally.fail("the slow client got %d bytes back for %d" % (got, size))
 
 
+def fd_kinds(pid):
+    """How many descriptors of each kind (socket, pipe, file...) process
+    pid holds."""
+    kinds = {}
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            what = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+        except FileNotFoundError:
+            continue
+        kind = what.split(":")[0] if ":[" in what else "other"
+        kinds[kind] = kinds.get(kind, 0) + 1
+    return kinds
+
+
 class LineCount:
     """Lines of a growing file holding some text, read incrementally."""
 
@@ -967,6 +985,14 @@ def mass(port, n, mode, *opts):
         echo_all(socks, payloads, tally, deadline)
         echoed = time.monotonic()
         still_open(socks, tally)
+        if "fds" in o:
+            kinds = fd_kinds(int(o["fds"]))
+            print("mass: with the %d idle, sock holds %s" % (n, ", ".join(
+                "%d %s" % (v, k) for k, v in sorted(kinds.items()))),
+                flush=True)
+            if kinds.get("pipe", 0) > int(o.get("maxpipes", 1 << 30)):
+                tally.fail("sock holds %d pipe ends with the %d idle (at "
+                           "most %s)" % (kinds["pipe"], n, o["maxpipes"]))
         print("mass: %s (connected in %.1f s, echoed in %.1f s)"
               % (tally.line(), up - start, echoed - busy), flush=True)
         if slow:
