@@ -758,8 +758,13 @@ def open_all(port, count, tally, deadline, proxy=None, target=0):
                     sel.unregister(s)
                     through += 1
                     continue
-                if s.send(req) != len(req):
-                    tally.fail("client %d: the proxy request did not fit" % i)
+                try:
+                    if s.send(req) != len(req):
+                        tally.fail("client %d: the proxy request did not fit"
+                                   % i)
+                except OSError as e:
+                    tally.fail("client %d: sending the proxy request: %s"
+                               % (i, e))
                 replies[i] = b""
                 sel.modify(s, selectors.EVENT_READ, i)
                 continue
@@ -1008,8 +1013,11 @@ def mass(port, n, mode, *opts):
         up = time.monotonic()
         lines = [b"client %05d\n" % i for i in range(n)]
         for i, s in enumerate(socks):
-            if s.send(lines[i]) != len(lines[i]):
-                tally.fail("client %d: its line did not fit" % i)
+            try:
+                if s.send(lines[i]) != len(lines[i]):
+                    tally.fail("client %d: its line did not fit" % i)
+            except OSError as e:
+                tally.fail("client %d: sending its line: %s" % (i, e))
         while out.count() < n:
             if time.monotonic() > deadline:
                 tally.ok = out.n
@@ -1040,8 +1048,11 @@ def mass(port, n, mode, *opts):
             time.sleep(0.02)
         taken = time.monotonic()
         line = b"one line from client 0 to the %d others\n" % (n - 1)
-        if socks[0].send(line) != len(line):
-            tally.fail("client 0: its line did not fit")
+        try:
+            if socks[0].send(line) != len(line):
+                tally.fail("client 0: its line did not fit")
+        except OSError as e:
+            tally.fail("client 0: sending its line: %s" % e)
         echo_all(socks[1:], [line] * (n - 1), tally, deadline, send=False)
         still_open(socks, tally)
         print("mass: %s (connected in %.1f s, all taken by sock %.1f s "
