@@ -92,6 +92,7 @@ struct server {
 	int		 nl;
 	struct client	**clients;
 	int		 n;
+	int		 nleft;		/* of them, those that sent their FIN */
 	int		 room;		/* clients the table holds */
 	struct loop	 loop;
 	int		 spare;		/* a descriptor kept for EMFILE */
@@ -274,47 +275,48 @@ announce(struct server *s, const struct client *skip, const char *fmt, ...)
 }
 
 /*
- * Remove the clients marked dead. A --chat leave notice may overflow (and
- * so mark) another client, hence the repeat.
+ * Remove the clients marked dead, lowest slot first, in one pass however
+ * many there are (the last client moves into a removed one's slot). A
+ * --chat leave notice may overflow (and so mark) a client already passed:
+ * with --chat the pass starts over after each removal.
  */
 static void
 sweep(struct server *s)
 {
 	struct client *c;
-	bool again = true;
 	int i;
 
-	while (again) {
-		again = false;
-		for (i = 0; i < s->n; i++) {
-			c = s->clients[i];
-			if (!c->dead)
-				continue;
-			if (s->o->verbose > 0 && c->why != NULL)
-				warnx("dropping %s: %s", c->conn.name, c->why);
-			else if (s->o->verbose > 0)
-				warnx("connection with %s closed", c->conn.name);
-			/* As close(2) sends a FIN; TLS needs its close_notify. */
-			if (!c->fin_sent && !c->handshaking)
-				(void)c->end.ops->shutdown(&c->end);
-			c->end.ops->free(&c->end);
-			loop_forget(&s->loop, c->conn.fd);
-			close(c->conn.fd);
-			sources_give(&s->held, (struct sockaddr *)&c->conn.peer);
-			free(c->out.buf);
-			s->clients[i] = s->clients[--s->n];
-			if (s->o->chat) {
-				/* What it left unfinished ends its last line. */
-				if (c->line->len > 0)
-					chat_send(s, c, "\n", 1);
-				announce(s, NULL, "<announce> <user%u> is "
-				    "disconnected.\n", c->id);
-			}
-			free(c->line);
-			free(c);
-			again = true;
-			break;
+	for (i = 0; i < s->n;) {
+		c = s->clients[i];
+		if (!c->dead) {
+			i++;
+			continue;
 		}
+		if (s->o->verbose > 0 && c->why != NULL)
+			warnx("dropping %s: %s", c->conn.name, c->why);
+		else if (s->o->verbose > 0)
+			warnx("connection with %s closed", c->conn.name);
+		/* As close(2) sends a FIN; TLS needs its close_notify. */
+		if (!c->fin_sent && !c->handshaking)
+			(void)c->end.ops->shutdown(&c->end);
+		c->end.ops->free(&c->end);
+		loop_forget(&s->loop, c->conn.fd);
+		close(c->conn.fd);
+		sources_give(&s->held, (struct sockaddr *)&c->conn.peer);
+		free(c->out.buf);
+		s->clients[i] = s->clients[--s->n];
+		if (c->eof)
+			s->nleft--;
+		if (s->o->chat) {
+			/* What it left unfinished ends its last line. */
+			if (c->line->len > 0)
+				chat_send(s, c, "\n", 1);
+			announce(s, NULL, "<announce> <user%u> is "
+			    "disconnected.\n", c->id);
+			i = 0;
+		}
+		free(c->line);
+		free(c);
 	}
 }
 
@@ -602,6 +604,7 @@ read_client(struct server *s, struct client *c)
 	c->last_activity = s->last_recv = now_ms();
 	if (n == 0) {
 		c->eof = true;
+		s->nleft++;
 		say_fin_received(&s->rules, c->conn.name);
 		return false;
 	}
@@ -748,14 +751,9 @@ finish_clients(struct server *s)
 static int
 clients_present(const struct server *s)
 {
-	int i, n = 0;
-
 	if (s->n >= s->room)
 		return s->o->max_conns;
-	for (i = 0; i < s->n; i++)
-		if (!s->clients[i]->eof)
-			n++;
-	return n;
+	return s->n - s->nleft;
 }
 
 /*
