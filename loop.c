@@ -52,6 +52,7 @@ loop_open(struct loop *l, enum loop_kind kind)
 	l->epfd = -1;
 	l->maxfd = -1;
 	l->deadline = -1;
+	l->shared = true;
 	l->backend = BACKEND_SELECT;
 	if (kind == LOOP_FEW)
 		return 0;
@@ -413,11 +414,18 @@ loop_forget(struct loop *l, int fd)
 		return;
 	l->found[fd] = 0;
 #ifdef HAVE_LINUX_CALLS
-	if (l->backend == BACKEND_EPOLL && l->has[fd] != 0 &&
+	/* Else close(2) takes it out of epoll's set by itself. */
+	if (l->backend == BACKEND_EPOLL && l->shared && l->has[fd] != 0 &&
 	    l->has[fd] != HAS_ALWAYS)
 		(void)epoll_set(l, fd, 0);
 #endif
 	l->has[fd] = 0;
+}
+
+void
+loop_share(struct loop *l, bool shared)
+{
+	l->shared = shared;
 }
 
 bool

@@ -1190,6 +1190,7 @@ serve_clients(const struct opts *o, int *lfds, int nl, struct relay_io *io)
 		return EXIT_LOCAL;
 	}
 	s->spare = open_spare();
+	loop_share(&s->loop, false);	/* no children here */
 	for (i = 0; i < nl; i++)
 		(void)set_nonblock(lfds[i], true);
 	say_capacity(o);
