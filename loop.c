@@ -321,12 +321,11 @@ epoll_sync(struct loop *l, bool *always)
 	int i, fd;
 
 	*always = false;
+	/* A file epoll refused stays one until it is closed (forgotten). */
 	for (i = 0; i < l->nbefore; i++) {
 		fd = l->before[i];
-		if (l->wants[fd] == 0 && l->has[fd] == HAS_ALWAYS)
-			l->has[fd] = 0;
-		else if (l->wants[fd] == 0 && l->has[fd] != 0 &&
-		    epoll_set(l, fd, 0) == -1)
+		if (l->wants[fd] == 0 && l->has[fd] != 0 &&
+		    l->has[fd] != HAS_ALWAYS && epoll_set(l, fd, 0) == -1)
 			return -1;
 	}
 	for (i = 0; i < l->nnow; i++) {
