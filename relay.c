@@ -102,11 +102,11 @@ dir_room(const struct relay_session *s, const struct dir *d)
 	return hook_room(&d->hook, d->cap - d->off - d->len);
 }
 
-/* How much of what waits in d's buffer may go now (-i: a line). */
+/* How much of what waits in d's buffer (none: none) may go now (-i: a line). */
 static size_t
 dir_ready(const struct dir *d)
 {
-	return hook_ready(&d->hook, d->buf + d->off, d->len,
+	return d->len == 0 ? 0 : hook_ready(&d->hook, d->buf + d->off, d->len,
 	    d->eof || d->off + d->len == d->cap);
 }
 
