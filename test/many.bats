@@ -75,6 +75,35 @@ peer_run() {
 	fi
 }
 
+# fd_count PID: how many descriptors process PID holds.
+fd_count() {
+	local fds=("/proc/$1/fd/"*)
+	echo "${#fds[@]}"
+}
+
+# fds_at_most PID N: process PID holds N descriptors or fewer.
+fds_at_most() {
+	[ "$(fd_count "$1")" -le "$2" ]
+}
+
+# all_let_go PID N: once its clients have left, sock (PID) comes back to
+# the N descriptors it held before they came, within 30 s.
+all_let_go() {
+	wait_for 30 fds_at_most "$1" "$2" ||
+	    { echo "sock still holds $(fd_count "$1") descriptors, $2 before its clients" >&2; return 1; }
+}
+
+# has_tunnels ERR N SIZE: sock's -v stderr ERR has N lines (or more) of
+# tunnels that carried SIZE bytes each way, said as pairs end;
+# tunnels_said waits 30 s for them.
+has_tunnels() {
+	[ "$(grep -c "^sock: tunnel 127\.0\.0\.1 port [0-9]* to 127\.0\.0\.1 port [0-9]*: $3 bytes up, $3 bytes down$" "$1")" -ge "$2" ]
+}
+tunnels_said() {
+	wait_for 30 has_tunnels "$@" ||
+	    { echo "$(grep -c '^sock: tunnel' "$1") tunnel lines in $1, not $2 of $3 bytes each way" >&2; return 1; }
+}
+
 # served_alive ERR: sock (LPID) is still running and refused nobody (its
 # -v stderr ERR).
 served_alive() {
@@ -88,8 +117,13 @@ served_alive() {
 	echo_server
 	sock_listen /dev/null /dev/null "$T/err" -k 127.0.0.1 0 \
 	    --forward "127.0.0.1:$EPORT"
+	local before
+	before=$(fd_count "$LPID")
 	peer_run 120 mass "$PORT" "$FORWARD_N" echo size=1024 fds="$LPID"
 	peak_rss "$LPID" "$FORWARD_N"
+	# All closed: every pair ends, said, and gives its descriptors back.
+	tunnels_said "$T/err" "$FORWARD_N" 1024
+	all_let_go "$LPID" "$before"
 	served_alive "$T/err"
 }
 
@@ -98,9 +132,13 @@ served_alive() {
 	need_fds $((2 * FORWARD_N + SOCK_RESERVE)) "sock with $FORWARD_N tunnels"
 	echo_server
 	sock_listen /dev/null /dev/null "$T/err" -k 127.0.0.1 0 --proxy-server
+	local before
+	before=$(fd_count "$LPID")
 	peer_run 120 mass "$PORT" "$FORWARD_N" echo size=1024 proxy=socks5 \
 	    target="$EPORT" fds="$LPID"
 	peak_rss "$LPID" "$FORWARD_N"
+	tunnels_said "$T/err" "$FORWARD_N" 1024
+	all_let_go "$LPID" "$before"
 	served_alive "$T/err"
 }
 
@@ -109,9 +147,13 @@ served_alive() {
 	need_fds $((2 * FORWARD_N + SOCK_RESERVE)) "sock with $FORWARD_N tunnels"
 	echo_server
 	sock_listen /dev/null /dev/null "$T/err" -k 127.0.0.1 0 --proxy-server
+	local before
+	before=$(fd_count "$LPID")
 	peer_run 120 mass "$PORT" "$FORWARD_N" echo size=1024 proxy=http \
 	    target="$EPORT" fds="$LPID"
 	peak_rss "$LPID" "$FORWARD_N"
+	tunnels_said "$T/err" "$FORWARD_N" 1024
+	all_let_go "$LPID" "$before"
 	served_alive "$T/err"
 }
 
@@ -122,9 +164,15 @@ served_alive() {
 	# even a FIN.
 	open_feed "$T/in"
 	sock_listen "$T/in" "$T/out" "$T/err" -k --max-conns "$KEEP_N" 127.0.0.1 0
+	local before
+	before=$(fd_count "$LPID")
 	peer_run 120 mass "$PORT" "$KEEP_N" lines out="$T/out"
 	peak_rss "$LPID" "$KEEP_N"
 	[ "$(wc -l <"$T/out")" -eq "$KEEP_N" ]
+	# A client gone (its FIN) stays for what stdin may say until stdin
+	# ends; then sock lets them all go, and listens on.
+	end_feed "$T/in"
+	all_let_go "$LPID" "$before"
 	served_alive "$T/err"
 }
 
@@ -133,8 +181,11 @@ served_alive() {
 	need_fds $((KEEP_N + SOCK_RESERVE)) "sock with $KEEP_N clients"
 	sock_listen /dev/null /dev/null "$T/err" --broker --max-conns "$KEEP_N" \
 	    127.0.0.1 0
+	local before
+	before=$(fd_count "$LPID")
 	peer_run 120 mass "$PORT" "$KEEP_N" broadcast err="$T/err"
 	peak_rss "$LPID" "$KEEP_N"
+	all_let_go "$LPID" "$before"
 	served_alive "$T/err"
 }
 
