@@ -103,7 +103,7 @@ and a "peer:" message and exits 1):
                                         and its FIN, and must read all back
             fds=PID                     once all have echoed (idle), print
                                         the descriptors sock (PID) holds,
-                                        by kind
+                                        by kind, and its RSS
             maxpipes=M                  and fail if more than M pipe ends
         lines out=FILE                  each sends "client I\n"; FILE (a -k
                                         server's stdout) must come to hold
@@ -963,6 +963,15 @@ def drain(s, block, size, off, tally, deadline):
         tally.fail("the slow client got %d bytes back for %d" % (got, size))
 
 
+def status_kb(pid, field):
+    """A figure in kB from /proc/PID/status (VmRSS, VmHWM...)."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return -1
+
+
 def fd_kinds(pid):
     """How many descriptors of each kind (socket, pipe, file...) process
     pid holds."""
@@ -1026,9 +1035,10 @@ def mass(port, n, mode, *opts):
         still_open(socks, tally)
         if "fds" in o:
             kinds = fd_kinds(int(o["fds"]))
-            print("mass: with the %d idle, sock holds %s" % (n, ", ".join(
-                "%d %s" % (v, k) for k, v in sorted(kinds.items()))),
-                flush=True)
+            print("mass: with the %d idle, sock holds %s; its RSS is %d kB"
+                  % (n, ", ".join("%d %s" % (v, k) for k, v in
+                                  sorted(kinds.items())),
+                     status_kb(int(o["fds"]), "VmRSS")), flush=True)
             if kinds.get("pipe", 0) > int(o.get("maxpipes", 1 << 30)):
                 tally.fail("sock holds %d pipe ends with the %d idle (at "
                            "most %s)" % (kinds["pipe"], n, o["maxpipes"]))
