@@ -296,6 +296,25 @@ refused_for_fds() {
 	[[ "${stderr_lines[0]}" == "sock: --max-conns"*"descriptor limit"*"$hard"* ]]
 }
 
+@test "sock raises its soft descriptor limit to the hard one: 1000 clients of -k under ulimit -Sn 256" {
+	local hard soft
+	need python3
+	hard=$(ulimit -Hn)
+	[ "$hard" != unlimited ] || skip "no hard descriptor limit"
+	need_fds $((1000 + SOCK_RESERVE)) "sock with 1000 clients"
+	open_feed "$T/in"
+	# shellcheck disable=SC2016 # for that shell
+	LAUNCH=(sh -c 'ulimit -Sn 256 && exec "$0" "$@"')
+	sock_listen "$T/in" "$T/out" "$T/err" -k --max-conns 1000 127.0.0.1 0
+	LAUNCH=()
+	soft=$(sed -n 's/^Max open files *\([0-9]*\) .*/\1/p' "/proc/$LPID/limits")
+	[ "$soft" -eq "$hard" ] || { echo "soft limit $soft, hard $hard" >&2; return 1; }
+	has_line "$T/err" "sock: up to 1000 connections at once (descriptor limit $hard)"
+	peer_run 60 mass "$PORT" 1000 lines out="$T/out"
+	peak_rss "$LPID" 1000
+	served_alive "$T/err"
+}
+
 @test "-v: a server of many clients says how many it takes at once and its descriptor limit" {
 	local hard line n
 	hard=$(ulimit -Hn)
