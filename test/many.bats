@@ -1,14 +1,16 @@
 #!/usr/bin/env bats
 # SPDX-License-Identifier: ISC
-# Ten thousand connections (issue 26): the modes that serve many clients
-# at once (-k, --broker, --forward, --proxy-server) hold thousands of them
-# with no FD_SETSIZE ceiling, as many as the descriptor limit serves
-# (sock raises its soft limit to the hard one); --max-conns caps them and
-# is checked against that limit; a server out of descriptors closes the
-# extra clients at once and never spins; one slow reader stalls only
-# itself. The clients and the echo target are python (peer.py mass,
-# max-conns, no-fds, echo-server: non-blocking sockets on epoll, each
-# raising its own descriptor limit). Each test prints the peak RSS
+# Ten thousand connections (issue 26; sock(1), "Many connections"): the
+# modes that serve many clients at once (-k, --broker, --forward,
+# --proxy-server) hold thousands of them with no FD_SETSIZE ceiling, as
+# many as the descriptor limit serves (sock raises its soft limit to the
+# hard one), and give every descriptor back once they leave; --max-conns
+# caps them and is checked against that limit; a server out of
+# descriptors closes the extra clients at once and never spins; one slow
+# reader stalls only itself, and idle pairs hold no pipe. The clients and
+# the echo target are python (peer.py mass, max-conns, no-fds,
+# echo-server: non-blocking sockets on epoll, each raising its own
+# descriptor limit). Each test that serves clients prints the peak RSS
 # (VmHWM) of the sock it ran.
 #
 # SOCK_MANY=N runs the big tests with N clients instead of 9,000, 10,000
