@@ -1021,13 +1021,14 @@ linger(struct programs *p, const struct loop *l, long long now)
 }
 
 /*
- * Does a -k program need sock between it and its client? Over TLS, and
- * with -w, whose idle timeout only a relay can see (sock(1), -w).
+ * Does a -k program need sock between it and its client? Over TLS, with
+ * -w, whose idle timeout only a relay can see (sock(1), -w), and on a
+ * terminal (--pty), whose master sock holds.
  */
 static bool
 program_relayed(const struct opts *o, const struct relay_io *io)
 {
-	return io->tls != NULL || o->timeout_ms > 0;
+	return io->tls != NULL || o->timeout_ms > 0 || o->pty;
 }
 
 /*

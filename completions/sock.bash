@@ -14,7 +14,7 @@ _sock()
 	    --broker --chat --deny --denyfile --forward --help --hex-dump
 	    --keepalive --proxy-auth --proxy-server
 	    --limit-rate --max-conns --max-conns-per-source --mptcp
-	    --no-shutdown --nodelay --progress
+	    --no-shutdown --nodelay --progress --pty --raw
 	    --recv-only --send-only --ssl --tls --tls-alpn --tls-ca --tls-cert
 	    --tls-insecure --tls-key --tls-min --tls-pin --tls-servername
 	    --tls-verify-client --version --wait'
