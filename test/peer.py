@@ -55,6 +55,28 @@ python).
     peer.py pty PROMPT ANSWER CMD...    run CMD on a terminal, type ANSWER
                                         and a newline once PROMPT shows;
                                         print what it wrote, exit as it did
+    peer.py term STEP... -- CMD...      run CMD on a terminal of its own
+                                        (its controlling terminal, stdin,
+                                        stdout, stderr; 80x24), as a
+                                        person at it would, step by step:
+        expect:TEXT                     wait (10 s at most) until TEXT has
+                                        been written since the last expect
+        send:TEXT                       type TEXT (Python escapes: \\r,
+                                        \\x03)
+        raw                             wait (10 s at most) until the
+                                        terminal is in raw mode (no echo,
+                                        no ICANON, no ISIG)
+        mode                            print "MODE raw" if the terminal
+                                        has no echo, no ICANON and no ISIG
+                                        now, else "MODE cooked"
+        kill:SIG                        send signal SIG (TERM, HUP, INT) to
+                                        CMD
+                                      then wait 10 s at most for CMD to
+                                      exit; print what it wrote, "MODE
+                                      restored" or "MODE changed" (its
+                                      terminal's stty -g before and
+                                      after), and "EXIT N" (-SIG if
+                                      killed); fail on a timeout
     peer.py line-wait SOCK              run "SOCK -i 0.2" to a listener of
                                         its own with a line and half of
                                         another on stdin: it must use at
@@ -382,6 +404,84 @@ def pty_run(prompt, answer, *cmd):
     sys.exit(os.waitstatus_to_exitcode(status))
 
 
+def term(*args):
+    import fcntl
+    import select
+    import signal
+    import termios
+    steps, cmd = args[:args.index("--")], args[args.index("--") + 1:]
+    master, slave = os.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    before = termios.tcgetattr(slave)
+
+    def child_tty():
+        os.setsid()
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+    p = subprocess.Popen(cmd, stdin=slave, stdout=slave, stderr=slave,
+                         preexec_fn=child_tty, close_fds=True)
+    out = b""
+    seen = 0
+
+    def is_raw():
+        lflag = termios.tcgetattr(slave)[3]
+        return not lflag & (termios.ECHO | termios.ICANON | termios.ISIG)
+
+    def pump(secs):
+        nonlocal out
+        r, _, _ = select.select([master], [], [], secs)
+        if r:
+            try:
+                d = os.read(master, 4096)
+            except OSError:
+                d = b""
+            out += d
+            return bool(d)
+        return False
+    for step in steps:
+        what, _, arg = step.partition(":")
+        if what == "expect":
+            deadline = time.time() + 10
+            while arg.encode() not in out[seen:]:
+                if time.time() > deadline or p.poll() is not None:
+                    pump(0.2)
+                    if arg.encode() in out[seen:]:
+                        break
+                    sys.stdout.write(out.decode("latin-1"))
+                    fail("no %r on the terminal" % arg)
+                pump(0.2)
+            seen = out.index(arg.encode(), seen) + len(arg)
+        elif what == "send":
+            os.write(master, arg.encode().decode("unicode_escape").encode(
+                "latin-1"))
+        elif what == "raw":
+            deadline = time.time() + 10
+            while not is_raw():
+                if time.time() > deadline or p.poll() is not None:
+                    sys.stdout.write(out.decode("latin-1"))
+                    fail("the terminal never went raw")
+                pump(0.02)
+        elif what == "mode":
+            print("MODE", "raw" if is_raw() else "cooked", flush=True)
+        elif what == "kill":
+            p.send_signal(getattr(signal, "SIG" + arg))
+        else:
+            fail("unknown step %r" % step)
+    deadline = time.time() + 10
+    while p.poll() is None:
+        if time.time() > deadline:
+            p.kill()
+            p.wait()
+            sys.stdout.write(out.decode("latin-1"))
+            fail("%s still running after 10 s" % cmd[0])
+        pump(0.05)
+    while pump(0.05):
+        pass
+    after = termios.tcgetattr(slave)
+    sys.stdout.write(out.decode("latin-1"))
+    print("\nMODE", "restored" if after == before else "changed")
+    print("EXIT", p.returncode)
+
+
 def line_wait(sock):
     srv = socket.socket()
     srv.bind(("127.0.0.1", 0))
@@ -539,7 +639,7 @@ TOOLS = {
     "line-wait": line_wait, "slow-read": slow_read, "can": can,
     "hexdump": hexdump, "parse-dump": parse_dump, "tty-lines": tty_lines,
     "strip-notices": strip_notices, "tls-torn": tls_torn,
-    "byte-counts": byte_counts,
+    "byte-counts": byte_counts, "term": term,
 }
 
 if len(sys.argv) < 2:
