@@ -3,7 +3,8 @@
  * -e and -c: run a program with the connection as its stdin and stdout,
  * inetd-style. The socket itself is handed over, so no byte passes
  * through sock, except over TLS or with -w, where sock relays a socket
- * pair to the connection. In a file of its own because connect mode, the
+ * pair to the connection, and with --pty, the master of the program's
+ * new pseudo-terminal. In a file of its own because connect mode, the
  * single listener and the -k server all start programs the same way. It
  * touches the connection and the processes it starts, says why when it
  * fails, and returns an exit status.
@@ -142,6 +143,16 @@ become_terminal(int fd)
 	(void)ioctl(fd, TIOCSWINSZ, &ws);
 	if (getenv("TERM") == NULL || *getenv("TERM") == '\0')
 		setenv("TERM", PTY_TERM, 1);
+	/*
+	 * A terminal's program expects its keys' and its line's signals,
+	 * whatever sock inherited (nohup, a background job of a shell
+	 * without job control).
+	 */
+	signal(SIGHUP, SIG_DFL);
+	signal(SIGQUIT, SIG_DFL);
+	signal(SIGTSTP, SIG_DFL);
+	signal(SIGTTIN, SIG_DFL);
+	signal(SIGTTOU, SIG_DFL);
 }
 
 /*

@@ -1032,9 +1032,9 @@ program_relayed(const struct opts *o, const struct relay_io *io)
 }
 
 /*
- * --tls or -w with -k -e/-c: a sock process of its own per client, which
- * does the handshake and relays the program's bytes (plaintext, over TLS)
- * by the relay's rules, -w included, so that no client's handshake or
+ * --tls, -w or --pty with -k -e/-c: a sock process of its own per
+ * client, which does the handshake and relays the program's bytes
+ * (plaintext, over TLS; or its terminal's) by the relay's rules, -w included, so that no client's handshake or
  * traffic waits for another's. Returns the child's pid, or -1 (said).
  */
 static pid_t
