@@ -1083,7 +1083,8 @@ serve_forward(const struct opts *o, int *lfds, int nl, struct conn *first,
 		f.spare = open_spare();
 		for (i = 0; i < nl; i++)
 			(void)set_nonblock(lfds[i], true);
-		say_capacity(o);
+		if (nl > 0)
+			say_capacity(o);
 		status = forward_loop(&f);
 	}
 	while (f.n > 0)

@@ -130,6 +130,7 @@ enum optid {
 	OPT_FORWARD,
 	OPT_PROXY_SERVER,
 	OPT_PROXY_AUTH,
+	OPT_LISTEN_FD,
 	OPT_PTY,
 	OPT_RAW,
 	OPT_COUNT
@@ -239,6 +240,7 @@ static const struct optdef options[OPT_COUNT] = {
 	[OPT_FORWARD]	= { NULL,	"--forward",	required_argument, "target" },
 	[OPT_PROXY_SERVER] = { NULL,	"--proxy-server", no_argument,	NULL },
 	[OPT_PROXY_AUTH] = { NULL,	"--proxy-auth",	required_argument, "user" },
+	[OPT_LISTEN_FD]	= { NULL,	"--listen-fd",	required_argument, "fd" },
 	[OPT_PTY]	= { NULL,	"--pty",	no_argument,	NULL },
 	[OPT_RAW]	= { NULL,	"--raw",	no_argument,	NULL },
 };
@@ -306,6 +308,8 @@ static const struct rule rules[] = {
 	{ OPT_FORWARD,		{ 0 },	{ OPT_RECV_ONLY, OPT_SEND_ONLY, OPT_FORCE_FIN, OPT_NO_SHUTDOWN, OPT_QUIT, OPT_INTERVAL, OPT_HEXDUMP, OPT_CRLF, OPT_TELNET, OPT_PROGRESS, OPT_LIMIT_RATE },	"it relays two sockets, not stdin and stdout" },
 	{ OPT_PROXY_SERVER,	{ 0 },	{ OPT_RECV_ONLY, OPT_SEND_ONLY, OPT_FORCE_FIN, OPT_NO_SHUTDOWN, OPT_QUIT, OPT_INTERVAL, OPT_HEXDUMP, OPT_CRLF, OPT_TELNET, OPT_PROGRESS, OPT_LIMIT_RATE },	"it relays two sockets, not stdin and stdout" },
 	{ OPT_PROXY_AUTH,	{ OPT_PROXY_SERVER },	{ 0 },	NULL },
+	{ OPT_LISTEN_FD,	{ OPT_LISTEN },	{ 0 },	NULL },
+	{ OPT_LISTEN_FD,	{ 0 },	{ OPT_PORT, OPT_SOURCE },	"it serves a socket that is bound already" },
 	{ OPT_RAW,		{ 0 },	{ OPT_KEEP_OPEN, OPT_SCAN, OPT_FORWARD, OPT_PROXY_SERVER, OPT_BROKER, OPT_CHAT, OPT_FDPASS },	NULL },
 	{ OPT_RAW,		{ 0 },	{ OPT_EXEC, OPT_SHELL, OPT_RECV_ONLY, OPT_CRLF, OPT_INTERVAL },	"it is for what is typed at a terminal" },
 };
@@ -327,6 +331,8 @@ usage(FILE *fp)
 "Connection:\n"
 "  -4, -6           use IPv4 only, IPv6 only\n"
 "  -l               listen for a connection instead of connecting\n"
+"  --listen-fd fd   with -l: serve the listening socket fd (or the LISTEN_FDS\n"
+"                   socket of that LISTEN_FDNAMES name) instead of binding\n"
 "  -k               keep listening: serve clients concurrently (with -l)\n"
 "  -p port          with -l: port to listen on; else: local source port\n"
 "  -s addr          local source address (with -l: address to listen on)\n"
@@ -468,6 +474,7 @@ init_opts(struct opts *o)
 	o->interval_ms = -1;
 	o->fin = FIN_AFTER_DATA;
 	o->max_conns = 0;	/* set_conn_limit: the default */
+	o->listen_fd = -1;
 	o->sockopts.rcvbuf = o->sockopts.sndbuf = -1;
 	o->sockopts.tos = o->sockopts.ttl = o->sockopts.minttl = -1;
 }
@@ -786,6 +793,12 @@ parse_option(enum optid id, struct opts *o, struct seen *seen)
 			    "user name");
 		o->proxy_auth_user = optarg;
 		break;
+	case OPT_LISTEN_FD:
+		if (*optarg == '\0')
+			usage_error("invalid --listen-fd value \"\": must be a "
+			    "descriptor number or a LISTEN_FDNAMES name");
+		o->listen_fd_arg = optarg;
+		break;
 	case OPT_PROXY_SERVER:
 		o->proxy_server = true;
 		break;
@@ -1087,15 +1100,123 @@ derive_opts(struct opts *o, const struct seen *seen)
 }
 
 /* The operands, by mode. */
+/*
+ * The listening sockets a service manager passed to this process
+ * (systemd's LISTEN_FDS and LISTEN_PID, sd_listen_fds(3)): how many, from
+ * descriptor 3; 0 when none are meant for us.
+ */
+static int
+activated_fds(void)
+{
+	const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
+	int p, n;
+
+	if (pid == NULL || fds == NULL || parse_int(pid, 1, INT_MAX, &p) == -1 ||
+	    p != (int)getpid() || parse_int(fds, 1, FD_LIMIT_MAX, &n) == -1)
+		return 0;
+	return n;
+}
+
+/* --listen-fd's name: its place in LISTEN_FDNAMES, from descriptor 3. */
+static int
+activated_fd_named(const char *name)
+{
+	const char *names = getenv("LISTEN_FDNAMES"), *p, *end;
+	size_t len = strlen(name);
+	int i, n = activated_fds();
+
+	if (n == 0 || names == NULL)
+		usage_error("invalid --listen-fd value \"%s\": no socket of "
+		    "that name was passed (LISTEN_FDNAMES)", name);
+	for (i = 0, p = names; i < n && p != NULL; i++, p = end) {
+		end = strchr(p, ':');
+		if ((size_t)(end != NULL ? end - p : (ptrdiff_t)strlen(p)) ==
+		    len && strncmp(p, name, len) == 0)
+			return 3 + i;
+		if (end != NULL)
+			end++;
+	}
+	usage_error("invalid --listen-fd value \"%s\": no socket of that "
+	    "name was passed (LISTEN_FDNAMES)", name);
+}
+
+/*
+ * The descriptor --listen-fd names (sock(1), "Service managers"), checked
+ * to be a socket of the kind the options ask for, listening (a stream) or
+ * bound (a datagram socket). The service manager's variables are unset,
+ * so that no -e/-c program sees them.
+ */
+static void
+set_listen_fd(struct opts *o)
+{
+	const char *arg = o->listen_fd_arg, *kind;
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int fd = -1, type, listening = 0;
+	int want = o->udp ? SOCK_DGRAM : SOCK_STREAM;
+
+	if (arg != NULL && strspn(arg, "0123456789") == strlen(arg)) {
+		if (parse_int(arg, 0, FD_LIMIT_MAX, &fd) == -1)
+			fd = -1;
+	} else if (arg != NULL)
+		fd = activated_fd_named(arg);
+	(void)unsetenv("LISTEN_PID");
+	(void)unsetenv("LISTEN_FDS");
+	(void)unsetenv("LISTEN_FDNAMES");
+	if (arg == NULL)
+		return;
+	kind = o->unix_domain ? (o->udp ? "Unix datagram" : "Unix stream") :
+	    o->udp ? "UDP" : "TCP";
+	if (fd < 0 || fcntl(fd, F_GETFD) == -1)
+		usage_error("--listen-fd %s: not an open descriptor", arg);
+	len = sizeof(type);
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == -1)
+		usage_error("--listen-fd %s: not a socket", arg);
+	len = sizeof(listening);
+	if (type == SOCK_STREAM && getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN,
+	    &listening, &len) == -1)
+		listening = 0;
+	len = sizeof(ss);
+	if (type != want || (want == SOCK_STREAM && !listening) ||
+	    getsockname(fd, (struct sockaddr *)&ss, &len) == -1 ||
+	    (o->unix_domain ? ss.ss_family != AF_UNIX :
+	    ss.ss_family != AF_INET && ss.ss_family != AF_INET6))
+		usage_error("--listen-fd %s: not a %s %s socket", arg,
+		    want == SOCK_STREAM ? "listening" : "bound", kind);
+	(void)set_cloexec(fd);
+	o->listen_fd = fd;
+	if (o->unix_domain) {
+		/* Its name stands for the clients in messages, as -U's path. */
+		struct sockaddr_un *sun = (struct sockaddr_un *)&ss;
+		size_t plen = len > offsetof(struct sockaddr_un, sun_path) ?
+		    len - offsetof(struct sockaddr_un, sun_path) : 0;
+
+		if (plen > 0 && sun->sun_path[0] != '\0' &&
+		    plen < sizeof(sun->sun_path))
+			o->path = strndup(sun->sun_path, plen);
+		if (o->path == NULL)
+			o->path = "(an unnamed Unix socket)";
+	}
+}
+
 static void
 parse_operands(int n, char **rest, struct opts *o, const struct seen *seen)
 {
-	if (o->unix_domain) {
+	if (o->unix_domain && !(o->listen && (o->listen_fd_arg != NULL ||
+	    (n == 0 && activated_fds() > 0)))) {
 		if (n < 1)
 			usage_error("missing socket path");
 		if (n > 1)
 			usage_error("too many operands: \"%s\"", rest[1]);
 		o->path = rest[0];
+	} else if (o->listen && (o->listen_fd_arg != NULL ||
+	    (n == 0 && activated_fds() > 0))) {
+		/* Bound already: by the caller, or systemd's first socket. */
+		if (n > 0)
+			usage_error("--listen-fd and a %s operand cannot both be "
+			    "given", o->unix_domain ? "path" : "port");
+		if (o->listen_fd_arg == NULL)
+			o->listen_fd_arg = "3";
 	} else if (o->listen) {
 		if (seen->p_arg != NULL) {
 			if (n > 1 || (n == 1 &&
@@ -1235,6 +1356,8 @@ check_opts(const struct opts *o)
 			usage_error("-n requires a numeric address: \"%s\"",
 			    o->forward_to.host);
 	}
+	if (o->listen_fd_arg != NULL)
+		return;		/* no address or port: set_listen_fd checks */
 	if (o->unix_domain) {
 		if (*o->path == '\0')
 			usage_error("invalid Unix socket path \"\"");
@@ -2016,12 +2139,36 @@ serve_streams(const struct opts *o, int *fds, int n, struct relay_io *io)
 	return serve(o, &c, io);
 }
 
+/* --listen-fd: the one listener, bound already (set_listen_fd). */
+static int
+inherited_listener(const struct opts *o, int *fds)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	char name[128];
+
+	fds[0] = o->listen_fd;
+	if (o->verbose == 0)
+		return 1;
+	if (o->unix_domain)
+		snprintf(name, sizeof(name), "%s", o->path);
+	else if (getsockname(o->listen_fd, (struct sockaddr *)&ss, &len) == 0)
+		format_addr((struct sockaddr *)&ss, len, name, sizeof(name));
+	else
+		snprintf(name, sizeof(name), "?");
+	warnx("listening on %s (%s, descriptor %d)", name, proto_name(o),
+	    o->listen_fd);
+	return 1;
+}
+
 static int
 run_listen(const struct opts *o, struct relay_io *io)
 {
 	int fds[MAX_LISTENERS], i, n;
 
-	if ((n = open_listeners(o, fds)) == -1)
+	if (o->listen_fd >= 0)
+		n = inherited_listener(o, fds);
+	else if ((n = open_listeners(o, fds)) == -1)
 		return EXIT_NET;
 	for (i = 0; i < n; i++) {
 		if (!loop_fits(fds[i])) {
@@ -2042,6 +2189,12 @@ run_unix_listen(const struct opts *o, struct relay_io *io)
 	struct addrinfo ai;
 	int fd;
 
+	if (o->listen_fd >= 0) {
+		/* Not ours to remove: whoever bound it does. */
+		(void)inherited_listener(o, &fd);
+		return o->udp ? serve_datagrams(o, &fd, 1, io) :
+		    serve_streams(o, &fd, 1, io);
+	}
 	unix_addrinfo(o->path, o->udp ? SOCK_DGRAM : SOCK_STREAM, &sun, &ai);
 	if ((fd = listen_addr(&ai, false, &o->sockopts)) == -1) {
 		warn("bind to %s", o->path);
@@ -2164,6 +2317,7 @@ main(int argc, char *argv[])
 	init_opts(&o);
 	parse_args(argc, argv, &o);
 	check_opts(&o);
+	set_listen_fd(&o);
 	set_conn_limit(&o);
 	check_mptcp(&o);
 	get_proxy_password(&o);

@@ -180,6 +180,8 @@ struct opts {
 
 	/* Forwarding and the proxy server. */
 	const char	*forward;	/* --forward target, as given */
+	const char	*listen_fd_arg;	/* --listen-fd, as given (or systemd's) */
+	int		 listen_fd;	/* ... the descriptor served; -1: none */
 	struct fwd_target forward_to;	/* and parsed */
 	bool		 proxy_server;	/* --proxy-server */
 	const char	*proxy_auth_user; /* --proxy-auth user; NULL: none */

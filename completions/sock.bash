@@ -12,7 +12,7 @@ _sock()
 	local opts='-4 -6 -b -C -c -D -d -e -F -h -I -i -k -l -M -m -N -n -O -o
 	    -P -p -q -r -s -T -t -U -u -v -W -w -X -x -z --allow --allowfile
 	    --broker --chat --deny --denyfile --forward --help --hex-dump
-	    --keepalive --proxy-auth --proxy-server
+	    --keepalive --listen-fd --proxy-auth --proxy-server
 	    --limit-rate --max-conns --max-conns-per-source --mptcp
 	    --no-shutdown --nodelay --progress --pty --raw
 	    --recv-only --send-only --ssl --tls --tls-alpn --tls-ca --tls-cert
@@ -74,7 +74,7 @@ _sock()
 	-I | -i | -M | -m | -O | -P | -p | -q | -W | -w | --allow | --deny | \
 	    --limit-rate | --max-conns | --max-conns-per-source | --wait | \
 	    --tls-alpn | --tls-pin | \
-	    --tls-servername | --forward | --proxy-auth)
+	    --tls-servername | --forward | --proxy-auth | --listen-fd)
 		# A number, a port or an address list: nothing to offer.
 		return
 		;;

@@ -116,6 +116,7 @@ sample() {
 	fingerprint) printf 'SHA256'; printf ':%s' AB AB AB AB AB AB AB AB AB AB AB AB AB AB AB AB AB AB AB AB AB AB AB AB AB AB AB AB AB AB AB AB; echo ;;
 	name) echo localhost ;;
 	1.2\|1.3) echo 1.2 ;;
+	fd) echo 0 ;;
 	*)
 		echo "no sample value for \"$1\": add one to sample() in test/options.bats" >&2
 		return 1

@@ -124,6 +124,13 @@ Sources for a sock's stdin (fault tests), writing to stdout:
     peer.py feed FILE [CHUNK]           FILE, CHUNK bytes (65536) at a time,
                                         10 ms apart
     peer.py trickle FILE                FILE one byte at a time, 5 ms apart
+    peer.py bound KIND FD CMD...        make a socket on 127.0.0.1 port 0
+                                        (or the path of unix:PATH) and run
+                                        CMD with it as descriptor FD: KIND
+                                        tcp (listening), udp (bound),
+                                        unix:PATH (listening), connected
+                                        (a TCP connection to a listener of
+                                        its own), tcp-bound (not listening)
 
 With PEER_NODELAY set (non-empty) in its environment, the connection of
 listen and connect gets TCP_NODELAY.
@@ -632,8 +639,36 @@ def tls_torn(cert, key, portfile):
     c.close()
 
 
+def bound(kind, fd, *cmd):
+    if kind == "udp":
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind(("127.0.0.1", 0))
+    elif kind.startswith("unix:"):
+        s = socket.socket(socket.AF_UNIX)
+        s.bind(kind[5:])
+        s.listen(16)
+    else:
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        if kind == "tcp":
+            s.listen(16)
+        elif kind == "connected":
+            lst = socket.socket()
+            lst.bind(("127.0.0.1", 0))
+            lst.listen(1)
+            s.connect(lst.getsockname())
+        elif kind != "tcp-bound":
+            fail("unknown kind " + kind)
+    if s.fileno() != int(fd):
+        os.dup2(s.fileno(), int(fd))
+    # dup2 onto itself is no dup2: the close-on-exec flag stays.
+    os.set_inheritable(int(fd), True)
+    os.execvp(cmd[0], cmd)
+
+
 # The subcommands besides listen and connect, by name.
 TOOLS = {
+    "bound": bound,
     "window": window, "udp": udp, "udp-send": udp_send, "origin": origin,
     "raw": raw, "many": many, "recv-fd": recv_fd, "pty": pty_run,
     "line-wait": line_wait, "slow-read": slow_read, "can": can,
