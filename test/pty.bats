@@ -108,6 +108,16 @@ shell_server() {
 	grep -q 'exited with status 129$' "$T/serr"
 }
 
+@test "--pty in connect mode: the program's terminal goes to the listener" {
+	sock_listen /dev/null "$T/got" "$T/serr" 127.0.0.1 0
+	run timeout 10 "$SOCK" --pty -c 'tty; printf last' 127.0.0.1 "$PORT"
+	[ "$status" -eq 0 ]
+	wait_exit "$LPID" 10
+	[ "$EXIT_STATUS" -eq 0 ]
+	local want='^/dev/pts/[0-9]+'$'\r\n''last$'
+	[[ $(cat "$T/got") =~ $want ]]
+}
+
 @test "--pty -k: each client gets a terminal of its own" {
 	sock_listen /dev/null "$T/sout" "$T/serr" -k 127.0.0.1 0 --pty \
 	    -c 'tty; exec cat'
