@@ -274,6 +274,25 @@ open_pty(int *slave)
 	return master;
 }
 
+/*
+ * --pty, the session over: as linger_close, without the close (the
+ * caller's). Keystrokes still arriving must not turn the close into a
+ * reset, which could destroy the program's last output on its way.
+ */
+static void
+linger_open(int fd, long long ms)
+{
+	long long deadline = now_ms() + ms;
+	char scrap[4096];
+	ssize_t n;
+
+	while (wait_fd(fd, false, deadline) == 0) {
+		n = read(fd, scrap, sizeof(scrap));
+		if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR))
+			break;
+	}
+}
+
 int
 program_status(int wstatus)
 {
@@ -359,6 +378,8 @@ run_program_relayed(const struct opts *o, struct conn *c, struct end *tls,
 	pio.stdin_tty = false;	/* the local side is the program */
 	relay_rules_from_opts(o, &r);
 	status = relay_ends(&r, &pe, &pe, tls, c, &pio);
+	if (o->pty && status == EXIT_OK)
+		linger_open(c->fd, LINGER_MS);	/* the FIN is sent */
 	close(pc.fd);
 	/*
 	 * A terminal's program that outlived the session (the peer left

@@ -98,6 +98,19 @@ shell_server() {
 	done
 }
 
+@test "--pty: a peer still sending when the program exits gets its last output, not a reset" {
+	sock_listen /dev/null "$T/sout" "$T/serr" 127.0.0.1 0 --pty \
+	    -c 'printf last'
+	head -c 20000000 /dev/zero >"$T/zeros"
+	run --separate-stderr timeout 20 "$SOCK" 127.0.0.1 "$PORT" <"$T/zeros"
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	# What comes back is the terminal's echo of the zeros, and "last".
+	[[ $output == *last* ]]
+	wait_exit "$LPID" 10
+	[ "$EXIT_STATUS" -eq 0 ]
+}
+
 @test "--pty: when the peer closes, the program's session gets SIGHUP" {
 	shell_server
 	term 'expect:SH> ' 'send:~.' -- "$SOCK" --raw 127.0.0.1 "$PORT"
