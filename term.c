@@ -25,11 +25,43 @@
  * never sees a half-written mode.
  */
 static struct termios		signal_saved;
+static struct termios		signal_raw;	/* to put back after a stop */
 static volatile sig_atomic_t	signal_fd = -1;
+
+/*
+ * SIGTSTP: the terminal as it was while sock is stopped, then raw again
+ * when it is continued (in the foreground: in the background the
+ * tcsetattr stops it again with SIGTTOU, as for any terminal program).
+ * Only async-signal-safe calls.
+ */
+static void
+on_stop(int sig)
+{
+	struct sigaction sa, mine;
+	sigset_t set;
+	int fd = signal_fd, saved_errno = errno;
+
+	if (fd >= 0)
+		(void)tcsetattr(fd, TCSADRAIN, &signal_saved);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	sigemptyset(&sa.sa_mask);
+	(void)sigaction(sig, &sa, &mine);
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	(void)sigprocmask(SIG_UNBLOCK, &set, NULL);
+	(void)raise(sig);
+	/* Continued. */
+	(void)sigaction(sig, &mine, NULL);
+	if (fd >= 0 && signal_fd == fd)
+		(void)tcsetattr(fd, TCSADRAIN, &signal_raw);
+	errno = saved_errno;
+}
 
 int
 term_raw(struct term *t, int fd)
 {
+	struct sigaction sa;
 	struct termios raw;
 
 	memset(t, 0, sizeof(*t));
@@ -47,12 +79,21 @@ term_raw(struct term *t, int fd)
 	raw.c_cc[VMIN] = 1;
 	raw.c_cc[VTIME] = 0;
 	signal_saved = t->saved;
+	signal_raw = raw;
 	signal_fd = fd;
 	if (tcsetattr(fd, TCSADRAIN, &raw) == -1) {
 		signal_fd = -1;
 		return -1;
 	}
 	t->raw = true;
+	/* A SIGTSTP the caller ignores (no job control) stays ignored. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	if (sigaction(SIGTSTP, NULL, &t->old_tstp) == 0 &&
+	    t->old_tstp.sa_handler != SIG_IGN)
+		(void)sigaction(SIGTSTP, &sa, NULL);
 	return 0;
 }
 
@@ -61,6 +102,7 @@ term_restore(struct term *t)
 {
 	if (!t->raw)
 		return;
+	(void)sigaction(SIGTSTP, &t->old_tstp, NULL);
 	signal_fd = -1;
 	(void)tcsetattr(t->fd, TCSADRAIN, &t->saved);
 	t->raw = false;

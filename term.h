@@ -9,6 +9,7 @@
 #ifndef TERM_H
 #define TERM_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <termios.h>
 
@@ -17,12 +18,15 @@ struct term {
 	bool		 raw;		/* in raw mode now */
 	int		 fd;
 	struct termios	 saved;		/* its mode before */
+	struct sigaction old_tstp;	/* SIGTSTP's action before */
 };
 
 /*
  * Put the terminal fd in raw mode, remembering its mode in t (and for
- * term_restore_signal). Returns 0, or -1 with errno (ENOTTY: fd is not a
- * terminal; t is then left not raw).
+ * term_restore_signal). Until term_restore, a SIGTSTP (sent by another
+ * process: ^Z is a byte now) gives the terminal its mode back while sock
+ * is stopped, and raw mode again once it is continued. Returns 0, or -1
+ * with errno (ENOTTY: fd is not a terminal; t is then left not raw).
  */
 int	term_raw(struct term *t, int fd);
 

@@ -66,6 +66,8 @@ python).
         raw                             wait (10 s at most) until the
                                         terminal is in raw mode (no echo,
                                         no ICANON, no ISIG)
+        stopped                         wait (10 s at most) until CMD is
+                                        stopped (a job-control stop)
         mode                            print "MODE raw" if the terminal
                                         has no echo, no ICANON and no ISIG
                                         now, else "MODE cooked"
@@ -411,6 +413,64 @@ def pty_run(prompt, answer, *cmd):
     sys.exit(os.waitstatus_to_exitcode(status))
 
 
+class TermJob:
+    """CMD as a shell's foreground job on the terminal whose side is
+    slave: a session leader holds the terminal and starts CMD in a
+    process group of its own, so that the group is not orphaned and a
+    SIGTSTP stops it. The leader reports CMD's pid and wait status on a
+    pipe. Popen's poll, send_signal, kill, pid and returncode."""
+
+    def __init__(self, cmd, master, slave):
+        import fcntl
+        import signal
+        import termios
+        r, w = os.pipe()
+        leader = os.fork()
+        if leader == 0:
+            try:
+                os.close(r)
+                os.close(master)
+                os.setsid()
+                for fd in (0, 1, 2):
+                    os.dup2(slave, fd)
+                fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+                job = os.fork()
+                if job == 0:
+                    os.setpgid(0, 0)
+                    signal.signal(signal.SIGTTOU, signal.SIG_IGN)
+                    os.tcsetpgrp(0, os.getpid())
+                    signal.signal(signal.SIGTTOU, signal.SIG_DFL)
+                    os.closerange(3, 1024)
+                    os.execv(cmd[0], cmd)
+                os.setpgid(job, job)
+                os.write(w, b"%d\n" % job)
+                _, status = os.waitpid(job, 0)
+                os.write(w, b"%d\n" % status)
+            finally:
+                os._exit(0)
+        os.close(w)
+        self.leader = leader
+        self.pipe = os.fdopen(r, "rb")
+        self.pid = int(self.pipe.readline())
+        self.returncode = None
+
+    def poll(self):
+        import select
+        if self.returncode is None and select.select([self.pipe], [], [],
+                                                     0)[0]:
+            line = self.pipe.readline()
+            os.waitpid(self.leader, 0)
+            self.returncode = os.waitstatus_to_exitcode(int(line or b"0"))
+        return self.returncode
+
+    def send_signal(self, sig):
+        os.kill(self.pid, sig)
+
+    def kill(self):
+        import signal
+        self.send_signal(signal.SIGKILL)
+
+
 def term(*args):
     import fcntl
     import select
@@ -421,11 +481,7 @@ def term(*args):
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
     before = termios.tcgetattr(slave)
 
-    def child_tty():
-        os.setsid()
-        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
-    p = subprocess.Popen(cmd, stdin=slave, stdout=slave, stderr=slave,
-                         preexec_fn=child_tty, close_fds=True)
+    p = TermJob(cmd, master, slave)
     out = b""
     seen = 0
 
@@ -467,6 +523,13 @@ def term(*args):
                     sys.stdout.write(out.decode("latin-1"))
                     fail("the terminal never went raw")
                 pump(0.02)
+        elif what == "stopped":
+            deadline = time.time() + 10
+            while open("/proc/%d/stat" % p.pid).read().rsplit(
+                    ")", 1)[1].split()[0] != "T":
+                if time.time() > deadline:
+                    fail("%s never stopped" % cmd[0])
+                pump(0.02)
         elif what == "mode":
             print("MODE", "raw" if is_raw() else "cooked", flush=True)
         elif what == "kill":
@@ -477,7 +540,6 @@ def term(*args):
     while p.poll() is None:
         if time.time() > deadline:
             p.kill()
-            p.wait()
             sys.stdout.write(out.decode("latin-1"))
             fail("%s still running after 10 s" % cmd[0])
         pump(0.05)

@@ -242,6 +242,17 @@ shell_server() {
 	done
 }
 
+@test "--raw: stopped by SIGTSTP, sock gives the terminal its mode back, and takes raw mode again when continued" {
+	shell_server
+	term 'expect:SH> ' mode kill:TSTP stopped mode kill:CONT raw \
+	    'send:echo x-$((1+2))\r' 'expect:x-3' 'send:~.' \
+	    -- "$SOCK" --raw 127.0.0.1 "$PORT"
+	[ "$status" -eq 0 ]
+	[[ $output == *"MODE raw"*"MODE cooked"* ]]
+	[[ $output == *"MODE restored"* ]]
+	[[ $output == *"EXIT 0"* ]]
+}
+
 @test "--raw: the terminal's mode is restored when the peer resets the connection" {
 	shell_server
 	term 'expect:SH> ' mode "send:kill -9 \$PPID\\r" \
