@@ -44,6 +44,7 @@
 #include "tls.h"
 #include "proxy.h"
 #include "proxyd.h"
+#include "proxyhdr.h"
 #include "server.h"
 #include "forward.h"
 #include "sources.h"
@@ -117,7 +118,9 @@ struct pair {
 	struct asked	*asked;		/* a proxy client's target, or NULL */
 	struct proxyd	*req;		/* a proxy client's request, or NULL */
 	struct outbuf	 to_client;	/* the reply */
-	struct outbuf	 to_target;	/* an HTTP request head and what followed */
+	struct outbuf	 to_target;	/* a PROXY header, an HTTP request head and
+					   what followed */
+	size_t		 hdrlen;	/* of to_target: the PROXY header */
 };
 
 struct fwd {
@@ -237,7 +240,7 @@ say_tunnel(const struct fwd *f, const struct pair *p)
 	if (p->s != NULL)
 		relay_counts(p->s, &up, &down);
 	/* An HTTP request's head, and what came with it, went on first. */
-	up += p->to_target.off;
+	up += p->to_target.off > p->hdrlen ? p->to_target.off - p->hdrlen : 0;
 	warnx("tunnel %s to %s: %llu bytes up, %llu bytes down",
 	    p->client.name, p->tname, up, down);
 }
@@ -306,9 +309,37 @@ start_relay(struct fwd *f, struct pair *p)
 }
 
 /*
+ * --send-proxy, --send-proxy-v2: the PROXY header for the client goes to
+ * the target first, ahead of what else waits for it (sock(1), "Service
+ * managers"): the client's address, and the one it reached sock on.
+ */
+static int
+queue_header(const struct fwd *f, struct pair *p)
+{
+	struct sockaddr_storage here;
+	socklen_t len = sizeof(here);
+	unsigned char hdr[PROXYHDR_MAX];
+	char *buf;
+
+	if (getsockname(p->client.fd, (struct sockaddr *)&here, &len) == -1)
+		here.ss_family = AF_UNSPEC;
+	p->hdrlen = proxyhdr_make(f->o->send_proxy,
+	    (struct sockaddr *)&p->client.peer, (struct sockaddr *)&here, hdr);
+	if ((buf = malloc(p->hdrlen + p->to_target.len)) == NULL)
+		return -1;
+	memcpy(buf, hdr, p->hdrlen);
+	if (p->to_target.len > 0)
+		memcpy(buf + p->hdrlen, p->to_target.buf, p->to_target.len);
+	free(p->to_target.buf);
+	p->to_target.buf = buf;
+	p->to_target.len += p->hdrlen;
+	return 0;
+}
+
+/*
  * The target has connected on fd (its address ai, or NULL when a dialer
- * reached it): reply to a proxy client, or relay. Returns -1 if the pair
- * is gone.
+ * reached it): reply to a proxy client, or relay (after a PROXY header).
+ * Returns -1 if the pair is gone.
  */
 static int
 target_up(struct fwd *f, int i, int fd, const struct addrinfo *ai)
@@ -323,6 +354,11 @@ target_up(struct fwd *f, int i, int fd, const struct addrinfo *ai)
 	end_socket(&p->et, &p->target);
 	if (f->o->verbose > 1)
 		warnx("connected to %s for %s", p->tname, p->client.name);
+	if (f->o->send_proxy > 0 && queue_header(f, p) == -1) {
+		warn("PROXY header");
+		pair_end(f, i, EXIT_LOCAL);
+		return -1;
+	}
 	if (p->req != NULL) {
 		struct sockaddr_storage ss;
 		socklen_t sslen = sizeof(ss);
@@ -339,6 +375,10 @@ target_up(struct fwd *f, int i, int fd, const struct addrinfo *ai)
 			return -1;
 		}
 		p->state = PAIR_REPLYING;
+		return 0;
+	}
+	if (p->to_target.len > 0) {
+		p->state = PAIR_REPLYING;	/* the header goes first */
 		return 0;
 	}
 	if (start_relay(f, p) == -1) {

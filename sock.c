@@ -39,6 +39,7 @@
 #include "proxy.h"
 #include "exec.h"
 #include "server.h"
+#include "proxyhdr.h"
 #include "forward.h"
 #include "scan.h"
 #include "relay.h"
@@ -131,6 +132,8 @@ enum optid {
 	OPT_PROXY_SERVER,
 	OPT_PROXY_AUTH,
 	OPT_LISTEN_FD,
+	OPT_SEND_PROXY,
+	OPT_SEND_PROXY_V2,
 	OPT_PTY,
 	OPT_RAW,
 	OPT_COUNT
@@ -241,6 +244,8 @@ static const struct optdef options[OPT_COUNT] = {
 	[OPT_PROXY_SERVER] = { NULL,	"--proxy-server", no_argument,	NULL },
 	[OPT_PROXY_AUTH] = { NULL,	"--proxy-auth",	required_argument, "user" },
 	[OPT_LISTEN_FD]	= { NULL,	"--listen-fd",	required_argument, "fd" },
+	[OPT_SEND_PROXY] = { NULL,	"--send-proxy",	no_argument,	NULL },
+	[OPT_SEND_PROXY_V2] = { NULL,	"--send-proxy-v2", no_argument,	NULL },
 	[OPT_PTY]	= { NULL,	"--pty",	no_argument,	NULL },
 	[OPT_RAW]	= { NULL,	"--raw",	no_argument,	NULL },
 };
@@ -310,6 +315,8 @@ static const struct rule rules[] = {
 	{ OPT_PROXY_AUTH,	{ OPT_PROXY_SERVER },	{ 0 },	NULL },
 	{ OPT_LISTEN_FD,	{ OPT_LISTEN },	{ 0 },	NULL },
 	{ OPT_LISTEN_FD,	{ 0 },	{ OPT_PORT, OPT_SOURCE },	"it serves a socket that is bound already" },
+	{ OPT_SEND_PROXY,	{ 0 },	{ OPT_UDP, OPT_SCAN, OPT_SEND_PROXY_V2 },	NULL },
+	{ OPT_SEND_PROXY_V2,	{ 0 },	{ OPT_UDP, OPT_SCAN },	NULL },
 	{ OPT_RAW,		{ 0 },	{ OPT_KEEP_OPEN, OPT_SCAN, OPT_FORWARD, OPT_PROXY_SERVER, OPT_BROKER, OPT_CHAT, OPT_FDPASS },	NULL },
 	{ OPT_RAW,		{ 0 },	{ OPT_EXEC, OPT_SHELL, OPT_RECV_ONLY, OPT_CRLF, OPT_INTERVAL },	"it is for what is typed at a terminal" },
 };
@@ -379,6 +386,9 @@ usage(FILE *fp)
 "  --proxy-server   with -l: serve SOCKS4, SOCKS4a, SOCKS5 and HTTP proxy\n"
 "                   clients (loopback only unless a host is given)\n"
 "  --proxy-auth user  require user and $SOCK_PROXY_PASSWORD of clients\n"
+"  --send-proxy     first on each target connection, a PROXY protocol v1\n"
+"                   header with the client's address (connecting: ours)\n"
+"  --send-proxy-v2  the same in version 2 (binary)\n"
 "                   (with either: --tls for the clients, -x for the targets)\n"
 "Scanning:\n"
 "  -z               report which ports accept connections\n"
@@ -793,6 +803,12 @@ parse_option(enum optid id, struct opts *o, struct seen *seen)
 			    "user name");
 		o->proxy_auth_user = optarg;
 		break;
+	case OPT_SEND_PROXY:
+		o->send_proxy = 1;
+		break;
+	case OPT_SEND_PROXY_V2:
+		o->send_proxy = 2;
+		break;
 	case OPT_LISTEN_FD:
 		if (*optarg == '\0')
 			usage_error("invalid --listen-fd value \"\": must be a "
@@ -1040,6 +1056,14 @@ check_combinations(const struct opts *o, const struct seen *seen)
 	    seen->typed[OPT_PROXY_SERVER] == NULL)
 		usage_error("--wait cannot be used with -l (except with "
 		    "--forward or --proxy-server)");
+
+	/* A listener's header goes to the targets it forwards to. */
+	for (i = OPT_SEND_PROXY; i <= OPT_SEND_PROXY_V2; i++)
+		if (seen->typed[i] != NULL && seen->typed[OPT_LISTEN] != NULL &&
+		    seen->typed[OPT_FORWARD] == NULL &&
+		    seen->typed[OPT_PROXY_SERVER] == NULL)
+			usage_error("%s cannot be used with -l (except with "
+			    "--forward or --proxy-server)", seen->typed[i]);
 
 	/* A listener's -x proxies are for the targets it forwards to. */
 	if (seen->typed[OPT_PROXY] != NULL && seen->typed[OPT_LISTEN] != NULL &&
@@ -1610,6 +1634,32 @@ serve_tls(const struct opts *o, struct conn *c, struct relay_io *io)
 }
 
 /*
+ * --send-proxy in connect mode: a PROXY header for sock's own connection
+ * (sock(1), "Service managers"), first, before TLS too, as a server
+ * behind haproxy expects it. Returns 0, or -1 after saying why.
+ */
+static int
+send_own_header(const struct opts *o, const struct conn *c)
+{
+	struct sockaddr_storage self, peer;
+	socklen_t len = sizeof(self), plen = sizeof(peer);
+	unsigned char hdr[PROXYHDR_MAX];
+	size_t n;
+
+	if (getsockname(c->fd, (struct sockaddr *)&self, &len) == -1)
+		self.ss_family = AF_UNSPEC;
+	if (getpeername(c->fd, (struct sockaddr *)&peer, &plen) == -1)
+		peer.ss_family = AF_UNSPEC;
+	n = proxyhdr_make(o->send_proxy, (struct sockaddr *)&self,
+	    (struct sockaddr *)&peer, hdr);
+	if (write_all(c->fd, hdr, n) == -1) {
+		warn("write to %s", c->name);
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * Relay over c (or hand it to the -e/-c program) and close it. Returns
  * the exit status.
  */
@@ -1619,6 +1669,11 @@ serve(const struct opts *o, struct conn *c, struct relay_io *io)
 	struct end e;
 	int status;
 
+	if (o->send_proxy > 0 && !o->listen && o->forward == NULL &&
+	    send_own_header(o, c) == -1) {
+		close(c->fd);
+		return EXIT_NET;
+	}
 	if (o->forward != NULL)
 		return serve_forward(o, NULL, 0, c, io->tls);
 	if (io->tls != NULL)

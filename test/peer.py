@@ -92,6 +92,8 @@ python).
                                         COUNT at EOF
     peer.py can mptcp|ipv6              exit 0 if this kernel makes an
                                         MPTCP socket (binds ::1)
+    peer.py can connect PORT            exit 0 if 127.0.0.1 PORT accepts a
+                                        connection
     peer.py byte-counts DATA WANT       check that each byte value v occurs
                                         in DATA as often as line v of WANT
                                         (256 lines) says
@@ -595,12 +597,14 @@ def slow_read(src, dst, chunk, secs, count):
         f.write("%d\n" % total)
 
 
-def can(what):
+def can(what, *args):
     try:
         if what == "mptcp":
             socket.socket(socket.AF_INET, socket.SOCK_STREAM, 262).close()
         elif what == "ipv6":
             socket.socket(socket.AF_INET6).bind(("::1", 0))
+        elif what == "connect":
+            socket.create_connection(("127.0.0.1", int(args[0])), 1).close()
         else:
             fail("can: unknown feature " + what)
     except OSError:
