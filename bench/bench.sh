@@ -205,7 +205,7 @@ fi
 # invocation without --tls must reach.
 SOCK_NOTLS=
 SRC=$(cd "$(dirname "$0")/.." && pwd)
-if mkdir "$WORK/notls" && cp "$SRC"/*.c "$SRC"/*.h "$SRC"/Makefile "$WORK/notls/" &&
+if mkdir "$WORK/notls" && cp "$SRC"/*.c "$SRC"/*.h "$SRC"/Makefile "$SRC"/VERSION "$WORK/notls/" &&
     make -s -C "$WORK/notls" TLS=no sock >"$WORK/notls.log" 2>&1; then
 	SOCK_NOTLS=$WORK/notls/sock
 else
