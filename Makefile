@@ -71,21 +71,21 @@ sock: $(OBJS)
 
 # Each object's headers, as its #include lines name them (cc -MM).
 sock.o: sock.h end.h loop.h net.h parse.h connect.h tls.h proxy.h exec.h \
-	server.h forward.h scan.h relay.h
+	server.h forward.h scan.h relay.h way.h
 connect.o: sock.h end.h net.h loop.h connect.h
 end.o: sock.h end.h loop.h
-exec.o: sock.h end.h net.h loop.h exec.h relay.h
+exec.o: sock.h end.h net.h loop.h exec.h relay.h way.h
 forward.o: sock.h end.h loop.h net.h connect.h tls.h proxy.h proxyd.h \
-	server.h forward.h sources.h relay.h
-hook.o: sock.h end.h net.h loop.h parse.h relay.h hook.h
-loop.o: loop.h
+	server.h forward.h sources.h relay.h way.h
+hook.o: sock.h end.h net.h loop.h parse.h relay.h way.h hook.h
+loop.o: sock.h loop.h
 proxy.o: sock.h end.h net.h loop.h parse.h connect.h proxy.h
 proxyd.o: sock.h parse.h proxy.h proxyd.h
 relay.o: sock.h end.h loop.h net.h parse.h relay.h way.h hook.h
-rules.o: sock.h end.h net.h loop.h parse.h relay.h
+rules.o: sock.h end.h net.h loop.h parse.h relay.h way.h
 scan.o: sock.h loop.h net.h parse.h proxy.h scan.h
 server.o: sock.h end.h loop.h net.h tls.h exec.h server.h sources.h \
-	relay.h
+	relay.h way.h
 sources.o: sources.h
 tls.o: sock.h end.h net.h loop.h tls.h tlsload.h
 tlsload.o: sock.h tls.h tlsload.h
@@ -126,7 +126,7 @@ test: sock test/relay-pair
 
 # A test-only program: the relay between two sockets (test/pair.bats).
 RELAY_PAIR_OBJS = end.o hook.o loop.o relay.o rules.o util.o way.o
-test/relay-pair: test/relay-pair.c $(RELAY_PAIR_OBJS) sock.h end.h net.h loop.h relay.h
+test/relay-pair: test/relay-pair.c $(RELAY_PAIR_OBJS) sock.h end.h net.h loop.h relay.h way.h
 	$(CC) $(SOCK_CPPFLAGS) $(CPPFLAGS) $(SOCK_CFLAGS) $(CFLAGS) \
 	    $(LDFLAGS) -o $@ test/relay-pair.c $(RELAY_PAIR_OBJS) $(LDLIBS)
 

@@ -48,11 +48,13 @@
 #include "forward.h"
 #include "sources.h"
 #include "relay.h"
+#include "way.h"
 
 #define WAIT_PAUSE_MIN	50	/* --wait: the first pause between tries */
 #define WAIT_PAUSE_MAX	500	/* and the longest */
 #define DIAL_GRACE_MS	1000	/* a dialer past -w by this much is stopped */
 #define REPLY_MAX	PROXYD_HEAD_MAX	/* bytes held for one side before relaying */
+#define ACCEPT_BURST	64	/* clients taken from a listener per round */
 
 enum pair_state {
 	PAIR_HANDSHAKE,		/* --tls: the client's handshake */
@@ -80,6 +82,17 @@ struct dial_answer {
 
 struct fwd;
 
+/*
+ * What a proxy client asked for, kept apart from the pair so that a
+ * forwarded pair (whose target is the forwarder's) does not carry it:
+ * an idle pair is small (sock(1), "Many connections").
+ */
+struct asked {
+	char		 host[256];
+	char		 port[32];
+	char		 name[300];
+};
+
 struct pair {
 	struct fwd	*f;
 	enum pair_state	 state;
@@ -98,9 +111,10 @@ struct pair {
 	long long	 deadline;	/* this walk (or request) must end by then */
 	long long	 wait_until;	/* --wait: no new walk after this */
 	long long	 pause;		/* --wait: the next pause */
-	char		 thost[256];	/* the target's host and port, as asked */
-	char		 tport[32];
-	char		 tname[300];	/* the target, for messages */
+	const char	*thost;		/* the target's host and port, as asked */
+	const char	*tport;
+	const char	*tname;		/* the target, for messages */
+	struct asked	*asked;		/* a proxy client's target, or NULL */
 	struct proxyd	*req;		/* a proxy client's request, or NULL */
 	struct outbuf	 to_client;	/* the reply */
 	struct outbuf	 to_target;	/* an HTTP request head and what followed */
@@ -114,10 +128,13 @@ struct fwd {
 	struct sockopts	 so;		/* the target's socket options */
 	struct addrinfo	*src;		/* -s, resolved once (NULL: none) */
 	struct addrinfo	*res;		/* the --forward target */
+	char		 tname[300];	/* ... for messages */
 	struct sockaddr_un sun;		/* a Unix target */
 	struct addrinfo	 unix_ai;
 	struct pair	**pairs;
 	int		 n;
+	struct loop	 loop;
+	int		 spare;		/* a descriptor kept for EMFILE */
 	struct sources	 held;		/* clients per address */
 	int		*lfds;
 	int		 nl;
@@ -170,6 +187,7 @@ static void
 dialer_stop(struct pair *p)
 {
 	if (p->dial_fd >= 0) {
+		loop_forget(&p->f->loop, p->dial_fd);
 		close(p->dial_fd);
 		p->dial_fd = -1;
 	}
@@ -191,6 +209,8 @@ pair_free(struct fwd *f, int i)
 	happy_free(&p->happy);
 	dialer_stop(p);
 	p->ec.ops->free(&p->ec);
+	loop_forget(&f->loop, p->client.fd);
+	loop_forget(&f->loop, p->target.fd);
 	if (p->client.fd >= 0)
 		close(p->client.fd);
 	if (p->target.fd >= 0)
@@ -198,6 +218,7 @@ pair_free(struct fwd *f, int i)
 	if (p->res != NULL)
 		freeaddrinfo(p->res);
 	proxyd_free(p->req);
+	free(p->asked);
 	outbuf_free(&p->to_client);
 	outbuf_free(&p->to_target);
 	sources_give(&f->held, (struct sockaddr *)&p->client.peer);
@@ -271,6 +292,16 @@ start_relay(struct fwd *f, struct pair *p)
 	    &f->io)) == NULL)
 		return -1;
 	p->state = PAIR_RELAYING;
+	/*
+	 * The request's parser and the replies are done with: a pair that
+	 * relays holds no more than it needs (sock(1), "Many connections").
+	 * The counts stay, for the -v line.
+	 */
+	proxyd_free(p->req);
+	p->req = NULL;
+	free(p->to_client.buf);
+	free(p->to_target.buf);
+	p->to_client.buf = p->to_target.buf = NULL;
 	return 0;
 }
 
@@ -396,9 +427,7 @@ dial_child(const struct fwd *f, const struct pair *p, int sock)
 	char addr[128];
 	int fd = -1, gai, e;
 
-	for (fd = 3; fd < FD_SETSIZE; fd++)
-		if (fd != sock)
-			(void)close(fd);
+	close_others(sock);
 	fd = -1;
 	memset(&a, 0, sizeof(a));
 	if (f->o->nproxies > 0) {
@@ -440,11 +469,6 @@ dial_start(struct fwd *f, int i)
 
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == -1)
 		return walk_failed(f, i, EXIT_LOCAL, errno, strerror(errno));
-	if (!loop_fits(sv[0])) {
-		close(sv[0]);
-		close(sv[1]);
-		return walk_failed(f, i, EXIT_LOCAL, EMFILE, strerror(EMFILE));
-	}
 	if ((pid = fork()) == -1) {
 		close(sv[0]);
 		close(sv[1]);
@@ -485,10 +509,6 @@ dial_step(struct fwd *f, int i)
 			close(fd);
 		return walk_failed(f, i, a.status != EXIT_OK ? a.status :
 		    EXIT_LOCAL, a.err, a.msg);
-	}
-	if (!loop_fits(fd)) {
-		close(fd);
-		return walk_failed(f, i, EXIT_LOCAL, EMFILE, strerror(EMFILE));
 	}
 	return target_up(f, i, fd, NULL);
 }
@@ -584,8 +604,10 @@ proxy_target(struct fwd *f, int i, const struct proxyd_target *t)
 	struct pair *p = f->pairs[i];
 	int gai;
 
-	snprintf(p->thost, sizeof(p->thost), "%s", t->host);
-	snprintf(p->tport, sizeof(p->tport), "%s", t->portstr);
+	snprintf(p->asked->host, sizeof(p->asked->host), "%s", t->host);
+	snprintf(p->asked->port, sizeof(p->asked->port), "%s", t->portstr);
+	p->thost = p->asked->host;
+	p->tport = p->asked->port;
 	if (f->o->nproxies > 0) {
 		p->dial = true;
 		return target_start(f, i);
@@ -648,7 +670,14 @@ request_step(struct fwd *f, int i)
 		return -1;
 	}
 	proxyd_target(p->req, &t);
-	snprintf(p->tname, sizeof(p->tname), "%s port %d", t.host, t.port);
+	if ((p->asked = calloc(1, sizeof(*p->asked))) == NULL) {
+		warn("proxy request");
+		pair_free(f, i);
+		return -1;
+	}
+	snprintf(p->asked->name, sizeof(p->asked->name), "%s port %d", t.host,
+	    t.port);
+	p->words.unix_name = p->tname = p->asked->name;
 	if (proxyd_forward(p->req, &p->to_target.buf, &p->to_target.len) == -1) {
 		warn("proxy request");
 		pair_free(f, i);
@@ -732,19 +761,15 @@ pair_add(struct fwd *f, const struct conn *c)
 			pair_free(f, i);
 			return -1;
 		}
-		snprintf(p->tname, sizeof(p->tname), "(no request)");
+		p->words.unix_name = p->tname = "(no request)";
 	} else {
 		const struct fwd_target *t = &f->o->forward_to;
 
-		if (t->is_unix)
-			snprintf(p->tname, sizeof(p->tname), "%s", t->path);
-		else
-			snprintf(p->tname, sizeof(p->tname), "%s port %s",
-			    t->host, t->port);
+		p->words.unix_name = p->tname = f->tname;
 		snprintf(p->target.name, sizeof(p->target.name), "%.*s",
 		    (int)sizeof(p->target.name) - 1, p->tname);
-		snprintf(p->thost, sizeof(p->thost), "%s", t->host);
-		snprintf(p->tport, sizeof(p->tport), "%s", t->port);
+		p->thost = t->host;
+		p->tport = t->port;
 		p->addrs = f->res;
 		p->dial = f->o->nproxies > 0;
 	}
@@ -896,7 +921,8 @@ pair_step(struct fwd *f, int i, const struct loop *l)
 
 /*
  * Accept a client of lfd. Without -k the first one is all: the listeners
- * close. Returns -1 if accepting failed for good.
+ * close. Returns 0, 1 if none was waiting, or -1 if accepting failed for
+ * good.
  */
 static int
 accept_one(struct fwd *f, int lfd)
@@ -904,47 +930,65 @@ accept_one(struct fwd *f, int lfd)
 	struct conn c;
 	int fd, i;
 
-	if ((fd = admit_client(f->o, lfd, f->n, &f->held, &c)) == -2)
+	if ((fd = admit_client(f->o, lfd, f->n, &f->held, &f->spare, &c)) ==
+	    -2)
 		return -1;
-	if (fd == -1)
-		return 0;
+	if (fd < 0)
+		return fd == -3 ? 1 : 0;
 	if (!f->o->keep_open) {
-		for (i = 0; i < f->nl; i++)
+		for (i = 0; i < f->nl; i++) {
+			loop_forget(&f->loop, f->lfds[i]);
 			close(f->lfds[i]);
+		}
 		f->nl = 0;
 	}
 	(void)pair_add(f, &c);
 	return 0;
 }
 
+/*
+ * The clients waiting on a ready listener, a bounded number of them, so
+ * that a burst takes few rounds and still cannot hold up the pairs.
+ * Returns -1 if accepting failed for good.
+ */
+static int
+accept_burst(struct fwd *f, int lfd)
+{
+	int k, rv = 0;
+
+	for (k = 0; k < ACCEPT_BURST && rv == 0 && f->nl > 0 &&
+	    loop_ready(&f->loop, lfd, false); k++)
+		rv = accept_one(f, lfd);
+	return rv == -1 ? -1 : 0;
+}
+
 static int
 forward_loop(struct fwd *f)
 {
-	struct loop l;
+	struct loop *l = &f->loop;
 	int i;
 
 	for (;;) {
-		loop_begin(&l);
+		loop_begin(l);
 		for (i = 0; i < f->nl; i++)
-			loop_watch(&l, f->lfds[i], false);
+			loop_watch(l, f->lfds[i], false);
 		for (i = 0; i < f->n;)
-			if (pair_prepare(f, i, &l) == 0)
+			if (pair_prepare(f, i, l) == 0)
 				i++;
 		if (f->nl == 0 && f->n == 0)
 			return f->status;
-		if (loop_wait(&l) == -1) {
+		if (loop_wait(l) == -1) {
 			if (errno == EINTR)
 				continue;
-			warn("select");
+			warn("poll");
 			return EXIT_LOCAL;
 		}
 		/* A pair that ends moves the last one into its slot. */
 		for (i = 0; i < f->n;)
-			if (pair_step(f, i, &l) == 0)
+			if (pair_step(f, i, l) == 0)
 				i++;
 		for (i = 0; i < f->nl; i++)
-			if (loop_ready(&l, f->lfds[i], false) &&
-			    accept_one(f, f->lfds[i]) == -1)
+			if (accept_burst(f, f->lfds[i]) == -1)
 				return EXIT_NET;
 	}
 }
@@ -968,6 +1012,11 @@ resolve_target(struct fwd *f)
 		warnx("resolve %s: %s", o->source_addr, gai_strerror(gai));
 		return -1;
 	}
+	if (t->is_unix)
+		snprintf(f->tname, sizeof(f->tname), "%s", t->path);
+	else if (!o->proxy_server)
+		snprintf(f->tname, sizeof(f->tname), "%s port %s", t->host,
+		    t->port);
 	if (o->proxy_server || o->nproxies > 0)
 		return 0;
 	if (t->is_unix) {
@@ -1015,8 +1064,10 @@ serve_forward(const struct opts *o, int *lfds, int nl, struct conn *first,
 	f.rules.rate_limit = o->rate_limit;
 	f.rules.progress = PROGRESS_OFF;
 	f.rules.verbose = o->verbose > 1 ? o->verbose : 0;
+	f.io.pool.max = way_pool_pipes(o->fd_limit);
+	f.spare = -1;
 	if ((f.pairs = calloc((size_t)o->max_conns + 1,
-	    sizeof(*f.pairs))) == NULL) {
+	    sizeof(*f.pairs))) == NULL || loop_open(&f.loop, LOOP_MANY) == -1) {
 		warn("forward");
 		status = EXIT_LOCAL;
 	} else if (resolve_target(&f) == -1) {
@@ -1026,8 +1077,13 @@ serve_forward(const struct opts *o, int *lfds, int nl, struct conn *first,
 	}
 	else if (first != NULL && pair_add(&f, first) == -1)
 		status = f.status != EXIT_OK ? f.status : EXIT_LOCAL;
-	else
+	else {
+		f.spare = open_spare();
+		for (i = 0; i < nl; i++)
+			(void)set_nonblock(lfds[i], true);
+		say_capacity(o);
 		status = forward_loop(&f);
+	}
 	while (f.n > 0)
 		pair_free(&f, 0);
 	for (i = 0; i < f.nl; i++)
@@ -1038,5 +1094,9 @@ serve_forward(const struct opts *o, int *lfds, int nl, struct conn *first,
 		freeaddrinfo(f.src);
 	free(f.pairs);
 	sources_free(&f.held);
+	way_pool_free(&f.io.pool);
+	loop_close(&f.loop);
+	if (f.spare != -1)
+		close(f.spare);
 	return status;
 }

@@ -3,15 +3,20 @@
  * loop.c: the one place that waits. Time (now_ms), and a loop that every
  * mode hands the descriptors and deadlines of one round to: begin, watch
  * and until (what each part wants), wait once, then ready (what the wait
- * found). The only caller of select(2), and the only place a deadline
- * becomes a timeout. Mechanism only: never prints or exits.
+ * found). The only caller of select(2), poll(2) and epoll(7), and the
+ * only place a deadline becomes a timeout. Mechanism only: never prints
+ * or exits.
  *
- * The backend is select(2), behind this interface as haproxy's pollers
- * and nginx's event actions are behind theirs. Callers rebuild their
- * interest every round (prepare, wait, step), so a backend that keeps its
- * registrations in the kernel (epoll, poll's array) implements the same
- * calls by diffing this round's interest against what it registered: no
- * caller changes when one is added.
+ * Kinds of loop (sock(1), "Many connections"). The one-connection relay
+ * watches a handful of descriptors on select(2), as the design card has
+ * it. The many-client modes watch thousands: epoll(7) on Linux, poll(2)
+ * elsewhere (make PORTABLE=1), with no FD_SETSIZE ceiling; a scan's
+ * probes, which come and go each round, poll(2). Callers rebuild their
+ * interest every round (prepare, wait, step); epoll keeps registrations
+ * in the kernel, so the loop registers only what changed since the last
+ * round, and a caller tells it (loop_forget) before it closes a
+ * descriptor it has watched, so that a new socket given the same number
+ * is not mistaken for one already registered.
  */
 #ifndef LOOP_H
 #define LOOP_H
@@ -20,23 +25,53 @@
 
 #include <stdbool.h>
 
-/* One round's interest and the last wait's answer (select's sets). */
+/* One round's interest and the last wait's answer. */
 struct loop {
+	int		 backend;	/* select, poll or epoll (loop.c) */
+	long long	 deadline;	/* now_ms() time to wake by; -1: none */
+	/* select(2): */
 	fd_set		 want[2];	/* this round: [0] readable, [1] writable */
 	fd_set		 got[2];	/* what the last wait found */
 	int		 maxfd;		/* the highest watched, or -1 */
-	long long	 deadline;	/* now_ms() time to wake by; -1: none */
+	/* poll(2) and epoll(7), per descriptor number: */
+	unsigned char	*wants;		/* this round's interest (bits) */
+	unsigned char	*has;		/* epoll: what the kernel holds */
+	unsigned char	*found;		/* what the last wait found */
+	int		 cap;		/* the arrays' size */
+	int		*now;		/* the descriptors watched this round */
+	int		 nnow;
+	int		*before;	/* epoll: ... and in the last round */
+	int		 nbefore;
+	int		*hits;		/* the descriptors found ready */
+	int		 nhits;
+	void		*events;	/* poll's or epoll's array */
+	int		 nevents;	/* its size */
+	int		 epfd;		/* epoll's descriptor, or -1 */
+	bool		 broken;	/* a watch could not be recorded */
 };
 
 /* Milliseconds on a monotonic clock. */
 long long now_ms(void);
+
+/*
+ * The kinds of loop, by what they watch: a few descriptors (select); many
+ * that live long, most of them idle (epoll; poll without it); many that
+ * each live a round or two, such as scan probes, where registering each
+ * with epoll would cost two calls a descriptor (poll).
+ */
+enum loop_kind { LOOP_FEW, LOOP_MANY, LOOP_BRIEF };
+
+/* Make l a loop of that kind: 0, or -1 with errno. loop_close frees it. */
+int	loop_open(struct loop *, enum loop_kind);
+void	loop_close(struct loop *);
 
 /* A new round: nothing watched, no deadline, nothing ready. */
 void	loop_begin(struct loop *);
 
 /*
  * Wait for fd (-1: nothing) to be readable, or writable (writing), this
- * round. Returns fd. The caller has checked it with loop_fits.
+ * round. Returns fd. A select loop takes only descriptors that fit
+ * (loop_fits).
  */
 int	loop_watch(struct loop *, int fd, bool writing);
 
@@ -55,13 +90,19 @@ int	loop_wait(struct loop *);
  */
 bool	loop_ready(const struct loop *, int fd, bool writing);
 
-/* Can this backend watch fd (select: below FD_SETSIZE)? */
+/*
+ * fd, watched before, is about to be closed: the loop lets go of it and
+ * of what the last wait found for it. NULL loop or fd -1: nothing to do.
+ */
+void	loop_forget(struct loop *, int fd);
+
+/* Can a select loop watch fd (below FD_SETSIZE)? */
 bool	loop_fits(int fd);
 
 /*
  * Wait until fd is readable (or writable) or the deadline (now_ms; -1:
  * none) passes, retrying EINTR: 0, or -1 with errno (ETIMEDOUT when the
- * time ran out, EMFILE when the backend cannot watch fd).
+ * time ran out). Any descriptor (poll(2)).
  */
 int	wait_fd(int fd, bool writable, long long deadline);
 

@@ -41,6 +41,18 @@ int	set_nonblock(int fd, bool on);
 /* Make fd close-on-exec. */
 int	set_cloexec(int fd);
 
+/* A new socket, close-on-exec and non-blocking: socket(2)'s arguments. */
+int	new_socket(int family, int socktype, int protocol);
+
+/*
+ * Raise the soft descriptor limit to the hard one (sock(1), "Many
+ * connections"); returns the limit now in force.
+ */
+int	raise_fd_limit(void);
+
+/* Close every descriptor from 3 up but keep. */
+void	close_others(int keep);
+
 /* Write all of buf to fd, retrying EINTR and waiting out EAGAIN. */
 ssize_t	write_all(int fd, const void *buf, size_t len);
 
@@ -189,6 +201,7 @@ struct happy {
 	const struct addrinfo *error_ai;
 	const struct addrinfo *timeout_ai; /* the last attempt that timed out */
 	const struct addrinfo *winner;	/* the address that connected */
+	struct loop	*loop;		/* the loop that watches the attempts */
 };
 
 /* Begin (nothing is started yet). Returns 0, or -1 with errno ENOMEM. */
@@ -205,7 +218,7 @@ int	happy_start(struct happy *, const struct addrinfo *list,
 int	happy_step(struct happy *, const struct loop *);
 
 /* Before the wait: tell l the sockets trying, and when the next is due. */
-void	happy_prepare(const struct happy *, struct loop *);
+void	happy_prepare(struct happy *, struct loop *);
 
 /*
  * Why no attempt connected, as connect_happy's errno (expired: the

@@ -22,7 +22,6 @@
 #include "way.h"
 #include "hook.h"
 
-#define STREAM_BUFSIZE	(128 * 1024)
 #define DGRAM_BUFSIZE	65536
 #define STDIN_DGRAM_MAX	16384	/* one stdin read becomes one datagram */
 #define SENDFILE_CHUNK	(4 * 1024 * 1024) /* one sendfile(2) at most */
@@ -165,7 +164,7 @@ static int
 fill(struct relay_session *s, struct dir *d)
 {
 	size_t room = dir_room(s, d);
-	char *p = d->buf + d->off + d->len;
+	char *p;
 	ssize_t n;
 
 	if (way_pipe_next(&d->way, d->len)) {
@@ -174,6 +173,12 @@ fill(struct relay_session *s, struct dir *d)
 		(void)took(s, d, NULL, (size_t)n);
 		return 0;
 	}
+	/* Taken as bytes come, given back drained (sock(1), "Many connections"). */
+	if (d->buf == NULL && (d->buf = way_buffer(&s->io->pool)) == NULL) {
+		warn("relay buffer");
+		return EXIT_LOCAL;
+	}
+	p = d->buf + d->off + d->len;
 	if (way_unpiping(&d->way)) {
 		/* Internal, and known to hold this much: cannot fail. */
 		if ((n = way_unpipe(&d->way, p, room)) <= 0) {
@@ -204,9 +209,9 @@ gave(struct relay_session *s, struct dir *d, size_t n)
 static int
 drain(struct relay_session *s, struct dir *d)
 {
-	char *p = d->buf + d->off;
 	size_t want;
 	ssize_t n;
+	char *p;
 
 	if (way_piping(&d->way)) {
 		if (d->way.inpipe == 0)
@@ -214,10 +219,12 @@ drain(struct relay_session *s, struct dir *d)
 		if ((n = way_splice_out(&d->way, d->sink)) == -1)
 			return again() ? 0 : write_error(s, d);
 		gave(s, d, (size_t)n);
+		way_idle(&d->way);
 		return 0;
 	}
 	if (d->len == 0 || (want = dir_ready(d)) == 0)
 		return 0;
+	p = d->buf + d->off;
 	if ((n = d->sink->ops->write(d->sink, p, want)) == -1)
 		return again() ? 0 : write_error(s, d);
 	if (d->whole)
@@ -226,6 +233,10 @@ drain(struct relay_session *s, struct dir *d)
 	d->off = d->len == 0 ? 0 : d->off + (size_t)n;
 	gave(s, d, (size_t)n);
 	hook_gave(&d->hook, p, (size_t)n, (size_t)n == want, s->last_activity);
+	if (d->len == 0) {
+		way_buffer_back(&s->io->pool, d->buf);
+		d->buf = NULL;
+	}
 	return 0;
 }
 
@@ -253,6 +264,7 @@ flush_down(struct relay_session *s, int reads)
 	struct loop l;
 	int rv;
 
+	(void)loop_open(&l, LOOP_FEW);
 	for (;;) {
 		if (dir_waiting(d) == 0) {
 			if (reads-- <= 0 || d->eof || dir_room(s, d) == 0)
@@ -509,6 +521,7 @@ relay_loop(struct relay_session *s)
 	struct loop l;
 	int rv;
 
+	(void)loop_open(&l, LOOP_FEW);
 	for (;;) {
 		loop_begin(&l);
 		if ((rv = relay_prepare(s, &l)) != -1)
@@ -540,9 +553,10 @@ dir_init(struct relay_session *s, struct dir *d, struct end *src,
 	d->sink = sink;
 	d->inbound = inbound;
 	d->whole = s->dgram && !inbound;
-	d->cap = !s->dgram ? STREAM_BUFSIZE : inbound ? DGRAM_BUFSIZE :
+	d->cap = !s->dgram ? WAY_BUFSIZE : inbound ? DGRAM_BUFSIZE :
 	    STDIN_DGRAM_MAX;
-	way_choose(&d->way, src, sink, s->dgram || hook_sees(&d->hook));
+	way_choose(&d->way, src, sink, s->dgram || hook_sees(&d->hook),
+	    &s->io->pool);
 }
 
 struct relay_session *
@@ -552,9 +566,6 @@ relay_open(const struct relay_rules *r, struct end *local_in,
 {
 	struct relay_session *s;
 
-	if (!fits_loop(local_in) || !fits_loop(local_out) ||
-	    !fits_loop(remote))
-		return NULL;
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
 		warn("relay session");
 		return NULL;
@@ -571,12 +582,6 @@ relay_open(const struct relay_rules *r, struct end *local_in,
 	    &s->fin_sent);
 	dir_init(s, &s->up, local_in, remote, false);
 	dir_init(s, &s->down, remote, local_out, true);
-	if ((s->up.buf = malloc(STREAM_BUFSIZE)) == NULL ||
-	    (s->down.buf = malloc(STREAM_BUFSIZE)) == NULL) {
-		warn("relay buffer");
-		relay_close(s);
-		return NULL;
-	}
 	if (r->recv_only)
 		s->up.eof = true;	/* -d: stdin is never read */
 	if (!s->dgram) {
@@ -593,8 +598,8 @@ relay_close(struct relay_session *s)
 		return;
 	way_end(&s->up.way);
 	way_end(&s->down.way);
-	free(s->up.buf);
-	free(s->down.buf);
+	way_buffer_back(&s->io->pool, s->up.buf);
+	way_buffer_back(&s->io->pool, s->down.buf);
 	free(s);
 }
 
@@ -606,9 +611,10 @@ relay_ends(const struct relay_rules *r, struct end *local_in,
 	struct relay_session *s;
 	int status, rv;
 
+	if (!fits_loop(local_in) || !fits_loop(local_out) || !fits_loop(remote))
+		return EXIT_NET;
 	if ((s = relay_open(r, local_in, local_out, remote, c, io)) == NULL)
-		return !loop_fits(local_in->rfd) || !loop_fits(local_out->wfd) ||
-		    !loop_fits(remote->rfd) ? EXIT_NET : EXIT_LOCAL;
+		return EXIT_LOCAL;
 	status = relay_loop(s);
 	/*
 	 * A FIN held back for an empty stdin goes at the end, as close(2)
@@ -626,5 +632,6 @@ relay_ends(const struct relay_rules *r, struct end *local_in,
 	    status == EXIT_OK)
 		status = EXIT_LOCAL;
 	relay_close(s);
+	way_pool_free(&io->pool);
 	return status;
 }

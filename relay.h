@@ -15,6 +15,7 @@
 #include <stdio.h>
 
 #include "sock.h"
+#include "way.h"
 
 struct acl;
 struct conn;
@@ -60,6 +61,7 @@ struct relay_io {
 	int		 dump_dir;	/* ... and its direction */
 	bool		 dump_failed;	/* a write to the dump failed (said) */
 	struct tls_ctx	*tls;		/* --tls: made once at start, or NULL */
+	struct way_pool	 pool;		/* the sessions' pipes and buffers */
 };
 
 /*

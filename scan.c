@@ -14,7 +14,6 @@
  * probe. Like nc.openbsd, sock reports silence as "succeeded".
  */
 #include <sys/types.h>
-#include <sys/resource.h>
 #include <sys/select.h>
 #include <sys/socket.h>
 
@@ -40,7 +39,7 @@
 
 #define MAX_PORT	65535
 #define PROBE_MS	2000	/* probe timeout without -w: 2 s */
-#define WINDOW_MAX	512	/* probes in flight at once, at most */
+#define WINDOW_MAX	1000	/* probes in flight at once, at most */
 #define FD_SPARE	16	/* descriptors kept for everything else */
 #define BACKOFF_MIN_MS	50	/* --wait: first pause between rounds */
 #define BACKOFF_MAX_MS	500	/* --wait: longest pause between rounds */
@@ -304,6 +303,7 @@ struct scanner {
 	size_t		 reported;	/* ports reported, in port order */
 	bool		 stream;	/* report during the round */
 	size_t		 nopen;		/* open ports in this round */
+	struct loop	 loop;		/* where the probes wait */
 };
 
 static const char *
@@ -448,23 +448,13 @@ start_probe(struct scanner *sc, size_t task, long long now)
 	const char *what;
 	int fd, e, on = 1;
 
-	if ((fd = socket(ai->ai_family, ai->ai_socktype,
+	if ((fd = new_socket(ai->ai_family, ai->ai_socktype,
 	    socket_protocol(ai, &sc->o->sockopts))) == -1) {
 		if (out_of_resources(errno))
 			return -2;
 		/* E.g. IPv6 switched off: this address fails, not the scan. */
 		record(sc, task, PROBE_FAILED, errno);
 		return 1;
-	}
-	if (!loop_fits(fd)) {
-		close(fd);
-		errno = EMFILE;
-		return -2;
-	}
-	if (set_cloexec(fd) == -1 || set_nonblock(fd, true) == -1) {
-		warn("fcntl");
-		close(fd);
-		return -1;
 	}
 	/* -I, -O, -T, -M, --nodelay, ... apply to probes too. */
 	if (set_sockopts(fd, ai->ai_family, ai->ai_socktype,
@@ -564,6 +554,7 @@ finish_probe(struct scanner *sc, size_t i, bool ready, long long now)
 				how = PROBE_OPEN;
 		}
 	}
+	loop_forget(&sc->loop, pr->fd);
 	close(pr->fd);
 	record(sc, pr->task, how, err);
 	*pr = sc->probes[--sc->inflight];
@@ -580,13 +571,13 @@ finish_probe(struct scanner *sc, size_t i, bool ready, long long now)
 static int
 wait_probes(struct scanner *sc, bool more)
 {
-	struct loop l;
+	struct loop *l = &sc->loop;
 	long long now, until = -1;
 	size_t i;
 
-	loop_begin(&l);
+	loop_begin(l);
 	for (i = 0; i < sc->inflight; i++) {
-		loop_watch(&l, sc->probes[i].fd, !sc->o->udp);
+		loop_watch(l, sc->probes[i].fd, !sc->o->udp);
 		if (until < 0 || sc->probes[i].deadline < until)
 			until = sc->probes[i].deadline;
 	}
@@ -596,11 +587,11 @@ wait_probes(struct scanner *sc, bool more)
 	now = now_ms();
 	if (until < now)
 		until = now;
-	loop_until(&l, until);
-	if (loop_wait(&l) == -1) {
+	loop_until(l, until);
+	if (loop_wait(l) == -1) {
 		if (errno == EINTR)
 			return 0;
-		warn("select");
+		warn("poll");
 		return -1;
 	}
 	now = now_ms();
@@ -608,7 +599,7 @@ wait_probes(struct scanner *sc, bool more)
 	for (i = sc->inflight; i-- > 0;) {
 		int fd = sc->probes[i].fd;
 
-		if (loop_ready(&l, fd, !sc->o->udp) &&
+		if (loop_ready(l, fd, !sc->o->udp) &&
 		    finish_probe(sc, i, true, now))
 			continue;
 		if (now >= sc->probes[i].deadline)
@@ -701,21 +692,18 @@ run_round(struct scanner *sc)
 /*
  * How many probes may be in flight: one with -i (nc.openbsd's pacing) or
  * with -p (every probe would need the same source port), else WINDOW_MAX,
- * within select's FD_SETSIZE and the descriptor limit.
+ * within the descriptor limit (raised at start).
  */
 static size_t
 window_size(const struct opts *o)
 {
-	struct rlimit rl;
 	size_t w = WINDOW_MAX;
 
 	if (o->interval_ms >= 0 || o->source_port != NULL)
 		return 1;
-	if (w > FD_SETSIZE / 2)
-		w = FD_SETSIZE / 2;
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
-	    rl.rlim_cur < w + FD_SPARE)
-		w = rl.rlim_cur > FD_SPARE ? (size_t)rl.rlim_cur - FD_SPARE : 1;
+	if (o->fd_limit < (int)w + FD_SPARE)
+		w = o->fd_limit > FD_SPARE ? (size_t)(o->fd_limit - FD_SPARE) :
+		    1;
 	return w;
 }
 
@@ -791,6 +779,7 @@ free_scanner(struct scanner *sc)
 	for (i = 0; i < sc->inflight; i++)
 		close(sc->probes[i].fd);
 	sc->inflight = 0;
+	loop_close(&sc->loop);
 	if (sc->srcs != NULL)
 		for (i = 0; i < sc->naddrs; i++)
 			if (sc->srcs[i] != NULL)
@@ -931,6 +920,10 @@ scan(const struct opts *o)
 	/* With --wait only the last round is reported, so it waits. */
 	sc.stream = deadline < 0;
 	sc.window = window_size(o);
+	if (loop_open(&sc.loop, LOOP_BRIEF) == -1) {
+		warn("poll");
+		return EXIT_LOCAL;
+	}
 	if (o->nproxies > 0) {
 		if ((status = scan_proxied(&sc, deadline)) != -1)
 			goto out;

@@ -32,6 +32,7 @@
 #include "server.h"
 #include "sources.h"
 #include "relay.h"
+#include "way.h"
 
 #define CLIENT_QUEUE	(256 * 1024)	/* bytes waiting for one client */
 #define OUT_QUEUE	(256 * 1024)	/* bytes waiting for stdout */
@@ -43,6 +44,8 @@
 #define CHAT_OUT_MAX	(CHAT_LINE_MAX + CHAT_CHUNK + \
 			(CHAT_CHUNK + 2) * CHAT_PREFIX_MAX)
 #define OUT_SLACK	(16 * 1024)	/* stdout room kept for notices */
+#define QUEUE_MIN	4096		/* a queue's first allocation */
+#define ACCEPT_BURST	64		/* clients taken from a listener per round */
 
 /* --chat: a user's line, held until it is complete. */
 struct chatline {
@@ -51,12 +54,19 @@ struct chatline {
 };
 #define EMFILE_PAUSE_US	100000		/* out of descriptors: wait, retry */
 
-/* Bytes waiting for one sink, kept from buf[off] for len bytes. */
+/*
+ * Bytes waiting for one sink, kept from buf[off] for len bytes, at most
+ * cap. A client's buffer grows as bytes wait and goes when they are out,
+ * so an idle client holds none (sock(1), "Many connections"); stdout's
+ * is made once (fixed), so that what a client sent always has room.
+ */
 struct queue {
 	char		*buf;
+	size_t		 size;		/* allocated */
 	size_t		 cap;
 	size_t		 off;
 	size_t		 len;
+	bool		 fixed;
 };
 
 struct client {
@@ -80,8 +90,12 @@ struct server {
 	struct relay_io	*io;
 	int		*lfds;
 	int		 nl;
-	struct client	*clients[MAX_CONNS_LIMIT];
+	struct client	**clients;
 	int		 n;
+	int		 nleft;		/* of them, those that sent their FIN */
+	int		 room;		/* clients the table holds */
+	struct loop	 loop;
+	int		 spare;		/* a descriptor kept for EMFILE */
 	struct sources	 held;		/* clients per address */
 	struct end	 in;		/* stdin */
 	struct end	 stdout_end;
@@ -108,16 +122,36 @@ queue_room(const struct queue *q)
 	return q->cap - q->len;
 }
 
-/* Append n bytes; the caller made sure of the room. */
-static void
+/*
+ * Append n bytes; the caller made sure of the room. -1 (ENOMEM): the
+ * buffer could not grow, nothing was added.
+ */
+static int
 queue_push(struct queue *q, const char *p, size_t n)
 {
-	if (q->off + q->len + n > q->cap) {
+	size_t need = q->len + n, size = q->size > 0 ? q->size : QUEUE_MIN;
+	char *b;
+
+	if (need > q->size) {
+		while (size < need)
+			size *= 2;
+		if (size > q->cap)
+			size = q->cap;
+		if ((b = malloc(size)) == NULL)
+			return -1;
+		if (q->len > 0)
+			memcpy(b, q->buf + q->off, q->len);
+		free(q->buf);
+		q->buf = b;
+		q->size = size;
+		q->off = 0;
+	} else if (q->off + need > q->size) {
 		memmove(q->buf, q->buf + q->off, q->len);
 		q->off = 0;
 	}
 	memcpy(q->buf + q->off + q->len, p, n);
 	q->len += n;
+	return 0;
 }
 
 static void
@@ -127,6 +161,11 @@ queue_consume(struct queue *q, size_t n)
 	q->len -= n;
 	if (q->len == 0)
 		q->off = 0;
+	if (q->len == 0 && !q->fixed) {
+		free(q->buf);
+		q->buf = NULL;
+		q->size = 0;
+	}
 }
 
 static bool
@@ -202,7 +241,10 @@ broadcast(struct server *s, const struct client *skip, const char *p,
 			kill_client(c, "its queue is full (it does not read)");
 			continue;
 		}
-		queue_push(&c->out, p, n);
+		if (queue_push(&c->out, p, n) == -1) {
+			kill_client(c, strerror(ENOMEM));
+			continue;
+		}
 		if (from_stdin)
 			c->got_stdin = true;
 	}
@@ -228,52 +270,72 @@ announce(struct server *s, const struct client *skip, const char *fmt, ...)
 	if ((size_t)len >= sizeof(line))
 		len = sizeof(line) - 1;
 	if (!s->o->send_only && queue_room(&s->out) >= (size_t)len)
-		queue_push(&s->out, line, (size_t)len);
+		(void)queue_push(&s->out, line, (size_t)len);
 	broadcast(s, skip, line, (size_t)len, false);
 }
 
 /*
- * Remove the clients marked dead. A --chat leave notice may overflow (and
- * so mark) another client, hence the repeat.
+ * Remove the clients marked dead, lowest slot first, in one pass however
+ * many there are (the last client moves into a removed one's slot). A
+ * --chat leave notice may overflow (and so mark) a client already passed:
+ * with --chat the pass starts over after each removal.
  */
 static void
 sweep(struct server *s)
 {
 	struct client *c;
-	bool again = true;
 	int i;
 
-	while (again) {
-		again = false;
-		for (i = 0; i < s->n; i++) {
-			c = s->clients[i];
-			if (!c->dead)
-				continue;
-			if (s->o->verbose > 0 && c->why != NULL)
-				warnx("dropping %s: %s", c->conn.name, c->why);
-			else if (s->o->verbose > 0)
-				warnx("connection with %s closed", c->conn.name);
-			/* As close(2) sends a FIN; TLS needs its close_notify. */
-			if (!c->fin_sent && !c->handshaking)
-				(void)c->end.ops->shutdown(&c->end);
-			c->end.ops->free(&c->end);
-			close(c->conn.fd);
-			sources_give(&s->held, (struct sockaddr *)&c->conn.peer);
-			free(c->out.buf);
-			s->clients[i] = s->clients[--s->n];
-			if (s->o->chat) {
-				/* What it left unfinished ends its last line. */
-				if (c->line->len > 0)
-					chat_send(s, c, "\n", 1);
-				announce(s, NULL, "<announce> <user%u> is "
-				    "disconnected.\n", c->id);
-			}
-			free(c->line);
-			free(c);
-			again = true;
-			break;
+	for (i = 0; i < s->n;) {
+		c = s->clients[i];
+		if (!c->dead) {
+			i++;
+			continue;
 		}
+		if (s->o->verbose > 0 && c->why != NULL)
+			warnx("dropping %s: %s", c->conn.name, c->why);
+		else if (s->o->verbose > 0)
+			warnx("connection with %s closed", c->conn.name);
+		/* As close(2) sends a FIN; TLS needs its close_notify. */
+		if (!c->fin_sent && !c->handshaking)
+			(void)c->end.ops->shutdown(&c->end);
+		c->end.ops->free(&c->end);
+		loop_forget(&s->loop, c->conn.fd);
+		close(c->conn.fd);
+		sources_give(&s->held, (struct sockaddr *)&c->conn.peer);
+		free(c->out.buf);
+		s->clients[i] = s->clients[--s->n];
+		if (c->eof)
+			s->nleft--;
+		if (s->o->chat) {
+			/* What it left unfinished ends its last line. */
+			if (c->line->len > 0)
+				chat_send(s, c, "\n", 1);
+			announce(s, NULL, "<announce> <user%u> is "
+			    "disconnected.\n", c->id);
+			i = 0;
+		}
+		free(c->line);
+		free(c);
 	}
+}
+
+int
+conns_allowed(int fd_limit, bool pairs)
+{
+	int n = fd_limit - FD_RESERVE - 2 * way_pool_pipes(fd_limit);
+
+	if (pairs)
+		n /= 2;
+	return n > 1 ? n : 1;
+}
+
+void
+say_capacity(const struct opts *o)
+{
+	if (o->verbose > 0)
+		warnx("up to %d connections at once (descriptor limit %d)",
+		    o->max_conns, o->fd_limit);
 }
 
 bool
@@ -287,9 +349,48 @@ client_allowed(const struct opts *o, const struct sockaddr *sa,
 	return false;
 }
 
+/*
+ * Out of descriptors: the client waiting on lfd is taken with the spare
+ * descriptor given up for it and closed at once, so that the listener
+ * does not stay readable and spin the loop (sock(1), "Many
+ * connections"). Without a spare, a pause does the same, more slowly.
+ */
+static void
+refuse_for_descriptors(const struct opts *o, int lfd, int *spare)
+{
+	struct sockaddr_storage ss;
+	socklen_t sslen = sizeof(ss);
+	char from[128];
+	int fd;
+
+	if (spare == NULL || *spare == -1) {
+		warn("accept");
+		usleep(EMFILE_PAUSE_US);
+	} else {
+		close(*spare);
+		if ((fd = accept_conn(lfd, (struct sockaddr *)&ss, &sslen)) !=
+		    -1) {
+			format_addr((struct sockaddr *)&ss, sslen, from,
+			    sizeof(from));
+			if (o->verbose > 0)
+				warnx("refused %s: out of descriptors "
+				    "(descriptor limit %d)", from, o->fd_limit);
+			close(fd);
+		}
+	}
+	if (spare != NULL)
+		*spare = open_spare();
+}
+
+int
+open_spare(void)
+{
+	return open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
 int
 admit_client(const struct opts *o, int lfd, int nclients,
-    struct sources *held, struct conn *c)
+    struct sources *held, int *spare, struct conn *c)
 {
 	struct sockaddr_storage ss;
 	socklen_t sslen = sizeof(ss);
@@ -299,24 +400,17 @@ admit_client(const struct opts *o, int lfd, int nclients,
 	if ((fd = accept_conn(lfd, (struct sockaddr *)&ss, &sslen)) == -1) {
 		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
 		    errno == ENOMEM) {
-			/* The listener stays readable: do not spin. */
-			warn("accept");
-			usleep(EMFILE_PAUSE_US);
+			refuse_for_descriptors(o, lfd, spare);
 			return -1;
 		}
-		if (errno == ECONNABORTED || errno == EAGAIN ||
-		    errno == EWOULDBLOCK || errno == EINTR || errno == EPROTO)
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return -3;
+		if (errno == ECONNABORTED || errno == EINTR || errno == EPROTO)
 			return -1;
 		warn("accept");
 		return -2;
 	}
 	format_addr((struct sockaddr *)&ss, sslen, from, sizeof(from));
-	if (!loop_fits(fd)) {
-		warnx("refused %s: descriptor %d is too large for select",
-		    from, fd);
-		close(fd);
-		return -1;
-	}
 	if (!client_allowed(o, (struct sockaddr *)&ss, from)) {
 		close(fd);
 		return -1;
@@ -381,7 +475,10 @@ step_handshake(struct server *s, struct client *c)
 	read_client_burst(s, c);
 }
 
-/* Take a new client from lfd into the server. Returns 0 or an exit status. */
+/*
+ * Take a new client from lfd into the server. Returns 0, -1 if none was
+ * waiting, or an exit status.
+ */
 static int
 add_client(struct server *s, int lfd)
 {
@@ -390,17 +487,15 @@ add_client(struct server *s, int lfd)
 	int fd;
 
 	if ((fd = admit_client(s->o, lfd, clients_present(s), &s->held,
-	    &conn)) == -2)
+	    &s->spare, &conn)) == -2)
 		return EXIT_NET;
-	if (fd == -1)
-		return 0;
+	if (fd < 0)
+		return fd == -3 ? -1 : 0;
 	if ((c = calloc(1, sizeof(*c))) == NULL ||
-	    (c->out.buf = malloc(CLIENT_QUEUE)) == NULL ||
 	    (s->o->chat && (c->line = calloc(1, sizeof(*c->line))) == NULL)) {
 		warn("client %s", conn.name);
-		if (c != NULL)
-			free(c->out.buf);
 		free(c);
+		sources_give(&s->held, (struct sockaddr *)&conn.peer);
 		close(fd);
 		return 0;
 	}
@@ -410,8 +505,8 @@ add_client(struct server *s, int lfd)
 		if (tls_end_new(s->io->tls, &c->end, c->conn.fd, c->conn.name,
 		    NULL) == -1) {
 			warnx("TLS with %s: %s", c->conn.name, c->end.why);
+			sources_give(&s->held, (struct sockaddr *)&conn.peer);
 			close(fd);
-			free(c->out.buf);
 			free(c->line);
 			free(c);
 			return 0;
@@ -455,7 +550,7 @@ chat_send(struct server *s, struct client *c, const char *p, size_t n)
 		return;
 	/* client_readable kept this much room. */
 	if (c != NULL && !s->o->send_only && queue_room(&s->out) >= len)
-		queue_push(&s->out, buf, len);
+		(void)queue_push(&s->out, buf, len);
 	broadcast(s, c, buf, len, c == NULL);
 }
 
@@ -509,6 +604,7 @@ read_client(struct server *s, struct client *c)
 	c->last_activity = s->last_recv = now_ms();
 	if (n == 0) {
 		c->eof = true;
+		s->nleft++;
 		say_fin_received(&s->rules, c->conn.name);
 		return false;
 	}
@@ -518,7 +614,7 @@ read_client(struct server *s, struct client *c)
 	}
 	/* stdout's room was checked before reading: see client_readable. */
 	if (!s->o->send_only)
-		queue_push(&s->out, raw, (size_t)n);
+		(void)queue_push(&s->out, raw, (size_t)n);
 	if (s->o->broker)
 		broadcast(s, c, raw, (size_t)n, false);
 	return true;
@@ -655,14 +751,9 @@ finish_clients(struct server *s)
 static int
 clients_present(const struct server *s)
 {
-	int i, n = 0;
-
-	if (s->n >= MAX_CONNS_LIMIT)
+	if (s->n >= s->room)
 		return s->o->max_conns;
-	for (i = 0; i < s->n; i++)
-		if (!s->clients[i]->eof)
-			n++;
-	return n;
+	return s->n - s->nleft;
 }
 
 /*
@@ -707,6 +798,7 @@ flush_stdout(struct server *s)
 	struct loop l;
 	int rv;
 
+	(void)loop_open(&l, LOOP_FEW);
 	while (s->out.len > 0) {
 		loop_begin(&l);
 		end_watch(&s->stdout_end, false, &l);
@@ -718,11 +810,26 @@ flush_stdout(struct server *s)
 	return 0;
 }
 
+/*
+ * The clients waiting on a ready listener, a bounded number of them, so
+ * that a burst takes few rounds and still cannot hold up the others.
+ */
+static int
+accept_burst(struct server *s, int lfd)
+{
+	int k, rv;
+
+	for (k = 0; k < ACCEPT_BURST && loop_ready(&s->loop, lfd, false); k++)
+		if ((rv = add_client(s, lfd)) != 0)
+			return rv == -1 ? 0 : rv;
+	return 0;
+}
+
 static int
 serve_loop(struct server *s)
 {
 	const struct opts *o = s->o;
-	struct loop l;
+	struct loop *l = &s->loop;
 	long long now, t;
 	int i, rv;
 
@@ -737,9 +844,9 @@ serve_loop(struct server *s)
 		if (s->stdin_eof && s->stdin_bytes > 0 && s->n == 0)
 			return flush_stdout(s);
 
-		loop_begin(&l);
+		loop_begin(l);
 		now = now_ms();
-		loop_until(&l, expire_idle(s, now));
+		loop_until(l, expire_idle(s, now));
 		sweep(s);
 		/* -q counts from the end of stdin; -d has none to wait for. */
 		if ((s->stdin_eof || o->recv_only) && o->quit_ms >= 0) {
@@ -747,58 +854,57 @@ serve_loop(struct server *s)
 			    s->last_recv);
 			if (t <= now)
 				return flush_stdout(s);
-			loop_until(&l, t);
+			loop_until(l, t);
 		}
 
 		for (i = 0; i < s->nl; i++)
-			loop_watch(&l, s->lfds[i], false);
+			loop_watch(l, s->lfds[i], false);
 		if (stdin_readable(s))
-			end_watch(&s->in, true, &l);
+			end_watch(&s->in, true, l);
 		if (s->out.len > 0)
-			end_watch(&s->stdout_end, false, &l);
+			end_watch(&s->stdout_end, false, l);
 		for (i = 0; i < s->n; i++) {
 			struct client *c = s->clients[i];
 
 			/* Bytes a TLS client's session holds: no wait. */
 			if (client_readable(s, c) &&
 			    c->end.ops->pending(&c->end) > 0)
-				loop_until(&l, now);
+				loop_until(l, now);
 			else if (client_readable(s, c) || c->handshaking)
-				end_watch(&c->end, true, &l);
+				end_watch(&c->end, true, l);
 			if (c->out.len > 0 && !c->handshaking)
-				end_watch(&c->end, false, &l);
+				end_watch(&c->end, false, l);
 		}
-		if (loop_wait(&l) == -1) {
+		if (loop_wait(l) == -1) {
 			if (errno == EINTR)
 				continue;
 			warn("select");
 			return EXIT_LOCAL;
 		}
 
-		if (s->out.len > 0 && end_ready(&s->stdout_end, false, &l) &&
+		if (s->out.len > 0 && end_ready(&s->stdout_end, false, l) &&
 		    (rv = write_stdout(s)) != 0)
 			return rv;
-		if (stdin_readable(s) && end_ready(&s->in, true, &l) &&
+		if (stdin_readable(s) && end_ready(&s->in, true, l) &&
 		    (rv = read_stdin(s)) != 0)
 			return rv;
 		for (i = 0; i < s->n; i++) {
 			struct client *c = s->clients[i];
 
 			if (!c->dead && c->handshaking &&
-			    end_ready(&c->end, true, &l)) {
+			    end_ready(&c->end, true, l)) {
 				step_handshake(s, c);
 				continue;
 			}
 			if (!c->dead && c->out.len > 0 && !c->handshaking &&
-			    end_ready(&c->end, false, &l))
+			    end_ready(&c->end, false, l))
 				write_client(s, c);
 			if (!c->dead && client_readable(s, c) &&
-			    end_ready(&c->end, true, &l))
+			    end_ready(&c->end, true, l))
 				read_client_burst(s, c);
 		}
 		for (i = 0; i < s->nl; i++)
-			if (loop_ready(&l, s->lfds[i], false) &&
-			    (rv = add_client(s, s->lfds[i])) != 0)
+			if ((rv = accept_burst(s, s->lfds[i])) != 0)
 				return rv;
 	}
 }
@@ -837,10 +943,13 @@ struct program {
 };
 
 struct programs {
-	struct program	 v[MAX_CONNS_LIMIT];
+	struct program	*v;
 	int		 n;
+	int		 room;		/* records v holds */
 	int		 running;
 	struct sources	 held;		/* programs running per address */
+	struct loop	 loop;
+	int		 spare;		/* a descriptor kept for EMFILE */
 };
 
 /* Reap every child that has exited and start its connection's close. */
@@ -892,6 +1001,7 @@ linger(struct programs *p, const struct loop *l, long long now)
 		if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR) ||
 		    q->deadline <= now) {
 			q->end.ops->free(&q->end);
+			loop_forget(&p->loop, q->conn.fd);
 			if (q->conn.fd != -1)
 				close(q->conn.fd);
 			p->v[i] = p->v[--p->n];
@@ -954,21 +1064,62 @@ fork_relayed_program(const struct opts *o, int *lfds, int nl,
 	_exit(status);
 }
 
+/* Start a program for a client waiting on lfd. -1: none was waiting. */
+static int
+add_program(const struct opts *o, struct programs *progs, int *lfds, int nl,
+    int lfd, struct relay_io *io)
+{
+	struct conn c;
+	pid_t pid;
+	int fd;
+
+	if ((fd = admit_client(o, lfd, progs->running, &progs->held,
+	    &progs->spare, &c)) == -2)
+		return EXIT_NET;	/* sock exits: no free */
+	if (fd < 0)
+		return fd == -3 ? -1 : 0;
+	if (progs->n == progs->room ||
+	    (pid = program_relayed(o, io) ?
+	    fork_relayed_program(o, lfds, nl, &c, io) :
+	    spawn_program(o, fd)) == -1) {
+		sources_give(&progs->held, (struct sockaddr *)&c.peer);
+		close(fd);
+		return 0;
+	}
+	progs->v[progs->n].pid = pid;
+	if (program_relayed(o, io)) {
+		/* The child has the socket: nothing to linger on. */
+		close(fd);
+		c.fd = -1;
+	}
+	progs->v[progs->n].conn = c;
+	end_socket(&progs->v[progs->n].end, &progs->v[progs->n].conn);
+	progs->n++;
+	progs->running++;
+	return 0;
+}
+
 static int
 serve_programs(const struct opts *o, int *lfds, int nl, struct relay_io *io)
 {
 	struct programs *progs;
 	struct sigaction sa;
-	struct loop l;
-	struct conn c;
+	struct loop *l;
 	char drain[64];
-	int i, fd;
-	pid_t pid;
+	int i, k, rv;
 
-	if ((progs = calloc(1, sizeof(*progs))) == NULL) {
+	/* A record per descriptor: running and lingering programs hold one. */
+	if ((progs = calloc(1, sizeof(*progs))) == NULL ||
+	    (progs->room = conns_allowed(o->fd_limit, false)) < 0 ||
+	    (progs->v = calloc((size_t)progs->room, sizeof(*progs->v))) ==
+	    NULL || loop_open(&progs->loop, LOOP_MANY) == -1) {
 		warn("malloc");
-		return EXIT_LOCAL;
+		return EXIT_LOCAL;	/* sock exits: no free */
 	}
+	l = &progs->loop;
+	progs->spare = open_spare();
+	for (i = 0; i < nl; i++)
+		(void)set_nonblock(lfds[i], true);
 	if (pipe(chld_pipe) == -1) {
 		warn("pipe");
 		return EXIT_LOCAL;
@@ -983,56 +1134,36 @@ serve_programs(const struct opts *o, int *lfds, int nl, struct relay_io *io)
 	sa.sa_flags = SA_NOCLDSTOP;
 	sigaction(SIGCHLD, &sa, NULL);
 
+	say_capacity(o);
 	for (;;) {
-		loop_begin(&l);
-		loop_until(&l, linger(progs, NULL, now_ms()));
-		loop_watch(&l, chld_pipe[0], false);
+		loop_begin(l);
+		loop_until(l, linger(progs, NULL, now_ms()));
+		loop_watch(l, chld_pipe[0], false);
 		for (i = 0; i < nl; i++)
-			loop_watch(&l, lfds[i], false);
+			loop_watch(l, lfds[i], false);
 		for (i = 0; i < progs->n; i++)
 			if (progs->v[i].pid == 0)
-				end_watch(&progs->v[i].end, true, &l);
-		if (loop_wait(&l) == -1) {
+				end_watch(&progs->v[i].end, true, l);
+		if (loop_wait(l) == -1) {
 			if (errno == EINTR)
 				continue;
-			warn("select");
+			warn("poll");
 			return EXIT_LOCAL;
 		}
-		linger(progs, &l, now_ms());
-		if (loop_ready(&l, chld_pipe[0], false)) {
+		linger(progs, l, now_ms());
+		if (loop_ready(l, chld_pipe[0], false)) {
 			while (read(chld_pipe[0], drain, sizeof(drain)) > 0)
 				;
 			reap_children(o, progs);
 		}
-		for (i = 0; i < nl; i++) {
-			if (!loop_ready(&l, lfds[i], false))
-				continue;
-			if ((fd = admit_client(o, lfds[i], progs->running,
-			    &progs->held, &c)) == -2)
-				return EXIT_NET;	/* sock exits: no free */
-			if (fd == -1)
-				continue;
-			if (progs->n == MAX_CONNS_LIMIT ||
-			    (pid = program_relayed(o, io) ?
-			    fork_relayed_program(o, lfds, nl, &c, io) :
-			    spawn_program(o, fd)) == -1) {
-				sources_give(&progs->held,
-				    (struct sockaddr *)&c.peer);
-				close(fd);
-				continue;
-			}
-			progs->v[progs->n].pid = pid;
-			if (program_relayed(o, io)) {
-				/* The child has the socket: nothing to linger on. */
-				close(fd);
-				c.fd = -1;
-			}
-			progs->v[progs->n].conn = c;
-			end_socket(&progs->v[progs->n].end,
-			    &progs->v[progs->n].conn);
-			progs->n++;
-			progs->running++;
-		}
+		for (i = 0; i < nl; i++)
+			for (k = 0; k < ACCEPT_BURST &&
+			    loop_ready(l, lfds[i], false); k++)
+				if ((rv = add_program(o, progs, lfds, nl,
+				    lfds[i], io)) == -1)
+					break;
+				else if (rv != 0)
+					return rv;
 	}
 }
 
@@ -1046,11 +1177,22 @@ serve_clients(const struct opts *o, int *lfds, int nl, struct relay_io *io)
 		return serve_programs(o, lfds, nl, io);
 
 	if ((s = calloc(1, sizeof(*s))) == NULL ||
-	    (s->out.buf = malloc(OUT_QUEUE)) == NULL) {
+	    (s->out.buf = malloc(OUT_QUEUE)) == NULL ||
+	    (s->room = conns_allowed(o->fd_limit, false)) < 0 ||
+	    (s->clients = calloc((size_t)s->room, sizeof(*s->clients))) ==
+	    NULL || loop_open(&s->loop, LOOP_MANY) == -1) {
 		warn("malloc");
+		if (s != NULL) {
+			free(s->out.buf);
+			free(s->clients);
+		}
 		free(s);
 		return EXIT_LOCAL;
 	}
+	s->spare = open_spare();
+	for (i = 0; i < nl; i++)
+		(void)set_nonblock(lfds[i], true);
+	say_capacity(o);
 	s->o = o;
 	relay_rules_from_opts(o, &s->rules);
 	s->io = io;
@@ -1060,7 +1202,8 @@ serve_clients(const struct opts *o, int *lfds, int nl, struct relay_io *io)
 	end_stdout(&s->stdout_end);
 	s->last_recv = s->stdin_eof_at = now_ms();
 	s->status = EXIT_OK;
-	s->out.cap = OUT_QUEUE;
+	s->out.size = s->out.cap = OUT_QUEUE;
+	s->out.fixed = true;
 	status = serve_loop(s);
 	for (i = 0; i < s->n; i++)
 		kill_client(s->clients[i], NULL);
@@ -1068,6 +1211,10 @@ serve_clients(const struct opts *o, int *lfds, int nl, struct relay_io *io)
 	if (status == EXIT_OK)
 		status = s->status;
 	sources_free(&s->held);
+	loop_close(&s->loop);
+	if (s->spare != -1)
+		close(s->spare);
+	free(s->clients);
 	free(s->out.buf);
 	free(s);
 	return status;

@@ -27,11 +27,28 @@ struct tls_ctx;
  * there, and the caller gives it back with sources_give(held, &c->peer)
  * when it goes): a client refused is closed at once, with a -v message.
  * Returns the new socket with c filled in (c->peer: the client's
- * address), or -1 (refused, or a transient accept failure: try again) or
- * -2 (accept failed for good, said why).
+ * address), or -1 (refused, or a transient accept failure: try again),
+ * -2 (accept failed for good, said why) or -3 (none waiting: lfd is
+ * non-blocking). Out of descriptors, the client waiting is closed with
+ * the spare's help (spare: the caller's, or NULL to pause instead).
  */
 int	admit_client(const struct opts *, int lfd, int nclients,
-	    struct sources *held, struct conn *c);
+	    struct sources *held, int *spare, struct conn *c);
+
+/*
+ * A descriptor held back for EMFILE (admit_client's spare; -1: none):
+ * given up to take and close a client when the limit is reached.
+ */
+int	open_spare(void);
+
+/*
+ * How many clients (or, pairs, forwarded pairs of two sockets) the
+ * descriptor limit serves at once (sock(1), "Many connections").
+ */
+int	conns_allowed(int fd_limit, bool pairs);
+
+/* -v: the clients served at once, and the descriptor limit. */
+void	say_capacity(const struct opts *);
 
 /*
  * Serve every client of the listening sockets at once (-k, --broker,

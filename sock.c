@@ -347,7 +347,8 @@ usage(FILE *fp)
 "  -c 'command'     run command with /bin/sh -c on the connection\n"
 "  --broker         relay every client's data to all other clients (-k)\n"
 "  --chat           --broker with a <userN> prefix on each line\n"
-"  --max-conns n    refuse clients beyond n at once (default 100)\n"
+"  --max-conns n    refuse clients beyond n at once (default 100; forwarding:\n"
+"                   what the descriptor limit allows)\n"
 "  --max-conns-per-source n  refuse an address's clients beyond n at once\n"
 "  --allow list     admit only these addresses/CIDR blocks (comma-separated)\n"
 "  --deny list      refuse these addresses/CIDR blocks\n"
@@ -436,7 +437,11 @@ print_version(void)
 #else
 	printf("zero-copy: none (portable build: read(2) and write(2))\n");
 #endif
-	printf("waiting: select(2) (no epoll(7) yet)\n");
+#ifdef HAVE_LINUX_CALLS
+	printf("waiting: epoll(7) for many connections, select(2) for one\n");
+#else
+	printf("waiting: poll(2) for many connections, select(2) for one\n");
+#endif
 }
 
 static void
@@ -449,7 +454,7 @@ init_opts(struct opts *o)
 	o->wait_ms = -1;
 	o->interval_ms = -1;
 	o->fin = FIN_AFTER_DATA;
-	o->max_conns = DEFAULT_MAX_CONNS;
+	o->max_conns = 0;	/* set_conn_limit: the default */
 	o->sockopts.rcvbuf = o->sockopts.sndbuf = -1;
 	o->sockopts.tos = o->sockopts.ttl = o->sockopts.minttl = -1;
 }
@@ -744,11 +749,11 @@ parse_option(enum optid id, struct opts *o, struct seen *seen)
 		break;
 	case OPT_MAX_CONNS:
 		o->max_conns = int_option("--max-conns", optarg, 1,
-		    MAX_CONNS_LIMIT);
+		    MAX_CONNS_MAX);
 		break;
 	case OPT_MAX_PER_SOURCE:
 		o->max_per_source = int_option("--max-conns-per-source",
-		    optarg, 1, MAX_CONNS_LIMIT);
+		    optarg, 1, MAX_CONNS_MAX);
 		break;
 	case OPT_NODELAY:
 		o->sockopts.nodelay = true;
@@ -1845,6 +1850,7 @@ wait_listeners(const int *fds, int n)
 	struct loop l;
 	int i;
 
+	(void)loop_open(&l, LOOP_FEW);
 	for (;;) {
 		loop_begin(&l);
 		for (i = 0; i < n; i++)
@@ -1933,9 +1939,9 @@ serve_streams(const struct opts *o, int *fds, int n, struct relay_io *io)
 		if ((lfd = wait_listeners(fds, n)) == -1)
 			return EXIT_NET;
 		/* A client --allow/--deny refuses does not count. */
-		if ((fd = admit_client(o, lfd, 0, NULL, &c)) == -2)
+		if ((fd = admit_client(o, lfd, 0, NULL, NULL, &c)) == -2)
 			return EXIT_NET;
-	} while (fd == -1);
+	} while (fd == -1 || fd == -3);
 	close_all(fds, n);
 	return serve(o, &c, io);
 }
@@ -2054,6 +2060,28 @@ open_tls(const struct opts *o, struct relay_io *io)
 	}
 }
 
+/*
+ * --max-conns against the descriptor limit, raised first (sock(1), "Many
+ * connections"): a value the limit cannot serve is a usage error; without
+ * one, -k keeps its default and a forwarder takes all the limit allows.
+ */
+static void
+set_conn_limit(struct opts *o)
+{
+	bool pairs = o->forward != NULL || o->proxy_server;
+	int most;
+
+	o->fd_limit = raise_fd_limit();
+	most = conns_allowed(o->fd_limit, pairs);
+	if (o->max_conns > most)
+		usage_error("--max-conns %d: the descriptor limit of %d "
+		    "(ulimit -n) serves at most %d %s at once", o->max_conns,
+		    o->fd_limit, most, pairs ? "pairs" : "clients");
+	if (o->max_conns == 0)
+		o->max_conns = pairs || most < DEFAULT_MAX_CONNS ? most :
+		    DEFAULT_MAX_CONNS;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -2066,6 +2094,7 @@ main(int argc, char *argv[])
 	init_opts(&o);
 	parse_args(argc, argv, &o);
 	check_opts(&o);
+	set_conn_limit(&o);
 	check_mptcp(&o);
 	get_proxy_password(&o);
 	if (o.proxy_auth_user != NULL &&

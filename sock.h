@@ -31,7 +31,7 @@ struct tls_ctx;
  */
 #if defined(__linux__) && !defined(SOCK_PORTABLE)
 #define HAVE_LINUX_CALLS 1	/* splice, sendfile, pipe2, F_SETPIPE_SZ,
-				   accept4, TIOCOUTQ */
+				   accept4, TIOCOUTQ, epoll, close_range */
 #endif
 
 /* Exit statuses: sock(1), EXIT STATUS. */
@@ -171,7 +171,8 @@ struct opts {
 	const char	*exec_shell;	/* -c: given to /bin/sh -c */
 	bool		 broker;	/* --broker */
 	bool		 chat;		/* --chat */
-	int		 max_conns;	/* --max-conns */
+	int		 max_conns;	/* --max-conns, or what the limit allows */
+	int		 fd_limit;	/* descriptors, raised at start */
 	int		 max_per_source; /* --max-conns-per-source; 0: none */
 	struct acl	 allow;		/* --allow, --allowfile */
 	struct acl	 deny;		/* --deny, --denyfile */
@@ -202,9 +203,15 @@ struct opts {
 	struct tls_opts	 tls;		/* --tls, --tls-* */
 };
 
-/* Clients served at once: select's FD_SETSIZE, less room for the rest. */
+/*
+ * Clients served at once (sock(1), "Many connections"): -k's default, and
+ * the descriptors kept for the rest (stdio, listeners, the loop, a spare,
+ * a dialer); --max-conns and the descriptor limit go no higher than these.
+ */
 #define DEFAULT_MAX_CONNS 100
-#define MAX_CONNS_LIMIT	(FD_SETSIZE - 24)
+#define FD_RESERVE	24
+#define FD_LIMIT_MAX	1048576
+#define MAX_CONNS_MAX	FD_LIMIT_MAX
 
 struct conn;
 struct end;

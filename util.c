@@ -8,6 +8,7 @@
  * messages, no exits, no options.
  */
 #include <sys/types.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
@@ -27,6 +28,9 @@
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
+#ifdef HAVE_LINUX_CALLS
+#include <sys/syscall.h>
+#endif
 
 #include "sock.h"
 #include "loop.h"
@@ -140,6 +144,41 @@ set_cloexec(int fd)
 }
 
 int
+raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return FD_LIMIT_MAX;
+	if (rl.rlim_cur < rl.rlim_max) {
+		/* An unlimited hard limit (macOS) is not one setrlimit takes. */
+		rl.rlim_cur = rl.rlim_max > FD_LIMIT_MAX ? FD_LIMIT_MAX :
+		    rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+			(void)getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	return rl.rlim_cur > FD_LIMIT_MAX ? FD_LIMIT_MAX : (int)rl.rlim_cur;
+}
+
+void
+close_others(int keep)
+{
+	long top = sysconf(_SC_OPEN_MAX);
+	int fd;
+
+#if defined(HAVE_LINUX_CALLS) && defined(SYS_close_range)
+	/* One call instead of one per descriptor the limit allows. */
+	if ((keep <= 3 || syscall(SYS_close_range, 3, keep - 1, 0) == 0) &&
+	    syscall(SYS_close_range, keep < 3 ? 3 : keep + 1, ~0U, 0) == 0)
+		return;
+#endif
+	for (fd = 3; fd < (top > 0 && top < FD_LIMIT_MAX ? top : FD_LIMIT_MAX);
+	    fd++)
+		if (fd != keep)
+			(void)close(fd);
+}
+
+int
 resolve(const char *host, const char *port, int family, int socktype,
     bool numeric, bool passive, struct addrinfo **res)
 {
@@ -167,12 +206,18 @@ fail_close(int fd)
 	return -1;
 }
 
-/* A new socket like ai's, close-on-exec and non-blocking. */
-static int
+int
 new_socket(int family, int socktype, int protocol)
 {
 	int fd;
 
+#if defined(HAVE_LINUX_CALLS) && defined(SOCK_NONBLOCK) && \
+    defined(SOCK_CLOEXEC)
+	/* One call instead of four: a scan makes one per probe. */
+	if ((fd = socket(family, socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    protocol)) != -1 || errno != EINVAL)
+		return fd;
+#endif
 	if ((fd = socket(family, socktype, protocol)) == -1)
 		return -1;
 	if (set_cloexec(fd) == -1 || set_nonblock(fd, true) == -1)
@@ -455,6 +500,7 @@ attempt_failed(struct happy *h, const struct addrinfo *ai, int error)
 static void
 drop_attempt(struct happy *h, size_t i)
 {
+	loop_forget(h->loop, h->fd[i]);
 	close(h->fd[i]);
 	h->trying--;
 	memmove(&h->fd[i], &h->fd[i + 1], (h->trying - i) * sizeof(h->fd[0]));
@@ -490,11 +536,6 @@ start_attempt(struct happy *h)
 	fd = start_connect(ai, from, h->so, &done);
 	if (fd != -1 && done)
 		return fd;
-	if (fd != -1 && !loop_fits(fd)) {
-		fail_close(fd);
-		errno = EMFILE;
-		fd = -1;
-	}
 	if (fd == -1) {
 		attempt_failed(h, ai, errno);
 		tell(h->report, h->arg, ATTEMPT_FAILED, ai, errno,
@@ -546,8 +587,10 @@ happy_won(struct happy *h, size_t i)
 	h->fd[i] = -1;
 	h->winner = h->ai[i];
 	for (i = 0; i < h->trying; i++)
-		if (h->fd[i] != -1)
+		if (h->fd[i] != -1) {
+			loop_forget(h->loop, h->fd[i]);
 			close(h->fd[i]);
+		}
 	h->trying = 0;
 	return fd;
 }
@@ -595,10 +638,11 @@ happy_step(struct happy *h, const struct loop *l)
 }
 
 void
-happy_prepare(const struct happy *h, struct loop *l)
+happy_prepare(struct happy *h, struct loop *l)
 {
 	size_t i;
 
+	h->loop = l;
 	for (i = 0; i < h->trying; i++)
 		loop_watch(l, h->fd[i], true);
 	if (h->next < h->n)
@@ -632,8 +676,10 @@ happy_free(struct happy *h)
 {
 	size_t i;
 
-	for (i = 0; i < h->trying; i++)
+	for (i = 0; i < h->trying; i++) {
+		loop_forget(h->loop, h->fd[i]);
 		close(h->fd[i]);
+	}
 	h->trying = 0;
 	free(h->order);
 	free(h->ai);
@@ -654,8 +700,12 @@ connect_happy(const struct addrinfo *list, const struct addrinfo *src,
 	int fd, e;
 
 	*which = list;
-	if (happy_start(&h, list, src, so, report, arg) == -1)
+	if (loop_open(&l, LOOP_BRIEF) == -1)
 		return -1;
+	if (happy_start(&h, list, src, so, report, arg) == -1) {
+		loop_close(&l);
+		return -1;
+	}
 	deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
 	for (;;) {
 		if (deadline >= 0 && now_ms() >= deadline) {
@@ -673,6 +723,7 @@ connect_happy(const struct addrinfo *list, const struct addrinfo *src,
 				e = errno;
 				*which = h.trying > 0 ? h.ai[0] : list;
 				happy_free(&h);
+				loop_close(&l);
 				errno = e;
 				return -1;
 			}
@@ -681,13 +732,13 @@ connect_happy(const struct addrinfo *list, const struct addrinfo *src,
 		}
 		waited = true;
 	}
-	if (fd >= 0) {
+	e = fd >= 0 ? 0 : happy_error(&h, expired, which);
+	if (fd >= 0)
 		*which = h.winner;
-		happy_free(&h);
-		return fd;
-	}
-	e = happy_error(&h, expired, which);
 	happy_free(&h);
+	loop_close(&l);
+	if (fd >= 0)
+		return fd;
 	errno = e;
 	return -1;
 }
@@ -850,7 +901,7 @@ write_all(int fd, const void *buf, size_t len)
 				continue;
 			/* A non-blocking descriptor: wait until it drains. */
 			if ((errno == EAGAIN || errno == EWOULDBLOCK) &&
-			    loop_fits(fd) && wait_fd(fd, true, -1) == 0)
+			    wait_fd(fd, true, -1) == 0)
 				continue;
 			return -1;
 		}
@@ -1113,7 +1164,7 @@ linger_close(int fd, long long ms)
 	ssize_t n;
 
 	(void)shutdown(fd, SHUT_WR);
-	while (loop_fits(fd) && wait_fd(fd, false, deadline) == 0) {
+	while (wait_fd(fd, false, deadline) == 0) {
 		n = read(fd, scrap, sizeof(scrap));
 		if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR))
 			break;

@@ -27,6 +27,7 @@
 
 #define PIPE_BUFSIZE	(1024 * 1024)	/* asked of F_SETPIPE_SZ */
 #define SPLICE_MIN	(32 * 1024)	/* a read this large means bulk */
+#define POOL_PIPES_MAX	32		/* pipes one loop's sessions share */
 
 #ifdef HAVE_SPLICE
 /*
@@ -92,10 +93,11 @@ choose(const struct end *src, const struct end *sink, bool must_copy)
 
 void
 way_choose(struct way *w, const struct end *src, const struct end *sink,
-    bool must_copy)
+    bool must_copy, struct way_pool *pool)
 {
 	memset(w, 0, sizeof(*w));
 	w->pipe[0] = w->pipe[1] = -1;
+	w->pool = pool;
 	w->kind = choose(src, sink, must_copy);
 }
 
@@ -124,27 +126,76 @@ way_saw(struct way *w, size_t n)
 		w->bulk = true;
 }
 
+int
+way_pool_pipes(int fd_limit)
+{
+	int n = fd_limit / 64;
+
+	return n < 1 ? 1 : n > POOL_PIPES_MAX ? POOL_PIPES_MAX : n;
+}
+
+char *
+way_buffer(struct way_pool *p)
+{
+	return p->nbufs > 0 ? p->bufs[--p->nbufs] : malloc(WAY_BUFSIZE);
+}
+
+void
+way_buffer_back(struct way_pool *p, char *buf)
+{
+	if (buf != NULL && p->nbufs < WAY_SPARES)
+		p->bufs[p->nbufs++] = buf;
+	else
+		free(buf);
+}
+
+void
+way_pool_free(struct way_pool *p)
+{
+	while (p->nspare > 0) {
+		p->nspare--;
+		close(p->spare[p->nspare].fd[0]);
+		close(p->spare[p->nspare].fd[1]);
+		p->pipes--;
+	}
+	while (p->nbufs > 0)
+		free(p->bufs[--p->nbufs]);
+}
+
 /*
- * Give w its pipe, as large as the system lets us: fewer, larger moves
- * (measured, see README). Without one, w copies.
+ * Give w a pipe: a spare, or a new one as large as the system lets us
+ * (fewer, larger moves; measured, see README) while the pool is under
+ * its bound. False: none, and this read copies.
  */
-static void
-start_splice(struct way *w)
+static bool
+take_pipe(struct way *w)
 {
 #ifdef HAVE_SPLICE
+	struct way_pool *p = w->pool;
 	int size;
 
+	if (p->nspare > 0) {
+		p->nspare--;
+		w->pipe[0] = p->spare[p->nspare].fd[0];
+		w->pipe[1] = p->spare[p->nspare].fd[1];
+		w->pipecap = p->spare[p->nspare].cap;
+		return true;
+	}
+	if (p->max > 0 && p->pipes >= p->max)
+		return false;
 	if (pipe2(w->pipe, O_CLOEXEC) == -1) {
 		w->pipe[0] = w->pipe[1] = -1;
-		w->kind = WAY_COPY;
-		return;
+		return false;
 	}
+	p->pipes++;
 	fcntl(w->pipe[1], F_SETPIPE_SZ, PIPE_BUFSIZE);
 	if ((size = fcntl(w->pipe[1], F_GETPIPE_SZ)) <= 0)
 		size = 65536;
 	w->pipecap = (size_t)size;
+	return true;
 #else
 	w->kind = WAY_COPY;
+	return false;
 #endif
 }
 
@@ -153,9 +204,14 @@ way_pipe_next(struct way *w, size_t buffered)
 {
 	if (w->kind != WAY_SPLICE || !w->bulk || buffered != 0)
 		return false;
-	if (w->pipe[0] == -1)
-		start_splice(w);
-	return way_piping(w);
+	return w->pipe[0] != -1 || take_pipe(w);
+}
+
+void
+way_idle(struct way *w)
+{
+	if (w->pipe[0] != -1 && w->inpipe == 0)
+		way_end(w);
 }
 
 /* The way failed on a descriptor that refuses it: copy from now on. */
@@ -285,9 +341,21 @@ way_widen(int fd)
 void
 way_end(struct way *w)
 {
+	struct way_pool *p = w->pool;
+
 	if (w->pipe[0] == -1)
 		return;
-	close(w->pipe[0]);
-	close(w->pipe[1]);
+	if (w->inpipe == 0 && p->nspare < WAY_SPARES) {
+		p->spare[p->nspare].fd[0] = w->pipe[0];
+		p->spare[p->nspare].fd[1] = w->pipe[1];
+		p->spare[p->nspare].cap = w->pipecap;
+		p->nspare++;
+	} else {
+		close(w->pipe[0]);
+		close(w->pipe[1]);
+		p->pipes--;
+	}
 	w->pipe[0] = w->pipe[1] = -1;
+	w->inpipe = 0;
+	w->pipe_full = false;
 }

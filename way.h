@@ -19,6 +19,39 @@
 
 struct end;
 
+#define WAY_BUFSIZE	(128 * 1024)	/* a direction's buffer */
+#define WAY_SPARES	8		/* pipes and buffers kept for reuse */
+
+/*
+ * The pipes and buffers that the directions of one loop's sessions share
+ * (sock(1), "Many connections"): a direction takes them when bytes flow
+ * and gives them back once it has drained, so an idle session holds
+ * neither. At most max pipes exist at once (0: no bound); when none is
+ * left to take, a direction copies that read through its buffer instead
+ * of waiting. A few of each are kept for the next taker.
+ */
+struct way_pool {
+	struct {
+		int	 fd[2];
+		size_t	 cap;
+	}		 spare[WAY_SPARES];
+	int		 nspare;
+	int		 pipes;		/* pipes open, spares included */
+	int		 max;
+	char		*bufs[WAY_SPARES];
+	int		 nbufs;
+};
+
+/* The pipes a pool may hold when the descriptor limit is fd_limit. */
+int	way_pool_pipes(int fd_limit);
+
+/* A buffer of WAY_BUFSIZE bytes (NULL: out of memory), and back. */
+char	*way_buffer(struct way_pool *);
+void	way_buffer_back(struct way_pool *, char *);
+
+/* Close the spare pipes and free the spare buffers. */
+void	way_pool_free(struct way_pool *);
+
 enum way_kind {
 	WAY_COPY,		/* read into the buffer, write from it */
 	WAY_SPLICE,		/* the same until the first large read, then
@@ -32,6 +65,7 @@ enum way_kind {
  */
 struct way {
 	enum way_kind	 kind;
+	struct way_pool	*pool;		/* where its pipe comes from */
 	int		 pipe[2];	/* -1 while not splicing */
 	size_t		 pipecap;
 	size_t		 inpipe;	/* bytes waiting in the pipe */
@@ -46,7 +80,7 @@ struct way {
  * SOCK_NOSPLICE is set.
  */
 void	way_choose(struct way *w, const struct end *src,
-	    const struct end *sink, bool must_copy);
+	    const struct end *sink, bool must_copy, struct way_pool *);
 
 /* Moving through the pipe now (rather than the buffer)? */
 bool	way_piping(const struct way *w);
@@ -65,9 +99,12 @@ void	way_saw(struct way *w, size_t n);
 
 /*
  * Should the next read go into the pipe? Yes on the splice way, once bulk,
- * with nothing in the buffer (buffered 0); the pipe is made then.
+ * with nothing in the buffer (buffered 0), if the pool has a pipe to give.
  */
 bool	way_pipe_next(struct way *w, size_t buffered);
+
+/* The pipe has drained: give it back to the pool. */
+void	way_idle(struct way *w);
 
 /* Splice up to room bytes from src into the pipe (0: the source ended). */
 ssize_t	way_splice_in(struct way *w, struct end *src, size_t room);
@@ -88,7 +125,7 @@ ssize_t	way_send_file(struct way *w, struct end *src, struct end *sink,
  */
 void	way_widen(int fd);
 
-/* Give the pipe back (nothing may wait in it). */
+/* Give the pipe back (closed if anything still waits in it). */
 void	way_end(struct way *w);
 
 #endif

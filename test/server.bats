@@ -679,14 +679,29 @@ refused_re() {
 	[ "$output" = next ]
 }
 
-@test "--max-conns 0, -1, 100000 and abc are usage errors" {
+@test "--max-conns 0, -1, 2000000 and abc are usage errors" {
 	local v
-	for v in 0 -1 100000 abc ''; do
+	for v in 0 -1 2000000 abc ''; do
 		run -2 --separate-stderr "$SOCK" -l -k --max-conns "$v" 0
 		[ -z "$output" ]
-		[[ ${stderr_lines[0]} == "sock: invalid --max-conns value \"$v\": must be a number from 1 to "* ]]
+		[[ ${stderr_lines[0]} == "sock: invalid --max-conns value \"$v\": must be a number from 1 to 1048576" ]]
 		[ "${stderr_lines[1]}" = "sock: see 'sock --help' for usage" ]
 	done
+}
+
+@test "--max-conns beyond what the descriptor limit serves is a usage error that says the limit" {
+	# 200 descriptors: 24 kept back and 3 pipes for splicing leave 170
+	# clients, or 85 forwarded pairs of two sockets each.
+	run -2 --separate-stderr sh -c 'ulimit -n 200 && exec "$@"' sh \
+	    "$SOCK" -l -k --max-conns 171 127.0.0.1 0
+	[ "${stderr_lines[0]}" = "sock: --max-conns 171: the descriptor limit of 200 (ulimit -n) serves at most 170 clients at once" ]
+	[ "${stderr_lines[1]}" = "sock: see 'sock --help' for usage" ]
+	run -2 --separate-stderr sh -c 'ulimit -n 200 && exec "$@"' sh \
+	    "$SOCK" -l -k --max-conns 86 127.0.0.1 0 --forward 127.0.0.1:9
+	[ "${stderr_lines[0]}" = "sock: --max-conns 86: the descriptor limit of 200 (ulimit -n) serves at most 85 pairs at once" ]
+	# What the limit serves is taken, and -v says so.
+	sock_listen /dev/null "$T/out" "$T/err" -k --max-conns 170 127.0.0.1 0
+	wait_for 5 grep -Eq '^sock: up to 170 connections at once \(descriptor limit [0-9]+\)$' "$T/err"
 }
 
 # ---------------------------------------------------------------- --allow, --deny
