@@ -168,6 +168,7 @@ end_socket(struct end *e, struct conn *c)
 {
 	end_init(e, &socket_ops, c->fd, c->fd, c->name, EXIT_NET);
 	e->impl = c;
+	e->socket = true;
 }
 
 void

@@ -64,6 +64,8 @@ struct end {
 	enum end_wait	 write_wait;	/* set by write/shutdown likewise */
 	bool		 raw;		/* rfd/wfd carry the bytes themselves:
 					   splice and sendfile may use them */
+	bool		 socket;	/* rfd/wfd are a socket (end_socket): no
+					   need to fstat them */
 	int		 fail_status;	/* EXIT_NET or EXIT_LOCAL */
 	const char	*name;		/* "stdin", "stdout" or the peer */
 	char		 why[256];	/* the last failure, when errno cannot say it */

@@ -1078,6 +1078,8 @@ serve_forward(const struct opts *o, int *lfds, int nl, struct conn *first,
 	else if (first != NULL && pair_add(&f, first) == -1)
 		status = f.status != EXIT_OK ? f.status : EXIT_LOCAL;
 	else {
+		/* A dialer closes its copies of the pairs' sockets at once. */
+		loop_share(&f.loop, false);
 		f.spare = open_spare();
 		for (i = 0; i < nl; i++)
 			(void)set_nonblock(lfds[i], true);

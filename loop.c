@@ -52,6 +52,7 @@ loop_open(struct loop *l, enum loop_kind kind)
 	l->epfd = -1;
 	l->maxfd = -1;
 	l->deadline = -1;
+	l->shared = true;
 	l->backend = BACKEND_SELECT;
 	if (kind == LOOP_FEW)
 		return 0;
@@ -320,12 +321,11 @@ epoll_sync(struct loop *l, bool *always)
 	int i, fd;
 
 	*always = false;
+	/* A file epoll refused stays one until it is closed (forgotten). */
 	for (i = 0; i < l->nbefore; i++) {
 		fd = l->before[i];
-		if (l->wants[fd] == 0 && l->has[fd] == HAS_ALWAYS)
-			l->has[fd] = 0;
-		else if (l->wants[fd] == 0 && l->has[fd] != 0 &&
-		    epoll_set(l, fd, 0) == -1)
+		if (l->wants[fd] == 0 && l->has[fd] != 0 &&
+		    l->has[fd] != HAS_ALWAYS && epoll_set(l, fd, 0) == -1)
 			return -1;
 	}
 	for (i = 0; i < l->nnow; i++) {
@@ -413,11 +413,18 @@ loop_forget(struct loop *l, int fd)
 		return;
 	l->found[fd] = 0;
 #ifdef HAVE_LINUX_CALLS
-	if (l->backend == BACKEND_EPOLL && l->has[fd] != 0 &&
+	/* Else close(2) takes it out of epoll's set by itself. */
+	if (l->backend == BACKEND_EPOLL && l->shared && l->has[fd] != 0 &&
 	    l->has[fd] != HAS_ALWAYS)
 		(void)epoll_set(l, fd, 0);
 #endif
 	l->has[fd] = 0;
+}
+
+void
+loop_share(struct loop *l, bool shared)
+{
+	l->shared = shared;
 }
 
 bool

@@ -47,6 +47,8 @@ struct loop {
 	void		*events;	/* poll's or epoll's array */
 	int		 nevents;	/* its size */
 	int		 epfd;		/* epoll's descriptor, or -1 */
+	bool		 shared;	/* epoll: a child may hold a copy of a
+					   descriptor (loop_share) */
 	bool		 broken;	/* a watch could not be recorded */
 };
 
@@ -95,6 +97,16 @@ bool	loop_ready(const struct loop *, int fd, bool writing);
  * of what the last wait found for it. NULL loop or fd -1: nothing to do.
  */
 void	loop_forget(struct loop *, int fd);
+
+/*
+ * Tell the loop whether children (programs) may hold copies of the
+ * descriptors it watches (the default: yes). A descriptor closed here
+ * stays registered with epoll while a copy lives on, and a busy one would
+ * then wake the loop for nothing, so loop_forget takes it out first; a
+ * loop whose descriptors nobody else holds saves those calls (a forwarded
+ * pair closes two sockets: sock(1), "Many connections").
+ */
+void	loop_share(struct loop *, bool shared);
 
 /* Can a select loop watch fd (below FD_SETSIZE)? */
 bool	loop_fits(int fd);

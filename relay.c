@@ -102,11 +102,11 @@ dir_room(const struct relay_session *s, const struct dir *d)
 	return hook_room(&d->hook, d->cap - d->off - d->len);
 }
 
-/* How much of what waits in d's buffer may go now (-i: a line). */
+/* How much of what waits in d's buffer (none: none) may go now (-i: a line). */
 static size_t
 dir_ready(const struct dir *d)
 {
-	return hook_ready(&d->hook, d->buf + d->off, d->len,
+	return d->len == 0 ? 0 : hook_ready(&d->hook, d->buf + d->off, d->len,
 	    d->eof || d->off + d->len == d->cap);
 }
 
@@ -577,17 +577,18 @@ relay_open(const struct relay_rules *r, struct end *local_in,
 	s->dgram = c != NULL && c->dgram;
 	s->last_activity = s->last_recv = now_ms();
 	s->stdin_done_at = -1;
-	meter_open(&s->meter, r->progress, local_in->rfd, s->last_activity);
+	meter_open(&s->meter, r->progress, local_in->socket ? -1 :
+	    local_in->rfd, s->last_activity);
 	hooks_open(&s->up.hook, &s->down.hook, r, io, &s->meter, c, remote,
 	    &s->fin_sent);
 	dir_init(s, &s->up, local_in, remote, false);
 	dir_init(s, &s->down, remote, local_out, true);
 	if (r->recv_only)
 		s->up.eof = true;	/* -d: stdin is never read */
-	if (!s->dgram) {
+	if (!s->dgram && !local_in->socket)
 		way_widen(local_in->rfd);
+	if (!s->dgram && !local_out->socket)
 		way_widen(local_out->wfd);
-	}
 	return s;
 }
 

@@ -44,8 +44,8 @@
 #define CHAT_OUT_MAX	(CHAT_LINE_MAX + CHAT_CHUNK + \
 			(CHAT_CHUNK + 2) * CHAT_PREFIX_MAX)
 #define OUT_SLACK	(16 * 1024)	/* stdout room kept for notices */
-#define QUEUE_MIN	4096		/* a queue's first allocation */
 #define ACCEPT_BURST	64		/* clients taken from a listener per round */
+#define QUEUE_SPARES	16		/* client queues kept for the next */
 
 /* --chat: a user's line, held until it is complete. */
 struct chatline {
@@ -56,17 +56,22 @@ struct chatline {
 
 /*
  * Bytes waiting for one sink, kept from buf[off] for len bytes, at most
- * cap. A client's buffer grows as bytes wait and goes when they are out,
- * so an idle client holds none (sock(1), "Many connections"); stdout's
- * is made once (fixed), so that what a client sent always has room.
+ * cap. A client's buffer comes from the server's spares (or malloc) with
+ * the first bytes and goes back when they are out, so an idle client
+ * holds none (sock(1), "Many connections"); stdout's (no spares) is made
+ * once, so that what a client sent always has room.
  */
+struct spares {
+	char		*bufs[QUEUE_SPARES];
+	int		 n;
+};
+
 struct queue {
 	char		*buf;
-	size_t		 size;		/* allocated */
 	size_t		 cap;
 	size_t		 off;
 	size_t		 len;
-	bool		 fixed;
+	struct spares	*spares;	/* where buf comes from; NULL: fixed */
 };
 
 struct client {
@@ -96,6 +101,7 @@ struct server {
 	int		 room;		/* clients the table holds */
 	struct loop	 loop;
 	int		 spare;		/* a descriptor kept for EMFILE */
+	struct spares	 spares;	/* client queues' buffers to reuse */
 	struct sources	 held;		/* clients per address */
 	struct end	 in;		/* stdin */
 	struct end	 stdout_end;
@@ -123,35 +129,35 @@ queue_room(const struct queue *q)
 }
 
 /*
- * Append n bytes; the caller made sure of the room. -1 (ENOMEM): the
- * buffer could not grow, nothing was added.
+ * Append n bytes; the caller made sure of the room. -1 (ENOMEM): there
+ * was no buffer and none could be had; nothing was added.
  */
 static int
 queue_push(struct queue *q, const char *p, size_t n)
 {
-	size_t need = q->len + n, size = q->size > 0 ? q->size : QUEUE_MIN;
-	char *b;
-
-	if (need > q->size) {
-		while (size < need)
-			size *= 2;
-		if (size > q->cap)
-			size = q->cap;
-		if ((b = malloc(size)) == NULL)
-			return -1;
-		if (q->len > 0)
-			memcpy(b, q->buf + q->off, q->len);
-		free(q->buf);
-		q->buf = b;
-		q->size = size;
-		q->off = 0;
-	} else if (q->off + need > q->size) {
+	/* Whole at once: pages never written cost nothing, copies would. */
+	if (q->buf == NULL && (q->buf = q->spares->n > 0 ?
+	    q->spares->bufs[--q->spares->n] : malloc(q->cap)) == NULL)
+		return -1;
+	if (q->off + q->len + n > q->cap) {
 		memmove(q->buf, q->buf + q->off, q->len);
 		q->off = 0;
 	}
 	memcpy(q->buf + q->off + q->len, p, n);
 	q->len += n;
 	return 0;
+}
+
+/* Give q's buffer back (it holds nothing more). */
+static void
+queue_drop(struct queue *q)
+{
+	if (q->buf != NULL && q->spares->n < QUEUE_SPARES)
+		q->spares->bufs[q->spares->n++] = q->buf;
+	else
+		free(q->buf);
+	q->buf = NULL;
+	q->off = q->len = 0;
 }
 
 static void
@@ -161,11 +167,8 @@ queue_consume(struct queue *q, size_t n)
 	q->len -= n;
 	if (q->len == 0)
 		q->off = 0;
-	if (q->len == 0 && !q->fixed) {
-		free(q->buf);
-		q->buf = NULL;
-		q->size = 0;
-	}
+	if (q->len == 0 && q->spares != NULL)
+		queue_drop(q);
 }
 
 static bool
@@ -303,7 +306,7 @@ sweep(struct server *s)
 		loop_forget(&s->loop, c->conn.fd);
 		close(c->conn.fd);
 		sources_give(&s->held, (struct sockaddr *)&c->conn.peer);
-		free(c->out.buf);
+		queue_drop(&c->out);
 		s->clients[i] = s->clients[--s->n];
 		if (c->eof)
 			s->nleft--;
@@ -515,6 +518,7 @@ add_client(struct server *s, int lfd)
 	} else
 		end_socket(&c->end, &c->conn);
 	c->out.cap = CLIENT_QUEUE;
+	c->out.spares = &s->spares;
 	c->id = ++s->next_id;
 	c->last_activity = now_ms();
 	if (s->o->chat) {
@@ -1190,6 +1194,7 @@ serve_clients(const struct opts *o, int *lfds, int nl, struct relay_io *io)
 		return EXIT_LOCAL;
 	}
 	s->spare = open_spare();
+	loop_share(&s->loop, false);	/* no children here */
 	for (i = 0; i < nl; i++)
 		(void)set_nonblock(lfds[i], true);
 	say_capacity(o);
@@ -1202,8 +1207,7 @@ serve_clients(const struct opts *o, int *lfds, int nl, struct relay_io *io)
 	end_stdout(&s->stdout_end);
 	s->last_recv = s->stdin_eof_at = now_ms();
 	s->status = EXIT_OK;
-	s->out.size = s->out.cap = OUT_QUEUE;
-	s->out.fixed = true;
+	s->out.cap = OUT_QUEUE;
 	status = serve_loop(s);
 	for (i = 0; i < s->n; i++)
 		kill_client(s->clients[i], NULL);
@@ -1211,6 +1215,8 @@ serve_clients(const struct opts *o, int *lfds, int nl, struct relay_io *io)
 	if (status == EXIT_OK)
 		status = s->status;
 	sources_free(&s->held);
+	while (s->spares.n > 0)
+		free(s->spares.bufs[--s->spares.n]);
 	loop_close(&s->loop);
 	if (s->spare != -1)
 		close(s->spare);

@@ -78,6 +78,11 @@ choose(const struct end *src, const struct end *sink, bool must_copy)
 
 	if (must_copy || !src->raw || !sink->raw || zero_copy_disabled())
 		return WAY_COPY;
+#ifdef HAVE_SPLICE
+	/* Two sockets (a forwarded pair): known without a call. */
+	if (src->socket && sink->socket)
+		return WAY_SPLICE;
+#endif
 	if (fstat(src->rfd, &st_src) == -1 || fstat(sink->wfd, &st_sink) == -1)
 		return WAY_COPY;
 #ifdef HAVE_SPLICE
