@@ -2096,7 +2096,7 @@ p9_version() {
 	rinetd) rinetd -v 2>&1 | head -n 1 ;;
 	socat) version_of socat ;;
 	ncat*) ncat --version 2>&1 | sed -n '1s/^Ncat: Version \([^ ]*\).*/ncat \1/p' ;;
-	dante) danted -v 2>&1 | sed -n '1s/^Dante v\([0-9.]*\).*/dante \1/p' ;;
+	dante) danted -v 2>&1 | sed -n '1s/^Dante v\([0-9.]*[0-9]\).*/dante \1/p' ;;
 	microsocks) dpkg-query -W -f 'microsocks ${Version}' microsocks 2>/dev/null || echo microsocks ;;
 	esac
 }
