@@ -1942,6 +1942,14 @@ print("   peer's own CPU per connection (10 ms ticks over the 1,000), which that
 print("   held: N opened at once through the peer to an echo server, then 1 KiB echoed on each;")
 print("   RSS: sum of VmHWM over the peer's processes; per conn: (that - RSS before) / held;")
 print("   PSS per conn: the same with PSS (pages shared by forked processes counted once).")
+if any(t.startswith("haproxy") for t in fwd):
+    print("   haproxy: nbthread 1, maxconn 20000 (no strict-limits: it wants 2 fds a connection and more,")
+    print("   it gets the 20,000 every peer has), no option splice; haproxy-splice-auto: option splice-auto")
+    print("   (which does not splice on loopback); haproxy-splice: option splice-request + splice-response.")
+if any(t in ("socat", "ncat", "ncat-http") for t in fwd + prx):
+    print("   socat: TCP-LISTEN:P,fork,reuseaddr,backlog=4096 (its default backlog of 5 drops SYNs);")
+    print("   ncat: -k -m 20000 -c 'ncat [--send-only|--recv-only] 127.0.0.1 T' (listen backlog 10);")
+    print("   ncat-http: -k -m 20000 --proxy-type http --allow 127.0.0.1.")
 if note:
     print("   " + note)
 for title, tools in (("9a. --forward: sock -> FORWARDER -> target", fwd),
