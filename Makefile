@@ -52,14 +52,14 @@ SAN_FLAGS     = -fsanitize=address,undefined -fno-omit-frame-pointer \
 		-fno-sanitize-recover=all
 
 SRCS	= sock.c connect.c end.c exec.c forward.c hook.c loop.c proxy.c \
-	  proxyd.c proxyhdr.c relay.c rules.c scan.c server.c sources.c tls.c \
-	  tlsload.c util.c way.c
+	  proxyd.c proxyhdr.c relay.c rules.c scan.c server.c sources.c term.c \
+	  tls.c tlsload.c util.c way.c
 HDRS	= sock.h connect.h end.h exec.h forward.h hook.h loop.h net.h parse.h \
-	  proxy.h proxyd.h proxyhdr.h relay.h scan.h server.h sources.h tls.h \
-	  tlsload.h way.h
+	  proxy.h proxyd.h proxyhdr.h relay.h scan.h server.h sources.h term.h \
+	  tls.h tlsload.h way.h
 OBJS	= sock.o connect.o end.o exec.o forward.o hook.o loop.o proxy.o \
-	  proxyd.o proxyhdr.o relay.o rules.o scan.o server.o sources.o tls.o \
-	  tlsload.o util.o way.o
+	  proxyd.o proxyhdr.o relay.o rules.o scan.o server.o sources.o term.o \
+	  tls.o tlsload.o util.o way.o
 
 all: sock
 
@@ -71,7 +71,7 @@ sock: $(OBJS)
 
 # Each object's headers, as its #include lines name them (cc -MM).
 sock.o: sock.h end.h loop.h net.h parse.h connect.h tls.h proxy.h exec.h \
-	server.h proxyhdr.h forward.h scan.h relay.h way.h
+	server.h proxyhdr.h forward.h scan.h relay.h way.h term.h
 connect.o: sock.h end.h net.h loop.h connect.h
 end.o: sock.h end.h loop.h
 exec.o: sock.h end.h net.h loop.h exec.h relay.h way.h
@@ -88,6 +88,7 @@ scan.o: sock.h loop.h net.h parse.h proxy.h scan.h
 server.o: sock.h end.h loop.h net.h tls.h exec.h server.h sources.h \
 	relay.h way.h
 sources.o: sources.h
+term.o: term.h
 tls.o: sock.h end.h net.h loop.h tls.h tlsload.h
 tlsload.o: sock.h tls.h tlsload.h
 util.o: sock.h loop.h net.h parse.h

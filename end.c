@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -124,6 +125,61 @@ stdout_shutdown(struct end *e)
 	return 0;
 }
 
+/*
+ * A pseudo-terminal's master (--pty). Once every descriptor of the
+ * terminal's side has closed (the program and whatever it started have
+ * gone), Linux answers EIO where a pipe would give the end: after the
+ * last bytes, which are read first.
+ */
+static ssize_t
+pty_read(struct end *e, void *buf, size_t len)
+{
+	ssize_t n;
+
+	e->read_wait = END_WAIT_READ;
+	if ((n = read(e->rfd, buf, len)) == -1 && errno == EIO)
+		return 0;
+	return n;
+}
+
+/* Bytes for a terminal nobody holds any more have nowhere to go. */
+static ssize_t
+pty_write(struct end *e, const void *buf, size_t len)
+{
+	ssize_t n;
+
+	e->write_wait = END_WAIT_WRITE;
+	if ((n = write(e->wfd, buf, len)) == -1 && errno == EIO)
+		return (ssize_t)len;
+	return n;
+}
+
+/*
+ * A terminal has no half-close: the peer's end is a hangup, SIGHUP to
+ * the program's session (and SIGCONT, so that a stopped job sees it), as
+ * the kernel sends when a terminal line drops. The master stays open so
+ * that the program's last words can still be read.
+ */
+static int
+pty_shutdown(struct end *e)
+{
+	const pid_t *session = e->impl;
+
+	if (session != NULL && *session > 0) {
+		(void)kill(-*session, SIGHUP);
+		(void)kill(-*session, SIGCONT);
+	}
+	return 0;
+}
+
+static const struct end_ops pty_ops = {
+	.read = pty_read,
+	.write = pty_write,
+	.shutdown = pty_shutdown,
+	.pending = no_pending,
+	.free = no_free
+};
+
 static const struct end_ops socket_ops = {
 	.read = socket_read,
 	.write = socket_write,
@@ -187,6 +243,13 @@ void
 end_pipe(struct end *e, int rfd, int wfd, const char *name)
 {
 	end_init(e, &stdin_ops, rfd, wfd, name, EXIT_LOCAL);
+}
+
+void
+end_pty(struct end *e, int master, const pid_t *session, const char *name)
+{
+	end_init(e, &pty_ops, master, master, name, EXIT_LOCAL);
+	e->impl = (void *)session;
 }
 
 /* The descriptor an operation waits on, and for what. */

@@ -86,6 +86,14 @@ void	end_stdout(struct end *e);
 void	end_pipe(struct end *e, int rfd, int wfd, const char *name);
 
 /*
+ * A pseudo-terminal's master, fd master, for both ways (--pty): its end
+ * (EIO once the program's side has closed) reads as the end of stream,
+ * and its shutdown hangs up on the session *session leads (SIGHUP).
+ */
+void	end_pty(struct end *e, int master, const pid_t *session,
+	    const char *name);
+
+/*
  * Watch, this round of l, the descriptor e's read (reading) or write waits
  * on, for what that wait asks. Returns that descriptor, or -1 if e has
  * none that way.

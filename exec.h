@@ -39,8 +39,9 @@ pid_t	spawn_program_on(const struct opts *, int fd, int described);
 /*
  * -e/-c over TLS or with -w: the program speaks on a socket pair of
  * sock's, relayed to the endpoint e of connection c (TLS, or the plain
- * socket, so that -w sees it go idle). Returns the program's status,
- * unless the connection failed.
+ * socket, so that -w sees it go idle); with --pty, on a new
+ * pseudo-terminal, in a session of its own, whose master is relayed the
+ * same way. Returns the program's status, unless the connection failed.
  */
 int	run_program_relayed(const struct opts *, struct conn *c, struct end *e,
 	    struct relay_io *io);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * hook.c: what watches or changes the relay's bytes on the way (hook.h):
- * -o, -C, -t, -i, --limit-rate, --send-only's discarding, -W, a datagram
+ * -o, -C, -t, -i, --raw's ~. escape, --limit-rate, --send-only's discarding, -W, a datagram
  * listener's --allow/--deny, --progress and the -v summary. Each is set up
  * once per direction when a session opens; the relay calls them at fixed
  * points and never asks which direction it is. Prints only -v lines, the
@@ -25,6 +25,7 @@
 #include "hook.h"
 
 #define CRLF_RAW_MAX	(64 * 1024)	/* -C: one read, before CRs are added */
+#define ESCAPE_RAW_MAX	4096	/* --raw: one read of what is typed */
 #define PROGRESS_TTY_MS	250	/* --progress redraws on a terminal */
 #define PROGRESS_LOG_MS	1000	/* --progress=always: a line a second */
 #define RATE_BURST_MS	50	/* --limit-rate: credit saved up at most */
@@ -206,6 +207,9 @@ hooks_open(struct hook *up, struct hook *down, const struct relay_rules *r,
 		down->dump = 1;
 	}
 	up->crlf = r->crlf;
+	/* Typed at a terminal only: a pipe's bytes go as they are. */
+	up->escape = r->escape && io->stdin_tty;
+	up->line_start = true;
 	up->interval_ms = r->interval_ms;
 	down->discard = r->send_only;
 	down->telnet = r->telnet;
@@ -221,7 +225,7 @@ bool
 hook_sees(const struct hook *h)
 {
 	return h->dump >= 0 || h->crlf || h->interval_ms >= 0 || h->discard ||
-	    h->telnet;
+	    h->telnet || h->escape;
 }
 
 /*
@@ -267,7 +271,8 @@ rate_allows(const struct hook *h)
 bool
 hook_may_read(const struct hook *h)
 {
-	return rate_allows(h) && !(h->quota > 0 && h->datagrams >= h->quota);
+	return rate_allows(h) && !(h->quota > 0 && h->datagrams >= h->quota) &&
+	    !h->quit;
 }
 
 size_t
@@ -305,9 +310,66 @@ read_crlf(struct hook *h, struct end *src, char *out, size_t room)
 	return p - out;
 }
 
+/*
+ * --raw: ssh's escape. At the start of a line (the session's start, or
+ * after a CR or LF) a ~ is held back until the next byte: . ends the
+ * session (with what came before it sent), ~ sends one ~, anything else
+ * goes after the ~. At most room - 1 bytes are read, since a ~ held back
+ * from the last read may come first.
+ */
+static ssize_t
+read_escape(struct hook *h, struct end *src, char *out, size_t room)
+{
+	char raw[ESCAPE_RAW_MAX];
+	size_t want = room > 0 ? room - 1 : 0;
+	char *p = out;
+	ssize_t n, i;
+
+	if (want > sizeof(raw))
+		want = sizeof(raw);
+	if (want == 0) {
+		errno = EAGAIN;
+		return -1;
+	}
+	if ((n = src->ops->read(src, raw, want)) == -1)
+		return -1;
+	if (n == 0 && h->tilde) {
+		h->tilde = false;
+		*out = '~';
+		return 1;	/* the end comes at the next read */
+	}
+	for (i = 0; i < n && !h->quit; i++) {
+		if (h->tilde) {
+			h->tilde = false;
+			if (raw[i] == '.') {
+				h->quit = true;
+				break;
+			}
+			*p++ = '~';
+			if (raw[i] == '~') {
+				h->line_start = false;
+				continue;
+			}
+		} else if (h->line_start && raw[i] == '~') {
+			h->tilde = true;
+			continue;
+		}
+		*p++ = raw[i];
+		h->line_start = raw[i] == '\r' || raw[i] == '\n';
+	}
+	/* Nothing to send is not the end of stdin: the relay asks again. */
+	if (p == out && n > 0) {
+		errno = EAGAIN;
+		return -1;
+	}
+	return p - out;
+}
+
 ssize_t
 hook_read(struct hook *h, struct end *src, char *p, size_t room)
 {
+	if (h->escape)
+		return read_escape(h, src, p, room);
 	if (h->crlf)
 		return read_crlf(h, src, p, room);
 	return src->ops->read(src, p, room);
@@ -457,6 +519,12 @@ hook_wakeup(const struct hook *h, bool waiting, bool eof)
 	need = rate_chunk(h) - h->credit;
 	w = h->credit_at + 1 + (long long)(need * 1000.0 / h->rate);
 	return t < 0 || w < t ? w : t;
+}
+
+bool
+hook_quit(const struct hook *h)
+{
+	return h->quit;
 }
 
 bool

@@ -2,8 +2,8 @@
 /*
  * hook.h: what watches or changes the relay's bytes on the way (hook.c),
  * set up once when a session opens, each direction carrying what applies
- * to it: going up (the local side to the connection) -C, -i and the dump
- * of what is sent; coming down the dump of what is received, -t,
+ * to it: going up (the local side to the connection) -C, -i, --raw's
+ * escape and the dump of what is sent; coming down the dump of what is received, -t,
  * --send-only's discarding, -W and a datagram listener's --allow/--deny;
  * both ways --limit-rate. The session as a whole has a meter: --progress
  * and the -v summary.
@@ -79,6 +79,10 @@ struct hook {
 	struct conn	*sender;	/* a datagram listener's --allow/--deny */
 	const struct acl *allow;
 	const struct acl *deny;
+	bool		 escape;	/* --raw: ~. and ~~ at a line's start */
+	bool		 line_start;	/* --raw: the next byte starts a line */
+	bool		 tilde;		/* --raw: a ~ there, held back */
+	bool		 quit;		/* --raw: ~. was typed */
 	int		 verbose;
 	double		 rate;		/* --limit-rate; 0: none */
 	double		 credit;	/* bytes it may read now */
@@ -106,7 +110,10 @@ bool	hook_may_read(const struct hook *);
 /* How much of room may be read now (--limit-rate). */
 size_t	hook_room(const struct hook *, size_t room);
 
-/* Read up to room bytes from src into p (-C: room / 2, LFs made CRLF). */
+/*
+ * Read up to room bytes from src into p (-C: room / 2, LFs made CRLF;
+ * --raw: a ~ at a line's start held back, ~~ made ~, ~. the end).
+ */
 ssize_t	hook_read(struct hook *, struct end *src, char *p, size_t room);
 
 /*
@@ -148,6 +155,9 @@ void	hook_gave(struct hook *, const char *p, size_t n, bool all,
  * pause over while bytes wait, or --limit-rate's credit for a read.
  */
 long long hook_wakeup(const struct hook *, bool waiting, bool eof);
+
+/* --raw: was ~. typed (then nothing more is read)? */
+bool	hook_quit(const struct hook *);
 
 /* -W: have the datagrams asked for come? */
 bool	hook_quota_met(const struct hook *);

@@ -363,6 +363,15 @@ finished(const struct relay_session *s)
 	/* -W: the datagrams asked for have come and are written out. */
 	if (hook_quota_met(&s->down.hook) && dir_waiting(&s->down) == 0)
 		return true;
+	/* ~. typed (--raw): once what came before it is sent. */
+	if (hook_quit(&s->up.hook) && dir_waiting(&s->up) == 0)
+		return true;
+	/*
+	 * --pty: a terminal nobody holds any more can take no input; its
+	 * program's last words are out, so the session is over.
+	 */
+	if (r->local_pty && dir_done(&s->up))
+		return true;
 	if (r->send_only)
 		return dir_done(&s->up) && (s->dgram || s->fin_sent) &&
 		    send_only_over(s->remote, s->dgram, s->last_recv >

@@ -42,6 +42,9 @@ struct relay_rules {
 	int		 recv_limit;	/* -W: datagrams to receive; 0: no limit */
 	bool		 crlf;		/* -C */
 	bool		 telnet;	/* -t */
+	bool		 escape;	/* --raw: ~. at a line's start ends */
+	bool		 local_pty;	/* --pty: the local side is a program's
+					   terminal, over when it closes */
 	enum progress	 progress;	/* --progress */
 	int		 verbose;	/* -v */
 	const struct acl *allow;	/* --allow, for a -k datagram listener */

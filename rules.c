@@ -37,6 +37,8 @@ relay_rules_from_opts(const struct opts *o, struct relay_rules *r)
 	r->recv_limit = o->recv_limit;
 	r->crlf = o->crlf;
 	r->telnet = o->telnet;
+	r->escape = o->raw;
+	r->local_pty = o->pty;
 	r->progress = o->progress;
 	r->verbose = o->verbose;
 	r->allow = &o->allow;

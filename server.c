@@ -1021,19 +1021,20 @@ linger(struct programs *p, const struct loop *l, long long now)
 }
 
 /*
- * Does a -k program need sock between it and its client? Over TLS, and
- * with -w, whose idle timeout only a relay can see (sock(1), -w).
+ * Does a -k program need sock between it and its client? Over TLS, with
+ * -w, whose idle timeout only a relay can see (sock(1), -w), and on a
+ * terminal (--pty), whose master sock holds.
  */
 static bool
 program_relayed(const struct opts *o, const struct relay_io *io)
 {
-	return io->tls != NULL || o->timeout_ms > 0;
+	return io->tls != NULL || o->timeout_ms > 0 || o->pty;
 }
 
 /*
- * --tls or -w with -k -e/-c: a sock process of its own per client, which
- * does the handshake and relays the program's bytes (plaintext, over TLS)
- * by the relay's rules, -w included, so that no client's handshake or
+ * --tls, -w or --pty with -k -e/-c: a sock process of its own per
+ * client, which does the handshake and relays the program's bytes
+ * (plaintext, over TLS; or its terminal's) by the relay's rules, -w included, so that no client's handshake or
  * traffic waits for another's. Returns the child's pid, or -1 (said).
  */
 static pid_t

@@ -43,6 +43,7 @@
 #include "forward.h"
 #include "scan.h"
 #include "relay.h"
+#include "term.h"
 
 #ifdef HAVE_TLS
 #include <openssl/opensslv.h>	/* OPENSSL_VERSION_TEXT for --version */
@@ -133,6 +134,8 @@ enum optid {
 	OPT_LISTEN_FD,
 	OPT_SEND_PROXY,
 	OPT_SEND_PROXY_V2,
+	OPT_PTY,
+	OPT_RAW,
 	OPT_COUNT
 };
 
@@ -243,6 +246,8 @@ static const struct optdef options[OPT_COUNT] = {
 	[OPT_LISTEN_FD]	= { NULL,	"--listen-fd",	required_argument, "fd" },
 	[OPT_SEND_PROXY] = { NULL,	"--send-proxy",	no_argument,	NULL },
 	[OPT_SEND_PROXY_V2] = { NULL,	"--send-proxy-v2", no_argument,	NULL },
+	[OPT_PTY]	= { NULL,	"--pty",	no_argument,	NULL },
+	[OPT_RAW]	= { NULL,	"--raw",	no_argument,	NULL },
 };
 
 /* Checked in this order; the first rule broken is the one reported. */
@@ -260,6 +265,7 @@ static const struct rule rules[] = {
 	{ OPT_ALLOWFILE,	{ OPT_LISTEN },	{ OPT_UNIX },	NULL },
 	{ OPT_DENY,		{ OPT_LISTEN },	{ OPT_UNIX },	NULL },
 	{ OPT_DENYFILE,		{ OPT_LISTEN },	{ OPT_UNIX },	NULL },
+	{ OPT_PTY,		{ OPT_EXEC, OPT_SHELL },	{ OPT_UDP, OPT_BROKER, OPT_CHAT, OPT_FORWARD, OPT_PROXY_SERVER },	NULL },
 	{ OPT_EXEC,		{ 0 },	{ OPT_SHELL, OPT_BROKER, OPT_CHAT, OPT_SCAN },	NULL },
 	{ OPT_SHELL,		{ 0 },	{ OPT_EXEC, OPT_BROKER, OPT_CHAT, OPT_SCAN },	NULL },
 	{ OPT_EXEC,		{ 0 },	{ OPT_RECV_ONLY, OPT_SEND_ONLY, OPT_FORCE_FIN, OPT_NO_SHUTDOWN, OPT_QUIT, OPT_INTERVAL, OPT_HEXDUMP, OPT_CRLF, OPT_TELNET, OPT_PROGRESS },	"the program talks to the peer directly" },
@@ -311,6 +317,8 @@ static const struct rule rules[] = {
 	{ OPT_LISTEN_FD,	{ 0 },	{ OPT_PORT, OPT_SOURCE },	"it serves a socket that is bound already" },
 	{ OPT_SEND_PROXY,	{ 0 },	{ OPT_UDP, OPT_SCAN, OPT_SEND_PROXY_V2 },	NULL },
 	{ OPT_SEND_PROXY_V2,	{ 0 },	{ OPT_UDP, OPT_SCAN },	NULL },
+	{ OPT_RAW,		{ 0 },	{ OPT_KEEP_OPEN, OPT_SCAN, OPT_FORWARD, OPT_PROXY_SERVER, OPT_BROKER, OPT_CHAT, OPT_FDPASS },	NULL },
+	{ OPT_RAW,		{ 0 },	{ OPT_EXEC, OPT_SHELL, OPT_RECV_ONLY, OPT_CRLF, OPT_INTERVAL },	"it is for what is typed at a terminal" },
 };
 /* END OPTION TABLE */
 
@@ -367,6 +375,11 @@ usage(FILE *fp)
 "  --deny list      refuse these addresses/CIDR blocks\n"
 "  --allowfile f    --allow, one entry a line from f (# comments)\n"
 "  --denyfile f     --deny, one entry a line from f\n"
+"Terminals:\n"
+"  --pty            run the -e/-c program on a new terminal (80x24, TERM\n"
+"                   from sock's or xterm; stty rows R cols C changes it)\n"
+"  --raw            a terminal stdin in raw mode: ^C, ^Z go to the peer;\n"
+"                   ~. at the start of a line ends, ~~ sends ~\n"
 "Forwarding:\n"
 "  --forward target relay each connection to its own connection to target\n"
 "                   (host:port, [v6addr]:port, unix:path)\n"
@@ -807,6 +820,12 @@ parse_option(enum optid id, struct opts *o, struct seen *seen)
 		break;
 	case OPT_SEND_ONLY:
 		o->send_only = true;
+		break;
+	case OPT_PTY:
+		o->pty = true;
+		break;
+	case OPT_RAW:
+		o->raw = true;
 		break;
 	case OPT_VERSION:
 		print_version();
@@ -1457,9 +1476,11 @@ check_mptcp(const struct opts *o)
 	err(EXIT_NET, "MPTCP is not available");
 }
 
+/* Also on the way out of a signal: only async-signal-safe calls here. */
 static void
 cleanup(void)
 {
+	term_restore_signal();	/* --raw: the terminal's mode back */
 	if (cleanup_path[0] != '\0')
 		unlink(cleanup_path);
 	if (cleanup_dir[0] != '\0')
@@ -1467,8 +1488,9 @@ cleanup(void)
 }
 
 /*
- * SIGINT/SIGTERM: remove what sock created, then die of the same signal so
- * that the shell sees what happened. Only async-signal-safe calls here.
+ * SIGINT/SIGTERM/SIGHUP: remove what sock created (and give a --raw
+ * terminal its mode back), then die of the same signal so that the shell
+ * sees what happened. Only async-signal-safe calls here.
  */
 static void
 on_signal(int sig)
@@ -1505,6 +1527,7 @@ install_signals(void)
 	 */
 	catch_unless_ignored(SIGINT, &sa);
 	catch_unless_ignored(SIGTERM, &sa);
+	catch_unless_ignored(SIGHUP, &sa);
 	atexit(cleanup);
 }
 
@@ -1535,9 +1558,58 @@ proto_name(const struct opts *o)
 }
 
 /*
- * Relay over c (or hand it to the -e/-c program) and close it. Returns
- * the exit status.
+ * --raw: stdin in raw mode for the session, if it is a terminal, and what
+ * that means said with -v (sock(1), DIAGNOSTICS); term_restore gives its
+ * mode back, and cleanup does on any other way out.
  */
+static void
+raw_begin(const struct opts *o, struct term *t)
+{
+	int rows, cols;
+
+	memset(t, 0, sizeof(*t));
+	if (!o->raw)
+		return;
+	if (!isatty(STDIN_FILENO)) {
+		if (o->verbose > 0)
+			warnx("--raw: stdin is not a terminal: nothing changed");
+		return;
+	}
+	if (o->verbose > 0) {
+		warnx("--raw: escape character is '~': ~. at the start of a "
+		    "line ends the session, ~~ sends ~");
+		if (term_size(STDIN_FILENO, &rows, &cols) == 0 && rows > 0 &&
+		    cols > 0)
+			warnx("--raw: window %d rows %d columns (on the other "
+			    "side: stty rows %d cols %d)", rows, cols, rows,
+			    cols);
+	}
+	if (term_raw(t, STDIN_FILENO) == -1)
+		warn("--raw: stdin");
+}
+
+/*
+ * The relay between stdin/stdout and the endpoint e of c, with --raw's
+ * terminal mode around it.
+ */
+static int
+relay_stdio(const struct opts *o, struct end *e, struct conn *c,
+    struct relay_io *io)
+{
+	struct relay_rules r;
+	struct end in, out;
+	struct term t;
+	int status;
+
+	end_stdin(&in);
+	end_stdout(&out);
+	relay_rules_from_opts(o, &r);
+	raw_begin(o, &t);
+	status = relay_ends(&r, &in, &out, e, c, io);
+	term_restore(&t);
+	return status;
+}
+
 /*
  * --tls on c: the handshake, bounded by -w, its -v lines, then the relay
  * (or the program) through the TLS endpoint. Closes c.
@@ -1545,8 +1617,7 @@ proto_name(const struct opts *o)
 static int
 serve_tls(const struct opts *o, struct conn *c, struct relay_io *io)
 {
-	struct relay_rules r;
-	struct end e, in, out;
+	struct end e;
 	int status;
 
 	if ((status = tls_session_start(o, c, io->tls, &e)) != EXIT_OK) {
@@ -1555,12 +1626,8 @@ serve_tls(const struct opts *o, struct conn *c, struct relay_io *io)
 	}
 	if (o->exec_prog != NULL || o->exec_shell != NULL)
 		status = run_program_relayed(o, c, &e, io);
-	else {
-		end_stdin(&in);
-		end_stdout(&out);
-		relay_rules_from_opts(o, &r);
-		status = relay_ends(&r, &in, &out, &e, c, io);
-	}
+	else
+		status = relay_stdio(o, &e, c, io);
 	e.ops->free(&e);
 	close(c->fd);
 	return status;
@@ -1592,11 +1659,14 @@ send_own_header(const struct opts *o, const struct conn *c)
 	return 0;
 }
 
+/*
+ * Relay over c (or hand it to the -e/-c program) and close it. Returns
+ * the exit status.
+ */
 static int
 serve(const struct opts *o, struct conn *c, struct relay_io *io)
 {
-	struct relay_rules r;
-	struct end in, out, e;
+	struct end e;
 	int status;
 
 	if (o->send_proxy > 0 && !o->listen && o->forward == NULL &&
@@ -1609,21 +1679,21 @@ serve(const struct opts *o, struct conn *c, struct relay_io *io)
 	if (io->tls != NULL)
 		return serve_tls(o, c, io);
 	if ((o->exec_prog != NULL || o->exec_shell != NULL) &&
-	    o->timeout_ms <= 0)
+	    o->timeout_ms <= 0 && !o->pty)
 		return run_program(o, c->fd, c->name);
 	if (o->exec_prog != NULL || o->exec_shell != NULL) {
-		/* -w: only a relay sees the program's connection go idle. */
+		/*
+		 * -w: only a relay sees the program's connection go idle;
+		 * --pty: the program's terminal is sock's to relay.
+		 */
 		end_socket(&e, c);
 		status = run_program_relayed(o, c, &e, io);
 		e.ops->free(&e);
 		close(c->fd);
 		return status;
 	}
-	end_stdin(&in);
-	end_stdout(&out);
 	end_socket(&e, c);
-	relay_rules_from_opts(o, &r);
-	status = relay_ends(&r, &in, &out, &e, c, io);
+	status = relay_stdio(o, &e, c, io);
 	e.ops->free(&e);
 	close(c->fd);
 	return status;

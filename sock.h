@@ -171,6 +171,7 @@ struct opts {
 	const char	*exec_shell;	/* -c: given to /bin/sh -c */
 	bool		 broker;	/* --broker */
 	bool		 chat;		/* --chat */
+	bool		 pty;		/* --pty: -e/-c on a new terminal */
 	int		 max_conns;	/* --max-conns, or what the limit allows */
 	int		 fd_limit;	/* descriptors, raised at start */
 	int		 max_per_source; /* --max-conns-per-source; 0: none */
@@ -192,6 +193,7 @@ struct opts {
 	bool		 crlf;		/* -C */
 	bool		 telnet;	/* -t */
 	enum progress	 progress;	/* --progress */
+	bool		 raw;		/* --raw: a terminal stdin in raw mode */
 
 	struct sockopts	 sockopts;	/* -I -O -T -M -m -D -b --nodelay
 					   --keepalive --mptcp */

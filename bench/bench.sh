@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: ISC
 # bench/bench.sh - measure sock against nc.openbsd, ncat and socat on 127.0.0.1.
 #
-#   bench/bench.sh [--quick] [--rounds N]      (run from the repository root)
+#   bench/bench.sh [--quick] [--rounds N] [--forward-only | --tls-only |
+#                  --peers-only [--peers LIST]]   (from the repository root)
 #
 # Metrics, each for every installed tool, the same tool on both ends:
 #   1. bulk TCP throughput in four shapes (file->null, pipe->pipe, download,
@@ -22,6 +23,15 @@
 #   8. the tax of TLS on everything else (issue 24): start-up of sock beside
 #      a TLS=no build of the same sources (made here) and /bin/true, client
 #      RSS and connections per second beside that build and nc.openbsd.
+#   9. the real peers of forwarding and proxy serving (issue 26 item 7):
+#      sock --forward beside haproxy (no splice, splice-auto, splice-request
+#      and -response), nginx's stream module, rinetd, socat and ncat -c;
+#      sock --proxy-server beside dante and microsocks (SOCKS5) and ncat's
+#      HTTP proxy (HTTP CONNECT): throughput and the peer's CPU per GiB both
+#      ways, connections per second with 32 in flight, 1,000 and 9,900
+#      connections held at once (how many echo 1 KiB, the peer's peak RSS
+#      and RSS per connection), and a table of the goals against haproxy,
+#      nginx, dante and microsocks.
 # The tools are interleaved (A B C D A B C D ...) over several rounds; the
 # tables show medians and ratios to nc.openbsd.  The raw per-run numbers are
 # written to ${TMPDIR:-/tmp}/sock-bench-*.tsv.
@@ -35,6 +45,7 @@ export LC_ALL=C
 usage() {
 	cat <<'EOF'
 usage: bench/bench.sh [--quick] [--rounds N] [--forward-only] [--tls-only]
+                      [--peers-only] [--peers LIST]
 
 Compare sock with nc.openbsd, ncat and socat over 127.0.0.1: bulk throughput
 (file->null, pipe->pipe, download, ->file), CPU per GiB, 1-byte round-trip
@@ -45,6 +56,12 @@ latency, start-up time, peak RSS and connections per second.
   --forward-only  only forwarding: throughput, CPU per GiB, conn/s (sock, socat, ncat)
   --tls-only    only TLS and the tax of TLS: start-up beside a TLS=no build and
                 /bin/true, client RSS, conn/s, TLS bulk both ways, handshakes
+  --peers-only  only section 9: sock --forward and --proxy-server beside
+                haproxy, nginx, rinetd, socat, ncat, dante and microsocks
+                (throughput, CPU per GiB, conn/s, 1,000 and 9,900 held)
+  --peers LIST  section 9 with only these peers (comma-separated): sock,
+                haproxy, haproxy-splice-auto, haproxy-splice, nginx, rinetd,
+                socat, ncat, sock-socks5, dante, microsocks, sock-http, ncat-http
   -h, --help    this text
 
 Environment: SOCK (the binary, default ./sock), BENCH_DIR (directory for the
@@ -65,12 +82,21 @@ note() {
 QUICK=0
 FORWARD_ONLY=0
 TLS_ONLY=0
+PEERS_ONLY=0
+PEERS=
 ROUNDS=
 while (($# > 0)); do
 	case $1 in
 	--quick) QUICK=1 ;;
 	--forward-only) FORWARD_ONLY=1 ;;
 	--tls-only) TLS_ONLY=1 ;;
+	--peers-only) PEERS_ONLY=1 ;;
+	--peers)
+		(($# >= 2)) || die "--peers needs a list"
+		PEERS=$2
+		shift
+		;;
+	--peers=*) PEERS=${1#--peers=} ;;
 	--rounds)
 		(($# >= 2)) || die "--rounds needs a value"
 		ROUNDS=$2
@@ -179,7 +205,9 @@ fi
 # invocation without --tls must reach.
 SOCK_NOTLS=
 SRC=$(cd "$(dirname "$0")/.." && pwd)
-if mkdir "$WORK/notls" && cp "$SRC"/*.c "$SRC"/*.h "$SRC"/Makefile "$WORK/notls/" &&
+if ((PEERS_ONLY)); then
+	: # section 9 alone has no use for it
+elif mkdir "$WORK/notls" && cp "$SRC"/*.c "$SRC"/*.h "$SRC"/Makefile "$SRC"/VERSION "$WORK/notls/" &&
     make -s -C "$WORK/notls" TLS=no sock >"$WORK/notls.log" 2>&1; then
 	SOCK_NOTLS=$WORK/notls/sock
 else
@@ -1195,6 +1223,826 @@ for m, s, label, fmt in rows:
 print("  goals: start-up <= 1.1x TLS=no and /bin/true; RSS <= 1.1x TLS=no; conn/s >= 1.3x nc.openbsd")
 EOF
 
+# ------------------------------------------------ forwarding and proxy peers ---
+
+# 9. The real peers of --forward (haproxy in three splice settings, nginx's
+# stream module, rinetd, socat, ncat -c) and of --proxy-server (dante,
+# microsocks for SOCKS5; ncat --proxy-type http beside sock's HTTP CONNECT on
+# the same port), each measured in one run: bulk throughput both ways and the
+# peer's CPU per GiB, connections per second with 32 in flight, and
+# connections held at once (1,000 and 9,900) with the peer's peak RSS.
+
+# echo.py PORTFILE LIMIT: an echo server on 127.0.0.1 (epoll, non-blocking,
+# as many connections as RLIMIT_NOFILE lets it hold); writes its port to
+# PORTFILE; exits after LIMIT seconds at most.
+cat >"$WORK/echo.py" <<'EOF' || die "cannot write $WORK/echo.py"
+import os, resource, select, signal, socket, sys
+_, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+portfile, limit = sys.argv[1], int(sys.argv[2])
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+signal.alarm(limit)
+srv = socket.socket()
+srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind(("127.0.0.1", 0))
+srv.listen(4096)
+srv.setblocking(False)
+with open(portfile + ".tmp", "w") as f:
+    f.write(f"{srv.getsockname()[1]}\n")
+os.rename(portfile + ".tmp", portfile)
+ep = select.epoll()
+ep.register(srv.fileno(), select.EPOLLIN)
+conns, pend = {}, {}
+IN, OUT = select.EPOLLIN, select.EPOLLOUT
+def drop(fd):
+    ep.unregister(fd)
+    conns.pop(fd).close()
+    pend.pop(fd, None)
+while True:
+    for fd, ev in ep.poll():
+        if fd == srv.fileno():
+            while True:
+                try:
+                    c, _ = srv.accept()
+                except OSError:     # EAGAIN, or EMFILE: try again later
+                    break
+                c.setblocking(False)
+                conns[c.fileno()] = c
+                ep.register(c.fileno(), IN)
+            continue
+        c = conns.get(fd)
+        if c is None:
+            continue
+        try:
+            if fd in pend:
+                n = c.send(pend[fd])
+                pend[fd] = pend[fd][n:]
+                if not pend[fd]:
+                    del pend[fd]
+                    ep.modify(fd, IN)
+                continue
+            d = c.recv(65536)
+            if not d:
+                drop(fd)
+                continue
+            n = c.send(d)
+            if n < len(d):
+                pend[fd] = d[n:]
+                ep.modify(fd, OUT)
+        except (BlockingIOError, InterruptedError):
+            pass
+        except OSError:
+            drop(fd)
+EOF
+
+# many.py MODE PROTO PORT TPORT N INFLIGHT LIMIT PID: clients of the peer
+# listening on PORT (PROTO plain: a forwarder to the echo server on TPORT;
+# socks5 or http: a proxy asked for 127.0.0.1:TPORT), from one process with
+# its RLIMIT_NOFILE raised to the hard limit; PID is the peer's.
+#   cps   N connections, INFLIGHT at once (after 32 not timed), each:
+#         connect, the proxy's handshake, 5 bytes, their echo, close.
+#         Prints "conn_per_s ok failed seconds cpu_us_per_conn" (the
+#         peer's CPU, live processes and reaped ones, in 10 ms ticks).
+#   hold  N connections opened (INFLIGHT handshakes at once) and held, then
+#         1 KiB echoed on each, all at once; then PID and its descendants
+#         are read from /proc while they are still held.  Prints "ok opened
+#         procs hwm_kib rss_kib pss_kib base_rss_kib base_pss_kib open_s
+#         echo_s" (base: before the first connection; hwm: the sum of
+#         VmHWM over the processes).
+#   sample  prints "cpu_s procs hwm_kib rss_kib pss_kib" of PID's tree.
+#   pids    prints PID and its descendants.
+# Each phase is bounded by LIMIT seconds; what is not done by then counts
+# as failed.  The reasons of the failures go to stderr.
+cat >"$WORK/many.py" <<'EOF' || die "cannot write $WORK/many.py"
+import errno, os, resource, selectors, socket, struct, sys, time
+mode, proto = sys.argv[1], sys.argv[2]
+port, tport, n, infl = int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
+limit, root = float(sys.argv[7]), int(sys.argv[8])
+_, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+CLK = os.sysconf("SC_CLK_TCK")
+
+def tree(r):
+    kids = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    kids.setdefault(int(f.read().rsplit(")", 1)[1].split()[1]), []).append(int(d))
+            except (OSError, IndexError):
+                pass
+    out, todo = [], [r]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo += kids.get(p, [])
+    return out
+
+def sample(r):
+    cpu, np, hwm, rss, pss = 0, 0, 0, 0, 0
+    for p in tree(r):
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                cpu += sum(int(x) for x in f.read().rsplit(")", 1)[1].split()[11:15])
+            np += 1
+            with open(f"/proc/{p}/status") as f:
+                for line in f:
+                    if line.startswith("VmHWM:"):
+                        hwm += int(line.split()[1])
+                    elif line.startswith("VmRSS:"):
+                        rss += int(line.split()[1])
+            with open(f"/proc/{p}/smaps_rollup") as f:
+                for line in f:
+                    if line.startswith("Pss:"):
+                        pss += int(line.split()[1])
+        except (OSError, IndexError, ValueError):
+            pass
+    return cpu / CLK, np, hwm, rss, pss
+
+if mode == "sample":
+    print("%.2f %d %d %d %d" % sample(root))
+    sys.exit(0)
+if mode == "pids":
+    print(" ".join(map(str, tree(root))))
+    sys.exit(0)
+
+GREET = b"\x05\x01\x00"
+REQ = b"\x05\x01\x00\x01" + socket.inet_aton("127.0.0.1") + struct.pack(">H", tport)
+HTTP = f"CONNECT 127.0.0.1:{tport} HTTP/1.1\r\nHost: 127.0.0.1:{tport}\r\n\r\n".encode()
+PING = b"ping\n" if mode == "cps" else bytes(range(256)) * 4
+sel = selectors.DefaultSelector()
+R, W = selectors.EVENT_READ, selectors.EVENT_WRITE
+errors, live, held = {}, set(), []
+done = failed = 0
+class C:
+    __slots__ = ("s", "st", "buf", "out")
+
+def fail(c, why):
+    global failed
+    failed += 1
+    errors[why] = errors.get(why, 0) + 1
+    try:
+        sel.unregister(c.s)
+    except (KeyError, ValueError):
+        pass
+    c.s.close()
+    live.discard(c)
+
+def send(c, data, nxt):
+    c.out, c.st = data, nxt
+    flush(c)
+
+def flush(c):
+    k = c.s.send(c.out)
+    c.out = c.out[k:]
+    sel.modify(c.s, W if c.out else R, c)
+
+def ready(c):
+    global done
+    if mode == "cps":
+        c.buf = b""
+        send(c, PING, "echo")
+    else:
+        c.st = "held"
+        sel.unregister(c.s)
+        live.discard(c)
+        held.append(c)
+        done += 1
+
+def start():
+    s = socket.socket()
+    s.setblocking(False)
+    c = C()
+    c.s, c.st, c.buf, c.out = s, "conn", b"", b""
+    live.add(c)
+    sel.register(s, W, c)
+    e = s.connect_ex(("127.0.0.1", port))
+    if e not in (0, errno.EINPROGRESS):
+        fail(c, "connect: " + os.strerror(e))
+
+def step(c):
+    global done
+    if c.st == "conn":
+        e = c.s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+        if e:
+            return fail(c, "connect: " + os.strerror(e))
+        if proto == "socks5":
+            return send(c, GREET, "greet")
+        if proto == "http":
+            return send(c, HTTP, "http")
+        sel.modify(c.s, R, c)
+        return ready(c)
+    if c.out:
+        return flush(c)
+    d = c.s.recv(65536)
+    if not d:
+        return fail(c, f"closed by the peer ({c.st})")
+    c.buf += d
+    if c.st == "greet" and len(c.buf) >= 2:
+        if c.buf[:2] != b"\x05\x00":
+            return fail(c, "socks5: method refused")
+        c.buf = b""
+        send(c, REQ, "req")
+    elif c.st == "req" and len(c.buf) >= 5:
+        need = {1: 10, 4: 22, 3: 7 + c.buf[4]}.get(c.buf[3], 10)
+        if len(c.buf) >= need:
+            if c.buf[1] != 0:
+                return fail(c, f"socks5: reply {c.buf[1]}")
+            c.buf = c.buf[need:]
+            ready(c)
+    elif c.st == "http" and b"\r\n\r\n" in c.buf:
+        head, c.buf = c.buf.split(b"\r\n\r\n", 1)
+        line = head.split(b"\r\n", 1)[0]
+        if b" 200" not in line:
+            return fail(c, "http: " + line.decode("latin-1"))
+        ready(c)
+    elif c.st == "echo" and len(c.buf) >= len(PING):
+        if c.buf != PING:
+            return fail(c, "wrong echo")
+        sel.unregister(c.s)
+        live.discard(c)
+        done += 1
+        if mode == "hold":
+            held.append(c)      # closed after the sample
+        else:
+            c.s.close()
+
+def run(total, window, deadline):
+    started = 0
+    while True:
+        while started < total and len(live) < window:
+            start()
+            started += 1
+        if not live and started >= total:
+            return True
+        if time.monotonic() > deadline:
+            for c in list(live):
+                fail(c, f"no answer in time ({c.st})")
+            return False
+        for key, _ in sel.select(0.2):
+            c = key.data
+            try:
+                step(c)
+            except (BlockingIOError, InterruptedError):
+                pass
+            except OSError as e:
+                fail(c, f"{c.st}: {e.strerror}")
+
+if mode == "cps":
+    run(32, infl, time.monotonic() + limit)
+    done = failed = 0
+    errors.clear()
+    c0 = sample(root)[0]
+    t = time.monotonic()
+    run(n, infl, t + limit)
+    el = time.monotonic() - t
+    c1 = sample(root)[0]
+    print(f"{done / el:.1f} {done} {failed} {el:.3f} {(c1 - c0) * 1e6 / max(done, 1):.1f}")
+else:
+    base = sample(root)
+    t = time.monotonic()
+    run(n, infl, t + limit)
+    opened, t_open = done, time.monotonic() - t
+    conns, held, done = held, [], 0
+    for c in conns:
+        c.buf = b""
+        live.add(c)
+        sel.register(c.s, W, c)
+        c.out, c.st = PING, "echo"
+    t = time.monotonic()
+    run(0, 0, t + max(30.0, limit / 2))
+    t_echo = time.monotonic() - t
+    s = sample(root)
+    print(f"{done} {opened} {s[1]} {s[2]} {s[3]} {s[4]} {base[3]} {base[4]} {t_open:.2f} {t_echo:.2f}")
+    for c in held:
+        c.s.close()
+if errors:
+    print("; ".join(f"{v}x {k}" for k, v in sorted(errors.items(), key=lambda x: -x[1])[:4]), file=sys.stderr)
+EOF
+
+# The peers, by the name used in the tables. sock serves both lists: SOCKS5
+# and HTTP CONNECT on the same --proxy-server port.
+P9_FORWARD=(sock haproxy haproxy-splice-auto haproxy-splice nginx rinetd socat ncat)
+P9_PROXY=(sock-socks5 dante microsocks sock-http ncat-http)
+NGX_STREAM=/usr/lib/nginx/modules/ngx_stream_module.so
+
+# p9_have NAME: whether the peer NAME is installed.
+p9_have() {
+	case $1 in
+	sock | sock-*) return 0 ;;
+	haproxy*) command -v haproxy >/dev/null ;;
+	nginx) command -v nginx >/dev/null && [[ -f $NGX_STREAM ]] ;;
+	dante) command -v danted >/dev/null ;;
+	ncat-http) command -v ncat >/dev/null ;;
+	*) command -v "$1" >/dev/null ;;
+	esac
+}
+
+# p9_proto NAME: how a client talks to it: plain (a forwarder), socks5, http.
+p9_proto() {
+	case $1 in
+	sock-socks5 | dante | microsocks) echo socks5 ;;
+	sock-http | ncat-http) echo http ;;
+	*) echo plain ;;
+	esac
+}
+
+# p9_forks NAME: a process per connection (not run with 9,900 at once).
+p9_forks() {
+	[[ $1 == socat || $1 == ncat || $1 == ncat-http ]]
+}
+
+# p9_cmd NAME P T DIR: CMD becomes the peer NAME listening on 127.0.0.1:P
+# (forwarders: to 127.0.0.1:T); its configuration file, if any, is written
+# to $WORK. DIR (up, down, echo) only chooses ncat -c's inner client, as in
+# section 7: --send-only up, --recv-only down, plain for the echo.
+p9_cmd() {
+	local name=$1 p=$2 t=$3 dir=$4 inner
+	case $name in
+	sock) CMD=("$SOCK" -k -l --max-conns "$P9_MAXC" 127.0.0.1 "$p" --forward "127.0.0.1:$t") ;;
+	sock-socks5 | sock-http) CMD=("$SOCK" --proxy-server -k -l --max-conns "$P9_MAXC" 127.0.0.1 "$p") ;;
+	haproxy*)
+		# One process, one thread. haproxy wants 2 * maxconn + pipes fds
+		# and cannot raise the hard limit: no strict-limits lets it run
+		# with the 20,000 every peer has (it warns).
+		{
+			printf 'global\n\tnbthread 1\n\tmaxconn 20000\n\tno strict-limits\n'
+			printf 'defaults\n\tmode tcp\n\ttimeout connect 10s\n\ttimeout client 600s\n\ttimeout server 600s\n'
+			case $name in
+			haproxy-splice-auto) printf '\toption splice-auto\n' ;;
+			haproxy-splice) printf '\toption splice-request\n\toption splice-response\n' ;;
+			esac
+			printf 'frontend f\n\tbind 127.0.0.1:%s\n\tmaxconn 20000\n\tdefault_backend b\n' "$p"
+			printf 'backend b\n\tserver s 127.0.0.1:%s\n' "$t"
+		} >"$WORK/haproxy.cfg"
+		CMD=(haproxy -db -f "$WORK/haproxy.cfg")
+		;;
+	nginx)
+		cat >"$WORK/nginx.conf" <<-EOF
+			load_module $NGX_STREAM;
+			user root;
+			worker_processes 1;
+			daemon off;
+			master_process off;
+			worker_rlimit_nofile 20000;
+			pid $WORK/nginx.pidf;
+			error_log $WORK/nginx.err;
+			events { worker_connections 20000; }
+			stream { server { listen 127.0.0.1:$p; proxy_pass 127.0.0.1:$t; } }
+		EOF
+		CMD=(nginx -e "$WORK/nginx.err" -p "$WORK/" -c "$WORK/nginx.conf")
+		;;
+	rinetd)
+		printf '127.0.0.1 %s 127.0.0.1 %s\n' "$p" "$t" >"$WORK/rinetd.conf"
+		CMD=(rinetd -f -c "$WORK/rinetd.conf")
+		;;
+	socat)
+		# backlog=4096 as sock's: socat's default of 5 drops SYNs with
+		# 32 clients at once.
+		CMD=(socat "TCP-LISTEN:$p,bind=127.0.0.1,fork,reuseaddr,backlog=4096" "TCP:127.0.0.1:$t")
+		;;
+	ncat)
+		case $dir in
+		up) inner="ncat --send-only 127.0.0.1 $t" ;;
+		down) inner="ncat --recv-only 127.0.0.1 $t" ;;
+		*) inner="ncat 127.0.0.1 $t" ;;
+		esac
+		CMD=(ncat -l 127.0.0.1 "$p" -k -m 20000 -c "$inner")
+		;;
+	dante)
+		cat >"$WORK/danted.conf" <<-EOF
+			logoutput: $WORK/danted.log
+			internal: 127.0.0.1 port = $p
+			external: 127.0.0.1
+			clientmethod: none
+			socksmethod: none
+			user.privileged: root
+			user.unprivileged: root
+			client pass { from: 127.0.0.0/8 to: 0.0.0.0/0 }
+			socks pass { from: 127.0.0.0/8 to: 0.0.0.0/0 }
+		EOF
+		CMD=(danted -f "$WORK/danted.conf" -p "$WORK/danted.pidf" -N 1)
+		;;
+	microsocks) CMD=(microsocks -i 127.0.0.1 -p "$p") ;;
+	ncat-http)
+		# ncat 7.93's proxy listens on every address whatever -l is
+		# given: --allow keeps it to this machine's clients.
+		CMD=(ncat -k -l 127.0.0.1 "$p" --proxy-type http -m 20000 --allow 127.0.0.1)
+		;;
+	*) die "internal: no peer $name" ;;
+	esac
+}
+
+# p9_client NAME P T OPTION...: CLI becomes a sock client with OPTIONs that
+# reaches 127.0.0.1:T through the peer NAME on port P.
+p9_client() {
+	local name=$1 p=$2 t=$3
+	shift 3
+	case $(p9_proto "$name") in
+	plain) CLI=("$SOCK" "$@" 127.0.0.1 "$p") ;;
+	socks5) CLI=("$SOCK" "$@" -x "socks5://127.0.0.1:$p" 127.0.0.1 "$t") ;;
+	http) CLI=("$SOCK" "$@" -x "http://127.0.0.1:$p" 127.0.0.1 "$t") ;;
+	esac
+}
+
+# p9_start NAME P T DIR: the peer, with the open-file limit every peer gets
+# (P9_NOFILE), listening; its pid in PEER and $WORK/peer.pid.
+PEER=
+p9_start() {
+	p9_cmd "$@"
+	(ulimit -n "$P9_NOFILE" && exec "${CMD[@]}") </dev/null >"$WORK/peer.out" 2>&1 &
+	PEER=$!
+	echo "$PEER" >"$WORK/peer.pid"
+	local end=$((SECONDS + 5))
+	until [[ -n $(ss -Hltn "sport = :$2") ]]; do
+		if ((SECONDS > end)) || ! kill -0 "$PEER" 2>/dev/null; then
+			note "$1 is not listening: $(tail -n 3 "$WORK/peer.out" | tr '\n' ' ')"
+			p9_stop
+			return 1
+		fi
+		nap 0.01
+	done
+	return 0
+}
+
+# p9_stop: SIGTERM to the peer and its descendants, SIGKILL to what is
+# left after 5 s.
+p9_stop() {
+	local -a pids
+	local i p
+	[[ -n $PEER ]] || return 0
+	read -r -a pids < <("${PY[@]}" "$WORK/many.py" pids plain 0 0 0 0 0 "$PEER")
+	kill -TERM "${pids[@]}" 2>/dev/null
+	for ((i = 0; i < 50; i++)); do
+		kill -0 "$PEER" 2>/dev/null || break
+		nap 0.1
+	done
+	for p in "${pids[@]}"; do
+		kill -KILL "$p" 2>/dev/null
+	done
+	wait "$PEER" 2>/dev/null
+	rm -f "$WORK/peer.pid"
+	PEER=
+}
+
+# p9_sample: P9S becomes "cpu_s procs hwm_kib rss_kib pss_kib" of the peer.
+p9_sample() {
+	read -r -a P9S < <("${PY[@]}" "$WORK/many.py" sample plain 0 0 0 0 0 "$PEER")
+	((${#P9S[@]} == 5)) || P9S=(0 0 0 0 0)
+}
+
+# p9_echo: a fresh echo server; its port in ECHO_PORT.
+p9_echo() {
+	rm -f "$WORK/echo.port"
+	"${PY[@]}" "$WORK/echo.py" "$WORK/echo.port" 900 </dev/null >/dev/null 2>"$WORK/echo.err" &
+	JOBS+=("$!")
+	local end=$((SECONDS + 5))
+	until [[ -s $WORK/echo.port ]]; do
+		((SECONDS > end)) && fail_run "the echo server did not start"
+		nap 0.01
+	done
+	read -r ECHO_PORT <"$WORK/echo.port"
+}
+
+# p9_wait LIMIT FILE...: finish's twin for the peers: on timeout it stops
+# the jobs and fails (returns 1) instead of ending the bench.
+p9_wait() {
+	local end=$((SECONDS + $1)) f p ok=0
+	shift
+	for f in "$@"; do
+		while [[ ! -e $f ]] && ((SECONDS <= end)); do
+			nap 0.02
+		done
+		[[ -e $f ]] || ok=1
+	done
+	for p in "${JOBS[@]}"; do
+		while kill -0 "$p" 2>/dev/null && ((ok == 0)); do
+			((SECONDS > end)) && ok=1
+			nap 0.02
+		done
+	done
+	if ((ok)); then
+		kill -TERM "${JOBS[@]}" 2>/dev/null
+		nap 0.5
+		kill -KILL "${JOBS[@]}" 2>/dev/null
+	fi
+	for p in "${JOBS[@]}"; do
+		wait "$p" 2>/dev/null
+	done
+	JOBS=()
+	return "$ok"
+}
+
+# p9_failed SHAPE NAME ROUND WHY: a run that failed is recorded (the
+# tables say "failed"), not fatal; SHAPE: up, down, c (conn/s), hN (held).
+p9_failed() {
+	note "peers: $2, $1, round $3: FAILED: $4"
+	raw p9_fail "$1" "$2" "$3" 1
+	printf '# peers: %s %s round %s FAILED: %s\n' "$2" "$1" "$3" "$4" >>"$RAW"
+}
+
+# p9_bulk NAME DIR ROUND: the data file through the peer, up (a sock client
+# sends it to sock's listener behind the peer) or down (the listener sends
+# it to the client). The receiving end is sock -d -v: it sends no FIN (a
+# peer that closes both ways at the first FIN, as nginx without
+# proxy_half_close and rinetd do, would cut the transfer) and reports the
+# bytes it received, which must be all. The peer's CPU: utime+stime of it
+# and its descendants, live or reaped, before and after.
+p9_bulk() {
+	local name=$1 dir=$2 rnd=$3 p t got i n0
+	local -a s r v c0
+	RUN_DESC="peers: $dir through $name, round $rnd"
+	rm -f "$WORK"/*.ru "$WORK"/*.err
+	t=$(free_port) || die "no free port"
+	p=$(free_port) || die "no free port"
+	if [[ $dir == up ]]; then
+		"${PY[@]}" "$WORK/run.py" "$WORK/recv" "$SOCK" -v -d -l 127.0.0.1 "$t" </dev/null >/dev/null 2>"$WORK/recv.err" &
+	else
+		"${PY[@]}" "$WORK/run.py" "$WORK/send" "$SOCK" -l 127.0.0.1 "$t" <"$DATA" >/dev/null 2>"$WORK/send.err" &
+	fi
+	JOBS+=("$!")
+	wait_listen "$t" || fail_run "sock's listener is not listening"
+	if ! p9_start "$name" "$p" "$t" "$dir"; then
+		p9_wait 5
+		p9_failed "$dir" "$name" "$rnd" "it did not start"
+		return
+	fi
+	p9_sample
+	c0=("${P9S[@]}")
+	if [[ $dir == up ]]; then
+		p9_client "$name" "$p" "$t"
+		"${PY[@]}" "$WORK/run.py" "$WORK/send" "${CLI[@]}" <"$DATA" >/dev/null 2>"$WORK/send.err" &
+	else
+		p9_client "$name" "$p" "$t" -v -d
+		"${PY[@]}" "$WORK/run.py" "$WORK/recv" "${CLI[@]}" </dev/null >/dev/null 2>"$WORK/recv.err" &
+	fi
+	JOBS+=("$!")
+	if ! p9_wait "$LIMIT" "$WORK/recv.ru" "$WORK/send.ru"; then
+		p9_stop
+		p9_failed "$dir" "$name" "$rnd" "not done after $LIMIT s"
+		return
+	fi
+	# Until the peer's per-connection processes are gone (at most 3 s).
+	n0=${c0[1]}
+	for ((i = 0; i < 30; i++)); do
+		p9_sample
+		((P9S[1] <= n0)) && break
+		nap 0.1
+	done
+	p9_stop
+	got=$(sed -n 's/^sock: sent [0-9]* bytes, received \([0-9]*\) bytes .*/\1/p' "$WORK/recv.err" | tail -n 1)
+	read -r -a s <"$WORK/send.ru"
+	read -r -a r <"$WORK/recv.ru"
+	if [[ ${s[5]:-} != 0 || ${r[5]:-} != 0 || $got != "$BYTES" ]]; then
+		p9_failed "$dir" "$name" "$rnd" "received ${got:-?} of $BYTES bytes, exit status: sender ${s[5]:-?}, receiver ${r[5]:-?}; $(tail -n 2 "$WORK/send.err" "$WORK/recv.err" "$WORK/peer.out" 2>/dev/null | grep -v '^==> \|^$' | tr '\n' ' ' | cut -c1-300)"
+		return
+	fi
+	read -r -a v < <(
+		"${PY[@]}" -c '
+import sys
+b, s, r, c0, c1, dn = int(sys.argv[1]), sys.argv[2].split(), sys.argv[3].split(), float(sys.argv[4]), float(sys.argv[5]), sys.argv[6]
+t0 = float(r[0] if dn == "down" else s[0])
+wall = max(float(s[1]), float(r[1])) - t0
+print(f"{b / wall / 1e9:.4f} {(c1 - c0) / (b / 2**30):.4f} {wall:.4f}")
+' "$BYTES" "${s[*]}" "${r[*]}" "${c0[0]}" "${P9S[0]}" "$dir"
+	)
+	((${#v[@]} == 3)) || fail_run "cannot compute the result"
+	raw p9_tput "$dir" "$name" "$rnd" "${v[0]}"
+	raw p9_cpu "$dir" "$name" "$rnd" "${v[1]}"
+	printf '# peers: %s %s round %s: wall %s s\n' "$name" "$dir" "$rnd" "${v[2]}" >>"$RAW"
+}
+
+# p9_conns NAME ROUND: P9_CPS_N short connections, 32 at once, through the
+# peer to the echo server.
+p9_conns() {
+	local name=$1 rnd=$2 p out
+	local -a v
+	RUN_DESC="peers: connections per second through $name, round $rnd"
+	p9_echo
+	p=$(free_port) || die "no free port"
+	if ! p9_start "$name" "$p" "$ECHO_PORT" echo; then
+		p9_wait 5
+		p9_failed c "$name" "$rnd" "it did not start"
+		return
+	fi
+	out=$(timeout 150 "${PY[@]}" "$WORK/many.py" cps "$(p9_proto "$name")" "$p" "$ECHO_PORT" \
+		"$P9_CPS_N" 32 60 "$PEER" 2>"$WORK/many.err")
+	p9_stop
+	p9_wait 5
+	read -r -a v <<<"$out"
+	if ((${#v[@]} != 5)); then
+		p9_failed c "$name" "$rnd" "no result: $(head -c 300 "$WORK/many.err")"
+		return
+	fi
+	if ((v[2] > 0)); then
+		p9_failed c "$name" "$rnd" "${v[2]} of $P9_CPS_N connections failed: $(head -c 300 "$WORK/many.err")"
+		return
+	fi
+	raw p9_cps c "$name" "$rnd" "${v[0]}"
+	raw p9_cpsc c "$name" "$rnd" "${v[4]}"
+}
+
+# p9_hold NAME N ROUND: N connections through the peer held at once, then
+# 1 KiB echoed on each: how many were echoed, the peer's peak RSS (the sum
+# of VmHWM over its processes), its processes, and its RSS per connection
+# ((peak - RSS before the first connection) / connections echoed; also
+# with PSS, which counts the pages that forked processes share once).
+p9_hold() {
+	local name=$1 n=$2 rnd=$3 p out
+	local -a v
+	RUN_DESC="peers: $n connections held through $name, round $rnd"
+	if ((n > 1000)) && p9_forks "$name"; then
+		printf '# peers: %s: %s connections not run (a process per connection)\n' "$name" "$n" >>"$RAW"
+		raw p9_skip "h$n" "$name" "$rnd" 1
+		return
+	fi
+	p9_echo
+	p=$(free_port) || die "no free port"
+	if ! p9_start "$name" "$p" "$ECHO_PORT" echo; then
+		p9_wait 5
+		p9_failed "h$n" "$name" "$rnd" "it did not start"
+		return
+	fi
+	out=$(timeout $((3 * P9_HOLD_LIMIT)) "${PY[@]}" "$WORK/many.py" hold "$(p9_proto "$name")" "$p" "$ECHO_PORT" \
+		"$n" 128 "$P9_HOLD_LIMIT" "$PEER" 2>"$WORK/many.err")
+	p9_stop
+	p9_wait 5
+	read -r -a v <<<"$out"
+	if ((${#v[@]} != 10)); then
+		p9_failed "h$n" "$name" "$rnd" "no result: $(head -c 300 "$WORK/many.err")"
+		return
+	fi
+	raw p9_held "h$n" "$name" "$rnd" "${v[0]}"
+	raw p9_hwm "h$n" "$name" "$rnd" "${v[3]}"
+	raw p9_procs "h$n" "$name" "$rnd" "${v[2]}"
+	if ((v[0] > 0)); then
+		raw p9_perconn "h$n" "$name" "$rnd" "$(((v[3] - v[6]) * 1000 / v[0]))e-3"
+		raw p9_pssconn "h$n" "$name" "$rnd" "$(((v[5] - v[7]) * 1000 / v[0]))e-3"
+	fi
+	printf '# peers: %s %s held round %s: echoed %s, opened %s, %s process(es), VmHWM %s KiB, VmRSS %s KiB, PSS %s KiB, before: VmRSS %s KiB, PSS %s KiB; opening %s s, echo %s s%s\n' \
+		"$name" "$n" "$rnd" "${v[@]}" "$([[ -s $WORK/many.err ]] && printf '; failures: %s' "$(head -c 300 "$WORK/many.err")")" >>"$RAW"
+	if ((v[0] < n)); then
+		note "peers: $name held $n: ${v[0]} echoed: $(head -c 300 "$WORK/many.err")"
+	fi
+}
+
+# p9_round ROUND: every metric, the peers interleaved in each.
+p9_round() {
+	local rnd=$1 t dir n
+	for dir in up down; do
+		note "round $rnd/$ROUNDS: peers, bulk $dir (${P9_TOOLS[*]})"
+		for t in "${P9_TOOLS[@]}"; do
+			p9_bulk "$t" "$dir" "$rnd"
+		done
+	done
+	note "round $rnd/$ROUNDS: peers, connections per second, 32 at once"
+	for t in "${P9_TOOLS[@]}"; do
+		p9_conns "$t" "$rnd"
+	done
+	for n in 1000 9900; do
+		note "round $rnd/$ROUNDS: peers, $n connections held"
+		for t in "${P9_TOOLS[@]}"; do
+			p9_hold "$t" "$n" "$rnd"
+		done
+	done
+}
+
+# p9report.py RAW ROUNDS SIZE FORWARDERS PROXIES NOTE: the tables of
+# section 9 and the goals of issue 26 item 7.
+cat >"$WORK/p9report.py" <<'EOF' || die "cannot write $WORK/p9report.py"
+import statistics, sys
+raw, rounds, size, fwd, prx, note = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4].split(), sys.argv[5].split(), sys.argv[6]
+v = {}
+for line in open(raw):
+    f = line.rstrip("\n").split("\t")
+    if len(f) == 5 and f[0].startswith("p9_"):
+        v.setdefault((f[0], f[1], f[2]), []).append(float(f[4]))
+def med(m, s, t):
+    x = v.get((m, s, t))
+    return statistics.median(x) if x else None
+def cell(m, s, t, fmt, w):
+    x = med(m, s, t)
+    if x is not None:
+        return f"{fmt.format(x):>{w}}"
+    if (("p9_fail", s, t)) in v:
+        return f"{'failed':>{w}}"
+    if (("p9_skip", s, t)) in v:
+        return f"{'not run':>{w}}"
+    return f"{'-':>{w}}"
+def held(n, t, w):
+    x = med("p9_held", f"h{n}", t)
+    if x is None:
+        return cell("p9_held", f"h{n}", t, "", w)
+    return f"{f'{x:.0f}/{n}':>{w}}"
+print(f"\n9. Forwarders and proxies, medians of {rounds} round(s); bulk: {size} of zeros, sock at both")
+print("   ends (-d -v on the receiving one: all bytes counted); CPU: the peer's processes, live or reaped;")
+print("   conn/s: python clients, 32 at once, each connect + handshake + 5 bytes echoed + close;")
+print("   the clients and the echo server (python) share the CPUs with the peer: CPU us each is the")
+print("   peer's own CPU per connection (10 ms ticks over the 1,000), which that sharing does not bound;")
+print("   held: N opened at once through the peer to an echo server, then 1 KiB echoed on each;")
+print("   RSS: sum of VmHWM over the peer's processes; per conn: (that - RSS before) / held;")
+print("   PSS per conn: the same with PSS (pages shared by forked processes counted once).")
+if any(t.startswith("haproxy") for t in fwd):
+    print("   haproxy: nbthread 1, maxconn 20000 (no strict-limits: it wants 2 fds a connection and more,")
+    print("   it gets the 20,000 every peer has), no option splice; haproxy-splice-auto: option splice-auto")
+    print("   (which does not splice on loopback); haproxy-splice: option splice-request + splice-response.")
+if any(t in ("socat", "ncat", "ncat-http") for t in fwd + prx):
+    print("   socat: TCP-LISTEN:P,fork,reuseaddr,backlog=4096 (its default backlog of 5 drops SYNs);")
+    print("   ncat: -k -m 20000 -c 'ncat [--send-only|--recv-only] 127.0.0.1 T' (listen backlog 10);")
+    print("   ncat-http: -k -m 20000 --proxy-type http --allow 127.0.0.1.")
+if note:
+    print("   " + note)
+for title, tools in (("9a. --forward: sock -> FORWARDER -> target", fwd),
+                     ("9b. --proxy-server: sock -x PROXY -> target (SOCKS5, or HTTP CONNECT for *-http)", prx)):
+    if not tools:
+        continue
+    print(f"\n{title}")
+    print(f"  {'':<20}{'upload':>21}{'download':>21}{'connections, 32 at once':>25}")
+    print(f"  {'peer':<20}{'GB/s':>9}{'CPU s/GiB':>12}{'GB/s':>9}{'CPU s/GiB':>12}{'per s':>10}{'CPU us each':>15}")
+    for t in tools:
+        print(f"  {t:<20}" + cell("p9_tput", "up", t, "{:.2f}", 9) + cell("p9_cpu", "up", t, "{:.3f}", 12)
+              + cell("p9_tput", "down", t, "{:.2f}", 9) + cell("p9_cpu", "down", t, "{:.3f}", 12)
+              + cell("p9_cps", "c", t, "{:.0f}", 10) + cell("p9_cpsc", "c", t, "{:.0f}", 15))
+    print(f"  {'':<20}{'held 1,000 at once':>42}{'held 9,900 at once':>44}")
+    print(f"  {'peer':<20}" + f"{'echoed':>11}{'RSS MiB':>9}{'procs':>6}{'KiB/conn':>9}{'PSS/conn':>9}" * 2)
+    for t in tools:
+        row = f"  {t:<20}"
+        for n in (1000, 9900):
+            h = f"h{n}"
+            hw = med("p9_hwm", h, t)
+            if hw is None:
+                why = "failed" if ("p9_fail", h, t) in v else "not run (a process per conn.)" if ("p9_skip", h, t) in v else "-"
+                row += f"{why:>44}"
+                continue
+            row += (held(n, t, 11) + f"{hw / 1024:9.1f}"
+                    + cell("p9_procs", h, t, "{:.0f}", 6) + cell("p9_perconn", h, t, "{:.1f}", 9)
+                    + cell("p9_pssconn", h, t, "{:.1f}", 9))
+        print(row.rstrip())
+
+def best(m, s, tools, higher):
+    xs = [(med(m, s, t), t) for t in tools if med(m, s, t) is not None]
+    if not xs:
+        return None
+    return (max if higher else min)(xs)[1]
+def goals(me, peers, label):
+    print(f"\n9c. Goals (issue 26 item 7): {label}")
+    for peer_set in peers:
+        lines = []
+        def line(what, m, s, goal, higher, unit, fmt):
+            p = best(m, s, peer_set, higher)
+            a = med(m, s, me)
+            if p is None:
+                lines.append(f"    {what:<34} -: no figure for {'/'.join(peer_set)}")
+                return
+            b = med(m, s, p)
+            if a is None:
+                lines.append(f"    {what:<34} NOT met: no figure for {me} ({p} {fmt.format(b)} {unit})")
+                return
+            x = a / b if b else float("inf")
+            ok = x >= goal if higher else x <= goal
+            lines.append(f"    {what:<34} {'met' if ok else 'NOT met':<8} {me} {fmt.format(a)} {unit}, "
+                         f"{p} {fmt.format(b)} {unit}: {x:.2f}x")
+        name = peer_set[0] if len(peer_set) == 1 else f"{peer_set[0].split('-')[0]} (its best setting in each line)"
+        print(f"  {me} vs {name}:")
+        line("upload throughput >= 1.5x", "p9_tput", "up", 1.5, True, "GB/s", "{:.2f}")
+        line("download throughput >= 1.5x", "p9_tput", "down", 1.5, True, "GB/s", "{:.2f}")
+        line("CPU per GiB up <= 0.5x", "p9_cpu", "up", 0.5, False, "s", "{:.3f}")
+        line("CPU per GiB down <= 0.5x", "p9_cpu", "down", 0.5, False, "s", "{:.3f}")
+        line("connections per second >= 1.2x", "p9_cps", "c", 1.2, True, "/s", "{:.0f}")
+        h = med("p9_held", "h9900", me)
+        others = ", ".join(f"{t} {med('p9_held', 'h9900', t):.0f}" for t in peer_set if med("p9_held", "h9900", t) is not None)
+        lines.append(f"    {'9,900 of 9,900 held':<34} {'met' if h is not None and h >= 9900 else 'NOT met':<8} "
+                     f"{me} {'-' if h is None else f'{h:.0f}'}" + (f" ({others})" if others else ""))
+        if h is not None and h < 9900:
+            lines.append(f"    {'RSS per connection (9,900) <=':<34} NOT met  {me} held {h:.0f} of 9,900: "
+                         "its RSS per connection is not comparable")
+        else:
+            line("RSS per connection (9,900) <=", "p9_perconn", "h9900", 1.0, False, "KiB", "{:.1f}")
+        print("\n".join(lines))
+hap = [t for t in fwd if t.startswith("haproxy")]
+fw = [s for s in ([hap] if hap else []) + ([["nginx"]] if "nginx" in fwd else [])]
+if "sock" in fwd and fw:
+    goals("sock", fw, "sock --forward against haproxy and nginx")
+px = [[t] for t in ("dante", "microsocks") if t in prx]
+if "sock-socks5" in prx and px:
+    goals("sock-socks5", px, "sock --proxy-server (SOCKS5) against dante and microsocks")
+EOF
+
+# p9_report: the tables of section 9.
+p9_report() {
+	local -a f=() p=()
+	local t
+	for t in "${P9_TOOLS[@]}"; do
+		if [[ " ${P9_FORWARD[*]} " == *" $t "* ]]; then
+			f+=("$t")
+		else
+			p+=("$t")
+		fi
+	done
+	"${PY[@]}" "$WORK/p9report.py" "$RAW" "$ROUNDS" "$SIZE" "${f[*]}" "${p[*]}" "$P9_NOTE" ||
+		die "the report of section 9 failed"
+}
+
 # ------------------------------------------------------------------- main ---
 
 HAVE_HYPERFINE=0
@@ -1246,7 +2094,82 @@ for t in socat ncat; do
 	command -v "$t" >/dev/null && FWD_TOOLS+=("$t")
 done
 
+# Section 9: the peers installed (and asked for with --peers), the open
+# files each gets, and the most connections sock accepts (--max-conns).
+p9_version() {
+	case $1 in
+	sock*) "$SOCK" --version 2>&1 | head -n 1 ;;
+	haproxy*) haproxy -v 2>&1 | sed -n '1s/^HAProxy version \([^ ]*\).*/haproxy \1/p' ;;
+	nginx) nginx -v 2>&1 | sed 's/^nginx version: //' ;;
+	rinetd) rinetd -v 2>&1 | head -n 1 ;;
+	socat) version_of socat ;;
+	ncat*) ncat --version 2>&1 | sed -n '1s/^Ncat: Version \([^ ]*\).*/ncat \1/p' ;;
+	dante) danted -v 2>&1 | sed -n '1s/^Dante v\([0-9.]*[0-9]\).*/dante \1/p' ;;
+	microsocks) dpkg-query -W -f 'microsocks ${Version}' microsocks 2>/dev/null || echo microsocks ;;
+	esac
+}
+P9_TOOLS=()
+if [[ -n $PEERS ]]; then
+	for t in ${PEERS//,/ }; do
+		[[ " ${P9_FORWARD[*]} ${P9_PROXY[*]} " == *" $t "* ]] || die "--peers: no peer $t"
+	done
+fi
+for t in "${P9_FORWARD[@]}" "${P9_PROXY[@]}"; do
+	[[ -n $PEERS && ,$PEERS, != *,$t,* ]] && continue
+	if p9_have "$t"; then
+		P9_TOOLS+=("$t")
+	else
+		note "$t is not installed: skipped (section 9)"
+	fi
+done
+P9_NOFILE=$(ulimit -Hn)
+if [[ $P9_NOFILE == unlimited ]] || ((P9_NOFILE >= 20000)); then
+	P9_NOFILE=20000
+else
+	note "the hard limit of open files is $P9_NOFILE: 9,900 connections need 20,000 (section 9)"
+fi
+# sock refuses a --max-conns beyond its own limit or beyond what the
+# descriptor limit serves, and says how many it would take: a listener
+# that still runs after 1 s took 20,000.
+P9_MAXC=$(
+	ulimit -n "$P9_NOFILE"
+	timeout 1 "$SOCK" -k -l --max-conns 20000 127.0.0.1 0 --forward 127.0.0.1:9 2>&1 >/dev/null </dev/null |
+		sed -n 's/.*\(at most\|must be a number from 1 to\) \([0-9][0-9]*\).*/\2/p' | head -n 1
+)
+[[ $P9_MAXC =~ ^[0-9]+$ ]] || P9_MAXC=20000
+P9_CPS_N=1000
+P9_HOLD_LIMIT=120
+P9_NOTE="every peer: ulimit -n $P9_NOFILE; sock --max-conns $P9_MAXC"
+((P9_MAXC < 20000)) && P9_NOTE+=" (the most this sock takes with that limit)"
+if P9_REV=$(git -C "$SRC" describe --always --dirty 2>/dev/null); then
+	P9_NOTE+="; sock's sources: git $P9_REV"
+fi
+{
+	printf '# section 9: %s\n' "$P9_NOTE"
+	for t in "${P9_TOOLS[@]}"; do
+		printf '# %s: %s\n' "$t" "$(p9_version "$t")"
+	done
+} >>"$RAW"
+if ((${#P9_TOOLS[@]} > 0)); then
+	printf 'section 9 peers:'
+	for t in "${P9_TOOLS[@]}"; do
+		printf ' %s (%s);' "$t" "$(p9_version "$t")"
+	done
+	printf '\n'
+fi
+
 T_START=$SECONDS
+if ((PEERS_ONLY)); then
+	if ((${#P9_TOOLS[@]} > 0)); then
+		for ((rnd = 1; rnd <= ROUNDS; rnd++)); do
+			p9_round "$rnd"
+		done
+	fi
+	rm -f "$DATA"
+	p9_report
+	printf '\nraw per-run numbers: %s (%d s)\n' "$RAW" $((SECONDS - T_START))
+	exit 0
+fi
 if ((TLS_ONLY)); then
 	for ((rnd = 1; rnd <= ROUNDS; rnd++)); do
 		if ((${#TLS_TOOLS[@]} > 0)); then
@@ -1314,10 +2237,12 @@ for ((rnd = 1; rnd <= ROUNDS; rnd++)); do
 		startup "$t" "$rnd"
 	done
 	tax_tls_round "$rnd"
+	((${#P9_TOOLS[@]} > 0)) && p9_round "$rnd"
 done
 rm -f "$DATA"
 
 "${PY[@]}" "$WORK/report.py" "$RAW" "$ROUNDS" "$SIZE" "${TOOLS[*]}" || die "report failed"
 forward_report
 tls_report
+((${#P9_TOOLS[@]} > 0)) && p9_report
 printf '\nraw per-run numbers: %s (%d s)\n' "$RAW" $((SECONDS - T_START))

@@ -15,7 +15,7 @@ _sock()
 	    --keepalive --listen-fd --proxy-auth --proxy-server
 	    --send-proxy --send-proxy-v2
 	    --limit-rate --max-conns --max-conns-per-source --mptcp
-	    --no-shutdown --nodelay --progress
+	    --no-shutdown --nodelay --progress --pty --raw
 	    --recv-only --send-only --ssl --tls --tls-alpn --tls-ca --tls-cert
 	    --tls-insecure --tls-key --tls-min --tls-pin --tls-servername
 	    --tls-verify-client --version --wait'

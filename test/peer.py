@@ -55,6 +55,30 @@ python).
     peer.py pty PROMPT ANSWER CMD...    run CMD on a terminal, type ANSWER
                                         and a newline once PROMPT shows;
                                         print what it wrote, exit as it did
+    peer.py term STEP... -- CMD...      run CMD on a terminal of its own
+                                        (its controlling terminal, stdin,
+                                        stdout, stderr; 80x24), as a
+                                        person at it would, step by step:
+        expect:TEXT                     wait (10 s at most) until TEXT has
+                                        been written since the last expect
+        send:TEXT                       type TEXT (Python escapes: \\r,
+                                        \\x03)
+        raw                             wait (10 s at most) until the
+                                        terminal is in raw mode (no echo,
+                                        no ICANON, no ISIG)
+        stopped                         wait (10 s at most) until CMD is
+                                        stopped (a job-control stop)
+        mode                            print "MODE raw" if the terminal
+                                        has no echo, no ICANON and no ISIG
+                                        now, else "MODE cooked"
+        kill:SIG                        send signal SIG (TERM, HUP, INT) to
+                                        CMD
+                                      then wait 10 s at most for CMD to
+                                      exit; print what it wrote, "MODE
+                                      restored" or "MODE changed" (its
+                                      terminal's stty -g before and
+                                      after), and "EXIT N" (-SIG if
+                                      killed); fail on a timeout
     peer.py line-wait SOCK              run "SOCK -i 0.2" to a listener of
                                         its own with a line and half of
                                         another on stdin: it must use at
@@ -456,6 +480,144 @@ def pty_run(prompt, answer, *cmd):
     _, status = os.waitpid(pid, 0)
     sys.stdout.write(out.decode("latin-1"))
     sys.exit(os.waitstatus_to_exitcode(status))
+
+
+class TermJob:
+    """CMD as a shell's foreground job on the terminal whose side is
+    slave: a session leader holds the terminal and starts CMD in a
+    process group of its own, so that the group is not orphaned and a
+    SIGTSTP stops it. The leader reports CMD's pid and wait status on a
+    pipe. Popen's poll, send_signal, kill, pid and returncode."""
+
+    def __init__(self, cmd, master, slave):
+        import fcntl
+        import signal
+        import termios
+        r, w = os.pipe()
+        leader = os.fork()
+        if leader == 0:
+            try:
+                os.close(r)
+                os.close(master)
+                os.setsid()
+                for fd in (0, 1, 2):
+                    os.dup2(slave, fd)
+                fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+                job = os.fork()
+                if job == 0:
+                    os.setpgid(0, 0)
+                    signal.signal(signal.SIGTTOU, signal.SIG_IGN)
+                    os.tcsetpgrp(0, os.getpid())
+                    signal.signal(signal.SIGTTOU, signal.SIG_DFL)
+                    os.closerange(3, 1024)
+                    os.execv(cmd[0], cmd)
+                os.setpgid(job, job)
+                os.write(w, b"%d\n" % job)
+                _, status = os.waitpid(job, 0)
+                os.write(w, b"%d\n" % status)
+            finally:
+                os._exit(0)
+        os.close(w)
+        self.leader = leader
+        self.pipe = os.fdopen(r, "rb")
+        self.pid = int(self.pipe.readline())
+        self.returncode = None
+
+    def poll(self):
+        import select
+        if self.returncode is None and select.select([self.pipe], [], [],
+                                                     0)[0]:
+            line = self.pipe.readline()
+            os.waitpid(self.leader, 0)
+            self.returncode = os.waitstatus_to_exitcode(int(line or b"0"))
+        return self.returncode
+
+    def send_signal(self, sig):
+        os.kill(self.pid, sig)
+
+    def kill(self):
+        import signal
+        self.send_signal(signal.SIGKILL)
+
+
+def term(*args):
+    import fcntl
+    import select
+    import signal
+    import termios
+    steps, cmd = args[:args.index("--")], args[args.index("--") + 1:]
+    master, slave = os.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    before = termios.tcgetattr(slave)
+
+    p = TermJob(cmd, master, slave)
+    out = b""
+    seen = 0
+
+    def is_raw():
+        lflag = termios.tcgetattr(slave)[3]
+        return not lflag & (termios.ECHO | termios.ICANON | termios.ISIG)
+
+    def pump(secs):
+        nonlocal out
+        r, _, _ = select.select([master], [], [], secs)
+        if r:
+            try:
+                d = os.read(master, 4096)
+            except OSError:
+                d = b""
+            out += d
+            return bool(d)
+        return False
+    for step in steps:
+        what, _, arg = step.partition(":")
+        if what == "expect":
+            deadline = time.time() + 10
+            while arg.encode() not in out[seen:]:
+                if time.time() > deadline or p.poll() is not None:
+                    pump(0.2)
+                    if arg.encode() in out[seen:]:
+                        break
+                    sys.stdout.write(out.decode("latin-1"))
+                    fail("no %r on the terminal" % arg)
+                pump(0.2)
+            seen = out.index(arg.encode(), seen) + len(arg)
+        elif what == "send":
+            os.write(master, arg.encode().decode("unicode_escape").encode(
+                "latin-1"))
+        elif what == "raw":
+            deadline = time.time() + 10
+            while not is_raw():
+                if time.time() > deadline or p.poll() is not None:
+                    sys.stdout.write(out.decode("latin-1"))
+                    fail("the terminal never went raw")
+                pump(0.02)
+        elif what == "stopped":
+            deadline = time.time() + 10
+            while open("/proc/%d/stat" % p.pid).read().rsplit(
+                    ")", 1)[1].split()[0] != "T":
+                if time.time() > deadline:
+                    fail("%s never stopped" % cmd[0])
+                pump(0.02)
+        elif what == "mode":
+            print("MODE", "raw" if is_raw() else "cooked", flush=True)
+        elif what == "kill":
+            p.send_signal(getattr(signal, "SIG" + arg))
+        else:
+            fail("unknown step %r" % step)
+    deadline = time.time() + 10
+    while p.poll() is None:
+        if time.time() > deadline:
+            p.kill()
+            sys.stdout.write(out.decode("latin-1"))
+            fail("%s still running after 10 s" % cmd[0])
+        pump(0.05)
+    while pump(0.05):
+        pass
+    after = termios.tcgetattr(slave)
+    sys.stdout.write(out.decode("latin-1"))
+    print("\nMODE", "restored" if after == before else "changed")
+    print("EXIT", p.returncode)
 
 
 def line_wait(sock):
@@ -1345,8 +1507,8 @@ TOOLS = {
     "line-wait": line_wait, "slow-read": slow_read, "can": can,
     "hexdump": hexdump, "parse-dump": parse_dump, "tty-lines": tty_lines,
     "strip-notices": strip_notices, "tls-torn": tls_torn,
-    "byte-counts": byte_counts, "echo-server": echo_server, "mass": mass,
-    "max-conns": capped, "no-fds": starved,
+    "byte-counts": byte_counts, "term": term, "echo-server": echo_server,
+    "mass": mass, "max-conns": capped, "no-fds": starved,
 }
 
 if len(sys.argv) < 2:
