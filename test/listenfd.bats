@@ -3,6 +3,10 @@
 # a socket passed by the caller (peer.py bound) or by systemd's socket
 # activation (systemd-socket-activate, which sets LISTEN_FDS, LISTEN_PID
 # and LISTEN_FDNAMES as systemd does), served instead of one sock binds.
+# helper.bash sets PPORT and the like (SC2153); bg runs the command it is
+# given, whose stdin the redirections are for (SC2217); the -c programs'
+# $ are theirs to expand (SC2016).
+# shellcheck disable=SC2016,SC2153,SC2217
 
 load helper
 bats_require_minimum_version 1.5.0

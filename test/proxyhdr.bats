@@ -3,6 +3,9 @@
 # --send-proxy, --send-proxy-v2): byte for byte to a peer that records it,
 # and to the servers that read it (haproxy's accept-proxy, nginx's
 # proxy_protocol), which must log the client's own address.
+# helper.bash and sock_server set PPORT and FPORT (SC2153); bg runs the
+# command it is given, whose stdin the redirections are for (SC2217).
+# shellcheck disable=SC2153,SC2217
 
 load helper
 bats_require_minimum_version 1.5.0
