@@ -185,6 +185,8 @@ run_child(const struct opts *o, int fd, int described, const sigset_t *mask,
 	    (type == SOCK_DGRAM ? "udp" : "tcp"), 1);
 	/* A program run per client must not learn the proxy password. */
 	unsetenv("SOCK_PROXY_PASSWORD");
+	/* Nor live with sock's raised descriptor limit: select(2) programs. */
+	lower_fd_limit(o->fd_soft);
 
 	/* The program expects ordinary signals and blocking descriptors. */
 	signal(SIGPIPE, SIG_DFL);

@@ -46,9 +46,13 @@ int	new_socket(int family, int socktype, int protocol);
 
 /*
  * Raise the soft descriptor limit to the hard one (sock(1), "Many
- * connections"); returns the limit now in force.
+ * connections"); returns the limit now in force, and the soft one it was
+ * in *was (-1: unknown), for lower_fd_limit.
  */
-int	raise_fd_limit(void);
+int	raise_fd_limit(long long *was);
+
+/* Put the soft descriptor limit back to was (a program's due). */
+void	lower_fd_limit(long long was);
 
 /* Close every descriptor from 3 up but keep. */
 void	close_others(int keep);

@@ -10,6 +10,7 @@
  * returns an exit status.
  */
 #include <sys/types.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 
@@ -46,6 +47,7 @@
 #define OUT_SLACK	(16 * 1024)	/* stdout room kept for notices */
 #define ACCEPT_BURST	64		/* clients taken from a listener per round */
 #define QUEUE_SPARES	16		/* client queues kept for the next */
+#define QUEUE_MIN	(64 * 1024)	/* a client queue's first size: a read */
 
 /* --chat: a user's line, held until it is complete. */
 struct chatline {
@@ -68,6 +70,7 @@ struct spares {
 
 struct queue {
 	char		*buf;
+	size_t		 size;		/* allocated */
 	size_t		 cap;
 	size_t		 off;
 	size_t		 len;
@@ -135,11 +138,31 @@ queue_room(const struct queue *q)
 static int
 queue_push(struct queue *q, const char *p, size_t n)
 {
-	/* Whole at once: pages never written cost nothing, copies would. */
-	if (q->buf == NULL && (q->buf = q->spares->n > 0 ?
-	    q->spares->bufs[--q->spares->n] : malloc(q->cap)) == NULL)
-		return -1;
-	if (q->off + q->len + n > q->cap) {
+	size_t need = q->len + n, size;
+	char *b;
+
+	if (q->spares != NULL && need > q->size) {
+		/*
+		 * Small first (a spare when there is one), doubled as bytes
+		 * wait: a line to ten thousand clients takes ten thousand
+		 * small buffers, not 256 KiB of address space each.
+		 */
+		for (size = q->size > 0 ? q->size : QUEUE_MIN; size < need;
+		    size *= 2)
+			continue;
+		if (size > q->cap)
+			size = q->cap;
+		if (size == QUEUE_MIN && q->spares->n > 0)
+			b = q->spares->bufs[--q->spares->n];
+		else if ((b = malloc(size)) == NULL)
+			return -1;
+		if (q->len > 0)
+			memcpy(b, q->buf + q->off, q->len);
+		free(q->buf);
+		q->buf = b;
+		q->size = size;
+		q->off = 0;
+	} else if (q->off + need > q->size) {
 		memmove(q->buf, q->buf + q->off, q->len);
 		q->off = 0;
 	}
@@ -152,12 +175,14 @@ queue_push(struct queue *q, const char *p, size_t n)
 static void
 queue_drop(struct queue *q)
 {
-	if (q->buf != NULL && q->spares->n < QUEUE_SPARES)
+	/* Only small ones are kept: any taker can use one. */
+	if (q->buf != NULL && q->size == QUEUE_MIN &&
+	    q->spares->n < QUEUE_SPARES)
 		q->spares->bufs[q->spares->n++] = q->buf;
 	else
 		free(q->buf);
 	q->buf = NULL;
-	q->off = q->len = 0;
+	q->size = q->off = q->len = 0;
 }
 
 static void
@@ -352,6 +377,16 @@ client_allowed(const struct opts *o, const struct sockaddr *sa,
 	return false;
 }
 
+/* The descriptor limit in force (lowered from outside, say by prlimit). */
+static long long
+fd_limit_now(void)
+{
+	struct rlimit rl;
+
+	return getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+	    rl.rlim_cur != RLIM_INFINITY ? (long long)rl.rlim_cur : -1;
+}
+
 /*
  * Out of descriptors: the client waiting on lfd is taken with the spare
  * descriptor given up for it and closed at once, so that the listener
@@ -377,7 +412,7 @@ refuse_for_descriptors(const struct opts *o, int lfd, int *spare)
 			    sizeof(from));
 			if (o->verbose > 0)
 				warnx("refused %s: out of descriptors "
-				    "(descriptor limit %d)", from, o->fd_limit);
+				    "(descriptor limit %lld)", from, fd_limit_now());
 			close(fd);
 		}
 	}
@@ -1208,7 +1243,7 @@ serve_clients(const struct opts *o, int *lfds, int nl, struct relay_io *io)
 	end_stdout(&s->stdout_end);
 	s->last_recv = s->stdin_eof_at = now_ms();
 	s->status = EXIT_OK;
-	s->out.cap = OUT_QUEUE;
+	s->out.size = s->out.cap = OUT_QUEUE;
 	status = serve_loop(s);
 	for (i = 0; i < s->n; i++)
 		kill_client(s->clients[i], NULL);

@@ -485,6 +485,7 @@ init_opts(struct opts *o)
 	o->fin = FIN_AFTER_DATA;
 	o->max_conns = 0;	/* set_conn_limit: the default */
 	o->listen_fd = -1;
+	o->fd_soft = -1;
 	o->sockopts.rcvbuf = o->sockopts.sndbuf = -1;
 	o->sockopts.tos = o->sockopts.ttl = o->sockopts.minttl = -1;
 }
@@ -2349,7 +2350,7 @@ set_conn_limit(struct opts *o)
 	bool pairs = o->forward != NULL || o->proxy_server;
 	int most;
 
-	o->fd_limit = raise_fd_limit();
+	o->fd_limit = raise_fd_limit(&o->fd_soft);
 	most = conns_allowed(o->fd_limit, pairs);
 	if (o->max_conns > most)
 		usage_error("--max-conns %d: the descriptor limit of %d "

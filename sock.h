@@ -174,6 +174,7 @@ struct opts {
 	bool		 pty;		/* --pty: -e/-c on a new terminal */
 	int		 max_conns;	/* --max-conns, or what the limit allows */
 	int		 fd_limit;	/* descriptors, raised at start */
+	long long	 fd_soft;	/* the soft limit before (-1: unknown) */
 	int		 max_per_source; /* --max-conns-per-source; 0: none */
 	struct acl	 allow;		/* --allow, --allowfile */
 	struct acl	 deny;		/* --deny, --denyfile */

@@ -144,12 +144,15 @@ set_cloexec(int fd)
 }
 
 int
-raise_fd_limit(void)
+raise_fd_limit(long long *was)
 {
 	struct rlimit rl;
 
+	*was = -1;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
 		return FD_LIMIT_MAX;
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur <= FD_LIMIT_MAX)
+		*was = (long long)rl.rlim_cur;
 	if (rl.rlim_cur < rl.rlim_max) {
 		/* An unlimited hard limit (macOS) is not one setrlimit takes. */
 		rl.rlim_cur = rl.rlim_max > FD_LIMIT_MAX ? FD_LIMIT_MAX :
@@ -158,6 +161,18 @@ raise_fd_limit(void)
 			(void)getrlimit(RLIMIT_NOFILE, &rl);
 	}
 	return rl.rlim_cur > FD_LIMIT_MAX ? FD_LIMIT_MAX : (int)rl.rlim_cur;
+}
+
+void
+lower_fd_limit(long long was)
+{
+	struct rlimit rl;
+
+	if (was < 0 || getrlimit(RLIMIT_NOFILE, &rl) == -1 ||
+	    rl.rlim_cur == (rlim_t)was)
+		return;
+	rl.rlim_cur = (rlim_t)was;
+	(void)setrlimit(RLIMIT_NOFILE, &rl);
 }
 
 void

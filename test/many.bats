@@ -38,6 +38,11 @@ need_fds() {
 	local hard
 	hard=$(ulimit -Hn)
 	if [ "$hard" != unlimited ] && [ "$hard" -lt "$1" ]; then
+		# As need does: CI's machine has what the tests need.
+		if [ "${CI:-}" = true ]; then
+			echo "$2 needs $1 descriptors; the hard limit (ulimit -Hn) is $hard" >&2
+			return 1
+		fi
 		skip "$2 needs $1 descriptors; the hard limit (ulimit -Hn) is $hard"
 	fi
 }
