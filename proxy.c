@@ -1128,7 +1128,9 @@ proxy_read_password(const char *prompt, char *buf, size_t size)
 		noecho.c_lflag |= ICANON;
 		(void)tcsetattr(fd, TCSAFLUSH, &noecho);
 	}
-	(void)write(fd, prompt, strlen(prompt));
+	if (write(fd, prompt, strlen(prompt)) == -1) {
+		/* A prompt that cannot be shown is no reason to stop. */
+	}
 	for (;;) {
 		if ((n = read(fd, &c, 1)) == -1 && errno == EINTR)
 			continue;
@@ -1149,7 +1151,9 @@ proxy_read_password(const char *prompt, char *buf, size_t size)
 		for (i = 0; i < NPROMPT_SIGNALS; i++)
 			sigaction(prompt_signals[i], &old_sa[i], NULL);
 	}
-	(void)write(fd, "\n", 1);
+	if (write(fd, "\n", 1) == -1) {
+		/* Nor is the end of its line. */
+	}
 	close(fd);
 	if (e == 0 && len + 1 > size)
 		e = EMSGSIZE;

@@ -961,7 +961,9 @@ on_sigchld(int sig)
 	int saved = errno;
 
 	(void)sig;
-	(void)write(chld_pipe[1], "", 1);
+	if (write(chld_pipe[1], "", 1) == -1) {
+		/* A full pipe already holds a wakeup: this one can go. */
+	}
 	errno = saved;
 }
 

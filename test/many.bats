@@ -134,14 +134,17 @@ served_alive() {
 	served_alive "$T/err"
 }
 
-@test "--proxy-server, SOCKS5: $FORWARD_N tunnels at once, each echoes its own 1 KiB" {
+# proxy_tunnels socks5|http: FORWARD_N tunnels at once through a
+# --proxy-server (SOCKS5 CONNECT, or HTTP CONNECT: a 200 head first), each
+# echoing its own 1 KiB; every tunnel said, every descriptor given back.
+proxy_tunnels() {
 	need python3
 	need_fds $((2 * FORWARD_N + SOCK_RESERVE)) "sock with $FORWARD_N tunnels"
 	echo_server
 	sock_listen /dev/null /dev/null "$T/err" -k 127.0.0.1 0 --proxy-server
 	local before
 	before=$(fd_count "$LPID")
-	peer_run 120 mass "$PORT" "$FORWARD_N" echo size=1024 proxy=socks5 \
+	peer_run 120 mass "$PORT" "$FORWARD_N" echo size=1024 proxy="$1" \
 	    target="$EPORT" fds="$LPID"
 	peak_rss "$LPID" "$FORWARD_N"
 	tunnels_said "$T/err" "$FORWARD_N" 1024
@@ -149,19 +152,12 @@ served_alive() {
 	served_alive "$T/err"
 }
 
+@test "--proxy-server, SOCKS5: $FORWARD_N tunnels at once, each echoes its own 1 KiB" {
+	proxy_tunnels socks5
+}
+
 @test "--proxy-server, HTTP CONNECT: $FORWARD_N tunnels at once, each a 200 head and then its own 1 KiB echoed" {
-	need python3
-	need_fds $((2 * FORWARD_N + SOCK_RESERVE)) "sock with $FORWARD_N tunnels"
-	echo_server
-	sock_listen /dev/null /dev/null "$T/err" -k 127.0.0.1 0 --proxy-server
-	local before
-	before=$(fd_count "$LPID")
-	peer_run 120 mass "$PORT" "$FORWARD_N" echo size=1024 proxy=http \
-	    target="$EPORT" fds="$LPID"
-	peak_rss "$LPID" "$FORWARD_N"
-	tunnels_said "$T/err" "$FORWARD_N" 1024
-	all_let_go "$LPID" "$before"
-	served_alive "$T/err"
+	proxy_tunnels http
 }
 
 @test "-k --max-conns $KEEP_N: $KEEP_N clients held at once, each one's line on stdout" {
