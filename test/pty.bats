@@ -99,8 +99,11 @@ shell_server() {
 }
 
 @test "--pty: a peer still sending when the program exits gets its last output, not a reset" {
+	# The program waits for the first byte of the 20 MB, so the peer is
+	# sending when it exits: a program that had not yet run when the last
+	# byte came would get the peer's hangup first, as it should.
 	sock_listen /dev/null "$T/sout" "$T/serr" 127.0.0.1 0 --pty \
-	    -c 'printf last'
+	    -c 'stty -icanon min 1; head -c 1 >/dev/null; printf last'
 	head -c 20000000 /dev/zero >"$T/zeros"
 	run --separate-stderr timeout 20 "$SOCK" 127.0.0.1 "$PORT" <"$T/zeros"
 	[ "$status" -eq 0 ]
