@@ -411,6 +411,14 @@ static int
 walk_failed(struct fwd *f, int i, int status, int err, const char *msg)
 {
 	struct pair *p = f->pairs[i];
+	char words[64];
+
+	/* Said as the refusal at accept says it, whatever the libc's words. */
+	if (err == EMFILE || err == ENFILE) {
+		snprintf(words, sizeof(words), "out of descriptors "
+		    "(descriptor limit %lld)", fd_limit_now());
+		msg = words;
+	}
 
 	if (p->wait_until >= 0 && now_ms() + p->pause < p->wait_until) {
 		if (f->o->verbose > 1)

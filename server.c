@@ -378,7 +378,7 @@ client_allowed(const struct opts *o, const struct sockaddr *sa,
 }
 
 /* The descriptor limit in force (lowered from outside, say by prlimit). */
-static long long
+long long
 fd_limit_now(void)
 {
 	struct rlimit rl;

@@ -40,6 +40,8 @@ int	admit_client(const struct opts *, int lfd, int nclients,
  * given up to take and close a client when the limit is reached.
  */
 int	open_spare(void);
+/* The soft descriptor limit in force now (-1: none). */
+long long fd_limit_now(void);
 
 /*
  * How many clients (or, pairs, forwarded pairs of two sockets) the
