@@ -25,21 +25,22 @@ need_tls() {
 
 # crowd N HEX SECS: N clients of PORT that send HEX and stall, held for
 # at most SECS; waits until all are connected. Its report (how many the
-# server closed, and when the last was) goes to $T/crowd.
+# server closed, and when the last was) goes to CROWD_OUT ($T/crowd).
 crowd() {
+	local out=${CROWD_OUT:-$T/crowd}
 	bg python3 "$BATS_TEST_DIRNAME/crowd.py" "$PORT" "$1" "$2" "$3" \
-	    >"$T/crowd"
+	    >"$out"
 	CROWD_PID=$BG_PID
-	wait_for 10 grep -q '^ready$' "$T/crowd"
+	wait_for 10 grep -q '^ready$' "$out"
 }
 
-# crowd_closed N WITHIN: the crowd saw all N closed, the last within
+# crowd_closed N WITHIN: the crowd (CROWD_PID, CROWD_OUT) saw all N closed, the last within
 # WITHIN seconds of its start.
 crowd_closed() {
 	local n secs
 	wait_exit "$CROWD_PID" 30
 	[ "$EXIT_STATUS" -eq 0 ]
-	read -r _ n _ secs < <(grep '^closed' "$T/crowd")
+	read -r _ n _ secs < <(grep '^closed' "${CROWD_OUT:-$T/crowd}")
 	[ "$n" -eq "$1" ] || { echo "closed $n of $1" >&2; return 1; }
 	awk -v s="$secs" -v w="$2" 'BEGIN { exit !(s <= w) }' ||
 	    { echo "the last closed after $secs s" >&2; return 1; }
@@ -72,17 +73,34 @@ served_within() {
 	kill -0 "$LPID"
 }
 
-@test "-k --tls without -w: stalled handshakes lose their slots at 10 s" {
+# The three without -w run at once: each waits the whole 10 s.
+@test "without -w, stalled handshakes end at 10 s: -k --tls and -k -e --tls free the slots and serve a good client, a single -l --tls exits 3" {
+	local kport kpid eport epid lport lpid kcrowd ecrowd lcrowd
 	need_tls
 	need python3
-	sock_listen /dev/null "$T/out" "$T/err" -k --tls 127.0.0.1 0
-	crowd 100 "$STALLED_HELLO" 20
-	# Refused at once while the crowd holds every slot.
-	run -1 timeout 3 "$SOCK" --tls --tls-insecure 127.0.0.1 "$PORT" </dev/null
-	crowd_closed 100 13
+	sock_server kport kpid /dev/null "$T/k.out" "$T/k.err" -k --tls 127.0.0.1 0
+	sock_server eport epid /dev/null "$T/e.out" "$T/e.err" -k --tls 127.0.0.1 0 -e /bin/cat
+	sock_server lport lpid /dev/null "$T/l.out" "$T/l.err" --tls 127.0.0.1 0
+	PORT=$kport CROWD_OUT=$T/k.crowd crowd 100 "$STALLED_HELLO" 20
+	kcrowd=$CROWD_PID
+	PORT=$eport CROWD_OUT=$T/e.crowd crowd 100 "$STALLED_HELLO" 20
+	ecrowd=$CROWD_PID
+	PORT=$lport CROWD_OUT=$T/l.crowd crowd 1 "$STALLED_HELLO" 20
+	lcrowd=$CROWD_PID
+	# -k: refused at once while the crowd holds every slot.
+	run -1 timeout 3 "$SOCK" --tls --tls-insecure 127.0.0.1 "$kport" </dev/null
+	# -k -e: served once the slots are free.
+	served_within 15 "$SOCK" --tls --tls-insecure 127.0.0.1 "$eport"
+	# -l: the one stalled handshake ends the listener.
+	wait_exit "$lpid" 15
+	[ "$EXIT_STATUS" -eq 3 ]
+	grep -q "^sock: TLS handshake with 127.0.0.1 port [0-9]*: " "$T/l.err"
+	CROWD_PID=$kcrowd CROWD_OUT=$T/k.crowd crowd_closed 100 13
+	CROWD_PID=$ecrowd CROWD_OUT=$T/e.crowd crowd_closed 100 13
+	CROWD_PID=$lcrowd CROWD_OUT=$T/l.crowd crowd_closed 1 13
 	printf 'hello\n' >"$T/m"
-	run -0 timeout 5 "$SOCK" --tls --tls-insecure 127.0.0.1 "$PORT" <"$T/m"
-	wait_for 5 has_line "$T/out" hello
+	run -0 timeout 5 "$SOCK" --tls --tls-insecure 127.0.0.1 "$kport" <"$T/m"
+	wait_for 5 has_line "$T/k.out" hello
 }
 
 @test "--broker --tls -w 1: stalled handshakes lose their slots" {
@@ -92,26 +110,6 @@ served_within() {
 	crowd 100 "$STALLED_HELLO" 10
 	crowd_closed 100 4
 	kill -0 "$LPID"
-}
-
-@test "-k -e --tls without -w: stalled handshakes lose their slots at 10 s and a good client is served" {
-	need_tls
-	need python3
-	sock_listen /dev/null "$T/out" "$T/err" -k --tls 127.0.0.1 0 -e /bin/cat
-	crowd 100 "$STALLED_HELLO" 20
-	served_within 15 "$SOCK" --tls --tls-insecure 127.0.0.1 "$PORT"
-	crowd_closed 100 13
-}
-
-@test "-l --tls without -w: a single listener's stalled handshake ends it at 10 s: exit 3" {
-	need_tls
-	need python3
-	sock_listen /dev/null "$T/out" "$T/err" --tls 127.0.0.1 0
-	crowd 1 "$STALLED_HELLO" 20
-	wait_exit "$LPID" 15
-	[ "$EXIT_STATUS" -eq 3 ]
-	crowd_closed 1 13
-	grep -q "^sock: TLS handshake with 127.0.0.1 port [0-9]*: " "$T/err"
 }
 
 @test "--forward --tls -w 1: stalled handshakes lose their slots and a good client is served" {
