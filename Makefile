@@ -53,13 +53,13 @@ SAN_FLAGS     = -fsanitize=address,undefined -fno-omit-frame-pointer \
 
 SRCS	= sock.c connect.c end.c exec.c forward.c hook.c loop.c proxy.c \
 	  proxyd.c proxyhdr.c relay.c rules.c scan.c server.c sources.c term.c \
-	  tls.c tlsload.c util.c way.c socks5udp.c
+	  tls.c tlsload.c util.c way.c socks5udp.c udpassoc.c
 HDRS	= sock.h connect.h end.h exec.h forward.h hook.h loop.h net.h parse.h \
 	  proxy.h proxyd.h proxyhdr.h relay.h scan.h server.h sources.h term.h \
-	  tls.h tlsload.h way.h socks5udp.h
+	  tls.h tlsload.h way.h socks5udp.h udpassoc.h
 OBJS	= sock.o connect.o end.o exec.o forward.o hook.o loop.o proxy.o \
 	  proxyd.o proxyhdr.o relay.o rules.o scan.o server.o sources.o term.o \
-	  tls.o tlsload.o util.o way.o socks5udp.o
+	  tls.o tlsload.o util.o way.o socks5udp.o udpassoc.o
 
 all: sock
 
