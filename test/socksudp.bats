@@ -171,6 +171,7 @@ client() {
 @test "-u -x: the control connection's end is exit 1 at once, stdin still open" {
 	fake_proxy close
 	open_feed "$T/in"
+	# shellcheck disable=SC2016 # expanded by the inner shell
 	bg sh -c 'exec "$0" -u -x "127.0.0.1:$1" 127.0.0.1 4000 <"$2" >"$3" 2>"$4"' \
 	    "$SOCK" "$FPORT" "$T/in" "$T/out" "$T/err"
 	local pid=$BG_PID
