@@ -147,9 +147,9 @@ struct fwd {
 	int		*lfds;
 	int		 nl;
 	int		 status;	/* of the last pair to end */
-	int		 assocs;	/* pairs that are UDP associations: each
-					   counts twice against --max-conns (it
-					   may hold four descriptors) */
+	int		 assocs;	/* UDP associations: each counts
+					   twice against --max-conns (it may
+					   hold four descriptors) */
 };
 
 static void
@@ -1101,8 +1101,8 @@ accept_one(struct fwd *f, int lfd)
 	struct conn c;
 	int fd, i;
 
-	if ((fd = admit_client(f->o, lfd, f->n + f->assocs, &f->held, &f->spare, &c)) ==
-	    -2)
+	if ((fd = admit_client(f->o, lfd, f->n + f->assocs, &f->held,
+	    &f->spare, &c)) == -2)
 		return -1;
 	if (fd < 0)
 		return fd == -3 ? 1 : 0;

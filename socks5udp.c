@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "sock.h"
@@ -250,8 +251,9 @@ control_check(struct end *e, struct assoc *s)
 	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK ||
 	    errno == EINTR))
 		return 0;
-	snprintf(e->why, sizeof(e->why), "proxy %.200s closed the UDP association%s%s",
-	    s->proxy, n == 0 ? "" : ": ", n == 0 ? "" : strerror(errno));
+	snprintf(e->why, sizeof(e->why), "proxy %.200s closed the UDP "
+	    "association%s%s", s->proxy, n == 0 ? "" : ": ",
+	    n == 0 ? "" : strerror(errno));
 	errno = ECONNRESET;
 	return -1;
 }
@@ -307,7 +309,7 @@ assoc_read(struct end *e, void *buf, size_t len)
 		}
 		data = (size_t)n - (size_t)hlen;
 		if (data > len)
-			data = len;	/* the relay's buffer holds any datagram */
+			data = len;	/* the relay's buffer takes any */
 		memcpy(buf, s->buf + hlen, data);
 		return (ssize_t)data;
 	}

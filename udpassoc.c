@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "sock.h"
@@ -56,8 +57,8 @@ struct name {
 struct udp_assoc {
 	int		 ctl;
 	int		 relay;
-	int		 out[2];	/* towards IPv4 targets, IPv6 targets */
-	struct sockaddr_storage client;	/* its address; the port once known */
+	int		 out[2];	/* towards IPv4, IPv6 targets */
+	struct sockaddr_storage client;	/* its address; port once known */
 	socklen_t	 clientlen;
 	bool		 port_known;
 	bool		 numeric;
@@ -440,7 +441,7 @@ take(struct udp_assoc *a, int fd, bool relay)
 		/* An answer leaves room in front for its header. */
 		if ((n = recvfrom(fd, a->buf, relay ? sizeof(a->buf) :
 		    DGRAM_MAX, 0, (struct sockaddr *)&from, &fromlen)) == -1)
-			return;		/* EAGAIN, or an ICMP error: nothing */
+			return;		/* EAGAIN, or an ICMP error */
 		if (relay)
 			from_client(a, (size_t)n, (struct sockaddr *)&from,
 			    fromlen);

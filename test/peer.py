@@ -29,6 +29,7 @@ python).
     peer.py udp PORTFILE [ACTION...]    bind UDP on 127.0.0.1 port 0, write
                                         the port to PORTFILE, then for 60 s
                                         take datagrams:
+        v6                              on ::1 instead
         log=FILE                        append each one's size to FILE
         reply=TEXT                      answer each with TEXT
         answer=W,W...                   answer the first with one datagram
@@ -396,10 +397,14 @@ def window():
 
 
 def udp(portfile, *acts):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
-    write_atomic(portfile, "%d\n" % s.getsockname()[1])
     opts = dict(a.partition("=")[::2] for a in acts)
+    if "v6" in opts:
+        s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+        s.bind(("::1", 0))
+    else:
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind(("127.0.0.1", 0))
+    write_atomic(portfile, "%d\n" % s.getsockname()[1])
     end = time.monotonic() + 60
     while True:
         s.settimeout(max(end - time.monotonic(), 0.001))

@@ -264,6 +264,16 @@ client() {
 	[ "$output" = "AUTH FAILED" ]
 }
 
+@test "sock -u -x through sock --proxy-server over IPv6" {
+	need python3
+	has_ipv6_loopback || skip "no ::1 here"
+	sock_server XPORT XPID /dev/null /dev/null "$T/proxy.err" --proxy-server ::1 0
+	udp_target v6 reply=pong
+	run -0 --separate-stderr timeout 10 "$SOCK" -u -x "[::1]:$XPORT" ::1 "$UPORT" < <(printf 'hi\n')
+	[ "$output" = pong ]
+	wait_for 5 grep -Eq '^sock: UDP association of ::1 port [0-9]+ ended \(the control connection closed\): 1 datagrams \(3 bytes\) up, 1 datagrams \(4 bytes\) down, 0 dropped$' "$T/proxy.err"
+}
+
 @test "sock -u -x through sock --proxy-server: both ends sock, the answers in order" {
 	need python3
 	udp_target answer=first,second,third
