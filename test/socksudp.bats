@@ -50,25 +50,45 @@ fake_proxy() {
 	FPORT=$(cat "$T/fport")
 }
 
-# dante_udp [USER]: a real dante-server on 127.0.0.1 (sets DPORT) that
-# allows UDP ASSOCIATE from 127.0.0.0/8 and the replies to it.
+# dante_udp [USER PASSWORD]: a real dante-server on 127.0.0.1 (sets
+# DPORT) that allows UDP ASSOCIATE from 127.0.0.0/8 and the replies to it.
+# With USER, it requires RFC 1929 authentication, which dante checks
+# against the system's accounts: it runs in a mount namespace of its own
+# where copies of /etc/passwd and /etc/shadow that hold USER are mounted
+# over the real ones, which stay as they are.
 dante_udp() {
+	local method=none
 	need danted python3
 	[ "$(id -u)" -eq 0 ] || skip "danted is run as root here"
 	DPORT=$(free_port)
+	if [ $# -eq 2 ]; then
+		need unshare openssl
+		unshare -m true || skip "no mount namespace here"
+		method=username
+		{ cat /etc/passwd; echo "$1:x:65000:65534::/nonexistent:/bin/false"; } >"$T/passwd"
+		{ cat /etc/shadow; echo "$1:$(openssl passwd -6 "$2"):19000:0:99999:7:::"; } >"$T/shadow"
+		chmod 600 "$T/shadow"
+	fi
 	cat >"$T/danted.conf" <<EOF
 logoutput: $T/danted.log
 internal: 127.0.0.1 port = $DPORT
 external: 127.0.0.1
 clientmethod: none
-socksmethod: none
+socksmethod: $method
 user.privileged: root
 user.unprivileged: nobody
 client pass { from: 127.0.0.0/8 to: 0.0.0.0/0 }
 socks pass { from: 127.0.0.0/8 to: 0.0.0.0/0 command: udpassociate }
 socks pass { from: 0.0.0.0/0 to: 127.0.0.0/8 command: udpreply }
 EOF
-	bg danted -f "$T/danted.conf" -N 1 -p "$T/danted.pid"
+	if [ "$method" = none ]; then
+		bg danted -f "$T/danted.conf" -N 1 -p "$T/danted.pid"
+	else
+		# shellcheck disable=SC2016 # expanded by the inner shell
+		bg unshare -m sh -c 'mount --bind "$0/passwd" /etc/passwd &&
+		    mount --bind "$0/shadow" /etc/shadow &&
+		    exec danted -f "$0/danted.conf" -N 1 -p "$0/danted.pid"' "$T"
+	fi
 	wait_for 5 is_listening "$DPORT" || { cat "$T/danted.log" >&2; return 1; }
 }
 
@@ -125,6 +145,18 @@ client() {
 	udp_target reply=pong
 	run -0 --separate-stderr timeout 10 "$SOCK" -u -x "127.0.0.1:$DPORT" localhost "$UPORT" < <(printf 'one\n')
 	[ "$output" = pong ]
+}
+
+@test "-u -x through dante with a username and password (RFC 1929)" {
+	dante_udp sockudp s3cret
+	udp_target reply=pong
+	SOCK_PROXY_PASSWORD=s3cret run -0 --separate-stderr timeout 10 "$SOCK" -u -x "socks5://sockudp@127.0.0.1:$DPORT" 127.0.0.1 "$UPORT" < <(printf 'one\n')
+	[ "$output" = pong ]
+	SOCK_PROXY_PASSWORD=wrong run -1 --separate-stderr timeout 10 "$SOCK" -u -P sockudp -x "127.0.0.1:$DPORT" 127.0.0.1 "$UPORT" </dev/null
+	[ "$stderr" = "sock: proxy 127.0.0.1 port $DPORT: username/password rejected (user sockudp)" ]
+	# No password, no association.
+	run -1 --separate-stderr timeout 10 "$SOCK" -u -x "127.0.0.1:$DPORT" 127.0.0.1 "$UPORT" </dev/null
+	[ "$stderr" = "sock: proxy 127.0.0.1 port $DPORT: accepts none of the authentication methods offered (none; it may need -P)" ]
 }
 
 # ---------------------------------------------------------------- a scripted proxy
