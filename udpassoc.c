@@ -247,11 +247,23 @@ void
 udp_assoc_relay(const struct udp_assoc *a, struct sockaddr_storage *ss,
     socklen_t *len)
 {
+	struct sockaddr_in6 s6;
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+
 	*len = sizeof(*ss);
 	if (getsockname(a->relay, (struct sockaddr *)ss, len) == -1) {
 		memset(ss, 0, sizeof(*ss));
 		ss->ss_family = AF_INET;
 		*len = sizeof(struct sockaddr_in);
+	}
+	/* An IPv4 client of a dual-stack listener is told an IPv4 address. */
+	memcpy(&s6, ss, sizeof(s6));
+	if (ss->ss_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&s6.sin6_addr)) {
+		memset(ss, 0, sizeof(*ss));
+		s4->sin_family = AF_INET;
+		s4->sin_port = s6.sin6_port;
+		memcpy(&s4->sin_addr, (unsigned char *)&s6.sin6_addr + 12, 4);
+		*len = sizeof(*s4);
 	}
 }
 
