@@ -68,6 +68,7 @@ python).
                                         within 1 s
         frag=WORD                       the same with FRAG 1
         stranger=WORD                   send WORD from 127.0.0.2
+        otherport=WORD                  send WORD from another port
         hostile                         short, bad ATYP, name past the end
         close                           close the control connection
         refused                         expect the request refused: print
@@ -1735,9 +1736,9 @@ def socks5_udp(port, tport, *acts):
                      arg.encode(), relay)
             if answer(1) is not None:
                 fail("an answer to %s" % arg)
-        elif op == "stranger":
+        elif op in ("stranger", "otherport"):
             x = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            x.bind(("127.0.0.2", 0))
+            x.bind(("127.0.0.2" if op == "stranger" else "127.0.0.1", 0))
             x.sendto(s5_make("127.0.0.1", tport) + arg.encode(), relay)
             x.settimeout(1)
             try:

@@ -240,18 +240,29 @@ client() {
 	need python3
 	udp_target reply=pong log="$T/ulog"
 	proxy_start -vv
-	run -0 client send=a frag=fragment stranger=stranger hostile send=b
+	run -0 client send=a frag=fragment stranger=stranger otherport=otherport hostile send=b
 	[ "${lines[0]}" = "REPLY 127.0.0.1 $UPORT pong" ]
 	[ "${lines[1]}" = "REPLY 127.0.0.1 $UPORT pong" ]
 	# The target saw the two one-byte datagrams and nothing else.
 	[ "$(cat "$T/ulog")" = $'1\n1' ]
 	grep -Eq '^sock: UDP association of 127.0.0.1 port [0-9]+: dropped a datagram from the client: a fragment \(FRAG not 0\)$' "$T/proxy.err"
 	grep -Eq '^sock: UDP association of 127.0.0.1 port [0-9]+: dropped a datagram from 127.0.0.2 port [0-9]+: not the client$' "$T/proxy.err"
+	[ "$(grep -Ec '^sock: UDP association of 127.0.0.1 port [0-9]+: dropped a datagram from 127.0.0.1 port [0-9]+: not the client$' "$T/proxy.err")" -eq 1 ]
 	grep -Eq '^sock: UDP association of 127.0.0.1 port [0-9]+: dropped a datagram from the client: SOCKS5 header with an unknown address type$' "$T/proxy.err"
 	grep -Eq '^sock: UDP association of 127.0.0.1 port [0-9]+: dropped a datagram from the client: shorter than its SOCKS5 header$' "$T/proxy.err"
 	grep -Eq '^sock: UDP association of 127.0.0.1 port [0-9]+: dropped a datagram from the client: SOCKS5 header with RSV not zero$' "$T/proxy.err"
-	wait_for 5 grep -Eq "ended \(the control connection closed\): 2 datagrams \(2 bytes\) up, 2 datagrams \(8 bytes\) down, 9 dropped$" "$T/proxy.err"
+	wait_for 5 grep -Eq "ended \(the control connection closed\): 2 datagrams \(2 bytes\) up, 2 datagrams \(8 bytes\) down, 10 dropped$" "$T/proxy.err"
 	kill -0 "$XPID"
+}
+
+@test "--proxy-server --deny: a refused client gets no association" {
+	need python3
+	udp_target reply=pong log="$T/ulog"
+	proxy_start --deny 127.0.0.1
+	# Closed before its handshake (by a FIN or a reset): exit 1.
+	run -1 client send=a
+	[ ! -e "$T/ulog" ]
+	grep -Eq '^sock: refused 127.0.0.1 port [0-9]+: not allowed by --allow/--deny$' "$T/proxy.err"
 }
 
 @test "--proxy-server ends an association when its control connection closes" {
