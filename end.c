@@ -267,6 +267,8 @@ end_watch(const struct end *e, bool reading, struct loop *l)
 	bool for_write;
 	int fd = waits_on(e, reading, &for_write);
 
+	if (reading && e->also_rfd > 0)
+		(void)loop_watch(l, e->also_rfd, false);
 	return loop_watch(l, fd, for_write);
 }
 
@@ -277,6 +279,8 @@ end_ready(const struct end *e, bool reading, const struct loop *l)
 	int fd = waits_on(e, reading, &for_write);
 
 	if (reading && e->ops->pending(e) > 0)
+		return true;
+	if (reading && e->also_rfd > 0 && loop_ready(l, e->also_rfd, false))
 		return true;
 	return loop_ready(l, fd, for_write);
 }

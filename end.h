@@ -60,6 +60,10 @@ struct end {
 	const struct end_ops *ops;
 	int		 rfd;		/* what read waits on */
 	int		 wfd;		/* what write and shutdown wait on */
+	int		 also_rfd;	/* watched with rfd while reading, and its
+					   readiness is the read's too (a SOCKS5
+					   UDP association's control connection);
+					   0: none (descriptor 0 is stdin's) */
 	enum end_wait	 read_wait;	/* set by read when it gives EAGAIN */
 	enum end_wait	 write_wait;	/* set by write/shutdown likewise */
 	bool		 raw;		/* rfd/wfd carry the bytes themselves:

@@ -15,7 +15,9 @@
  * code (proxy_connect, getaddrinfo) and hands the connected socket back
  * over a socket pair with SCM_RIGHTS, so that no pair waits for another's
  * DNS or proxies. With --wait a failed walk is PAUSED and begun again. A
- * proxy client gets its reply in REPLYING; then the pair is RELAYING.
+ * proxy client gets its reply in REPLYING; then the pair is RELAYING, or,
+ * for a SOCKS5 UDP ASSOCIATE, ASSOC: udpassoc.c relays its datagrams until
+ * the control connection (the client) closes or -w passes idle.
  *
  * The --forward target is resolved once, at the start (so a name costs
  * one lookup, and -n forbids names). It touches the listening sockets,
@@ -49,6 +51,7 @@
 #include "forward.h"
 #include "sources.h"
 #include "relay.h"
+#include "udpassoc.h"
 #include "way.h"
 
 #define WAIT_PAUSE_MIN	50	/* --wait: the first pause between tries */
@@ -64,7 +67,8 @@ enum pair_state {
 	PAIR_DIALING,		/* a dialer process is reaching the target */
 	PAIR_PAUSED,		/* --wait: between two walks */
 	PAIR_REPLYING,		/* the handshake's last bytes go out */
-	PAIR_RELAYING		/* the relay session runs */
+	PAIR_RELAYING,		/* the relay session runs */
+	PAIR_ASSOC		/* a SOCKS5 UDP association runs */
 };
 
 /* Bytes to write to one side before the relay starts. */
@@ -121,6 +125,7 @@ struct pair {
 	struct outbuf	 to_target;	/* a PROXY header, an HTTP request head and
 					   what followed */
 	size_t		 hdrlen;	/* of to_target: the PROXY header */
+	struct udp_assoc *assoc;	/* a UDP ASSOCIATE's, or NULL */
 };
 
 struct fwd {
@@ -142,6 +147,9 @@ struct fwd {
 	int		*lfds;
 	int		 nl;
 	int		 status;	/* of the last pair to end */
+	int		 assocs;	/* UDP associations: each counts
+					   twice against --max-conns (it may
+					   hold four descriptors) */
 };
 
 static void
@@ -209,6 +217,10 @@ pair_free(struct fwd *f, int i)
 	struct pair *p = f->pairs[i];
 
 	relay_close(p->s);
+	if (p->assoc != NULL) {
+		udp_assoc_close(p->assoc, &f->loop);
+		f->assocs--;
+	}
 	happy_free(&p->happy);
 	dialer_stop(p);
 	p->ec.ops->free(&p->ec);
@@ -634,10 +646,100 @@ reply_step(struct fwd *f, int i, const struct loop *l)
 	if (p->to_client.off < p->to_client.len ||
 	    p->to_target.off < p->to_target.len)
 		return 0;
+	if (p->assoc != NULL) {
+		p->state = PAIR_ASSOC;
+		proxyd_free(p->req);
+		p->req = NULL;
+		outbuf_free(&p->to_client);
+		return 0;
+	}
 	if (start_relay(f, p) == -1) {
 		pair_end(f, i, EXIT_LOCAL);
 		return -1;
 	}
+	return 0;
+}
+
+/* -vv: a datagram an association dropped. */
+static void
+say_assoc_drop(void *arg, const char *why)
+{
+	const struct pair *p = arg;
+
+	if (p->f->o->verbose > 1)
+		warnx("UDP association of %s: %s", p->client.name, why);
+}
+
+/* The -v line for an association that has ended (sock(1), DIAGNOSTICS). */
+static void
+assoc_end(struct fwd *f, int i, const char *why)
+{
+	struct pair *p = f->pairs[i];
+	struct udp_assoc_counts c;
+
+	if (f->o->verbose > 0) {
+		udp_assoc_counts(p->assoc, &c);
+		warnx("UDP association of %s ended (%s): %llu datagrams (%llu "
+		    "bytes) up, %llu datagrams (%llu bytes) down, %llu dropped",
+		    p->client.name, why, c.up, c.up_bytes, c.down, c.down_bytes,
+		    c.dropped);
+	}
+	f->status = EXIT_OK;
+	pair_free(f, i);
+}
+
+/* A UDP ASSOCIATE that cannot be had: the client hears so (err's code). */
+static int
+assoc_refused(struct fwd *f, int i, int err, const char *why)
+{
+	struct pair *p = f->pairs[i];
+
+	if (f->o->verbose > 0)
+		warnx("proxy client %s: UDP ASSOCIATE refused: %s",
+		    p->client.name, why);
+	proxy_refuse(p, err);
+	refused_close(p);
+	pair_free(f, i);
+	return -1;
+}
+
+/*
+ * A SOCKS5 UDP ASSOCIATE (sock(1), "Proxy server"): the relay socket on
+ * the address the client reached, and the reply that names it. Returns -1
+ * if the pair is gone.
+ */
+static int
+assoc_begin(struct fwd *f, int i, const struct proxyd_target *t)
+{
+	struct pair *p = f->pairs[i];
+	struct sockaddr_storage ss;
+	socklen_t len;
+
+	if (f->o->nproxies > 0)
+		return assoc_refused(f, i, EOPNOTSUPP, "-x proxies carry no "
+		    "datagrams");
+	/* This pair counts once already; an association, twice. */
+	if (f->n + f->assocs + 1 > f->o->max_conns)
+		return assoc_refused(f, i, EMFILE, "--max-conns reached");
+	if ((p->assoc = udp_assoc_open(p->client.fd, t->port, f->o->numeric,
+	    say_assoc_drop, p)) == NULL)
+		return assoc_refused(f, i, errno, strerror(errno));
+	f->assocs++;
+	udp_assoc_relay(p->assoc, &ss, &len);
+	if (proxyd_success(p->req, (struct sockaddr *)&ss, len,
+	    &p->to_client.buf, &p->to_client.len) == -1) {
+		warn("proxy reply");
+		pair_free(f, i);
+		return -1;
+	}
+	if (f->o->verbose > 1) {
+		char shown[128];
+
+		format_addr((struct sockaddr *)&ss, len, shown, sizeof(shown));
+		warnx("proxy client %s: UDP association, relay %s",
+		    p->client.name, shown);
+	}
+	p->state = PAIR_REPLYING;
 	return 0;
 }
 
@@ -718,6 +820,8 @@ request_step(struct fwd *f, int i)
 		return -1;
 	}
 	proxyd_target(p->req, &t);
+	if (t.udp)
+		return assoc_begin(f, i, &t);
 	if ((p->asked = calloc(1, sizeof(*p->asked))) == NULL) {
 		warn("proxy request");
 		pair_free(f, i);
@@ -932,6 +1036,18 @@ pair_prepare(struct fwd *f, int i, struct loop *l)
 			return -1;
 		}
 		return 0;
+	case PAIR_ASSOC:
+		if (f->o->timeout_ms >= 0) {
+			if (now >= udp_assoc_active(p->assoc) +
+			    f->o->timeout_ms) {
+				assoc_end(f, i, "idle for the -w time");
+				return -1;
+			}
+			loop_until(l, udp_assoc_active(p->assoc) +
+			    f->o->timeout_ms);
+		}
+		udp_assoc_prepare(p->assoc, l);
+		return 0;
 	}
 	return 0;
 }
@@ -941,6 +1057,7 @@ static int
 pair_step(struct fwd *f, int i, const struct loop *l)
 {
 	struct pair *p = f->pairs[i];
+	const char *why;
 	int status;
 
 	switch (p->state) {
@@ -963,6 +1080,12 @@ pair_step(struct fwd *f, int i, const struct loop *l)
 			return -1;
 		}
 		return 0;
+	case PAIR_ASSOC:
+		if (udp_assoc_step(p->assoc, l, &why) != 0) {
+			assoc_end(f, i, why);
+			return -1;
+		}
+		return 0;
 	}
 	return 0;
 }
@@ -978,8 +1101,8 @@ accept_one(struct fwd *f, int lfd)
 	struct conn c;
 	int fd, i;
 
-	if ((fd = admit_client(f->o, lfd, f->n, &f->held, &f->spare, &c)) ==
-	    -2)
+	if ((fd = admit_client(f->o, lfd, f->n + f->assocs, &f->held,
+	    &f->spare, &c)) == -2)
 		return -1;
 	if (fd < 0)
 		return fd == -3 ? 1 : 0;

@@ -42,6 +42,7 @@
 #include "parse.h"
 #include "connect.h"
 #include "proxy.h"
+#include "socks5udp.h"
 
 #define SOCKS_PORT	1080
 #define HTTP_PORT	3128
@@ -743,17 +744,16 @@ socks5_errno(int rep)
 	}
 }
 
+/* The method choice and, with a user, RFC 1929's authentication. */
 static int
-socks5_handshake(struct run *run, int fd, const struct dest *d)
+socks5_greet(struct run *run, int fd)
 {
 	const struct proxy_hop *h = run->hop;
-	unsigned char req[4 + 1 + PROXY_NAME_MAX + 2 + 1];
-	unsigned char rep[4 + 1 + 255 + 2];
+	unsigned char req[4], rep[2];
 	const char *pw = run->o->proxy_password;
-	struct socks5_reply r;
 	char why[PROXY_WHY_MAX];
 	bool auth = h->user[0] != '\0';
-	size_t n = 0, ulen = strlen(h->user), plen, hlen = strlen(d->host), have;
+	size_t n = 0, ulen = strlen(h->user), plen;
 	int method, rv;
 
 	run->stage = "SOCKS5 handshake";
@@ -802,11 +802,23 @@ socks5_handshake(struct run *run, int fd, const struct dest *d)
 			warnx("proxy %s port %d (socks5): authenticated as %s",
 			    h->host, proxy_port(h), h->user);
 	}
-
 	run->stage = "SOCKS5 handshake";
-	n = 0;
+	return 0;
+}
+
+/* The request, cmd (1 CONNECT, 3 UDP ASSOCIATE) for d, and its reply r. */
+static int
+socks5_request(struct run *run, int fd, int cmd, const struct dest *d,
+    struct socks5_reply *r)
+{
+	unsigned char req[4 + 1 + PROXY_NAME_MAX + 2 + 1];
+	unsigned char rep[4 + 1 + 255 + 2];
+	char why[PROXY_WHY_MAX];
+	size_t n = 0, hlen = strlen(d->host), have;
+	int rv;
+
 	req[n++] = 5;
-	req[n++] = 1;		/* CONNECT */
+	req[n++] = (unsigned char)cmd;
 	req[n++] = 0;
 	if (d->family == AF_INET) {
 		req[n++] = SOCKS5_ATYP_IPV4;
@@ -828,10 +840,10 @@ socks5_handshake(struct run *run, int fd, const struct dest *d)
 		return -1;
 	/* The header first, then exactly the rest its ATYP calls for. */
 	for (have = 0;;) {
-		rv = socks5_reply_parse(rep, have, &r, why, sizeof(why));
+		rv = socks5_reply_parse(rep, have, r, why, sizeof(why));
 		if (rv != PROXY_MORE)
 			break;
-		if (recv_some(run, fd, rep + have, r.need - have, 0) == -1) {
+		if (recv_some(run, fd, rep + have, r->need - have, 0) == -1) {
 			/* A silent last hop: the target may be what stalls. */
 			if (run->pe->status == EXIT_TIMEOUT && have == 0 &&
 			    run->hop == &run->o->proxies[run->o->nproxies - 1]) {
@@ -840,14 +852,26 @@ socks5_handshake(struct run *run, int fd, const struct dest *d)
 			}
 			return -1;
 		}
-		have = r.need;
+		have = r->need;
 	}
 	if (rv != PROXY_OK) {
 		run->pe->target_failed = rv == PROXY_REFUSED &&
 		    run->hop == &run->o->proxies[run->o->nproxies - 1];
-		run->pe->err = socks5_errno(r.rep);
+		run->pe->err = socks5_errno(r->rep);
 		return hop_fail(run, EXIT_NET, "%s", why);
 	}
+	return 0;
+}
+
+static int
+socks5_handshake(struct run *run, int fd, const struct dest *d)
+{
+	const struct proxy_hop *h = run->hop;
+	struct socks5_reply r;
+
+	if (socks5_greet(run, fd) == -1 ||
+	    socks5_request(run, fd, 1, d, &r) == -1)	/* CONNECT */
+		return -1;
 	if (run->o->verbose > 1)
 		warnx("proxy %s port %d (socks5): bound address %s port %d",
 		    h->host, proxy_port(h), r.bound, r.port);
@@ -1076,6 +1100,240 @@ proxy_connect(const struct opts *o, const char *host, const char *port,
 			    proxy_type_name(run.hop->type), d.host, d.port);
 	}
 	return fd;
+}
+
+/*
+ * SOCKS5 UDP ASSOCIATE (-u -x)
+ */
+
+/* The relay address the reply r names, as a socket address. */
+static int
+relay_address(struct run *run, int ctl, const struct socks5_reply *r,
+    int family, struct proxy_udp *pu)
+{
+	struct sockaddr_in *s4 = (struct sockaddr_in *)&pu->relay;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&pu->relay;
+	struct addrinfo *res;
+	char port[8];
+	int gai;
+
+	memset(&pu->relay, 0, sizeof(pu->relay));
+	if (r->atyp == SOCKS5_ATYP_IPV4 &&
+	    inet_pton(AF_INET, r->bound, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)r->port);
+		pu->relaylen = sizeof(*s4);
+		if (s4->sin_addr.s_addr == htonl(INADDR_ANY))
+			goto unspecified;
+	} else if (r->atyp == SOCKS5_ATYP_IPV6 &&
+	    inet_pton(AF_INET6, r->bound, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)r->port);
+		pu->relaylen = sizeof(*s6);
+		if (IN6_IS_ADDR_UNSPECIFIED(&s6->sin6_addr))
+			goto unspecified;
+	} else {
+		snprintf(port, sizeof(port), "%d", r->port);
+		if ((gai = resolve(r->bound, port, family, SOCK_DGRAM,
+		    run->o->numeric, false, &res)) != 0)
+			return hop_fail(run, EXIT_NET, "resolve the UDP relay "
+			    "%s: %s", r->bound, gai == EAI_SYSTEM ?
+			    strerror(errno) : gai_strerror(gai));
+		memcpy(&pu->relay, res->ai_addr, res->ai_addrlen);
+		pu->relaylen = res->ai_addrlen;
+		freeaddrinfo(res);
+	}
+	if (pu->relay.ss_family != family)
+		return hop_fail(run, EXIT_NET, "UDP relay %s port %d is not "
+		    "of the control connection's address family", r->bound,
+		    r->port);
+	return 0;
+unspecified:
+	/* "Anywhere": the proxy's own address (RFC 1928 practice). */
+	pu->relaylen = sizeof(pu->relay);
+	if (getpeername(ctl, (struct sockaddr *)&pu->relay, &pu->relaylen) ==
+	    -1)
+		return io_fail(run, errno);
+	if (pu->relay.ss_family == AF_INET)
+		s4->sin_port = htons((uint16_t)r->port);
+	else
+		s6->sin6_port = htons((uint16_t)r->port);
+	return 0;
+}
+
+/*
+ * The UDP socket, bound to the address the control connection has here
+ * (the proxy expects datagrams from it), any port; its address goes in
+ * the request.
+ */
+static int
+udp_socket(struct run *run, int ctl, struct dest *d, int *family)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+	socklen_t len = sizeof(ss);
+	const char *what = "UDP socket";
+	int fd;
+
+	if (getsockname(ctl, (struct sockaddr *)&ss, &len) == -1)
+		return io_fail(run, errno);
+	if (ss.ss_family == AF_INET)
+		s4->sin_port = 0;
+	else
+		s6->sin6_port = 0;
+	if ((fd = new_socket(ss.ss_family, SOCK_DGRAM, 0)) == -1 ||
+	    set_sockopts(fd, ss.ss_family, SOCK_DGRAM, &run->o->sockopts,
+	    &what) == -1 || (what = "UDP socket", bind(fd,
+	    (struct sockaddr *)&ss, len) == -1) ||
+	    getsockname(fd, (struct sockaddr *)&ss, &len) == -1) {
+		int e = errno;
+
+		if (fd != -1)
+			close(fd);
+		return hop_fail(run, EXIT_NET, "%s: %s", what, strerror(e));
+	}
+	memset(d, 0, sizeof(*d));
+	d->host = "";
+	*family = ss.ss_family;
+	if (ss.ss_family == AF_INET) {
+		d->family = AF_INET;
+		memcpy(d->addr, &s4->sin_addr, 4);
+		d->port = ntohs(s4->sin_port);
+	} else if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
+		d->family = AF_INET;
+		memcpy(d->addr, (unsigned char *)&s6->sin6_addr + 12, 4);
+		d->port = ntohs(s6->sin6_port);
+	} else {
+		d->family = AF_INET6;
+		memcpy(d->addr, &s6->sin6_addr, 16);
+		d->port = ntohs(s6->sin6_port);
+	}
+	return fd;
+}
+
+/*
+ * The target as the datagrams' header names it: an address, or a name
+ * sent as it is (as for CONNECT); a name's addresses are looked up here
+ * too, when they can be, to know the replies' source by.
+ */
+static int
+udp_target(struct run *run, const char *host, int port, struct proxy_udp *pu)
+{
+	struct socks5_addr *a = &pu->t.target;
+	struct addrinfo *res, *ai;
+	size_t n = 0;
+
+	memset(a, 0, sizeof(*a));
+	a->port = port;
+	if (inet_pton(AF_INET, host, a->addr) == 1) {
+		a->atyp = SOCKS5_ATYP_IPV4;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, host, a->addr) == 1) {
+		a->atyp = SOCKS5_ATYP_IPV6;
+		return 0;
+	}
+	a->atyp = SOCKS5_ATYP_DOMAIN;
+	a->namelen = strlen(host);
+	memcpy(a->name, host, a->namelen + 1);
+	if (run->o->numeric || resolve(host, NULL, AF_UNSPEC, SOCK_DGRAM,
+	    false, false, &res) != 0)
+		return 0;	/* replies from any address, with the port */
+	for (ai = res; ai != NULL; ai = ai->ai_next)
+		n++;
+	if ((pu->alt = calloc(n, sizeof(*pu->alt))) == NULL) {
+		freeaddrinfo(res);
+		return hop_fail(run, EXIT_LOCAL, "%s", strerror(errno));
+	}
+	for (n = 0, ai = res; ai != NULL; ai = ai->ai_next, n++) {
+		socks5_addr_from_sockaddr(ai->ai_addr, &pu->alt[n]);
+		pu->alt[n].port = port;
+	}
+	pu->t.alt = pu->alt;
+	pu->t.nalt = n;
+	freeaddrinfo(res);
+	return 0;
+}
+
+int
+proxy_udp_associate(const struct opts *o, const char *host, const char *port,
+    long long deadline_ms, struct proxy_udp *pu, struct proxy_error *pe)
+{
+	struct run run;
+	struct dest d;
+	struct servent *se;
+	struct socks5_reply r;
+	char shown[ADDR_STRLEN + 16];
+	int num, fd = -1, ufd = -1, family = AF_INET;
+
+	memset(pe, 0, sizeof(*pe));
+	memset(&run, 0, sizeof(run));
+	memset(pu, 0, sizeof(*pu));
+	pu->ctl = pu->fd = -1;
+	run.o = o;
+	run.deadline = deadline_ms;
+	run.pe = pe;
+	run.hop = &o->proxies[0];
+	snprintf(pu->proxy, sizeof(pu->proxy), "%s port %d", run.hop->host,
+	    proxy_port(run.hop));
+	if (o->nproxies != 1 || run.hop->type != PROXY_SOCKS5)
+		return hop_fail(&run, EXIT_USAGE, "UDP goes through one SOCKS5 "
+		    "proxy only");
+	if (parse_port_number(port, &num) == -1) {
+		if (o->numeric || (se = getservbyname(port, "udp")) == NULL) {
+			pe->status = EXIT_NET;
+			snprintf(pe->msg, sizeof(pe->msg), "unknown service "
+			    "\"%s\"", port);
+			return -1;
+		}
+		num = ntohs((uint16_t)se->s_port);
+	}
+	if (*host == '\0' || strlen(host) > PROXY_NAME_MAX) {
+		pe->status = EXIT_NET;
+		snprintf(pe->msg, sizeof(pe->msg), "host name for the proxy must "
+		    "be 1-%d bytes: %zu given", PROXY_NAME_MAX, strlen(host));
+		return -1;
+	}
+	if (udp_target(&run, host, num, pu) == -1)
+		return -1;
+	if ((fd = connect_first_hop(&run)) == -1)
+		goto fail;
+	if (socks5_greet(&run, fd) == -1 ||
+	    (ufd = udp_socket(&run, fd, &d, &family)) == -1 ||
+	    socks5_request(&run, fd, 3, &d, &r) == -1)	/* UDP ASSOCIATE */
+		goto fail;
+	if (relay_address(&run, fd, &r, family, pu) == -1)
+		goto fail;
+	pu->ctl = fd;
+	pu->fd = ufd;
+	if (o->verbose > 0) {
+		format_addr((struct sockaddr *)&pu->relay, pu->relaylen, shown,
+		    sizeof(shown));
+		warnx("proxy %s (socks5): UDP association for %s port %d, "
+		    "relay %s", pu->proxy, host, num, shown);
+	}
+	return 0;
+fail:
+	if (fd != -1)
+		close(fd);
+	if (ufd != -1)
+		close(ufd);
+	free(pu->alt);
+	pu->alt = NULL;
+	return -1;
+}
+
+void
+proxy_udp_close(struct proxy_udp *pu)
+{
+	if (pu->ctl != -1)
+		close(pu->ctl);
+	if (pu->fd != -1)
+		close(pu->fd);
+	free(pu->alt);
+	pu->ctl = pu->fd = -1;
+	pu->alt = NULL;
 }
 
 /*

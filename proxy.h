@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #include "sock.h"
+#include "socks5udp.h"
 
 /* How a reply parser judged the bytes it was given. */
 enum {
@@ -147,6 +148,31 @@ int	http_reply_parse(const char *b, size_t n, struct http_reply *r,
  */
 int	proxy_connect(const struct opts *o, const char *host, const char *port,
 	    long long deadline_ms, struct proxy_error *pe);
+
+/* A SOCKS5 UDP association (-u -x), as proxy_udp_associate makes it. */
+struct proxy_udp {
+	int		 ctl;		/* the control connection */
+	int		 fd;		/* the UDP socket, non-blocking */
+	struct sockaddr_storage relay;	/* the proxy's relay */
+	socklen_t	 relaylen;
+	struct socks5_udp_target t;	/* the target, for end_socks5_udp */
+	struct socks5_addr *alt;	/* malloc'd: the target name's addresses */
+	char		 proxy[PROXY_NAME_MAX + 16];	/* "HOST port N" */
+};
+
+/*
+ * UDP ASSOCIATE through o's one SOCKS5 proxy for host and port (RFC 1928,
+ * section 7), before deadline_ms: connect to it (as proxy_connect does),
+ * authenticate, ask with the address of a new UDP socket bound to the
+ * control connection's local address, and take the relay address of the
+ * reply (the proxy's own if it says 0.0.0.0 or ::). With -v, prints a
+ * line. Returns 0 with pu filled in (proxy_udp_close frees it), or -1
+ * with pe filled in.
+ */
+int	proxy_udp_associate(const struct opts *o, const char *host,
+	    const char *port, long long deadline_ms, struct proxy_udp *pu,
+	    struct proxy_error *pe);
+void	proxy_udp_close(struct proxy_udp *pu);
 
 /* Is fd a Unix-domain socket (-F's stdout must be)? */
 bool	is_unix_socket(int fd);

@@ -307,9 +307,11 @@ parse_socks5(struct proxyd *p, char **reply, size_t *len)
 			if (b[0] != 5)
 				return socks5_reply(p, SOCKS5_FAILURE,
 				    "SOCKS5: bad version in request", reply, len);
-			if (b[1] != 1)
+			/* CONNECT, or UDP ASSOCIATE (RFC 1928, 7). */
+			if (b[1] != 1 && b[1] != 3)
 				return socks5_reply(p, SOCKS5_BAD_COMMAND,
-				    "SOCKS5: not CONNECT", reply, len);
+				    "SOCKS5: not CONNECT or UDP ASSOCIATE",
+				    reply, len);
 			switch (b[3]) {
 			case 1:
 				need = 4 + 4 + 2;
@@ -346,7 +348,9 @@ parse_socks5(struct proxyd *p, char **reply, size_t *len)
 				set_target(p, (const char *)b + 5, b[4],
 				    b[need - 2] << 8 | b[need - 1]);
 			}
-			if (p->t.port == 0)
+			/* An association's port 0: not known yet. */
+			p->t.udp = b[1] == 3;
+			if (p->t.port == 0 && !p->t.udp)
 				return socks5_reply(p, SOCKS5_FAILURE,
 				    "SOCKS5: port 0", reply, len);
 			p->rest = p->used + need;
@@ -722,6 +726,8 @@ socks5_code(int error)
 		return SOCKS5_HOST_UNREACH;
 	case ETIMEDOUT:
 		return SOCKS5_TTL_EXPIRED;
+	case EOPNOTSUPP:
+		return SOCKS5_BAD_COMMAND;
 	default:
 		return SOCKS5_FAILURE;
 	}

@@ -38,6 +38,9 @@ struct proxyd_target {
 	char		 host[256];	/* a name or a numeric address */
 	char		 portstr[8];
 	int		 port;
+	bool		 udp;		/* SOCKS5 UDP ASSOCIATE: host and port
+					   are where the client will send from
+					   (port 0: not known) */
 };
 
 struct proxyd;

@@ -287,7 +287,7 @@ static const struct rule rules[] = {
 	{ OPT_TELNET,		{ 0 },	{ OPT_UDP },	NULL },
 	{ OPT_MPTCP,		{ 0 },	{ OPT_UDP, OPT_UNIX },	"it works on TCP only" },
 	{ OPT_MINTTL,		{ 0 },	{ OPT_UDP, OPT_UNIX },	"Linux checks it on TCP only" },
-	{ OPT_PROXY,		{ 0 },	{ OPT_UDP, OPT_UNIX },	NULL },
+	{ OPT_PROXY,		{ 0 },	{ OPT_UNIX },	NULL },
 	{ OPT_PROXY_TYPE,	{ OPT_PROXY },	{ 0 },	NULL },
 	{ OPT_PROXY_USER,	{ OPT_PROXY },	{ 0 },	NULL },
 	{ OPT_FDPASS,		{ 0 },	{ OPT_LISTEN, OPT_SCAN, OPT_UDP, OPT_UNIX, OPT_EXEC, OPT_SHELL },	NULL },
@@ -1122,6 +1122,23 @@ derive_opts(struct opts *o, const struct seen *seen)
 	    o->proxy_user) == -1)
 		usage_error("invalid -P value: must be 1-%d bytes, without ':' "
 		    "or control characters", PROXY_NAME_MAX);
+
+	/* UDP ASSOCIATE: one SOCKS5 proxy relays the datagrams. */
+	if (seen->typed[OPT_PROXY] != NULL && seen->typed[OPT_UDP] != NULL) {
+		if (o->nproxies > 1)
+			usage_error("%s cannot be used with several -x proxies: "
+			    "a UDP association goes through one SOCKS5 proxy",
+			    seen->typed[OPT_UDP]);
+		if (o->proxies[0].type != PROXY_SOCKS5)
+			usage_error("%s cannot be used with a %s proxy: only "
+			    "SOCKS5 relays datagrams (UDP ASSOCIATE)",
+			    seen->typed[OPT_UDP],
+			    proxy_type_name(o->proxies[0].type));
+		if (seen->typed[OPT_SCAN] != NULL)
+			usage_error("%s cannot be used with -x and %s: a scan "
+			    "through a proxy is of TCP ports",
+			    seen->typed[OPT_UDP], seen->typed[OPT_SCAN]);
+	}
 }
 
 /* The operands, by mode. */
@@ -1853,7 +1870,8 @@ connect_waiting(const struct opts *o, struct conn *c, int *status)
  * Returns the tunnel in c, or -1 with *status after saying why.
  */
 static int
-connect_proxied(const struct opts *o, struct conn *c, int *status)
+connect_proxied(const struct opts *o, struct conn *c, int *status,
+    struct proxy_udp *pu)
 {
 	struct proxy_error pe;
 	long long wait_end = o->wait_ms >= 0 ? now_ms() + o->wait_ms : -1;
@@ -1865,8 +1883,15 @@ connect_proxied(const struct opts *o, struct conn *c, int *status)
 		deadline = o->timeout_ms >= 0 ? now_ms() + o->timeout_ms : -1;
 		if (wait_end >= 0 && (deadline < 0 || deadline > wait_end))
 			deadline = wait_end;
-		if ((c->fd = proxy_connect(o, o->host, o->port, deadline,
-		    &pe)) != -1) {
+		if (pu != NULL && proxy_udp_associate(o, o->host, o->port,
+		    deadline, pu, &pe) == 0) {
+			c->fd = pu->fd;
+			c->dgram = true;
+			c->connected = true;
+			return c->fd;
+		}
+		if (pu == NULL && (c->fd = proxy_connect(o, o->host, o->port,
+		    deadline, &pe)) != -1) {
 			c->dgram = false;
 			c->connected = true;
 			return c->fd;
@@ -1891,6 +1916,49 @@ connect_proxied(const struct opts *o, struct conn *c, int *status)
 	warnx("gave up waiting for %s after %s s: %s", c->name, secs, last);
 	*status = EXIT_TIMEOUT;
 	return -1;
+}
+
+/* -vv: a datagram the SOCKS5 UDP association dropped. */
+static int	assoc_verbose;
+
+static void
+say_assoc_drop(const char *why)
+{
+	if (assoc_verbose > 1)
+		warnx("%s", why);
+}
+
+/*
+ * -u -x: the relay (or the program) through the SOCKS5 UDP association
+ * (sock(1), "Proxies"), which ends with the control connection.
+ */
+static int
+run_associated(const struct opts *o, struct relay_io *io)
+{
+	struct proxy_udp pu;
+	struct conn c;
+	struct end e;
+	int status;
+
+	memset(&c, 0, sizeof(c));
+	if (connect_proxied(o, &c, &status, &pu) == -1)
+		return status;
+	if (o->verbose > 0)
+		warnx("connected to %s (udp)", c.name);
+	assoc_verbose = o->verbose;
+	if (end_socks5_udp(&e, pu.fd, pu.ctl, (struct sockaddr *)&pu.relay,
+	    pu.relaylen, &pu.t, c.name, pu.proxy, say_assoc_drop) == -1) {
+		warn("SOCKS5 UDP association");
+		proxy_udp_close(&pu);
+		return EXIT_LOCAL;
+	}
+	if (o->exec_prog != NULL || o->exec_shell != NULL)
+		status = run_program_relayed(o, &c, &e, io);
+	else
+		status = relay_stdio(o, &e, &c, io);
+	e.ops->free(&e);
+	proxy_udp_close(&pu);
+	return status;
 }
 
 /* -F: hand the connection to the program on the other end of stdout. */
@@ -1920,8 +1988,10 @@ run_connect(const struct opts *o, struct relay_io *io)
 		return EXIT_LOCAL;
 	}
 	/* A forwarder's proxies are for its target (sock(1), "Forwarding"). */
+	if (o->nproxies > 0 && o->forward == NULL && o->udp)
+		return run_associated(o, io);
 	if (o->nproxies > 0 && o->forward == NULL) {
-		if (connect_proxied(o, &c, &status) == -1)
+		if (connect_proxied(o, &c, &status, NULL) == -1)
 			return status;
 	} else if (o->wait_ms >= 0) {
 		if (connect_waiting(o, &c, &status) == -1)

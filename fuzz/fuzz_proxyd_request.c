@@ -8,7 +8,8 @@
  * same answer, the same replies in the same order, the same target and
  * the same bytes for the origin, of which the pieces may have brought
  * less of what follows the request); a target is a host of 1-255 bytes and a
- * port 1-65535; a rewritten HTTP head is origin-form and ends with
+ * port 1-65535 (0 too for a SOCKS5 UDP ASSOCIATE, the only kind of request
+ * that may be one); a rewritten HTTP head is origin-form and ends with
  * Connection: close, with no Proxy-* header left.
  */
 #include <strings.h>
@@ -76,7 +77,9 @@ run(const uint8_t *data, size_t size, bool auth, size_t step,
 		proxyd_target(p, &out->t);
 		CHECK(out->t.host[0] != '\0');
 		CHECK(strlen(out->t.host) <= 255);
-		CHECK(out->t.port >= 1 && out->t.port <= 65535);
+		CHECK(out->t.port >= (out->t.udp ? 0 : 1) &&
+		    out->t.port <= 65535);
+		CHECK(!out->t.udp || out->t.kind == PROXYD_SOCKS5);
 		CHECK(atoi(out->t.portstr) == out->t.port);
 		if (proxyd_forward(p, &out->fwd, &out->flen) == -1)
 			abort();
@@ -130,6 +133,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (whole.r == PROXYD_DONE) {
 		CHECK(strcmp(whole.t.host, cut.t.host) == 0);
 		CHECK(whole.t.port == cut.t.port && whole.t.kind == cut.t.kind);
+		CHECK(whole.t.udp == cut.t.udp);
 		/*
 		 * Fed in pieces, the parser has seen less of what follows
 		 * the request: the same head, and a prefix of the rest.

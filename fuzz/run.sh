@@ -40,6 +40,7 @@ sources() {
 	# The parsers alone: tls.c built without HAVE_TLS needs no OpenSSL.
 	tls_pin | tls_alpn) echo "../tls.c ../util.c ../loop.c" ;;
 	proxyd_*) echo "../proxyd.c ../util.c ../loop.c" ;;
+	socks5_udp) echo "../socks5udp.c ../util.c ../loop.c" ;;
 	sources) echo "../sources.c" ;;
 	*) echo "../util.c ../loop.c" ;;
 	esac

@@ -29,12 +29,50 @@ python).
     peer.py udp PORTFILE [ACTION...]    bind UDP on 127.0.0.1 port 0, write
                                         the port to PORTFILE, then for 60 s
                                         take datagrams:
+        v6                              on ::1 instead
         log=FILE                        append each one's size to FILE
         reply=TEXT                      answer each with TEXT
         answer=W,W...                   answer the first with one datagram
                                         "W\n" per W, then exit
     peer.py udp-send PORT WORD...       send "WORD\n" to 127.0.0.1 PORT,
                                         one datagram per WORD
+    peer.py socks5-udp-proxy PORTFILE [ACTION...]
+                                        a SOCKS5 proxy on 127.0.0.1 port 0
+                                        (port to PORTFILE) for one client's
+                                        UDP ASSOCIATE: it answers relay
+                                        0.0.0.0 and a port, and answers
+                                        each datagram itself with "echo:"
+                                        and the data, the header naming the
+                                        target asked for; 30 s at most
+        auth=USER:PASS                  require RFC 1929 authentication
+        reqlog=FILE                     write "ATYP HOST PORT" of the
+                                        request (and each datagram's
+                                        target) to FILE
+        hostile                         before each answer send what must
+                                        be dropped: a short datagram, a bad
+                                        ATYP, a name past the end, FRAG 1,
+                                        another source, and the answer
+                                        from a socket that is not the relay
+        close                           close the control connection after
+                                        the first answer
+    peer.py socks5-udp PORT TPORT ACTION...
+                                        a SOCKS5 UDP client of the proxy on
+                                        127.0.0.1 PORT, target 127.0.0.1
+                                        TPORT; prints a line per answer
+        auth=USER:PASS                  authenticate (RFC 1929)
+        zero                            ask with DST 0.0.0.0:0
+        send=WORD                       send WORD, print "REPLY HOST PORT
+                                        DATA" of the answer (2 s at most)
+        name=HOST,WORD                  send WORD to HOST (ATYP 3) TPORT
+        silent=WORD                     send WORD, fail on any answer
+                                        within 1 s
+        frag=WORD                       the same with FRAG 1
+        stranger=WORD                   send WORD from 127.0.0.2
+        otherport=WORD                  send WORD from another port
+        hostile                         short, bad ATYP, name past the end
+        close                           close the control connection
+        refused                         expect the request refused: print
+                                        "REFUSED REP"
     peer.py origin PORTFILE HEADS       an HTTP origin on 127.0.0.1 port 0
                                         (port to PORTFILE): saves each
                                         request head to HEADS.N, answers
@@ -360,10 +398,14 @@ def window():
 
 
 def udp(portfile, *acts):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
-    write_atomic(portfile, "%d\n" % s.getsockname()[1])
     opts = dict(a.partition("=")[::2] for a in acts)
+    if "v6" in opts:
+        s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+        s.bind(("::1", 0))
+    else:
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind(("127.0.0.1", 0))
+    write_atomic(portfile, "%d\n" % s.getsockname()[1])
     end = time.monotonic() + 60
     while True:
         s.settimeout(max(end - time.monotonic(), 0.001))
@@ -1499,6 +1541,224 @@ def starved(port, pid, *opts):
         s.close()
 
 
+def s5_addr(data, at):
+    """The SOCKS5 address at data[at:]: (host, port, end) or None."""
+    if len(data) < at + 1:
+        return None
+    atyp = data[at]
+    if atyp == 1 and len(data) >= at + 7:
+        return socket.inet_ntop(socket.AF_INET, data[at + 1:at + 5]), \
+            struct.unpack("!H", data[at + 5:at + 7])[0], at + 7
+    if atyp == 4 and len(data) >= at + 19:
+        return socket.inet_ntop(socket.AF_INET6, data[at + 1:at + 17]), \
+            struct.unpack("!H", data[at + 17:at + 19])[0], at + 19
+    if atyp == 3 and len(data) >= at + 2 and len(data) >= at + 4 + data[at + 1]:
+        n = data[at + 1]
+        return data[at + 2:at + 2 + n].decode("latin-1"), \
+            struct.unpack("!H", data[at + 2 + n:at + 4 + n])[0], at + 4 + n
+    return None
+
+
+def s5_make(host, port, frag=0):
+    """A SOCKS5 UDP header for host (an address or a name) and port."""
+    for fam, atyp in ((socket.AF_INET, 1), (socket.AF_INET6, 4)):
+        try:
+            return bytes([0, 0, frag, atyp]) + socket.inet_pton(fam, host) + \
+                struct.pack("!H", port)
+        except OSError:
+            pass
+    return bytes([0, 0, frag, 3, len(host)]) + host.encode() + \
+        struct.pack("!H", port)
+
+
+def recv_exact(c, n):
+    data = b""
+    while len(data) < n:
+        d = c.recv(n - len(data))
+        if not d:
+            fail("EOF in the SOCKS5 handshake")
+        data += d
+    return data
+
+
+def socks5_udp_proxy(portfile, *acts):
+    opts = dict(a.partition("=")[::2] for a in acts)
+    ls = socket.socket()
+    ls.bind(("127.0.0.1", 0))
+    ls.listen(1)
+    write_atomic(portfile, "%d\n" % ls.getsockname()[1])
+    ls.settimeout(30)
+    c, _ = ls.accept()
+    c.settimeout(30)
+    ver, n = recv_exact(c, 2)
+    methods = recv_exact(c, n)
+    if "auth" in opts:
+        if 2 not in methods:
+            c.sendall(b"\x05\xff")
+            return
+        c.sendall(b"\x05\x02")
+        recv_exact(c, 1)
+        user = recv_exact(c, recv_exact(c, 1)[0])
+        pw = recv_exact(c, recv_exact(c, 1)[0])
+        ok = opts["auth"].encode() == user + b":" + pw
+        c.sendall(b"\x01" + (b"\x00" if ok else b"\x01"))
+        if not ok:
+            return
+    else:
+        c.sendall(b"\x05\x00")
+    head = recv_exact(c, 4)
+    if head[3] == 1:
+        rest = recv_exact(c, 6)
+    elif head[3] == 4:
+        rest = recv_exact(c, 18)
+    else:
+        n = recv_exact(c, 1)
+        rest = n + recv_exact(c, n[0] + 2)
+    host, port, _ = s5_addr(bytes([head[3]]) + rest, 0)
+    log = open(opts["reqlog"], "a") if "reqlog" in opts else None
+    if log:
+        log.write("request %d %s %d %d\n" % (head[3], host, port, head[1]))
+        log.flush()
+    if head[1] != 3:
+        c.sendall(b"\x05\x07\x00\x01\0\0\0\0\0\0")
+        return
+    relay = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    relay.bind(("127.0.0.1", 0))
+    other = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    other.bind(("127.0.0.1", 0))
+    c.sendall(b"\x05\x00\x00\x01\0\0\0\0" +
+              struct.pack("!H", relay.getsockname()[1]))
+    end = time.monotonic() + 30
+    while time.monotonic() < end:
+        r, _, _ = select.select([relay, c], [], [], 1)
+        if c in r and not c.recv(512):
+            return
+        if relay not in r:
+            continue
+        data, addr = relay.recvfrom(65536)
+        a = s5_addr(data, 3)
+        if a is None:
+            continue
+        thost, tport, at = a
+        if log:
+            log.write("datagram %s %d %s\n" % (thost, tport,
+                                               data[at:].decode("latin-1")))
+            log.flush()
+        answer = s5_make(thost, tport) + b"echo:" + data[at:]
+        if "hostile" in opts:
+            relay.sendto(b"\x00\x00", addr)
+            relay.sendto(b"\x00\x00\x00\x09abcdefgh", addr)
+            relay.sendto(b"\x00\x00\x00\x03\xffabc", addr)
+            relay.sendto(b"\x00\x00\x00\x01\x7f", addr)
+            relay.sendto(s5_make(thost, tport, frag=1) + b"fragment", addr)
+            relay.sendto(s5_make("127.0.0.2", tport) + b"other source", addr)
+            relay.sendto(s5_make(thost, tport + 1 & 0xffff) + b"other port",
+                         addr)
+            other.sendto(answer + b" (not the relay)", addr)
+        relay.sendto(answer, addr)
+        if "close" in opts:
+            c.close()
+            time.sleep(3)
+            return
+
+
+def socks5_udp(port, tport, *acts):
+    c = socket.create_connection(("127.0.0.1", int(port)), timeout=10)
+    tport = int(tport)
+    auth = [a[5:] for a in acts if a.startswith("auth=")]
+    if auth:
+        c.sendall(b"\x05\x01\x02")
+        if recv_exact(c, 2) != b"\x05\x02":
+            fail("the proxy did not choose username/password")
+        user, _, pw = auth[0].partition(":")
+        c.sendall(bytes([1, len(user)]) + user.encode() + bytes([len(pw)]) +
+                  pw.encode())
+        if recv_exact(c, 2) != b"\x01\x00":
+            print("AUTH FAILED", flush=True)
+            return
+    else:
+        c.sendall(b"\x05\x01\x00")
+        if recv_exact(c, 2) != b"\x05\x00":
+            fail("the proxy wants authentication")
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.bind(("127.0.0.1", 0))
+    dst = ("0.0.0.0", 0) if "zero" in acts else u.getsockname()
+    c.sendall(b"\x05\x03\x00" + s5_make(dst[0], dst[1])[3:])
+    head = recv_exact(c, 4)
+    if head[1] != 0:
+        print("REFUSED %d" % head[1], flush=True)
+        return
+    if "refused" in acts:
+        fail("UDP ASSOCIATE was granted")
+    rest = recv_exact(c, 6 if head[3] == 1 else 18)
+    rhost, rport, _ = s5_addr(bytes([head[3]]) + rest, 0)
+    if rhost in ("0.0.0.0", "::"):
+        rhost = "127.0.0.1"
+    relay = (rhost, rport)
+    u.settimeout(2)
+
+    def answer(secs):
+        u.settimeout(secs)
+        while True:
+            try:
+                data, addr = u.recvfrom(65536)
+            except socket.timeout:
+                return None
+            if addr[:2] != relay:
+                fail("a datagram from %s, not the relay" % (addr,))
+            return data
+
+    for act in acts:
+        op, _, arg = act.partition("=")
+        if op == "send":
+            u.sendto(s5_make("127.0.0.1", tport) + arg.encode(), relay)
+            data = answer(2)
+            if data is None:
+                fail("no answer to %s" % arg)
+            a = s5_addr(data, 3)
+            if a is None or data[2] != 0:
+                fail("a bad header in the answer: %r" % data[:20])
+            print("REPLY %s %d %s" % (a[0], a[1],
+                                      data[a[2]:].decode("latin-1")),
+                  flush=True)
+        elif op == "name":
+            host, _, word = arg.partition(",")
+            u.sendto(s5_make(host, tport) + word.encode(), relay)
+            data = answer(2)
+            if data is None:
+                fail("no answer to %s" % word)
+            a = s5_addr(data, 3)
+            print("REPLY %s %d %s" % (a[0], a[1],
+                                      data[a[2]:].decode("latin-1")),
+                  flush=True)
+        elif op in ("silent", "frag"):
+            u.sendto(s5_make("127.0.0.1", tport, 1 if op == "frag" else 0) +
+                     arg.encode(), relay)
+            if answer(1) is not None:
+                fail("an answer to %s" % arg)
+        elif op in ("stranger", "otherport"):
+            x = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            x.bind(("127.0.0.2" if op == "stranger" else "127.0.0.1", 0))
+            x.sendto(s5_make("127.0.0.1", tport) + arg.encode(), relay)
+            x.settimeout(1)
+            try:
+                x.recvfrom(65536)
+                fail("the stranger got an answer")
+            except socket.timeout:
+                pass
+        elif op == "hostile":
+            for d in (b"", b"\x00", b"\x00\x00\x00\x09abcdefgh",
+                      b"\x00\x00\x00\x03\xffabc", b"\x00\x00\x00\x01\x7f",
+                      b"\x00\x00\x00\x04" + b"\x00" * 10,
+                      b"\x01\x00\x00\x01\x7f\x00\x00\x01\x00\x07x"):
+                u.sendto(d, relay)
+        elif op == "close":
+            c.close()
+        elif op == "sleep":
+            time.sleep(float(arg))
+    c.close()
+
+
 # The subcommands besides listen and connect, by name.
 TOOLS = {
     "bound": bound,
@@ -1509,6 +1769,7 @@ TOOLS = {
     "strip-notices": strip_notices, "tls-torn": tls_torn,
     "byte-counts": byte_counts, "term": term, "echo-server": echo_server,
     "mass": mass, "max-conns": capped, "no-fds": starved,
+    "socks5-udp-proxy": socks5_udp_proxy, "socks5-udp": socks5_udp,
 }
 
 if len(sys.argv) < 2:

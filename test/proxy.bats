@@ -164,9 +164,8 @@ EOF
 	    -P alice:pw -x proxy 127.0.0.1 80
 }
 
-@test "-x with -l, -u or -U is a usage error" {
+@test "-x with -l or -U is a usage error" {
 	proxy_usage 'sock: -x cannot be used with -l (except with --forward or --proxy-server)' -x proxy -l 0
-	proxy_usage 'sock: -x cannot be used with -u' -x proxy -u 127.0.0.1 80
 	proxy_usage 'sock: -x cannot be used with -U' -x proxy -U "$T/s"
 }
 
