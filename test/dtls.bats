@@ -416,5 +416,5 @@ drop_nth() {
 	wait_exit "$LPID" 5
 	[ "$EXIT_STATUS" -eq 3 ]
 	grep -q '^sock: TLS handshake with 127\.0\.0\.2 port [0-9]*: Connection timed out$' "$T/lerr"
-	! grep -q '^sock: TLS session' "$T/lerr"
+	run ! grep -q '^sock: TLS session' "$T/lerr"
 }
