@@ -1645,6 +1645,9 @@ serve_tls(const struct opts *o, struct conn *c, struct relay_io *io)
 		close(c->fd);
 		return status;
 	}
+	/* The first datagram's sender need not be the client that got in. */
+	if (c->dgram && o->listen && o->verbose > 0)
+		warnx("DTLS client: %s (proven by the cookie exchange)", e.name);
 	if (o->exec_prog != NULL || o->exec_shell != NULL)
 		status = run_program_relayed(o, c, &e, io);
 	else

@@ -418,3 +418,32 @@ drop_nth() {
 	grep -q '^sock: TLS handshake with 127\.0\.0\.2 port [0-9]*: Connection timed out$' "$T/lerr"
 	run ! grep -q '^sock: TLS session' "$T/lerr"
 }
+
+@test "junk before the ClientHello (random records, a plain line) is dropped: a real client then gets in, and -v names it" {
+	need_tls
+	need python3
+	sock_listen /dev/null "$T/lout" "$T/lerr" -u --tls -w 5 127.0.0.1 0
+	python3 -c '
+import os, socket, struct, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+a = ("127.0.0.1", int(sys.argv[1]))
+s.sendto(b"not a record\n", a)
+for i in range(300):
+    n = int.from_bytes(os.urandom(2), "big") % 1400
+    # A DTLS handshake record header (length right or wrong), a
+    # ClientHello header, then random bytes.
+    hdr = bytes([22, 0xfe, 0xfd if i % 2 else 0xff, 0, 0]) + os.urandom(6) + \
+        struct.pack(">H", n + 12 if i % 3 else n + 99)
+    s.sendto(hdr + bytes([1]) + os.urandom(11) + os.urandom(n), a)
+print(s.getsockname()[1])
+' "$PORT" >"$T/junkport"
+	printf 'after the junk\n' >"$T/msg"
+	run -0 --separate-stderr timeout 10 "$SOCK" -v -u --tls --tls-insecure 127.0.0.1 "$PORT" <"$T/msg"
+	wait_exit "$LPID" 10
+	[ "$EXIT_STATUS" -eq 0 ]
+	[ "$(cat "$T/lout")" = "after the junk" ]
+	# The junk's sender started the clock; the client is another port.
+	grep -qx "sock: connection from 127\.0\.0\.1 port $(cat "$T/junkport") (udp)" "$T/lerr"
+	grep -q '^sock: DTLS client: 127\.0\.0\.1 port [0-9]* (proven by the cookie exchange)$' "$T/lerr"
+	run ! grep -q "^sock: DTLS client: 127\.0\.0\.1 port $(cat "$T/junkport") " "$T/lerr"
+}
