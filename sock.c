@@ -1102,6 +1102,10 @@ check_combinations(const struct opts *o, const struct seen *seen)
 			usage_error("%s %s cannot be used with %s: DTLS runs "
 			    "over UDP only", tls, seen->typed[OPT_UDP],
 			    seen->typed[OPT_UNIX]);
+		if (seen->typed[OPT_PROXY] != NULL)
+			usage_error("%s %s cannot be used with %s: DTLS does "
+			    "not run through a proxy's UDP relay", tls,
+			    seen->typed[OPT_UDP], seen->typed[OPT_PROXY]);
 		if (o->tls.min_version == 13)
 			usage_error("%s 1.3 cannot be used with %s: OpenSSL "
 			    "has no DTLS 1.3", seen->typed[OPT_TLS_MIN],

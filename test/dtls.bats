@@ -116,6 +116,13 @@ fingerprint() {
 	    ${stderr%%$'\n'*} == 'sock: --tls -u cannot be used with --forward: DTLS serves one conversation' ]]
 }
 
+@test "--tls -u -x is a usage error" {
+	run -2 --separate-stderr "$SOCK" -u --tls -x socks5://127.0.0.1:9 127.0.0.1 9 </dev/null
+	# Named by the rule on -x -u where it stands, else by DTLS's.
+	[[ ${stderr%%$'\n'*} == 'sock: -x cannot be used with -u'* ||
+	    ${stderr%%$'\n'*} == "sock: --tls -u cannot be used with -x: DTLS does not run through a proxy's UDP relay" ]]
+}
+
 @test "--tls -u -U is a usage error: DTLS runs over UDP only" {
 	run -2 --separate-stderr "$SOCK" -u -U --tls --tls-insecure "$T/s" </dev/null
 	[ "${stderr%%$'\n'*}" = "sock: --tls -u cannot be used with -U: DTLS runs over UDP only" ]
