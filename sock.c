@@ -1649,9 +1649,20 @@ serve_tls(const struct opts *o, struct conn *c, struct relay_io *io)
 		close(c->fd);
 		return status;
 	}
-	/* The first datagram's sender need not be the client that got in. */
-	if (c->dgram && o->listen && o->verbose > 0)
-		warnx("DTLS client: %s (proven by the cookie exchange)", e.name);
+	/*
+	 * The first datagram's sender need not be the client that got in:
+	 * c becomes the client the DTLS end connected its socket to.
+	 */
+	if (c->dgram && o->listen) {
+		c->peerlen = sizeof(c->peer);
+		if (getpeername(c->fd, (struct sockaddr *)&c->peer,
+		    &c->peerlen) == 0)
+			format_addr((struct sockaddr *)&c->peer, c->peerlen,
+			    c->name, sizeof(c->name));
+		if (o->verbose > 0)
+			warnx("DTLS client: %s (proven by the cookie exchange)",
+			    c->name);
+	}
 	if (o->exec_prog != NULL || o->exec_shell != NULL)
 		status = run_program_relayed(o, c, &e, io);
 	else
