@@ -272,6 +272,23 @@ fingerprint() {
 	[ -z "$output" ]
 }
 
+@test "--tls-servername over DTLS: sent as SNI and verified, the host being an address" {
+	need_tls
+	# s_server's stdin stays open: without -quiet it quits at its end.
+	open_feed "$T/sin"
+	s_server -cert "$C/server.pem" -key "$C/server.key" -trace
+	printf 'sni\n' >"$T/msg"
+	run -0 --separate-stderr timeout 10 "$SOCK" -u --tls --tls-ca "$C/ca.pem" --tls-servername localhost -q 0.2 127.0.0.1 "$SPORT" <"$T/msg"
+	wait_for 5 has_text "$T/sout" sni
+	grep -A1 'extension_type=server_name(0)' "$T/sout" | grep -q '\.localhost$'
+	end_feed "$T/sin"
+	# A name the certificate is not for fails.
+	rm -f "$T/sin"
+	s_server -cert "$C/server.pem" -key "$C/server.key" -quiet
+	run -1 --separate-stderr timeout 10 "$SOCK" -u --tls --tls-ca "$C/ca.pem" --tls-servername example.org 127.0.0.1 "$SPORT" <"$T/msg"
+	[[ $stderr == *'certificate verification failed: hostname mismatch (the certificate is not for example.org)' ]]
+}
+
 @test "--tls-pin: the listener's temporary certificate by its fingerprint; another pin is exit 1" {
 	need_tls
 	local fp
