@@ -294,7 +294,6 @@ static const struct rule rules[] = {
 	{ OPT_FDPASS,		{ 0 },	{ OPT_RECV_ONLY, OPT_SEND_ONLY, OPT_FORCE_FIN, OPT_NO_SHUTDOWN, OPT_QUIT, OPT_INTERVAL, OPT_HEXDUMP, OPT_CRLF, OPT_TELNET, OPT_PROGRESS, OPT_LIMIT_RATE },	"the socket goes to another program" },
 	{ OPT_RECV_LIMIT,	{ OPT_UDP },	{ OPT_SCAN, OPT_EXEC, OPT_SHELL },	NULL },
 	{ OPT_LIMIT_RATE,	{ 0 },	{ OPT_SCAN, OPT_EXEC, OPT_SHELL, OPT_BROKER, OPT_CHAT },	NULL },
-	{ OPT_TLS,		{ 0 },	{ OPT_UDP },	"sock has no DTLS" },
 	{ OPT_TLS,		{ 0 },	{ OPT_SCAN, OPT_FDPASS },	NULL },
 	{ OPT_TLS_ALPN,		{ OPT_TLS },	{ 0 },	NULL },
 	{ OPT_TLS_CA,		{ OPT_TLS },	{ 0 },	NULL },
@@ -412,6 +411,7 @@ usage(FILE *fp)
 "TLS:\n"
 "  --tls, --ssl     TLS over the connection; the server's certificate and\n"
 "                   name are verified against the system's trust store\n"
+"                   (with -u: DTLS 1.2, each datagram one record)\n"
 "  --tls-ca file    also trust these CA certificates (a file or a directory;\n"
 "                   -l: the CA a client certificate must come from)\n"
 "  --tls-insecure   verify nothing (connect mode)\n"
@@ -1088,6 +1088,30 @@ check_combinations(const struct opts *o, const struct seen *seen)
 		usage_error("%s with -U needs --tls-servername, --tls-pin or "
 		    "--tls-insecure: a socket path is no name to verify", tls);
 
+	/* --tls -u is DTLS: one conversation, over UDP, DTLS 1.2 only. */
+	if (tls != NULL && seen->typed[OPT_UDP] != NULL) {
+		if (seen->typed[OPT_KEEP_OPEN] != NULL)
+			usage_error("%s %s cannot be used with %s: DTLS serves "
+			    "one conversation", tls, seen->typed[OPT_UDP],
+			    seen->typed[OPT_KEEP_OPEN]);
+		if (seen->typed[OPT_FORWARD] != NULL)
+			usage_error("%s %s cannot be used with %s: DTLS serves "
+			    "one conversation", tls, seen->typed[OPT_UDP],
+			    seen->typed[OPT_FORWARD]);
+		if (seen->typed[OPT_UNIX] != NULL)
+			usage_error("%s %s cannot be used with %s: DTLS runs "
+			    "over UDP only", tls, seen->typed[OPT_UDP],
+			    seen->typed[OPT_UNIX]);
+		if (seen->typed[OPT_PROXY] != NULL)
+			usage_error("%s %s cannot be used with %s: DTLS does "
+			    "not run through a proxy's UDP relay", tls,
+			    seen->typed[OPT_UDP], seen->typed[OPT_PROXY]);
+		if (o->tls.min_version == 13)
+			usage_error("%s 1.3 cannot be used with %s: OpenSSL "
+			    "has no DTLS 1.3", seen->typed[OPT_TLS_MIN],
+			    seen->typed[OPT_UDP]);
+	}
+
 	if (exec != NULL && seen->typed[OPT_KEEP_OPEN] != NULL &&
 	    seen->typed[OPT_UDP] != NULL)
 		usage_error("%s cannot be used with %s %s: a datagram socket "
@@ -1642,10 +1666,27 @@ serve_tls(const struct opts *o, struct conn *c, struct relay_io *io)
 		close(c->fd);
 		return status;
 	}
+	/*
+	 * The first datagram's sender need not be the client that got in:
+	 * c becomes the client the DTLS end connected its socket to.
+	 */
+	if (c->dgram && o->listen) {
+		c->peerlen = sizeof(c->peer);
+		if (getpeername(c->fd, (struct sockaddr *)&c->peer,
+		    &c->peerlen) == 0)
+			format_addr((struct sockaddr *)&c->peer, c->peerlen,
+			    c->name, sizeof(c->name));
+		if (o->verbose > 0)
+			warnx("DTLS client: %s (proven by the cookie exchange)",
+			    c->name);
+	}
 	if (o->exec_prog != NULL || o->exec_shell != NULL)
 		status = run_program_relayed(o, c, &e, io);
 	else
 		status = relay_stdio(o, &e, c, io);
+	/* DTLS: the relay sent no FIN; close_notify tells the end. */
+	if (c->dgram)
+		(void)e.ops->shutdown(&e);
 	e.ops->free(&e);
 	close(c->fd);
 	return status;
@@ -2227,8 +2268,15 @@ serve_datagrams(const struct opts *o, int *fds, int n, struct relay_io *io)
 			close(fds[i]);
 	c.dgram = true;
 	c.connected = false;
+	/*
+	 * DTLS connects the socket itself, to the client that passes the
+	 * cookie exchange: the first datagram's sender is not yet proven.
+	 */
+	if (io->tls != NULL)
+		c.connected = true;
 	/* An unnamed Unix sender cannot be connected to (or answered). */
-	if (!o->keep_open && c.peerlen > offsetof(struct sockaddr_un, sun_path)) {
+	else if (!o->keep_open &&
+	    c.peerlen > offsetof(struct sockaddr_un, sun_path)) {
 		if (connect(c.fd, (struct sockaddr *)&c.peer, c.peerlen) == -1) {
 			warn("connect to %s", c.name);
 			close(c.fd);

@@ -195,6 +195,7 @@ tls_describe_ktls(const struct end *e, char *buf, size_t len)
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/opensslv.h>
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
@@ -213,6 +214,19 @@ tls_describe_ktls(const struct end *e, char *buf, size_t len)
 /* How long the temporary certificate of a listener is valid. */
 #define SELF_SIGNED_DAYS 365L
 
+/*
+ * A DTLS client without -w gives up its handshake after this long (a TCP
+ * connect gives up after about two minutes; OpenSSL's own retransmission
+ * timer, 1 s doubling up to 60 s, would go on for seven).
+ */
+#define DTLS_CONNECT_MS	60000
+
+/* The largest datagram one DTLS record carries (RFC 6347, 2^14). */
+#define DTLS_RECORD_MAX	SSL3_RT_MAX_PLAIN_LENGTH
+
+/* What a DTLS end drops after the peer's close_notify, in one read. */
+#define DTLS_DRAIN_MAX	64
+
 struct tls_ctx {
 	SSL_CTX		*ctx;
 	bool		 server;
@@ -225,6 +239,10 @@ struct tls_ctx {
 	bool		 have_own;	/* own certificate ... */
 	unsigned char	 own_fp[TLS_PIN_LEN]; /* ... and its fingerprint */
 	const char	*own_file;	/* NULL: temporary, self-signed */
+	bool		 dgram;		/* DTLS over UDP (-u) */
+	unsigned char	 cookie_key[32]; /* DTLS listener: HMAC key of cookies */
+	const struct acl *allow;	/* DTLS listener: who may complete ... */
+	const struct acl *deny;		/* ... the cookie exchange */
 };
 
 struct tls_end {
@@ -235,6 +253,12 @@ struct tls_end {
 					   record: reading waits on rfd */
 	int		 read_errno;	/* a failure met after bytes that were
 					   returned: the next read's, with why */
+	bool		 dgram;		/* DTLS: a record per datagram */
+	bool		 listening;	/* DTLS listener before the cookie
+					   exchange: the socket is unconnected */
+	bool		 done;		/* the handshake is over */
+	bool		 peer_closed;	/* DTLS: the peer's close_notify came */
+	char		 peername[128];	/* DTLS listener: the peer, for e->name */
 };
 
 /* "SHA256:AB:CD:...:EF", the form --tls-pin takes. */
@@ -439,6 +463,167 @@ load_ca(struct tls_ctx *t, const char *ca, char *why, size_t whylen)
 	return 0;
 }
 
+/*
+ * A BIO_ADDR as a sockaddr (IPv4 or IPv6: DTLS runs over UDP). Returns
+ * its length, or 0 for any other family.
+ */
+static socklen_t
+addr_from_bio(const BIO_ADDR *a, struct sockaddr_storage *ss)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+	size_t n = 0;
+
+	memset(ss, 0, sizeof(*ss));
+	switch (BIO_ADDR_family(a)) {
+	case AF_INET:
+		if (BIO_ADDR_rawaddress(a, NULL, &n) != 1 ||
+		    n != sizeof(sin->sin_addr) ||
+		    BIO_ADDR_rawaddress(a, &sin->sin_addr, &n) != 1)
+			return 0;
+		sin->sin_family = AF_INET;
+		sin->sin_port = BIO_ADDR_rawport(a);
+		return sizeof(*sin);
+	case AF_INET6:
+		if (BIO_ADDR_rawaddress(a, NULL, &n) != 1 ||
+		    n != sizeof(sin6->sin6_addr) ||
+		    BIO_ADDR_rawaddress(a, &sin6->sin6_addr, &n) != 1)
+			return 0;
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = BIO_ADDR_rawport(a);
+		return sizeof(*sin6);
+	default:
+		return 0;
+	}
+}
+
+/* The sender of the datagram ssl has just read, or 0. */
+static socklen_t
+dgram_sender(SSL *ssl, struct sockaddr_storage *ss)
+{
+	BIO_ADDR *a;
+	socklen_t len = 0;
+
+	if ((a = BIO_ADDR_new()) == NULL)
+		return 0;
+	if (BIO_dgram_get_peer(SSL_get_rbio(ssl), a) > 0)
+		len = addr_from_bio(a, ss);
+	BIO_ADDR_free(a);
+	return len;
+}
+
+/*
+ * A DTLS cookie (RFC 6347, 4.2.1): HMAC-SHA256, under a key made at
+ * start, of the sender's address and port, so that only a client that
+ * receives at that address can send it back. Stateless: a flood of
+ * ClientHellos from forged addresses costs one HMAC each, and is
+ * answered by a HelloVerifyRequest no larger than it.
+ */
+static int
+cookie_of(SSL *ssl, unsigned char md[EVP_MAX_MD_SIZE], unsigned int *len,
+    struct sockaddr_storage *ss, socklen_t *sslen)
+{
+	const struct tls_end *te = SSL_get_ex_data(ssl, 0);
+
+	if (te == NULL || (*sslen = dgram_sender(ssl, ss)) == 0)
+		return -1;
+	if (HMAC(EVP_sha256(), te->ctx->cookie_key,
+	    (int)sizeof(te->ctx->cookie_key), (const unsigned char *)ss,
+	    *sslen, md, len) == NULL)
+		return -1;
+	return 0;
+}
+
+static int
+cookie_make(SSL *ssl, unsigned char *cookie, unsigned int *len)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+	unsigned int n;
+
+	if (cookie_of(ssl, md, &n, &ss, &sslen) == -1 ||
+	    n > DTLS1_COOKIE_LENGTH)
+		return 0;
+	memcpy(cookie, md, n);
+	*len = n;
+	return 1;
+}
+
+/*
+ * A cookie that is ours, for this sender; --allow and --deny checked on
+ * the address that proved itself by sending it back.
+ */
+static int
+cookie_check(SSL *ssl, const unsigned char *cookie, unsigned int len)
+{
+	const struct tls_end *te = SSL_get_ex_data(ssl, 0);
+	unsigned char md[EVP_MAX_MD_SIZE];
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+	unsigned int n;
+
+	if (cookie_of(ssl, md, &n, &ss, &sslen) == -1 || n != len ||
+	    CRYPTO_memcmp(md, cookie, n) != 0)
+		return 0;
+	return acl_admits(te->ctx->allow, te->ctx->deny,
+	    (const struct sockaddr *)&ss) ? 1 : 0;
+}
+
+/* What a TLS context over a stream socket is set to. */
+static int
+tls_ctx_init(struct tls_ctx *t, const struct tls_opts *to, char *why,
+    size_t whylen)
+{
+	/*
+	 * Partial writes: the relay offers what it has and keeps the rest.
+	 * Released buffers: an idle session holds no record buffers (a -k
+	 * listener may hold thousands). Kernel TLS where the kernel has it
+	 * (the tls module): OpenSSL falls back to itself where it has not.
+	 */
+	SSL_CTX_set_mode(t->ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
+	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
+	SSL_CTX_set_options(t->ctx, SSL_OP_ENABLE_KTLS);
+	/* Read-ahead: several records per read(2), not two reads each. */
+	SSL_CTX_set_read_ahead(t->ctx, 1);
+	SSL_CTX_set_default_read_buffer_len(t->ctx, TLS_READ_AHEAD);
+	if (SSL_CTX_set_min_proto_version(t->ctx, to->min_version == 13 ?
+	    TLS1_3_VERSION : TLS1_2_VERSION) != 1) {
+		snprintf(why, whylen, "--tls-min: %s", ssl_error_text(
+		    "version not supported"));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * What a DTLS context is set to: DTLS 1.2 only (OpenSSL 3.0 has no 1.3),
+ * and on a listener the cookie exchange's key and who may pass it.
+ */
+static int
+dtls_ctx_init(struct tls_ctx *t, const struct opts *o, char *why,
+    size_t whylen)
+{
+	SSL_CTX_set_mode(t->ctx, SSL_MODE_RELEASE_BUFFERS);
+	if (SSL_CTX_set_min_proto_version(t->ctx, DTLS1_2_VERSION) != 1) {
+		snprintf(why, whylen, "--tls: %s", ssl_error_text(
+		    "DTLS 1.2 not supported"));
+		return -1;
+	}
+	if (!t->server)
+		return 0;
+	if (RAND_bytes(t->cookie_key, sizeof(t->cookie_key)) != 1) {
+		snprintf(why, whylen, "--tls: no random key for DTLS cookies "
+		    "(%s)", ssl_error_text("no randomness"));
+		return -1;
+	}
+	t->allow = &o->allow;
+	t->deny = &o->deny;
+	SSL_CTX_set_cookie_generate_cb(t->ctx, cookie_make);
+	SSL_CTX_set_cookie_verify_cb(t->ctx, cookie_check);
+	return 0;
+}
+
 struct tls_ctx *
 tls_ctx_new(const struct opts *o, char *why, size_t whylen)
 {
@@ -456,32 +641,21 @@ tls_ctx_new(const struct opts *o, char *why, size_t whylen)
 	t->alpn = to->alpn;
 	t->alpn_len = to->alpn_len;
 	t->verify = !t->server && !to->insecure && !to->have_pin;
+	t->dgram = o->udp;
 	ERR_clear_error();
-	if ((t->ctx = SSL_CTX_new(t->server ? TLS_server_method() :
-	    TLS_client_method())) == NULL) {
+	if ((t->ctx = SSL_CTX_new(t->dgram ? (t->server ?
+	    DTLS_server_method() : DTLS_client_method()) : t->server ?
+	    TLS_server_method() : TLS_client_method())) == NULL) {
 		snprintf(why, whylen, "--tls: %s", ssl_error_text("cannot "
 		    "make a TLS context"));
 		goto fail;
 	}
-	/*
-	 * Partial writes: the relay offers what it has and keeps the rest.
-	 * Released buffers: an idle session holds no record buffers (a -k
-	 * listener may hold thousands). Kernel TLS where the kernel has it
-	 * (the tls module): OpenSSL falls back to itself where it has not.
-	 */
-	SSL_CTX_set_mode(t->ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
-	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
-	SSL_CTX_set_options(t->ctx, SSL_OP_ENABLE_KTLS);
-	/* Read-ahead: several records per read(2), not two reads each. */
-	SSL_CTX_set_read_ahead(t->ctx, 1);
-	SSL_CTX_set_default_read_buffer_len(t->ctx, TLS_READ_AHEAD);
-	SSL_CTX_set_session_cache_mode(t->ctx, SSL_SESS_CACHE_OFF);
-	if (SSL_CTX_set_min_proto_version(t->ctx, to->min_version == 13 ?
-	    TLS1_3_VERSION : TLS1_2_VERSION) != 1) {
-		snprintf(why, whylen, "--tls-min: %s", ssl_error_text(
-		    "version not supported"));
+	if (t->dgram) {
+		if (dtls_ctx_init(t, o, why, whylen) == -1)
+			goto fail;
+	} else if (tls_ctx_init(t, to, why, whylen) == -1)
 		goto fail;
-	}
+	SSL_CTX_set_session_cache_mode(t->ctx, SSL_SESS_CACHE_OFF);
 	if (to->cert != NULL) {
 		if (load_own(t, to, why, whylen) == -1)
 			goto fail;
@@ -768,6 +942,170 @@ static const struct end_ops tls_ops = {
 	.free = tls_free
 };
 
+/*
+ * DTLS: one record is one datagram. The peer's close_notify ends nothing
+ * by itself (datagrams have no end of stream: sock(1), "Datagrams"); what
+ * arrives after it is dropped.
+ */
+static ssize_t
+dtls_read(struct end *e, void *buf, size_t len)
+{
+	struct tls_end *te = e->impl;
+	char scrap[512];
+	int r, err, i;
+
+	e->read_wait = END_WAIT_READ;
+	if (te->peer_closed) {
+		for (i = 0; i < DTLS_DRAIN_MAX; i++)
+			if (recv(e->rfd, scrap, sizeof(scrap), MSG_DONTWAIT) ==
+			    -1)
+				break;
+		errno = EAGAIN;
+		return -1;
+	}
+	if (len > INT_MAX)
+		len = INT_MAX;
+	ERR_clear_error();
+	errno = 0;
+	if ((r = SSL_read(te->ssl, buf, (int)len)) > 0) {
+		te->want_socket = false;
+		return r;
+	}
+	err = SSL_get_error(te->ssl, r);
+	te->want_socket = err == SSL_ERROR_WANT_READ;
+	if (err == SSL_ERROR_ZERO_RETURN) {
+		te->peer_closed = te->want_socket = true;
+		errno = EAGAIN;
+		return -1;
+	}
+	return ssl_fail(e, r, &e->read_wait, false);
+}
+
+/* The most one record may carry: 2^14, or what the peer asked for. */
+static size_t
+dtls_record_max(const struct tls_end *te)
+{
+	SSL_SESSION *ss = SSL_get_session(te->ssl);
+	uint8_t mfl;
+
+	if (ss != NULL && (mfl = SSL_SESSION_get_max_fragment_length(ss)) >=
+	    TLSEXT_max_fragment_length_512 &&
+	    mfl <= TLSEXT_max_fragment_length_4096)
+		return (size_t)512 << (mfl - TLSEXT_max_fragment_length_512);
+	return DTLS_RECORD_MAX;
+}
+
+/* A datagram as one record, whole or not at all: never split. */
+static ssize_t
+dtls_write(struct end *e, const void *buf, size_t len)
+{
+	struct tls_end *te = e->impl;
+	size_t most = dtls_record_max(te);
+	int r;
+
+	if (len == 0)
+		return 0;
+	if (len > most) {
+		snprintf(e->why, sizeof(e->why), "a datagram of %zu bytes does "
+		    "not fit in a DTLS record (at most %zu bytes%s)", len,
+		    most, most < DTLS_RECORD_MAX ? ", the peer's maximum "
+		    "fragment length" : "");
+		errno = EMSGSIZE;
+		return -1;
+	}
+	ERR_clear_error();
+	errno = 0;
+	if ((r = SSL_write(te->ssl, buf, (int)len)) > 0)
+		return (ssize_t)len;
+	return ssl_fail(e, r, &e->write_wait, false);
+}
+
+/* close_notify, once, after a handshake; a datagram socket has no FIN. */
+static int
+dtls_shutdown(struct end *e)
+{
+	struct tls_end *te = e->impl;
+	int r;
+
+	if (!te->done || te->close_notify_sent)
+		return 0;
+	ERR_clear_error();
+	errno = 0;
+	if ((r = SSL_shutdown(te->ssl)) < 0)
+		return ssl_fail(e, r, &e->write_wait, false);
+	te->close_notify_sent = true;
+	return 0;
+}
+
+static const struct end_ops dtls_ops = {
+	.read = dtls_read,
+	.write = dtls_write,
+	.shutdown = dtls_shutdown,
+	.pending = tls_pending,
+	.free = tls_free
+};
+
+/* Tell the datagram BIO b that its socket is connected to sa. */
+static int
+dgram_connected(BIO *b, const struct sockaddr *sa)
+{
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)sa;
+	BIO_ADDR *a;
+	int ok;
+
+	if ((a = BIO_ADDR_new()) == NULL)
+		return -1;
+	if (sa->sa_family == AF_INET)
+		ok = BIO_ADDR_rawmake(a, AF_INET, &sin->sin_addr,
+		    sizeof(sin->sin_addr), sin->sin_port);
+	else if (sa->sa_family == AF_INET6)
+		ok = BIO_ADDR_rawmake(a, AF_INET6, &sin6->sin6_addr,
+		    sizeof(sin6->sin6_addr), sin6->sin6_port);
+	else
+		ok = 0;
+	if (ok == 1)
+		(void)BIO_ctrl_set_connected(b, a);
+	BIO_ADDR_free(a);
+	return ok == 1 ? 0 : -1;
+}
+
+/*
+ * DTLS on fd, a UDP socket: connected (a client's, or a listener's
+ * once the cookie exchange is done), or a listener's unconnected one, on
+ * which the handshake starts with the cookie exchange.
+ */
+static int
+dtls_end_init(struct tls_end *te, struct end *e, int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	BIO *b;
+
+	te->dgram = true;
+	e->ops = &dtls_ops;
+	if (SSL_set_ex_data(te->ssl, 0, te) != 1 ||
+	    (b = BIO_new_dgram(fd, BIO_NOCLOSE)) == NULL) {
+		snprintf(e->why, sizeof(e->why), "%s",
+		    ssl_error_text("cannot start DTLS"));
+		return -1;
+	}
+	SSL_set_bio(te->ssl, b, b);
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) == -1) {
+		if (errno != ENOTCONN || !te->ctx->server) {
+			snprintf(e->why, sizeof(e->why), "%s", strerror(errno));
+			return -1;
+		}
+		te->listening = true;
+		return 0;
+	}
+	if (dgram_connected(b, (struct sockaddr *)&ss) == -1) {
+		snprintf(e->why, sizeof(e->why), "DTLS runs over UDP only");
+		return -1;
+	}
+	return 0;
+}
+
 static bool
 is_ip_literal(const char *s)
 {
@@ -798,8 +1136,8 @@ tls_end_new(struct tls_ctx *t, struct end *e, int fd, const char *name,
 	}
 	te->ctx = t;
 	ERR_clear_error();
-	if ((te->ssl = SSL_new(t->ctx)) == NULL || SSL_set_fd(te->ssl,
-	    fd) != 1) {
+	if ((te->ssl = SSL_new(t->ctx)) == NULL || (!t->dgram &&
+	    SSL_set_fd(te->ssl, fd) != 1)) {
 		snprintf(e->why, sizeof(e->why), "%s",
 		    ssl_error_text("cannot start TLS"));
 		SSL_free(te->ssl);
@@ -807,6 +1145,10 @@ tls_end_new(struct tls_ctx *t, struct end *e, int fd, const char *name,
 		return -1;
 	}
 	e->impl = te;
+	if (t->dgram && dtls_end_init(te, e, fd) == -1) {
+		tls_free(e);
+		return -1;
+	}
 	if (t->server) {
 		SSL_set_accept_state(te->ssl);
 		return 0;
@@ -868,17 +1210,72 @@ check_pin(struct end *e)
 	return 0;
 }
 
+/*
+ * A DTLS listener's cookie exchange (DTLSv1_listen, stateless): once a
+ * ClientHello comes back with a good cookie, the socket is connected to
+ * its sender, the one peer from then on. Returns 0 then, or -1 as
+ * tls_handshake does.
+ */
+static int
+dtls_listen(struct end *e)
+{
+	struct tls_end *te = e->impl;
+	struct sockaddr_storage ss;
+	socklen_t len;
+	BIO_ADDR *a;
+	int r;
+
+	if ((a = BIO_ADDR_new()) == NULL) {
+		snprintf(e->why, sizeof(e->why), "%s", strerror(ENOMEM));
+		errno = ENOMEM;
+		return -1;
+	}
+	ERR_clear_error();
+	errno = 0;
+	if ((r = DTLSv1_listen(te->ssl, a)) <= 0) {
+		BIO_ADDR_free(a);
+		if (r == 0) {
+			e->read_wait = e->write_wait = END_WAIT_READ;
+			errno = EAGAIN;
+			return -1;
+		}
+		snprintf(e->why, sizeof(e->why), "DTLS cookie exchange: %s",
+		    ssl_error_text("failed"));
+		errno = EPROTO;
+		return -1;
+	}
+	len = addr_from_bio(a, &ss);
+	if (len == 0 || connect(e->rfd, (struct sockaddr *)&ss, len) == -1 ||
+	    dgram_connected(SSL_get_rbio(te->ssl), (struct sockaddr *)&ss) ==
+	    -1) {
+		snprintf(e->why, sizeof(e->why), "connect to the DTLS client: "
+		    "%s", len == 0 ? "not an IP address" : strerror(errno));
+		BIO_ADDR_free(a);
+		errno = EPROTO;
+		return -1;
+	}
+	BIO_ADDR_free(a);
+	format_addr((struct sockaddr *)&ss, len, te->peername,
+	    sizeof(te->peername));
+	e->name = te->peername;
+	te->listening = false;
+	return 0;
+}
+
 int
 tls_handshake(struct end *e)
 {
 	struct tls_end *te = e->impl;
 	int r;
 
+	if (te->listening && dtls_listen(e) == -1)
+		return -1;
 	ERR_clear_error();
 	errno = 0;
 	if ((r = SSL_do_handshake(te->ssl)) == 1) {
 		e->read_wait = END_WAIT_READ;
 		e->write_wait = END_WAIT_WRITE;
+		te->done = true;
 		return check_pin(e);
 	}
 	if (ssl_fail(e, r, &e->read_wait, true) == -1 && errno == EAGAIN)
@@ -886,22 +1283,55 @@ tls_handshake(struct end *e)
 	return -1;
 }
 
+/*
+ * When DTLS retransmits its last flight if no answer has come (OpenSSL's
+ * timer, which the caller drives), or -1.
+ */
+static long long
+dtls_timer(const struct end *e)
+{
+	const struct tls_end *te = e->impl;
+	struct timeval tv;
+
+	if (!te->dgram || te->listening ||
+	    DTLSv1_get_timeout(te->ssl, &tv) != 1)
+		return -1;
+	return now_ms() + (long long)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
 int
 tls_handshake_wait(struct end *e, long long timeout_ms)
 {
-	long long deadline = timeout_ms >= 0 ? now_ms() + timeout_ms : -1;
+	struct tls_end *te = e->impl;
+	long long deadline, wake, timer;
 
+	if (te->dgram && !te->ctx->server && timeout_ms < 0)
+		timeout_ms = DTLS_CONNECT_MS;
+	deadline = timeout_ms >= 0 ? now_ms() + timeout_ms : -1;
 	for (;;) {
 		if (tls_handshake(e) == 0)
 			return 0;
 		if (errno != EAGAIN)
 			return -1;
-		/* ETIMEDOUT when the time is out. */
+		timer = dtls_timer(e);
+		wake = timer >= 0 && (deadline < 0 || timer < deadline) ?
+		    timer : deadline;
 		if (wait_fd(e->rfd, e->read_wait != END_WAIT_READ,
-		    deadline) == -1) {
-			e->why[0] = '\0';
+		    wake) == 0)
+			continue;
+		/* DTLS: a flight lost on the way is sent again. */
+		if (errno == ETIMEDOUT && wake == timer && wake != deadline) {
+			ERR_clear_error();
+			if (DTLSv1_handle_timeout(te->ssl) >= 0)
+				continue;
+			snprintf(e->why, sizeof(e->why), "%s",
+			    ssl_error_text("DTLS retransmission failed"));
+			errno = EPROTO;
 			return -1;
 		}
+		/* ETIMEDOUT when the time is out. */
+		e->why[0] = '\0';
+		return -1;
 	}
 }
 
@@ -950,8 +1380,11 @@ tls_describe_ktls(const struct end *e, char *buf, size_t len)
 	const struct tls_end *te = e->impl;
 	bool tx, rx;
 
+	if (te->dgram) {
+		snprintf(buf, len, "kernel TLS: off (DTLS; OpenSSL encrypts)");
+		return;
+	}
 	/* An OpenSSL built without kernel TLS makes these constants. */
-	(void)te;
 	tx = BIO_get_ktls_send(SSL_get_wbio(te->ssl));
 	rx = BIO_get_ktls_recv(SSL_get_rbio(te->ssl));
 	if (tx || rx)

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * tls.c: TLS over OpenSSL 3 (with TLS=no, only the parsers, and a
- * tls_ctx_new that says "built without TLS"). Nothing here prints or
- * exits; nothing of OpenSSL is touched before tls_ctx_new.
+ * tls.c: TLS over OpenSSL 3, and DTLS 1.2 over UDP (-u), (with TLS=no,
+ * only the parsers, and a tls_ctx_new that says "built without TLS").
+ * Nothing here prints or exits; nothing of OpenSSL is touched before
+ * tls_ctx_new.
  */
 #ifndef TLS_H
 #define TLS_H
@@ -66,6 +67,12 @@ void	tls_ctx_describe(const struct tls_ctx *, char *buf, size_t len);
  * copied) and host (client only, may be NULL) the name or address to
  * verify unless --tls-servername gives one. Returns 0, or -1 with
  * e->why set. Free it with e->ops->free.
+ *
+ * With a DTLS context (-u), fd is a non-blocking UDP socket and e a DTLS
+ * endpoint: a record per datagram, read and written whole. A listener's
+ * socket may be unconnected: the handshake then starts with the cookie
+ * exchange and connects fd to the client that passes it (e->name then
+ * names that client).
  */
 int	tls_end_new(struct tls_ctx *, struct end *e, int fd, const char *name,
 	    const char *host);
@@ -80,9 +87,10 @@ int	tls_end_new(struct tls_ctx *, struct end *e, int fd, const char *name,
 int	tls_handshake(struct end *e);
 
 /*
- * The handshake to its end, waiting at most timeout_ms (-1: no limit).
- * Returns 0, or -1 as tls_handshake does, with errno ETIMEDOUT when the
- * time ran out (the caller exits 3).
+ * The handshake to its end, waiting at most timeout_ms (-1: no limit;
+ * for a DTLS client, 60 s). DTLS flights that get no answer are sent
+ * again on OpenSSL's timer, run here. Returns 0, or -1 as tls_handshake
+ * does, with errno ETIMEDOUT when the time ran out (the caller exits 3).
  */
 int	tls_handshake_wait(struct end *e, long long timeout_ms);
 

@@ -22,21 +22,32 @@
 
 /* Every OpenSSL function tls.c calls, once. */
 #define TLS_API(X) \
+	X(BIO_ADDR_family) \
+	X(BIO_ADDR_free) \
+	X(BIO_ADDR_new) \
+	X(BIO_ADDR_rawaddress) \
+	X(BIO_ADDR_rawmake) \
+	X(BIO_ADDR_rawport) \
 	X(BIO_ctrl) \
 	X(BIO_free) \
 	X(BIO_new) \
+	X(BIO_new_dgram) \
 	X(BIO_read) \
 	X(BIO_s_mem) \
 	X(BN_bin2bn) \
 	X(BN_free) \
 	X(BN_to_ASN1_INTEGER) \
 	X(CRYPTO_memcmp) \
+	X(DTLS_client_method) \
+	X(DTLS_server_method) \
+	X(DTLSv1_listen) \
 	X(ERR_clear_error) \
 	X(ERR_peek_error) \
 	X(ERR_reason_error_string) \
 	X(EVP_PKEY_Q_keygen) \
 	X(EVP_PKEY_free) \
 	X(EVP_sha256) \
+	X(HMAC) \
 	X(RAND_bytes) \
 	X(SSL_CIPHER_get_name) \
 	X(SSL_CTX_check_private_key) \
@@ -49,6 +60,8 @@
 	X(SSL_CTX_set_alpn_protos) \
 	X(SSL_CTX_set_alpn_select_cb) \
 	X(SSL_CTX_set_client_CA_list) \
+	X(SSL_CTX_set_cookie_generate_cb) \
+	X(SSL_CTX_set_cookie_verify_cb) \
 	X(SSL_CTX_set_default_read_buffer_len) \
 	X(SSL_CTX_set_default_verify_paths) \
 	X(SSL_CTX_set_num_tickets) \
@@ -58,6 +71,7 @@
 	X(SSL_CTX_use_PrivateKey_file) \
 	X(SSL_CTX_use_certificate) \
 	X(SSL_CTX_use_certificate_chain_file) \
+	X(SSL_SESSION_get_max_fragment_length) \
 	X(SSL_ctrl) \
 	X(SSL_do_handshake) \
 	X(SSL_free) \
@@ -67,7 +81,9 @@
 	X(SSL_get0_peername) \
 	X(SSL_get_current_cipher) \
 	X(SSL_get_error) \
+	X(SSL_get_ex_data) \
 	X(SSL_get_rbio) \
+	X(SSL_get_session) \
 	X(SSL_get_verify_result) \
 	X(SSL_get_version) \
 	X(SSL_get_wbio) \
@@ -79,7 +95,9 @@
 	X(SSL_select_next_proto) \
 	X(SSL_set1_host) \
 	X(SSL_set_accept_state) \
+	X(SSL_set_bio) \
 	X(SSL_set_connect_state) \
+	X(SSL_set_ex_data) \
 	X(SSL_set_fd) \
 	X(SSL_set_hostflags) \
 	X(SSL_shutdown) \
@@ -116,21 +134,32 @@ struct tls_api {
 extern struct tls_api tls_api;
 
 #ifndef TLSLOAD_IMPL
+#define BIO_ADDR_family	(*tls_api.BIO_ADDR_family)
+#define BIO_ADDR_free	(*tls_api.BIO_ADDR_free)
+#define BIO_ADDR_new	(*tls_api.BIO_ADDR_new)
+#define BIO_ADDR_rawaddress	(*tls_api.BIO_ADDR_rawaddress)
+#define BIO_ADDR_rawmake	(*tls_api.BIO_ADDR_rawmake)
+#define BIO_ADDR_rawport	(*tls_api.BIO_ADDR_rawport)
 #define BIO_ctrl	(*tls_api.BIO_ctrl)
 #define BIO_free	(*tls_api.BIO_free)
 #define BIO_new	(*tls_api.BIO_new)
+#define BIO_new_dgram	(*tls_api.BIO_new_dgram)
 #define BIO_read	(*tls_api.BIO_read)
 #define BIO_s_mem	(*tls_api.BIO_s_mem)
 #define BN_bin2bn	(*tls_api.BN_bin2bn)
 #define BN_free	(*tls_api.BN_free)
 #define BN_to_ASN1_INTEGER	(*tls_api.BN_to_ASN1_INTEGER)
 #define CRYPTO_memcmp	(*tls_api.CRYPTO_memcmp)
+#define DTLS_client_method	(*tls_api.DTLS_client_method)
+#define DTLS_server_method	(*tls_api.DTLS_server_method)
+#define DTLSv1_listen	(*tls_api.DTLSv1_listen)
 #define ERR_clear_error	(*tls_api.ERR_clear_error)
 #define ERR_peek_error	(*tls_api.ERR_peek_error)
 #define ERR_reason_error_string	(*tls_api.ERR_reason_error_string)
 #define EVP_PKEY_Q_keygen	(*tls_api.EVP_PKEY_Q_keygen)
 #define EVP_PKEY_free	(*tls_api.EVP_PKEY_free)
 #define EVP_sha256	(*tls_api.EVP_sha256)
+#define HMAC	(*tls_api.HMAC)
 #define RAND_bytes	(*tls_api.RAND_bytes)
 #define SSL_CIPHER_get_name	(*tls_api.SSL_CIPHER_get_name)
 #define SSL_CTX_check_private_key	(*tls_api.SSL_CTX_check_private_key)
@@ -143,6 +172,8 @@ extern struct tls_api tls_api;
 #define SSL_CTX_set_alpn_protos	(*tls_api.SSL_CTX_set_alpn_protos)
 #define SSL_CTX_set_alpn_select_cb	(*tls_api.SSL_CTX_set_alpn_select_cb)
 #define SSL_CTX_set_client_CA_list	(*tls_api.SSL_CTX_set_client_CA_list)
+#define SSL_CTX_set_cookie_generate_cb	(*tls_api.SSL_CTX_set_cookie_generate_cb)
+#define SSL_CTX_set_cookie_verify_cb	(*tls_api.SSL_CTX_set_cookie_verify_cb)
 #define SSL_CTX_set_default_read_buffer_len	(*tls_api.SSL_CTX_set_default_read_buffer_len)
 #define SSL_CTX_set_default_verify_paths	(*tls_api.SSL_CTX_set_default_verify_paths)
 #define SSL_CTX_set_num_tickets	(*tls_api.SSL_CTX_set_num_tickets)
@@ -152,6 +183,7 @@ extern struct tls_api tls_api;
 #define SSL_CTX_use_PrivateKey_file	(*tls_api.SSL_CTX_use_PrivateKey_file)
 #define SSL_CTX_use_certificate	(*tls_api.SSL_CTX_use_certificate)
 #define SSL_CTX_use_certificate_chain_file	(*tls_api.SSL_CTX_use_certificate_chain_file)
+#define SSL_SESSION_get_max_fragment_length	(*tls_api.SSL_SESSION_get_max_fragment_length)
 #define SSL_ctrl	(*tls_api.SSL_ctrl)
 #define SSL_do_handshake	(*tls_api.SSL_do_handshake)
 #define SSL_free	(*tls_api.SSL_free)
@@ -161,7 +193,9 @@ extern struct tls_api tls_api;
 #define SSL_get0_peername	(*tls_api.SSL_get0_peername)
 #define SSL_get_current_cipher	(*tls_api.SSL_get_current_cipher)
 #define SSL_get_error	(*tls_api.SSL_get_error)
+#define SSL_get_ex_data	(*tls_api.SSL_get_ex_data)
 #define SSL_get_rbio	(*tls_api.SSL_get_rbio)
+#define SSL_get_session	(*tls_api.SSL_get_session)
 #define SSL_get_verify_result	(*tls_api.SSL_get_verify_result)
 #define SSL_get_version	(*tls_api.SSL_get_version)
 #define SSL_get_wbio	(*tls_api.SSL_get_wbio)
@@ -173,7 +207,9 @@ extern struct tls_api tls_api;
 #define SSL_select_next_proto	(*tls_api.SSL_select_next_proto)
 #define SSL_set1_host	(*tls_api.SSL_set1_host)
 #define SSL_set_accept_state	(*tls_api.SSL_set_accept_state)
+#define SSL_set_bio	(*tls_api.SSL_set_bio)
 #define SSL_set_connect_state	(*tls_api.SSL_set_connect_state)
+#define SSL_set_ex_data	(*tls_api.SSL_set_ex_data)
 #define SSL_set_fd	(*tls_api.SSL_set_fd)
 #define SSL_set_hostflags	(*tls_api.SSL_set_hostflags)
 #define SSL_shutdown	(*tls_api.SSL_shutdown)

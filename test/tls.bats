@@ -79,16 +79,6 @@ fingerprint() {
 
 # ---------------------------------------------------------------- options
 
-@test "-u with --tls is a usage error" {
-	run -2 --separate-stderr "$SOCK" -u --tls 127.0.0.1 9 </dev/null
-	[ "${stderr%%$'\n'*}" = "sock: --tls cannot be used with -u: sock has no DTLS" ]
-}
-
-@test "--ssl is --tls: -u with --ssl is the same usage error" {
-	run -2 --separate-stderr "$SOCK" -u --ssl 127.0.0.1 9 </dev/null
-	[ "${stderr%%$'\n'*}" = "sock: --ssl cannot be used with -u: sock has no DTLS" ]
-}
-
 @test "a --tls-* option without --tls is a usage error" {
 	run -2 --separate-stderr "$SOCK" --tls-insecure 127.0.0.1 9 </dev/null
 	[[ $stderr == 'sock: --tls-insecure needs --tls'* ]]
