@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: ISC
 # DTLS (--tls -u; sock(1), "TLS" and "Datagrams"): the usage errors of
 # what it cannot do, sessions with openssl s_server and s_client (both
-# directions, data both ways, a datagram one record), ncat --ssl -u as a client (Debian's ncat 7.93 has no DTLS
-# server, so sock as the client is tested against s_server only),
+# directions, data both ways, a datagram one record), ncat --ssl -u as
+# a client (Debian's ncat 7.93 has no DTLS server: sock's client is
+# tested against s_server only),
 # verification, --tls-pin, client certificates, ALPN, the listener's
 # cookie exchange, close_notify, the handshake's bounds and retransmission
 # timers, and a handshake under loss on a veth pair of the test's own.
