@@ -53,13 +53,13 @@ SAN_FLAGS     = -fsanitize=address,undefined -fno-omit-frame-pointer \
 
 SRCS	= sock.c connect.c end.c exec.c forward.c hook.c loop.c proxy.c \
 	  proxyd.c proxyhdr.c relay.c rules.c scan.c server.c sources.c term.c \
-	  tls.c tlsload.c util.c way.c
+	  tls.c tlsload.c udpfwd.c util.c way.c
 HDRS	= sock.h connect.h end.h exec.h forward.h hook.h loop.h net.h parse.h \
 	  proxy.h proxyd.h proxyhdr.h relay.h scan.h server.h sources.h term.h \
-	  tls.h tlsload.h way.h
+	  tls.h tlsload.h udpfwd.h way.h
 OBJS	= sock.o connect.o end.o exec.o forward.o hook.o loop.o proxy.o \
 	  proxyd.o proxyhdr.o relay.o rules.o scan.o server.o sources.o term.o \
-	  tls.o tlsload.o util.o way.o
+	  tls.o tlsload.o udpfwd.o util.o way.o
 
 all: sock
 
@@ -71,7 +71,7 @@ sock: $(OBJS)
 
 # Each object's headers, as its #include lines name them (cc -MM).
 sock.o: sock.h end.h loop.h net.h parse.h connect.h tls.h proxy.h exec.h \
-	server.h proxyhdr.h forward.h scan.h relay.h way.h term.h
+	server.h proxyhdr.h forward.h udpfwd.h scan.h relay.h way.h term.h
 connect.o: sock.h end.h net.h loop.h connect.h
 end.o: sock.h end.h loop.h
 exec.o: sock.h end.h net.h loop.h exec.h relay.h way.h
@@ -91,6 +91,7 @@ sources.o: sources.h
 term.o: term.h
 tls.o: sock.h end.h net.h loop.h tls.h tlsload.h
 tlsload.o: sock.h tls.h tlsload.h
+udpfwd.o: sock.h end.h loop.h net.h parse.h server.h sources.h udpfwd.h
 util.o: sock.h loop.h net.h parse.h
 way.o: sock.h end.h way.h
 $(OBJS): .check-tls-$(TLS) .check-cc
