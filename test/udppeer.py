@@ -17,8 +17,9 @@
                                 each comes back whole, in order (echo's
                                 answer); print "ok"
     udppeer.py senders PORT N   N sockets on 127.0.0.1 each send one
-                                datagram naming itself and must get back
-                                exactly their own answer; print "ok N"
+                                datagram naming itself (25 at a time)
+                                and must get back exactly their own
+                                answer; print "ok N"
     udppeer.py send PORT ADDR TEXT COUNT WAIT [FROM]
                                 from one socket bound to ADDR (port FROM,
                                 or any) send TEXT to PORT on loopback
@@ -117,16 +118,19 @@ def senders(port, n):
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         s.bind(("127.0.0.1", 0))
         socks.append(s)
-    for i, s in enumerate(socks):
-        s.sendto(b"sender %d" % i, ("127.0.0.1", int(port)))
-    for i, s in enumerate(socks):
-        s.settimeout(5)
-        try:
-            got = s.recv(65536)
-        except socket.timeout:
-            fail("sender %d got no answer" % i)
-        if got != b"reply to sender %d" % i:
-            fail("sender %d got %r" % (i, got))
+    # In waves of 25, so that no socket buffer on the way overflows: the
+    # sessions of every wave stay open meanwhile.
+    for w in range(0, n, 25):
+        for i in range(w, min(w + 25, n)):
+            socks[i].sendto(b"sender %d" % i, ("127.0.0.1", int(port)))
+        for i in range(w, min(w + 25, n)):
+            socks[i].settimeout(5)
+            try:
+                got = socks[i].recv(65536)
+            except socket.timeout:
+                fail("sender %d got no answer" % i)
+            if got != b"reply to sender %d" % i:
+                fail("sender %d got %r" % (i, got))
     for s in socks:
         s.setblocking(False)
         try:
