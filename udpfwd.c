@@ -27,6 +27,7 @@
 
 #include <err.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -129,16 +130,38 @@ sender_key(int lfd, const struct sockaddr *sa, unsigned char *key)
 	return len + 6;
 }
 
-/* FNV-1a: enough for keys an attacker can choose only the port of. */
+/*
+ * FNV-1a from a secret start (hash_seed), so that senders cannot choose
+ * addresses and ports that all fall in one bucket.
+ */
+static uint32_t hash_seed = 2166136261u;
+
 static size_t
 key_hash(const unsigned char *key, size_t len)
 {
-	uint32_t h = 2166136261u;
+	uint32_t h = hash_seed;
 	size_t i;
 
 	for (i = 0; i < len; i++)
 		h = (h ^ key[i]) * 16777619u;
 	return h;
+}
+
+/* A start for the hash that senders cannot know: the system's randomness. */
+static void
+seed_hash(void)
+{
+	uint32_t r = 0;
+	int fd;
+
+	if ((fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC)) != -1) {
+		if (read(fd, &r, sizeof(r)) != (ssize_t)sizeof(r))
+			r = 0;
+		close(fd);
+	}
+	if (r == 0)
+		r = (uint32_t)now_ms() ^ (uint32_t)getpid() << 16;
+	hash_seed ^= r;
 }
 
 static struct usess *
@@ -759,6 +782,7 @@ serve_udp_forward(const struct opts *o, int *lfds, int nl, struct conn *first)
 	u->cfd = first != NULL ? first->fd : -1;
 	u->so = o->sockopts;
 	u->idle_ms = o->timeout_ms >= 0 ? o->timeout_ms : IDLE_DEFAULT_MS;
+	seed_hash();
 	/* No child holds a copy of these sockets. */
 	loop_share(&u->loop, false);
 	if (resolve_target(u) == -1)
