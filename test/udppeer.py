@@ -26,6 +26,13 @@
                                 COUNT times; print each
                                 answer that comes within WAIT seconds of
                                 the last, one a line, then "done"
+    udppeer.py seq HOST PORT COUNT SIZE GAP
+                                send COUNT datagrams of SIZE bytes, each
+                                naming its number, to HOST PORT, GAP
+                                seconds apart; take echo's answers
+                                meanwhile and for 1 s after; fail if one
+                                is not whole or comes out of order or
+                                twice; print "answered N"
     udppeer.py dns PORTFILE     a DNS server on 127.0.0.1 port 0 that
                                 answers every A query with 192.0.2.53
     udppeer.py dns-query PORT NAME
@@ -156,6 +163,44 @@ def send(port, addr, text, count, wait, from_port="0"):
     print("done", flush=True)
 
 
+def seq(host, port, count, size, gap):
+    s = socket.socket(family_of(host), socket.SOCK_DGRAM)
+    s.setblocking(False)
+    last = -1
+    answered = 0
+
+    def take(until):
+        nonlocal last, answered
+        while True:
+            left = until - time.monotonic()
+            if left <= 0:
+                return
+            r, _, _ = select.select([s], [], [], left)
+            if not r:
+                return
+            try:
+                got = s.recv(65536)
+            except (BlockingIOError, ConnectionRefusedError):
+                continue
+            n = int(got[len(b"reply to seq "):].split(b" ")[0])
+            if got != answer_of(payload(n)):
+                fail("the answer to %d is not whole: %d bytes" % (n, len(got)))
+            if n <= last:
+                fail("the answer to %d came after that to %d" % (n, last))
+            last = n
+            answered += 1
+
+    def payload(n):
+        head = b"seq %d " % n
+        return head + b"." * (int(size) - len(head))
+
+    for n in range(int(count)):
+        s.sendto(payload(n), (host, int(port)))
+        take(time.monotonic() + float(gap))
+    take(time.monotonic() + 1)
+    print("answered %d" % answered)
+
+
 def dns(portfile):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind(("127.0.0.1", 0))
@@ -233,6 +278,7 @@ def blast(port, secs, size):
 
 
 TOOLS = {"echo": echo, "sizes": sizes, "senders": senders, "send": send,
+         "seq": seq,
          "dns": dns, "dns-query": dns_query, "blast": blast}
 
 if len(sys.argv) < 2 or sys.argv[1] not in TOOLS:
