@@ -44,6 +44,9 @@ struct loop {
 	int		 nbefore;
 	int		*hits;		/* the descriptors found ready */
 	int		 nhits;
+	int		*held;		/* watched every round (loop_hold) */
+	int		 nheld;
+	int		*heldat;	/* per descriptor: its place in held */
 	void		*events;	/* poll's or epoll's array */
 	int		 nevents;	/* its size */
 	int		 epfd;		/* epoll's descriptor, or -1 */
@@ -97,6 +100,22 @@ bool	loop_ready(const struct loop *, int fd, bool writing);
  * of what the last wait found for it. NULL loop or fd -1: nothing to do.
  */
 void	loop_forget(struct loop *, int fd);
+
+/*
+ * A many-client loop (poll or epoll) watches fd for reading in every
+ * round from now on, until loop_forget, without loop_watch (which must
+ * not be given it): epoll then spends nothing a round on thousands of
+ * idle descriptors (UDP forwarding's sessions), poll(2) still lists them.
+ * 0, or -1 with errno.
+ */
+int	loop_hold(struct loop *, int fd);
+
+/*
+ * The descriptors the last wait of a many-client loop found ready (a
+ * select loop: none): their number, with *fds pointed at them until the
+ * next round. One forgotten since is among them: ask loop_ready.
+ */
+int	loop_found(const struct loop *, const int **fds);
 
 /*
  * Tell the loop whether children (programs) may hold copies of the

@@ -55,7 +55,7 @@
 /* A sender, admitted (a session) or refused (remembered, to say it once). */
 struct usess {
 	struct usess	*next;		/* in its hash bucket */
-	int		 idx;		/* in sessions or refused */
+	struct usess	*older, *newer;	/* in its list, the longest silent first */
 	bool		 refused;
 	int		 lfd;		/* the socket the sender reached */
 	int		 fd;		/* connected to the target; -1: refused */
@@ -73,6 +73,13 @@ struct usess {
 	char		 name[128];	/* the sender, for messages */
 };
 
+/* Sessions (or refused senders) by their last datagram, oldest first. */
+struct ulist {
+	struct usess	*oldest;
+	struct usess	*newest;
+	int		 n;
+};
+
 struct ufwd {
 	const struct opts *o;
 	int		*lfds;
@@ -83,10 +90,10 @@ struct ufwd {
 	char		 tname[300];	/* the target, for messages */
 	struct sockopts	 so;		/* the target sockets' options */
 	long long	 idle_ms;	/* -w, or IDLE_DEFAULT_MS */
-	struct usess	**v;		/* the sessions */
-	int		 n;
-	struct usess	**r;		/* the refused senders remembered */
-	int		 nr;
+	struct ulist	 v;		/* the sessions */
+	struct ulist	 r;		/* the refused senders remembered */
+	struct usess	**byfd;		/* the sessions by descriptor */
+	int		 nbyfd;
 	struct usess	**bucket;	/* the hash table of both */
 	size_t		 nbucket;	/* a power of two */
 	struct sources	 held;		/* sessions per address */
@@ -185,7 +192,7 @@ hash_add(struct ufwd *u, struct usess *s)
 	struct usess **nb, *e, *next;
 	size_t want, i, h;
 
-	if ((size_t)(u->n + u->nr) >= u->nbucket) {
+	if ((size_t)(u->v.n + u->r.n) >= u->nbucket) {
 		want = u->nbucket == 0 ? 64 : u->nbucket * 2;
 		if ((nb = calloc(want, sizeof(*nb))) == NULL)
 			return -1;
@@ -219,6 +226,47 @@ hash_del(struct ufwd *u, const struct usess *s)
 		}
 }
 
+static void
+list_unlink(struct ulist *l, struct usess *s)
+{
+	if (s->older != NULL)
+		s->older->newer = s->newer;
+	else
+		l->oldest = s->newer;
+	if (s->newer != NULL)
+		s->newer->older = s->older;
+	else
+		l->newest = s->older;
+	s->older = s->newer = NULL;
+	l->n--;
+}
+
+static void
+list_append(struct ulist *l, struct usess *s)
+{
+	s->newer = NULL;
+	s->older = l->newest;
+	if (l->newest != NULL)
+		l->newest->newer = s;
+	else
+		l->oldest = s;
+	l->newest = s;
+	l->n++;
+}
+
+/* A datagram went through s now: it is the newest of its list. */
+static void
+touch(struct ufwd *u, struct usess *s)
+{
+	struct ulist *l = s->refused ? &u->r : &u->v;
+
+	s->last = now_ms();
+	if (l->newest != s) {
+		list_unlink(l, s);
+		list_append(l, s);
+	}
+}
+
 /* The -v line for a session that has ended (sock(1), DIAGNOSTICS). */
 static void
 say_session(const struct ufwd *u, const struct usess *s)
@@ -243,14 +291,12 @@ say_session(const struct ufwd *u, const struct usess *s)
 static void
 sess_free(struct ufwd *u, struct usess *s)
 {
-	struct usess **list = s->refused ? u->r : u->v;
-	int *n = s->refused ? &u->nr : &u->n;
-
 	hash_del(u, s);
-	list[s->idx] = list[--*n];
-	list[s->idx]->idx = s->idx;
+	list_unlink(s->refused ? &u->r : &u->v, s);
 	if (s->fd >= 0) {
 		loop_forget(&u->loop, s->fd);
+		if (s->fd < u->nbyfd)
+			u->byfd[s->fd] = NULL;
 		close(s->fd);
 	}
 	if (s->counted)
@@ -303,6 +349,37 @@ target_socket(const struct ufwd *u)
 }
 
 /*
+ * A new session s (its fd open): in the table, in the list, and its
+ * socket watched from now on. 0, or -1 with errno (nothing done).
+ */
+static int
+sess_add(struct ufwd *u, struct usess *s)
+{
+	struct usess **m;
+	int want;
+
+	if (s->fd >= u->nbyfd) {
+		for (want = u->nbyfd > 0 ? u->nbyfd : 64; want <= s->fd;)
+			want *= 2;
+		if ((m = realloc(u->byfd, (size_t)want * sizeof(*m))) == NULL)
+			return -1;
+		memset(m + u->nbyfd, 0, (size_t)(want - u->nbyfd) *
+		    sizeof(*m));
+		u->byfd = m;
+		u->nbyfd = want;
+	}
+	if (hash_add(u, s) == -1)
+		return -1;
+	if (loop_hold(&u->loop, s->fd) == -1) {
+		hash_del(u, s);
+		return -1;
+	}
+	u->byfd[s->fd] = s;
+	list_append(&u->v, s);
+	return 0;
+}
+
+/*
  * Remember a refused sender (-v only), so that it is said once; past
  * REFUSED_MAX of them, a count said once a second at most.
  */
@@ -316,7 +393,7 @@ refuse(struct ufwd *u, int lfd, const struct sockaddr *sa, socklen_t salen,
 
 	if (u->o->verbose == 0)
 		return;
-	if (u->nr >= REFUSED_MAX || (s = calloc(1, sizeof(*s))) == NULL) {
+	if (u->r.n >= REFUSED_MAX || (s = calloc(1, sizeof(*s))) == NULL) {
 		u->unsaid++;
 		if ((now = now_ms()) - u->said_at >= REFUSED_SAY_MS) {
 			warnx("dropped %llu datagrams from other refused "
@@ -340,8 +417,7 @@ refuse(struct ufwd *u, int lfd, const struct sockaddr *sa, socklen_t salen,
 		free(s);
 		return;
 	}
-	s->idx = u->nr;
-	u->r[u->nr++] = s;
+	list_append(&u->r, s);
 	warnx("refused %s: %s", s->name, why);
 }
 
@@ -362,8 +438,9 @@ admit(struct ufwd *u, int lfd, const struct sockaddr *sa, socklen_t salen,
 
 	if (old != NULL) {
 		/* Said already; let it in if there is room now. */
-		old->last = now_ms();
-		if (!acl_admits(&o->allow, &o->deny, sa) || u->n >= o->max_conns)
+		touch(u, old);
+		if (!acl_admits(&o->allow, &o->deny, sa) ||
+		    u->v.n >= o->max_conns)
 			return NULL;
 		if (o->max_per_source > 0 && sources_count(&u->held, sa) >=
 		    o->max_per_source)
@@ -375,9 +452,9 @@ admit(struct ufwd *u, int lfd, const struct sockaddr *sa, socklen_t salen,
 		    "not allowed by --allow/--deny");
 		return NULL;
 	}
-	if (u->n >= o->max_conns) {
+	if (u->v.n >= o->max_conns) {
 		snprintf(why, sizeof(why), "already %d sessions (--max-conns)",
-		    u->n);
+		    u->v.n);
 		refuse(u, lfd, sa, salen, key, keylen, why);
 		return NULL;
 	}
@@ -413,21 +490,19 @@ admit(struct ufwd *u, int lfd, const struct sockaddr *sa, socklen_t salen,
 	s->fd = fd;
 	s->lfd = lfd;
 	s->counted = counted;
+	s->last = now_ms();
 	memcpy(&s->peer, sa, salen);
 	s->peerlen = salen;
 	memcpy(s->key, key, keylen);
 	s->keylen = keylen;
 	format_addr(sa, salen, s->name, sizeof(s->name));
-	if (hash_add(u, s) == -1) {
-		s->counted = false;
+	if (sess_add(u, s) == -1) {
 		if (counted)
 			sources_give(&u->held, sa);
 		close(fd);
 		free(s);
 		return NULL;
 	}
-	s->idx = u->n;
-	u->v[u->n++] = s;
 	if (o->verbose > 0)
 		warnx("session from %s (udp) to %s", s->name, u->tname);
 	return s;
@@ -541,7 +616,7 @@ from_senders(struct ufwd *u, int lfd)
 		    (struct sockaddr *)&ss, mh.msg_namelen, key, keylen,
 		    s)) == NULL)
 			continue;
-		s->last = now_ms();
+		touch(u, s);
 		to_target(u, s, (size_t)r);
 	}
 	return 0;
@@ -571,7 +646,7 @@ from_target(struct ufwd *u, struct usess *s)
 			dropped(u, s, s->name, errno);
 			return;
 		}
-		s->last = now_ms();
+		touch(u, s);
 		do {
 			w = u->cfd >= 0 ? send(u->cfd, u->buf, (size_t)r, 0) :
 			    sendto(s->lfd, u->buf, (size_t)r, 0,
@@ -611,51 +686,33 @@ from_peer(struct ufwd *u, struct usess *s)
 			warn("receive from %s", s->name);
 			return -1;
 		}
-		s->last = now_ms();
+		touch(u, s);
 		to_target(u, s, (size_t)r);
 	}
 	return 0;
 }
 
 /*
- * One round's interest: every listener and session socket, and the
- * deadline of the session that has been silent longest; sessions silent
- * for -w end here. Returns the number of sessions left.
+ * End what has been silent for -w: the refused senders remembered and the
+ * sessions, each list the longest silent first, so that a round looks at
+ * no more than it ends. Returns when the next one will be due (-1: none).
  */
-static int
-prepare(struct ufwd *u, long long now)
+static long long
+expire(struct ufwd *u, long long now)
 {
-	struct loop *l = &u->loop;
 	long long t, first = -1;
-	int i;
+	struct ulist *l;
+	int k;
 
-	for (i = 0; i < u->nr;) {
-		t = u->r[i]->last + u->idle_ms;
-		if (t <= now) {
-			sess_end(u, u->r[i]);
-			continue;
-		}
-		if (first < 0 || t < first)
+	for (k = 0; k < 2; k++) {
+		l = k == 0 ? &u->r : &u->v;
+		while (l->oldest != NULL &&
+		    (t = l->oldest->last + u->idle_ms) <= now)
+			sess_end(u, l->oldest);
+		if (l->oldest != NULL && (first < 0 || t < first))
 			first = t;
-		i++;
 	}
-	for (i = 0; i < u->n;) {
-		t = u->v[i]->last + u->idle_ms;
-		if (t <= now) {
-			sess_end(u, u->v[i]);
-			continue;
-		}
-		if (first < 0 || t < first)
-			first = t;
-		loop_watch(l, u->v[i]->fd, false);
-		i++;
-	}
-	for (i = 0; i < u->nl; i++)
-		loop_watch(l, u->lfds[i], false);
-	if (u->cfd >= 0)
-		loop_watch(l, u->cfd, false);
-	loop_until(l, first);
-	return u->n;
+	return first;
 }
 
 static int
@@ -663,26 +720,34 @@ udp_loop(struct ufwd *u)
 {
 	struct loop *l = &u->loop;
 	struct usess *s;
-	int i;
+	const int *ready;
+	int i, fd, nready;
 
 	for (;;) {
+		/* The sessions' sockets are held: watched every round. */
 		loop_begin(l);
-		if (prepare(u, now_ms()) == 0 && u->cfd >= 0)
+		loop_until(l, expire(u, now_ms()));
+		if (u->cfd >= 0 && u->v.n == 0)
 			return EXIT_OK;	/* the reverse tunnel went quiet */
+		for (i = 0; i < u->nl; i++)
+			loop_watch(l, u->lfds[i], false);
+		loop_watch(l, u->cfd, false);
 		if (loop_wait(l) == -1) {
 			if (errno == EINTR)
 				continue;
 			warn("poll");
 			return EXIT_LOCAL;
 		}
-		/* A session never ends in this pass: no slot moves. */
-		for (i = 0; i < u->n; i++) {
-			s = u->v[i];
-			if (loop_ready(l, s->fd, false))
+		/* No session ends in this pass: none of them is freed. */
+		nready = loop_found(l, &ready);
+		for (i = 0; i < nready; i++) {
+			fd = ready[i];
+			if (fd < u->nbyfd && (s = u->byfd[fd]) != NULL &&
+			    loop_ready(l, fd, false))
 				from_target(u, s);
 		}
 		if (u->cfd >= 0 && loop_ready(l, u->cfd, false) &&
-		    from_peer(u, u->v[0]) == -1)
+		    from_peer(u, u->v.oldest) == -1)
 			return EXIT_NET;
 		for (i = 0; i < u->nl; i++)
 			if (loop_ready(l, u->lfds[i], false) &&
@@ -740,14 +805,12 @@ reverse_session(struct ufwd *u, const struct conn *first)
 	s->keylen = 0;
 	s->last = now_ms();
 	snprintf(s->name, sizeof(s->name), "%s", first->name);
-	if (hash_add(u, s) == -1) {
+	if (sess_add(u, s) == -1) {
 		warn("forward");
 		close(fd);
 		free(s);
 		return -1;
 	}
-	s->idx = 0;
-	u->v[u->n++] = s;
 	if (u->o->verbose > 0)
 		warnx("session from %s (udp) to %s", s->name, u->tname);
 	return 0;
@@ -757,18 +820,11 @@ int
 serve_udp_forward(const struct opts *o, int *lfds, int nl, struct conn *first)
 {
 	struct ufwd *u;
-	int status = EXIT_LOCAL, i, cap;
+	int status = EXIT_LOCAL, i;
 
-	cap = first != NULL ? 1 : o->max_conns;
 	if ((u = calloc(1, sizeof(*u))) == NULL ||
-	    (u->v = calloc((size_t)cap, sizeof(*u->v))) == NULL ||
-	    (u->r = calloc(REFUSED_MAX, sizeof(*u->r))) == NULL ||
 	    loop_open(&u->loop, LOOP_MANY) == -1) {
 		warn("forward");
-		if (u != NULL) {
-			free(u->v);
-			free(u->r);
-		}
 		free(u);
 		for (i = 0; i < nl; i++)
 			close(lfds[i]);
@@ -798,10 +854,10 @@ serve_udp_forward(const struct opts *o, int *lfds, int nl, struct conn *first)
 			say_capacity(o);
 		status = udp_loop(u);
 	}
-	while (u->n > 0)
-		sess_end(u, u->v[0]);
-	while (u->nr > 0)
-		sess_free(u, u->r[0]);
+	while (u->v.oldest != NULL)
+		sess_end(u, u->v.oldest);
+	while (u->r.oldest != NULL)
+		sess_free(u, u->r.oldest);
 	for (i = 0; i < nl; i++)
 		close(lfds[i]);
 	if (u->cfd >= 0)
@@ -813,8 +869,7 @@ serve_udp_forward(const struct opts *o, int *lfds, int nl, struct conn *first)
 	sources_free(&u->held);
 	loop_close(&u->loop);
 	free(u->bucket);
-	free(u->v);
-	free(u->r);
+	free(u->byfd);
 	free(u);
 	return status;
 }
