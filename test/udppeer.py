@@ -33,6 +33,12 @@
                                 meanwhile and for 1 s after; fail if one
                                 is not whole or comes out of order or
                                 twice; print "answered N"
+    udppeer.py idle PORT N      N senders on 127.0.0.1, 25 at a time, each
+                                send one datagram, wait for its answer
+                                and close: N sessions left idle; print
+                                "ok N"
+    udppeer.py pingpong PORT N  one sender, N round trips one after the
+                                other; print "ok N"
     udppeer.py dns PORTFILE     a DNS server on 127.0.0.1 port 0 that
                                 answers every A query with 192.0.2.53
     udppeer.py dns-query PORT NAME
@@ -201,6 +207,39 @@ def seq(host, port, count, size, gap):
     print("answered %d" % answered)
 
 
+def idle(port, n):
+    n = int(n)
+    for w in range(0, n, 25):
+        batch = []
+        for i in range(w, min(w + 25, n)):
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            s.bind(("127.0.0.1", 0))
+            s.sendto(b"idle %d" % i, ("127.0.0.1", int(port)))
+            batch.append(s)
+        for s in batch:
+            s.settimeout(5)
+            try:
+                s.recv(65536)
+            except socket.timeout:
+                fail("an idle sender got no answer")
+            s.close()
+    print("ok %d" % n)
+
+
+def pingpong(port, n):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(5)
+    for i in range(int(n)):
+        s.sendto(b"ping %d" % i, ("127.0.0.1", int(port)))
+        try:
+            got = s.recv(65536)
+        except socket.timeout:
+            fail("no answer to ping %d" % i)
+        if got != b"reply to ping %d" % i:
+            fail("ping %d got %r" % (i, got))
+    print("ok %s" % n)
+
+
 def dns(portfile):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind(("127.0.0.1", 0))
@@ -278,7 +317,7 @@ def blast(port, secs, size):
 
 
 TOOLS = {"echo": echo, "sizes": sizes, "senders": senders, "send": send,
-         "seq": seq,
+         "seq": seq, "idle": idle, "pingpong": pingpong,
          "dns": dns, "dns-query": dns_query, "blast": blast}
 
 if len(sys.argv) < 2 or sys.argv[1] not in TOOLS:
