@@ -65,6 +65,11 @@ struct usess {
 	size_t		 keylen;
 	long long	 last;		/* the last datagram either way */
 	bool		 counted;	/* --max-conns-per-source holds it */
+	int		 dst_family;	/* the address the sender reached, when
+					   the listener's is a wildcard: AF_INET,
+					   AF_INET6 (maybe v4-mapped), or 0 */
+	unsigned char	 dst[16];	/* ... in network byte order */
+	unsigned int	 dst_ifindex;	/* ... and its interface (link-local) */
 	bool		 said_refused;	/* -v said the target refused once */
 	bool		 said_drop;	/* -v said why one was dropped once */
 	unsigned long long dg_up, by_up, dg_down, by_down;
@@ -84,6 +89,8 @@ struct ufwd {
 	const struct opts *o;
 	int		*lfds;
 	int		 nl;
+	bool		*wild;		/* lfds[i] is bound to a wildcard:
+					   replies name their source (pktinfo) */
 	int		 cfd;		/* the reverse tunnel's socket, or -1 */
 	struct addrinfo	*res;		/* the target's addresses */
 	struct addrinfo	*src;		/* connect mode: -s, or NULL */
@@ -574,12 +581,170 @@ to_target(struct ufwd *u, struct usess *s, size_t len)
 }
 
 /*
+ * A listener bound to a wildcard address (0.0.0.0, ::) would answer from
+ * whichever address the route to the sender has, not the one the sender
+ * reached, and a sender that connected its socket (socat, a resolver)
+ * drops such an answer: ask for each datagram's destination address
+ * (IP_PKTINFO, IPV6_RECVPKTINFO), to answer from it. Where the system
+ * has neither, the answer goes out as the route chooses. Returns whether
+ * the destination will be told.
+ */
+static bool
+want_destination(int lfd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int on = 1;
+	bool asked = false;
+
+	if (getsockname(lfd, (struct sockaddr *)&ss, &len) == -1)
+		return false;
+	if (ss.ss_family == AF_INET &&
+	    ((struct sockaddr_in *)&ss)->sin_addr.s_addr == htonl(INADDR_ANY)) {
+#ifdef IP_PKTINFO
+		asked = setsockopt(lfd, IPPROTO_IP, IP_PKTINFO, &on,
+		    sizeof(on)) == 0;
+#endif
+	} else if (ss.ss_family == AF_INET6 && IN6_IS_ADDR_UNSPECIFIED(
+	    &((struct sockaddr_in6 *)&ss)->sin6_addr)) {
+#ifdef IPV6_RECVPKTINFO
+		asked = setsockopt(lfd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on,
+		    sizeof(on)) == 0;
+#endif
+	}
+	(void)on;
+	return asked;
+}
+
+/* The destination of a datagram received with mh, into s (if told). */
+static void
+note_destination(struct usess *s, struct msghdr *mh)
+{
+	struct cmsghdr *c;
+
+	s->dst_family = 0;
+	if (mh->msg_controllen == 0)
+		return;
+	for (c = CMSG_FIRSTHDR(mh); c != NULL; c = CMSG_NXTHDR(mh, c)) {
+#ifdef IP_PKTINFO
+		struct in_pktinfo pi;
+
+		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			if (IN_MULTICAST(ntohl(pi.ipi_addr.s_addr)) ||
+			    pi.ipi_addr.s_addr == htonl(INADDR_BROADCAST))
+				return;	/* no source to answer from */
+			s->dst_family = AF_INET;
+			memcpy(s->dst, &pi.ipi_addr, 4);
+			s->dst_ifindex = 0;
+			return;
+		}
+#endif
+#ifdef IPV6_RECVPKTINFO
+		struct in6_pktinfo pi6;
+
+		if (c->cmsg_level == IPPROTO_IPV6 &&
+		    c->cmsg_type == IPV6_PKTINFO) {
+			memcpy(&pi6, CMSG_DATA(c), sizeof(pi6));
+			if (IN6_IS_ADDR_MULTICAST(&pi6.ipi6_addr))
+				return;
+			s->dst_family = AF_INET6;
+			memcpy(s->dst, &pi6.ipi6_addr, 16);
+			s->dst_ifindex = IN6_IS_ADDR_LINKLOCAL(&pi6.ipi6_addr) ?
+			    pi6.ipi6_ifindex : 0;
+			return;
+		}
+#endif
+	}
+}
+
+/*
+ * Send len bytes of the buffer back to s's sender, from the address it
+ * reached when that is known: sendto(2)'s result.
+ */
+static ssize_t
+to_sender(struct ufwd *u, struct usess *s, size_t len)
+{
+	union {
+		struct cmsghdr	 align;
+		unsigned char	 buf[64];
+	} ctl;
+	struct msghdr mh;
+	struct iovec iov;
+	struct cmsghdr *c;
+	ssize_t w;
+
+	if (u->cfd >= 0)
+		return send(u->cfd, u->buf, len, 0);
+	if (s->dst_family == 0)
+		return sendto(s->lfd, u->buf, len, 0,
+		    (struct sockaddr *)&s->peer, s->peerlen);
+	memset(&mh, 0, sizeof(mh));
+	memset(&ctl, 0, sizeof(ctl));
+	iov.iov_base = u->buf;
+	iov.iov_len = len;
+	mh.msg_name = &s->peer;
+	mh.msg_namelen = s->peerlen;
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = ctl.buf;
+	c = NULL;
+#ifdef IP_PKTINFO
+	if (s->dst_family == AF_INET) {
+		struct in_pktinfo pi;
+
+		memset(&pi, 0, sizeof(pi));
+		memcpy(&pi.ipi_spec_dst, s->dst, 4);
+		mh.msg_controllen = CMSG_SPACE(sizeof(pi));
+		c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = IPPROTO_IP;
+		c->cmsg_type = IP_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+	}
+#endif
+#ifdef IPV6_RECVPKTINFO
+	if (s->dst_family == AF_INET6) {
+		struct in6_pktinfo pi6;
+
+		memset(&pi6, 0, sizeof(pi6));
+		memcpy(&pi6.ipi6_addr, s->dst, 16);
+		pi6.ipi6_ifindex = s->dst_ifindex;
+		mh.msg_controllen = CMSG_SPACE(sizeof(pi6));
+		c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = IPPROTO_IPV6;
+		c->cmsg_type = IPV6_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof(pi6));
+		memcpy(CMSG_DATA(c), &pi6, sizeof(pi6));
+	}
+#endif
+	if (c == NULL)
+		mh.msg_control = NULL;
+	w = sendmsg(s->lfd, &mh, 0);
+	if (w == -1 && errno != EINTR && errno != EAGAIN &&
+	    errno != EWOULDBLOCK && errno != ENOBUFS) {
+		/*
+		 * An address it cannot answer from (a subnet's broadcast
+		 * address, say): from now on as the route chooses.
+		 */
+		s->dst_family = 0;
+		return sendto(s->lfd, u->buf, len, 0,
+		    (struct sockaddr *)&s->peer, s->peerlen);
+	}
+	return w;
+}
+
+/*
  * A readable listening socket: up to DGRAM_BURST datagrams, each to its
  * sender's session. Returns 0, or -1 if the socket failed for good (said).
  */
 static int
 from_senders(struct ufwd *u, int lfd)
 {
+	union {
+		struct cmsghdr	 align;
+		unsigned char	 buf[256];
+	} ctl;
 	struct sockaddr_storage ss;
 	struct usess *s;
 	struct msghdr mh;
@@ -587,8 +752,12 @@ from_senders(struct ufwd *u, int lfd)
 	unsigned char key[KEY_MAX];
 	size_t keylen;
 	ssize_t r;
-	int k;
+	int k, i;
+	bool wild = false;
 
+	for (i = 0; i < u->nl; i++)
+		if (u->lfds[i] == lfd)
+			wild = u->wild[i];
 	for (k = 0; k < DGRAM_BURST; k++) {
 		memset(&mh, 0, sizeof(mh));
 		iov.iov_base = u->buf;
@@ -597,6 +766,10 @@ from_senders(struct ufwd *u, int lfd)
 		mh.msg_namelen = sizeof(ss);
 		mh.msg_iov = &iov;
 		mh.msg_iovlen = 1;
+		if (wild) {
+			mh.msg_control = ctl.buf;
+			mh.msg_controllen = sizeof(ctl.buf);
+		}
 		if ((r = recvmsg(lfd, &mh, MSG_DONTWAIT)) == -1) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				return 0;
@@ -616,6 +789,8 @@ from_senders(struct ufwd *u, int lfd)
 		    (struct sockaddr *)&ss, mh.msg_namelen, key, keylen,
 		    s)) == NULL)
 			continue;
+		if (wild)
+			note_destination(s, &mh);
 		touch(u, s);
 		to_target(u, s, (size_t)r);
 	}
@@ -648,9 +823,7 @@ from_target(struct ufwd *u, struct usess *s)
 		}
 		touch(u, s);
 		do {
-			w = u->cfd >= 0 ? send(u->cfd, u->buf, (size_t)r, 0) :
-			    sendto(s->lfd, u->buf, (size_t)r, 0,
-			    (struct sockaddr *)&s->peer, s->peerlen);
+			w = to_sender(u, s, (size_t)r);
 		} while (w == -1 && errno == EINTR);
 		if (w == -1) {
 			dropped(u, s, s->name, errno);
@@ -823,8 +996,11 @@ serve_udp_forward(const struct opts *o, int *lfds, int nl, struct conn *first)
 	int status = EXIT_LOCAL, i;
 
 	if ((u = calloc(1, sizeof(*u))) == NULL ||
+	    (u->wild = calloc((size_t)nl + 1, sizeof(*u->wild))) == NULL ||
 	    loop_open(&u->loop, LOOP_MANY) == -1) {
 		warn("forward");
+		if (u != NULL)
+			free(u->wild);
 		free(u);
 		for (i = 0; i < nl; i++)
 			close(lfds[i]);
@@ -846,8 +1022,10 @@ serve_udp_forward(const struct opts *o, int *lfds, int nl, struct conn *first)
 	else if (first != NULL && reverse_session(u, first) == -1)
 		status = EXIT_NET;
 	else {
-		for (i = 0; i < nl; i++)
+		for (i = 0; i < nl; i++) {
 			(void)set_nonblock(lfds[i], true);
+			u->wild[i] = want_destination(lfds[i]);
+		}
 		if (u->cfd >= 0)
 			(void)set_nonblock(u->cfd, true);
 		if (nl > 0)
@@ -870,6 +1048,7 @@ serve_udp_forward(const struct opts *o, int *lfds, int nl, struct conn *first)
 	loop_close(&u->loop);
 	free(u->bucket);
 	free(u->byfd);
+	free(u->wild);
 	free(u);
 	return status;
 }

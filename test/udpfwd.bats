@@ -223,6 +223,24 @@ cpu_ticks() {
 	[ "${lines[0]}" = "reply to insider" ]
 }
 
+@test "a listener on a wildcard address answers from the address the sender reached (socat connects its socket)" {
+	need socat
+	echo_peer
+	# 0.0.0.0 (IP_PKTINFO), then :: with IPv4 senders (IPV6_PKTINFO).
+	forwarder -4 0 --forward "127.0.0.1:$ECHO_PORT"
+	run -0 sh -c 'echo one | timeout 5 socat -T 2 - "UDP:127.0.0.2:$0"' "$PORT"
+	[ "$output" = "reply to one" ]
+	kill "$LPID"
+	wait_exit "$LPID" 5
+	has_ipv6_loopback || skip "::1 is not configured"
+	forwarder 0 --forward "127.0.0.1:$ECHO_PORT"
+	grep -qF "sock: listening on :: port $PORT (udp)" "$T/fwd.err"
+	run -0 sh -c 'echo two | timeout 5 socat -T 2 - "UDP:127.0.0.3:$0"' "$PORT"
+	[ "$output" = "reply to two" ]
+	run -0 sh -c 'echo three | timeout 5 socat -T 2 - "UDP:[::1]:$0"' "$PORT"
+	[ "$output" = "reply to three" ]
+}
+
 @test "an IPv6 sender on ::1 is forwarded to an IPv4 target and answered" {
 	has_ipv6_loopback || skip "::1 is not configured"
 	echo_peer
