@@ -144,8 +144,11 @@ cpu_ticks() {
 	awk '{ print $14 + $15 }' "/proc/$1/stat"
 }
 
-@test "thousands of idle sessions cost a busy one nothing a datagram" {
+@test "thousands of idle sessions cost a busy one nothing a datagram (epoll)" {
 	local c0 c1 c2 c3
+	# poll(2) (make PORTABLE=1) lists every descriptor in every wait.
+	"$SOCK" --version | grep -q '^waiting: epoll(7)' ||
+	    skip "this build waits with poll(2)"
 	echo_peer
 	forwarder 127.0.0.1 0 --forward "127.0.0.1:$ECHO_PORT"
 	c0=$(cpu_ticks "$LPID")
