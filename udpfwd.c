@@ -957,6 +957,65 @@ resolve_target(struct ufwd *u)
 	return 0;
 }
 
+/* sa's port, and its IPv4 address (an IPv4-mapped one too) or IPv6 one. */
+static int
+addr_of(const struct sockaddr *sa, unsigned char *a, int *port)
+{
+	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
+	const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
+
+	if (sa->sa_family == AF_INET) {
+		memcpy(a, &s4->sin_addr, 4);
+		*port = ntohs(s4->sin_port);
+		return 4;
+	}
+	if (sa->sa_family != AF_INET6)
+		return 0;
+	*port = ntohs(s6->sin6_port);
+	if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
+		memcpy(a, &s6->sin6_addr.s6_addr[12], 4);
+		return 4;
+	}
+	memcpy(a, &s6->sin6_addr, 16);
+	return 16;
+}
+
+/*
+ * Would the target be one of the listeners? Its datagrams would come
+ * back as a new sender's, again and again: a session each, at full
+ * speed, until --max-conns. A listener's own address and port, or its
+ * port on a loopback address when it listens on a wildcard, is that.
+ */
+static bool
+target_is_listener(const struct ufwd *u)
+{
+	const struct addrinfo *ai;
+	struct sockaddr_storage ss;
+	socklen_t len;
+	unsigned char la[16], ta[16], zero[16] = { 0 };
+	int i, ln, tn, lport, tport;
+	bool wild, loop;
+
+	for (i = 0; i < u->nl; i++) {
+		len = sizeof(ss);
+		if (getsockname(u->lfds[i], (struct sockaddr *)&ss, &len) == -1 ||
+		    (ln = addr_of((struct sockaddr *)&ss, la, &lport)) == 0)
+			continue;
+		wild = memcmp(la, zero, (size_t)ln) == 0;
+		for (ai = u->res; ai != NULL; ai = ai->ai_next) {
+			if ((tn = addr_of(ai->ai_addr, ta, &tport)) == 0 ||
+			    tport != lport)
+				continue;
+			loop = tn == 4 ? ta[0] == 127 : memcmp(ta,
+			    &in6addr_loopback, 16) == 0;
+			if ((wild && loop) || (tn == ln && memcmp(ta, la,
+			    (size_t)tn) == 0))
+				return true;
+		}
+	}
+	return false;
+}
+
 /* The reverse tunnel's one session: first's peer to a target socket. */
 static int
 reverse_session(struct ufwd *u, const struct conn *first)
@@ -1019,7 +1078,10 @@ serve_udp_forward(const struct opts *o, int *lfds, int nl, struct conn *first)
 	loop_share(&u->loop, false);
 	if (resolve_target(u) == -1)
 		status = EXIT_NET;
-	else if (first != NULL && reverse_session(u, first) == -1)
+	else if (target_is_listener(u)) {
+		warnx("forward to %s: that is where sock listens", u->tname);
+		status = EXIT_NET;
+	} else if (first != NULL && reverse_session(u, first) == -1)
 		status = EXIT_NET;
 	else {
 		for (i = 0; i < nl; i++) {

@@ -322,6 +322,16 @@ cpu_ticks() {
 	grep -qE "^sock: session 127\\.0\\.0\\.1 port $far to 127\\.0\\.0\\.1 port $ECHO_PORT: 2 datagrams \\(14 bytes\\) up, 2 datagrams \\(32 bytes\\) down\$" "$T/rev.err"
 }
 
+@test "a target that is the listener itself is refused at the start, exit 1" {
+	local port
+	port=$(free_port udp)
+	run -1 --separate-stderr timeout 5 "$SOCK" -u -l 127.0.0.1 "$port" --forward "127.0.0.1:$port"
+	[ "${stderr_lines[0]}" = "sock: forward to 127.0.0.1 port $port: that is where sock listens" ]
+	# A wildcard listener and a loopback target.
+	run -1 --separate-stderr timeout 5 "$SOCK" -4 -u -l "$port" --forward "127.0.0.5:$port"
+	[ "${stderr_lines[0]}" = "sock: forward to 127.0.0.5 port $port: that is where sock listens" ]
+}
+
 @test "combinations -u --forward cannot serve are usage errors that say why" {
 	run -2 --separate-stderr "$SOCK" -u -l 0 --forward unix:/tmp/x
 	[ "${stderr_lines[0]}" = "sock: a unix: --forward target cannot be used with -u: it forwards to a UDP port" ]
