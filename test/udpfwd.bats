@@ -68,13 +68,14 @@ has_lines() {
 	[ "$(lines_matching "$T/fwd.err" '^sock: session from 127\.0\.0\.1 port [0-9]+ \(udp\) to 127\.0\.0\.1 port '"$ECHO_PORT"'$')" -eq 2 ]
 }
 
-@test "datagram boundaries are kept: 1, 1472, 9000 and 65507 bytes pass whole, each way" {
+@test "datagram boundaries are kept: 0, 1, 1472, 9000 and 65507 bytes pass whole, each way" {
 	echo_peer
 	forwarder 127.0.0.1 0 --forward "127.0.0.1:$ECHO_PORT"
-	run -0 timeout 20 python3 "$UDPPEER" sizes "$PORT" 127.0.0.1 1 1472 9000 65507 2 100
+	run -0 timeout 20 python3 "$UDPPEER" sizes "$PORT" 127.0.0.1 1 1472 9000 65507 0 2 100
 	[ "$output" = ok ]
-	# The echo server saw each datagram whole, one datagram each.
-	[ "$(cut -d' ' -f2 "$T/echo.log" | tr '\n' ' ')" = "1 1472 9000 65507 2 100 " ]
+	# The echo server saw each datagram whole, one datagram each (an
+	# empty one too).
+	[ "$(cut -d' ' -f2 "$T/echo.log" | tr '\n' ' ')" = "1 1472 9000 65507 0 2 100 " ]
 }
 
 @test "many senders at once each get their own answer" {
@@ -242,6 +243,20 @@ cpu_ticks() {
 	[ "$output" = "reply to two" ]
 	run -0 sh -c 'echo three | timeout 5 socat -T 2 - "UDP:[::1]:$0"' "$PORT"
 	[ "$output" = "reply to three" ]
+}
+
+@test "a flood of refused senders: each of the first 1024 said once, the rest counted in a line a second at most" {
+	echo_peer
+	forwarder 127.0.0.1 0 --forward "127.0.0.1:$ECHO_PORT" --deny 127.0.0.0/8
+	run -0 timeout 60 python3 "$UDPPEER" spray "$PORT" 1500
+	[ "$output" = "sent 1500" ]
+	run -0 timeout 10 python3 "$UDPPEER" spray "$PORT" 1
+	wait_for 5 has_lines "$T/fwd.err" '^sock: dropped [0-9]+ datagrams from other refused senders$' 1
+	[ "$(lines_matching "$T/fwd.err" '^sock: refused 127\.0\.0\.1 port [0-9]+: not allowed by --allow/--deny$')" -eq 1024 ]
+	# Nothing reached the target, and the forwarder still runs.
+	[ ! -s "$T/echo.log" ]
+	[ "$(wc -l <"$T/fwd.err")" -lt 1040 ]
+	kill -0 "$LPID"
 }
 
 @test "an IPv6 sender on ::1 is forwarded to an IPv4 target and answered" {

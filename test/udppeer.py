@@ -37,6 +37,9 @@
                                 send one datagram, wait for its answer
                                 and close: N sessions left idle; print
                                 "ok N"
+    udppeer.py spray PORT N     N senders on 127.0.0.1, 100 at a time,
+                                each send one datagram and close;
+                                print "sent N"
     udppeer.py pingpong PORT N  one sender, N round trips one after the
                                 other; print "ok N"
     udppeer.py dns PORTFILE     a DNS server on 127.0.0.1 port 0 that
@@ -226,6 +229,20 @@ def idle(port, n):
     print("ok %d" % n)
 
 
+def spray(port, n):
+    n = int(n)
+    for w in range(0, n, 100):
+        batch = []
+        for i in range(w, min(w + 100, n)):
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            s.bind(("127.0.0.1", 0))
+            s.sendto(b"spray %d" % i, ("127.0.0.1", int(port)))
+            batch.append(s)
+        for s in batch:
+            s.close()
+    print("sent %d" % n)
+
+
 def pingpong(port, n):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.settimeout(5)
@@ -318,6 +335,7 @@ def blast(port, secs, size):
 
 TOOLS = {"echo": echo, "sizes": sizes, "senders": senders, "send": send,
          "seq": seq, "idle": idle, "pingpong": pingpong,
+         "spray": spray,
          "dns": dns, "dns-query": dns_query, "blast": blast}
 
 if len(sys.argv) < 2 or sys.argv[1] not in TOOLS:
