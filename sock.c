@@ -2407,7 +2407,7 @@ static void
 set_conn_limit(struct opts *o)
 {
 	bool many = o->forward != NULL || o->proxy_server;
-	bool pairs = many && !o->udp;
+	bool pairs = o->proxy_server || (o->forward != NULL && !o->udp);
 	int most;
 
 	o->fd_limit = raise_fd_limit(&o->fd_soft);
