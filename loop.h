@@ -16,7 +16,11 @@
  * in the kernel, so the loop registers only what changed since the last
  * round, and a caller tells it (loop_forget) before it closes a
  * descriptor it has watched, so that a new socket given the same number
- * is not mistaken for one already registered.
+ * is not mistaken for one already registered. A mode with thousands of
+ * descriptors that only ever wait to be read (UDP forwarding's sessions)
+ * holds them instead (loop_hold): epoll keeps them from round to round,
+ * and the caller learns which were found ready (loop_found) without
+ * asking about each.
  */
 #ifndef LOOP_H
 #define LOOP_H
