@@ -28,6 +28,7 @@ enum { BACKEND_SELECT, BACKEND_POLL, BACKEND_EPOLL };
 #define WANT_READ	1
 #define WANT_WRITE	2
 #define HAS_ALWAYS	4	/* epoll: a file it refuses, always ready */
+#define HELD		8	/* wants: loop_hold's, kept across rounds */
 #define EVENTS_MAX	1024	/* ready descriptors taken per wait */
 
 long long
@@ -76,6 +77,8 @@ loop_close(struct loop *l)
 	free(l->now);
 	free(l->before);
 	free(l->hits);
+	free(l->held);
+	free(l->heldat);
 	free(l->events);
 	if (l->epfd != -1)
 		close(l->epfd);
@@ -112,9 +115,13 @@ loop_begin(struct loop *l)
 		l->maxfd = -1;
 		return;
 	}
-	/* This round starts from nothing; the last one is kept to diff. */
+	/*
+	 * This round starts from nothing; the last one is kept to diff. A
+	 * descriptor closed and reused since for loop_hold stays held.
+	 */
 	for (i = 0; i < l->nnow; i++)
-		l->wants[l->now[i]] = 0;
+		if ((l->wants[l->now[i]] & HELD) == 0)
+			l->wants[l->now[i]] = 0;
 	t = l->before;
 	l->before = l->now;
 	l->nbefore = l->nnow;
@@ -152,7 +159,9 @@ make_room(struct loop *l, int fd)
 	    grow(&l->found, 1, l->cap, m) == -1 ||
 	    grow(&l->now, sizeof(int), l->cap, m) == -1 ||
 	    grow(&l->before, sizeof(int), l->cap, m) == -1 ||
-	    grow(&l->hits, sizeof(int), l->cap, m) == -1)
+	    grow(&l->hits, sizeof(int), l->cap, m) == -1 ||
+	    grow(&l->held, sizeof(int), l->cap, m) == -1 ||
+	    grow(&l->heldat, sizeof(int), l->cap, m) == -1)
 		return -1;
 	l->cap = m;
 	return 0;
@@ -243,27 +252,27 @@ static int
 wait_poll(struct loop *l)
 {
 	struct pollfd *p;
-	int i, n;
+	int i, n, all = l->nnow + l->nheld;
 	unsigned char w;
 
-	if (l->nnow > l->nevents) {
-		if ((p = realloc(l->events, (size_t)l->nnow * sizeof(*p))) ==
+	if (all > l->nevents) {
+		if ((p = realloc(l->events, (size_t)all * sizeof(*p))) ==
 		    NULL)
 			return -1;
 		l->events = p;
-		l->nevents = l->nnow;
+		l->nevents = all;
 	}
 	p = l->events;
-	for (i = 0; i < l->nnow; i++) {
-		w = l->wants[l->now[i]];
-		p[i].fd = l->now[i];
+	for (i = 0; i < all; i++) {
+		p[i].fd = i < l->nnow ? l->now[i] : l->held[i - l->nnow];
+		w = l->wants[p[i].fd];
 		p[i].events = (short)((w & WANT_READ ? POLLIN : 0) |
 		    (w & WANT_WRITE ? POLLOUT : 0));
 		p[i].revents = 0;
 	}
-	if ((n = poll(p, (nfds_t)l->nnow, timeout_arg(l))) == -1)
+	if ((n = poll(p, (nfds_t)all, timeout_arg(l))) == -1)
 		return -1;
-	for (i = 0; i < l->nnow && n > 0; i++) {
+	for (i = 0; i < all && n > 0; i++) {
 		if (p[i].revents == 0)
 			continue;
 		n--;
@@ -412,6 +421,12 @@ loop_forget(struct loop *l, int fd)
 	    fd >= l->cap)
 		return;
 	l->found[fd] = 0;
+	if (l->wants[fd] & HELD) {
+		/* The last held takes its place. */
+		l->held[l->heldat[fd]] = l->held[--l->nheld];
+		l->heldat[l->held[l->heldat[fd]]] = l->heldat[fd];
+		l->wants[fd] = 0;
+	}
 #ifdef HAVE_LINUX_CALLS
 	/* Else close(2) takes it out of epoll's set by itself. */
 	if (l->backend == BACKEND_EPOLL && l->shared && l->has[fd] != 0 &&
@@ -419,6 +434,32 @@ loop_forget(struct loop *l, int fd)
 		(void)epoll_set(l, fd, 0);
 #endif
 	l->has[fd] = 0;
+}
+
+int
+loop_hold(struct loop *l, int fd)
+{
+	if (l->backend == BACKEND_SELECT || fd < 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (fd >= l->cap && make_room(l, fd) == -1)
+		return -1;
+#ifdef HAVE_LINUX_CALLS
+	if (l->backend == BACKEND_EPOLL && epoll_set(l, fd, WANT_READ) == -1)
+		return -1;
+#endif
+	l->wants[fd] = WANT_READ | HELD;
+	l->heldat[fd] = l->nheld;
+	l->held[l->nheld++] = fd;
+	return 0;
+}
+
+int
+loop_found(const struct loop *l, const int **fds)
+{
+	*fds = l->hits;
+	return l->backend == BACKEND_SELECT ? 0 : l->nhits;
 }
 
 void

@@ -16,7 +16,11 @@
  * in the kernel, so the loop registers only what changed since the last
  * round, and a caller tells it (loop_forget) before it closes a
  * descriptor it has watched, so that a new socket given the same number
- * is not mistaken for one already registered.
+ * is not mistaken for one already registered. A mode with thousands of
+ * descriptors that only ever wait to be read (UDP forwarding's sessions)
+ * holds them instead (loop_hold): epoll keeps them from round to round,
+ * and the caller learns which were found ready (loop_found) without
+ * asking about each.
  */
 #ifndef LOOP_H
 #define LOOP_H
@@ -44,6 +48,9 @@ struct loop {
 	int		 nbefore;
 	int		*hits;		/* the descriptors found ready */
 	int		 nhits;
+	int		*held;		/* watched every round (loop_hold) */
+	int		 nheld;
+	int		*heldat;	/* per descriptor: its place in held */
 	void		*events;	/* poll's or epoll's array */
 	int		 nevents;	/* its size */
 	int		 epfd;		/* epoll's descriptor, or -1 */
@@ -97,6 +104,22 @@ bool	loop_ready(const struct loop *, int fd, bool writing);
  * of what the last wait found for it. NULL loop or fd -1: nothing to do.
  */
 void	loop_forget(struct loop *, int fd);
+
+/*
+ * A many-client loop (poll or epoll) watches fd for reading in every
+ * round from now on, until loop_forget, without loop_watch (which must
+ * not be given it): epoll then spends nothing a round on thousands of
+ * idle descriptors (UDP forwarding's sessions), poll(2) still lists them.
+ * 0, or -1 with errno.
+ */
+int	loop_hold(struct loop *, int fd);
+
+/*
+ * The descriptors the last wait of a many-client loop found ready (a
+ * select loop: none): their number, with *fds pointed at them until the
+ * next round. One forgotten since is among them: ask loop_ready.
+ */
+int	loop_found(const struct loop *, const int **fds);
 
 /*
  * Tell the loop whether children (programs) may hold copies of the

@@ -41,6 +41,7 @@
 #include "server.h"
 #include "proxyhdr.h"
 #include "forward.h"
+#include "udpfwd.h"
 #include "scan.h"
 #include "relay.h"
 #include "term.h"
@@ -271,9 +272,9 @@ static const struct rule rules[] = {
 	{ OPT_EXEC,		{ 0 },	{ OPT_RECV_ONLY, OPT_SEND_ONLY, OPT_FORCE_FIN, OPT_NO_SHUTDOWN, OPT_QUIT, OPT_INTERVAL, OPT_HEXDUMP, OPT_CRLF, OPT_TELNET, OPT_PROGRESS },	"the program talks to the peer directly" },
 	{ OPT_SHELL,		{ 0 },	{ OPT_RECV_ONLY, OPT_SEND_ONLY, OPT_FORCE_FIN, OPT_NO_SHUTDOWN, OPT_QUIT, OPT_INTERVAL, OPT_HEXDUMP, OPT_CRLF, OPT_TELNET, OPT_PROGRESS },	"the program talks to the peer directly" },
 	{ OPT_SCAN,		{ 0 },	{ OPT_RECV_ONLY, OPT_SEND_ONLY, OPT_FORCE_FIN, OPT_NO_SHUTDOWN, OPT_QUIT, OPT_HEXDUMP, OPT_CRLF, OPT_TELNET, OPT_PROGRESS },	"a scan sends and receives nothing" },
-	{ OPT_MAX_CONNS,	{ OPT_KEEP_OPEN, OPT_BROKER, OPT_CHAT },	{ OPT_UDP },	NULL },
-	{ OPT_MAX_PER_SOURCE,	{ OPT_KEEP_OPEN, OPT_BROKER, OPT_CHAT },	{ 0 },	NULL },
-	{ OPT_MAX_PER_SOURCE,	{ 0 },	{ OPT_UDP, OPT_UNIX },	"it counts the connections of each IP address" },
+	{ OPT_MAX_CONNS,	{ OPT_KEEP_OPEN, OPT_BROKER, OPT_CHAT, OPT_FORWARD },	{ 0 },	NULL },
+	{ OPT_MAX_PER_SOURCE,	{ OPT_KEEP_OPEN, OPT_BROKER, OPT_CHAT, OPT_FORWARD },	{ 0 },	NULL },
+	{ OPT_MAX_PER_SOURCE,	{ 0 },	{ OPT_UNIX },	"it counts the connections of each IP address" },
 	{ OPT_BROKER,		{ 0 },	{ OPT_CRLF, OPT_TELNET, OPT_INTERVAL, OPT_HEXDUMP, OPT_PROGRESS },	NULL },
 	{ OPT_CHAT,		{ 0 },	{ OPT_CRLF, OPT_TELNET, OPT_INTERVAL, OPT_HEXDUMP, OPT_PROGRESS },	NULL },
 	{ OPT_RECV_ONLY,	{ 0 },	{ OPT_SEND_ONLY, OPT_FORCE_FIN },	NULL },
@@ -307,7 +308,7 @@ static const struct rule rules[] = {
 	{ OPT_TLS_SERVERNAME,	{ OPT_TLS },	{ OPT_LISTEN },	NULL },
 	{ OPT_TLS_VERIFY_CLIENT, { OPT_LISTEN },	{ 0 },	NULL },
 	{ OPT_TLS_VERIFY_CLIENT, { OPT_TLS_CA },	{ 0 },	NULL },
-	{ OPT_FORWARD,		{ 0 },	{ OPT_EXEC, OPT_SHELL, OPT_BROKER, OPT_CHAT, OPT_SCAN, OPT_UDP, OPT_PROXY_SERVER },	NULL },
+	{ OPT_FORWARD,		{ 0 },	{ OPT_EXEC, OPT_SHELL, OPT_BROKER, OPT_CHAT, OPT_SCAN, OPT_PROXY_SERVER },	NULL },
 	{ OPT_PROXY_SERVER,	{ OPT_LISTEN },	{ OPT_EXEC, OPT_SHELL, OPT_BROKER, OPT_CHAT, OPT_UDP, OPT_FORWARD },	NULL },
 	{ OPT_FORWARD,		{ 0 },	{ OPT_RECV_ONLY, OPT_SEND_ONLY, OPT_FORCE_FIN, OPT_NO_SHUTDOWN, OPT_QUIT, OPT_INTERVAL, OPT_HEXDUMP, OPT_CRLF, OPT_TELNET, OPT_PROGRESS, OPT_LIMIT_RATE },	"it relays two sockets, not stdin and stdout" },
 	{ OPT_PROXY_SERVER,	{ 0 },	{ OPT_RECV_ONLY, OPT_SEND_ONLY, OPT_FORCE_FIN, OPT_NO_SHUTDOWN, OPT_QUIT, OPT_INTERVAL, OPT_HEXDUMP, OPT_CRLF, OPT_TELNET, OPT_PROGRESS, OPT_LIMIT_RATE },	"it relays two sockets, not stdin and stdout" },
@@ -381,7 +382,8 @@ usage(FILE *fp)
 "                   ~. at the start of a line ends, ~~ sends ~\n"
 "Forwarding:\n"
 "  --forward target relay each connection to its own connection to target\n"
-"                   (host:port, [v6addr]:port, unix:path)\n"
+"                   (host:port, [v6addr]:port, unix:path); with -u, each\n"
+"                   sender's datagrams, a session ending after -w (60 s)\n"
 "  --proxy-server   with -l: serve SOCKS4, SOCKS4a, SOCKS5 and HTTP proxy\n"
 "                   clients (loopback only unless a host is given)\n"
 "  --proxy-auth user  require user and $SOCK_PROXY_PASSWORD of clients\n"
@@ -1133,6 +1135,58 @@ check_combinations(const struct opts *o, const struct seen *seen)
 	}
 }
 
+/*
+ * The session limits, and what -u --forward (sock(1), "Forwarding
+ * datagrams") cannot do: it relays plain datagrams between each sender
+ * and its own socket to a UDP port.
+ */
+static void
+check_udp_forward(const struct opts *o, const struct seen *seen)
+{
+	static const enum optid limits[] = {
+		OPT_MAX_CONNS, OPT_MAX_PER_SOURCE
+	};
+	const char *udp = seen->typed[OPT_UDP], *fwd = seen->typed[OPT_FORWARD];
+	const char *lim;
+	size_t i;
+
+	for (i = 0; i < sizeof(limits) / sizeof(limits[0]); i++) {
+		if ((lim = seen->typed[limits[i]]) == NULL)
+			continue;
+		if (udp != NULL && fwd == NULL)
+			usage_error("%s cannot be used with %s (except with "
+			    "--forward)", lim, udp);
+		if (fwd != NULL && seen->typed[OPT_LISTEN] == NULL)
+			usage_error("%s cannot be used with --forward in "
+			    "connect mode: it forwards one connection", lim);
+		if (fwd != NULL && udp == NULL &&
+		    seen->typed[OPT_KEEP_OPEN] == NULL)
+			usage_error("%s with --forward needs -k on a stream "
+			    "socket", lim);
+	}
+	if (udp == NULL || fwd == NULL)
+		return;
+	if (seen->typed[OPT_UNIX] != NULL)
+		usage_error("--forward cannot be used with %s %s: it forwards "
+		    "UDP", udp, seen->typed[OPT_UNIX]);
+	if (o->forward_to.is_unix)
+		usage_error("a unix: --forward target cannot be used with %s: "
+		    "it forwards to a UDP port", udp);
+	if (seen->typed[OPT_TLS] != NULL)
+		usage_error("%s cannot be used with %s --forward: it relays "
+		    "plain datagrams (no DTLS termination)",
+		    seen->typed[OPT_TLS], udp);
+	if (seen->typed[OPT_PROXY] != NULL)
+		usage_error("-x cannot be used with %s --forward: it sends "
+		    "datagrams to the target directly", udp);
+	if (seen->typed[OPT_WAIT] != NULL)
+		usage_error("--wait cannot be used with %s --forward: a UDP "
+		    "target has no connection to wait for", udp);
+	if (seen->typed[OPT_RECV_LIMIT] != NULL)
+		usage_error("-W cannot be used with --forward: it relays two "
+		    "sockets, not stdin and stdout");
+}
+
 /* Settings that follow from others, once the checks have passed. */
 static void
 derive_opts(struct opts *o, const struct seen *seen)
@@ -1360,6 +1414,7 @@ parse_args(int argc, char *argv[], struct opts *o)
 	}
 	check_rules(&seen);
 	check_combinations(o, &seen);
+	check_udp_forward(o, &seen);
 	derive_opts(o, &seen);
 	parse_operands(argc - optind, argv + optind, o, &seen);
 }
@@ -1733,6 +1788,8 @@ serve(const struct opts *o, struct conn *c, struct relay_io *io)
 		close(c->fd);
 		return EXIT_NET;
 	}
+	if (o->forward != NULL && o->udp)
+		return serve_udp_forward(o, NULL, 0, c);
 	if (o->forward != NULL)
 		return serve_forward(o, NULL, 0, c, io->tls);
 	if (io->tls != NULL)
@@ -2351,6 +2408,8 @@ run_listen(const struct opts *o, struct relay_io *io)
 			return EXIT_NET;
 		}
 	}
+	if (o->udp && o->forward != NULL)
+		return serve_udp_forward(o, fds, n, NULL);
 	if (o->udp)
 		return serve_datagrams(o, fds, n, io);
 	return serve_streams(o, fds, n, io);
@@ -2460,12 +2519,14 @@ open_tls(const struct opts *o, struct relay_io *io)
 /*
  * --max-conns against the descriptor limit, raised first (sock(1), "Many
  * connections"): a value the limit cannot serve is a usage error; without
- * one, -k keeps its default and a forwarder takes all the limit allows.
+ * one, -k keeps its default and a forwarder takes all the limit allows
+ * (a UDP forwarder's session takes one descriptor, a pair two).
  */
 static void
 set_conn_limit(struct opts *o)
 {
-	bool pairs = o->forward != NULL || o->proxy_server;
+	bool many = o->forward != NULL || o->proxy_server;
+	bool pairs = o->proxy_server || (o->forward != NULL && !o->udp);
 	int most;
 
 	o->fd_limit = raise_fd_limit(&o->fd_soft);
@@ -2473,9 +2534,10 @@ set_conn_limit(struct opts *o)
 	if (o->max_conns > most)
 		usage_error("--max-conns %d: the descriptor limit of %d "
 		    "(ulimit -n) serves at most %d %s at once", o->max_conns,
-		    o->fd_limit, most, pairs ? "pairs" : "clients");
+		    o->fd_limit, most, pairs ? "pairs" : many ? "sessions" :
+		    "clients");
 	if (o->max_conns == 0)
-		o->max_conns = pairs || most < DEFAULT_MAX_CONNS ? most :
+		o->max_conns = many || most < DEFAULT_MAX_CONNS ? most :
 		    DEFAULT_MAX_CONNS;
 }
 

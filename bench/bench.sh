@@ -3,7 +3,8 @@
 # bench/bench.sh - measure sock against nc.openbsd, ncat and socat on 127.0.0.1.
 #
 #   bench/bench.sh [--quick] [--rounds N] [--forward-only | --tls-only |
-#                  --peers-only [--peers LIST]]   (from the repository root)
+#                  --peers-only [--peers LIST] | --udp-only]
+#                  (from the repository root)
 #
 # Metrics, each for every installed tool, the same tool on both ends:
 #   1. bulk TCP throughput in four shapes (file->null, pipe->pipe, download,
@@ -32,6 +33,9 @@
 #      connections held at once (how many echo 1 KiB, the peer's peak RSS
 #      and RSS per connection), and a table of the goals against haproxy,
 #      nginx, dante and microsocks.
+#  10. UDP forwarding (issue 27 item 7): datagrams per second through
+#      sock -u --forward, socat UDP-RECVFROM,fork and nginx's stream module
+#      (listen udp), and the forwarder's CPU per datagram.
 # The tools are interleaved (A B C D A B C D ...) over several rounds; the
 # tables show medians and ratios to nc.openbsd.  The raw per-run numbers are
 # written to ${TMPDIR:-/tmp}/sock-bench-*.tsv.
@@ -45,7 +49,7 @@ export LC_ALL=C
 usage() {
 	cat <<'EOF'
 usage: bench/bench.sh [--quick] [--rounds N] [--forward-only] [--tls-only]
-                      [--peers-only] [--peers LIST]
+                      [--peers-only] [--peers LIST] [--udp-only]
 
 Compare sock with nc.openbsd, ncat and socat over 127.0.0.1: bulk throughput
 (file->null, pipe->pipe, download, ->file), CPU per GiB, 1-byte round-trip
@@ -62,6 +66,8 @@ latency, start-up time, peak RSS and connections per second.
   --peers LIST  section 9 with only these peers (comma-separated): sock,
                 haproxy, haproxy-splice-auto, haproxy-splice, nginx, rinetd,
                 socat, ncat, sock-socks5, dante, microsocks, sock-http, ncat-http
+  --udp-only    only section 10: UDP forwarding, datagrams per second and CPU
+                per datagram, sock -u --forward beside socat and nginx
   -h, --help    this text
 
 Environment: SOCK (the binary, default ./sock), BENCH_DIR (directory for the
@@ -83,6 +89,7 @@ QUICK=0
 FORWARD_ONLY=0
 TLS_ONLY=0
 PEERS_ONLY=0
+UDP_ONLY=0
 PEERS=
 ROUNDS=
 while (($# > 0)); do
@@ -91,6 +98,7 @@ while (($# > 0)); do
 	--forward-only) FORWARD_ONLY=1 ;;
 	--tls-only) TLS_ONLY=1 ;;
 	--peers-only) PEERS_ONLY=1 ;;
+	--udp-only) UDP_ONLY=1 ;;
 	--peers)
 		(($# >= 2)) || die "--peers needs a list"
 		PEERS=$2
@@ -117,6 +125,7 @@ done
 
 if ((QUICK)); then
 	: "${ROUNDS:=1}"
+	U10_SECS=2
 	BYTES=$((256 * 1024 * 1024))
 	LAT_N=300
 	CPS_N=100
@@ -125,6 +134,7 @@ if ((QUICK)); then
 	START_RUNS=100
 else
 	: "${ROUNDS:=3}"
+	U10_SECS=5
 	BYTES=$((2 * 1024 * 1024 * 1024))
 	LAT_N=2000
 	CPS_N=500
@@ -205,8 +215,8 @@ fi
 # invocation without --tls must reach.
 SOCK_NOTLS=
 SRC=$(cd "$(dirname "$0")/.." && pwd)
-if ((PEERS_ONLY)); then
-	: # section 9 alone has no use for it
+if ((PEERS_ONLY || UDP_ONLY)); then
+	: # sections 9 and 10 alone have no use for it
 elif mkdir "$WORK/notls" && cp "$SRC"/*.c "$SRC"/*.h "$SRC"/Makefile "$SRC"/VERSION "$WORK/notls/" &&
     make -s -C "$WORK/notls" TLS=no sock >"$WORK/notls.log" 2>&1; then
 	SOCK_NOTLS=$WORK/notls/sock
@@ -2043,6 +2053,152 @@ p9_report() {
 		die "the report of section 9 failed"
 }
 
+# ------------------------------------------------------ 10. UDP forwarding ---
+# Issue 27 item 7: datagrams per second through a UDP forwarder, and its
+# CPU per datagram, for sock -u --forward beside socat UDP-RECVFROM,fork
+# (a process per datagram: socat's way to serve every sender) and nginx's
+# stream module (listen udp, proxy_responses 1: a session per request).
+# bench/udpblast.c, built here, is the echo behind the forwarder and the
+# load: U10_NSRC senders each keep 32 datagrams of U10_SIZE bytes in flight
+# for U10_SECS seconds; what a sender does not hear back within 100 ms is
+# lost. A round trip is two datagrams through the forwarder.
+
+U10_TOOLS=()
+U10_BLAST=
+# u10_setup: build udpblast and pick the forwarders that are installed.
+u10_setup() {
+	local t
+	if ! cc -O2 -o "$WORK/udpblast" "$SRC/bench/udpblast.c" 2>"$WORK/udpblast.log"; then
+		note "cannot build bench/udpblast.c: no UDP forwarding figures"
+		cat "$WORK/udpblast.log" >&2
+		return
+	fi
+	U10_BLAST=$WORK/udpblast
+	for t in sock socat nginx; do
+		if p9_have "$t"; then
+			U10_TOOLS+=("$t")
+		else
+			note "$t is not installed: skipped (section 10)"
+		fi
+	done
+}
+
+# u10_cmd TOOL P E: CMD becomes TOOL forwarding UDP 127.0.0.1:P to E.
+u10_cmd() {
+	case $1 in
+	sock) CMD=("$SOCK" -u -l 127.0.0.1 "$2" --forward "127.0.0.1:$3") ;;
+	socat) CMD=(socat -T 1 "UDP-RECVFROM:$2,bind=127.0.0.1,fork" "UDP:127.0.0.1:$3") ;;
+	nginx)
+		cat >"$WORK/nginx-udp.conf" <<-EOF
+			load_module $NGX_STREAM;
+			user root;
+			worker_processes 1;
+			daemon off;
+			master_process off;
+			worker_rlimit_nofile 20000;
+			pid $WORK/nginx-udp.pidf;
+			error_log $WORK/nginx-udp.err;
+			events { worker_connections 20000; }
+			stream { server { listen 127.0.0.1:$2 udp; proxy_pass 127.0.0.1:$3; proxy_responses 1; proxy_timeout 10s; } }
+		EOF
+		CMD=(nginx -e "$WORK/nginx-udp.err" -p "$WORK/" -c "$WORK/nginx-udp.conf")
+		;;
+	esac
+}
+
+# u10_bound PORT: something has bound UDP 127.0.0.1:PORT (at most 5 s).
+u10_bound() {
+	local end=$((SECONDS + 5))
+	while ((SECONDS <= end)); do
+		[[ -n $(ss -Hlun "sport = :$1") ]] && return 0
+		nap 0.01
+	done
+	return 1
+}
+
+# u10_run TOOL ROUND: one run of the load through TOOL.
+u10_run() {
+	local tool=$1 rnd=$2 p e epid fpid out
+	local -a f v
+	RUN_DESC="UDP forwarding, $tool, round $rnd"
+	rm -f "$WORK"/*.ru "$WORK"/*.err "$WORK/uecho.port"
+	"$U10_BLAST" echo "$WORK/uecho.port" 2>"$WORK/uecho.err" &
+	epid=$!
+	echo "$epid" >"$WORK/uecho.pid"
+	local end=$((SECONDS + 5))
+	while [[ ! -s $WORK/uecho.port ]]; do
+		((SECONDS > end)) && fail_run "the echo did not start"
+		nap 0.01
+	done
+	e=$(<"$WORK/uecho.port")
+	p=$(free_port) || die "no free port"
+	u10_cmd "$tool" "$p" "$e"
+	"${PY[@]}" "$WORK/run.py" "$WORK/ufwd" "${CMD[@]}" </dev/null >/dev/null 2>"$WORK/ufwd.err" &
+	fpid=$!
+	echo "$fpid" >"$WORK/ufwd.pid"
+	u10_bound "$p" || fail_run "the forwarder has not bound its port"
+	out=$("$U10_BLAST" load "$p" "$U10_SECS" "$U10_SIZE" "$U10_NSRC" 32) ||
+		fail_run "the load failed"
+	kill -TERM "$fpid" 2>/dev/null
+	wait "$fpid" 2>/dev/null
+	kill -TERM "$epid" 2>/dev/null
+	wait "$epid" 2>/dev/null
+	rm -f "$WORK/ufwd.pid" "$WORK/uecho.pid"
+	read -r -a f <"$WORK/ufwd.ru" || fail_run "no result from the forwarder"
+	read -r -a v < <(
+		"${PY[@]}" -c '
+import sys
+answered, lost, secs = sys.argv[1].split()
+f = sys.argv[2].split()
+n = 2 * int(answered)
+cpu = (float(f[2]) + float(f[3])) / n * 1e6 if n else 0
+print(f"{n / float(secs):.0f} {cpu:.3f} {lost}")
+' "$out" "${f[*]}"
+	)
+	((${#v[@]} == 3)) || fail_run "cannot compute the result"
+	raw udp_rate u "$tool" "$rnd" "${v[0]}"
+	raw udp_cpu u "$tool" "$rnd" "${v[1]}"
+	printf '# udp %s round %s: %s (answered lost secs), %s datagrams lost\n' \
+	    "$tool" "$rnd" "$out" "${v[2]}" >>"$RAW"
+}
+
+# u10_round ROUND: every forwarder once.
+u10_round() {
+	local t
+	[[ -n $U10_BLAST ]] || return 0
+	note "round $1/$ROUNDS: UDP forwarding (${U10_TOOLS[*]})"
+	for t in "${U10_TOOLS[@]}"; do
+		u10_run "$t" "$1"
+	done
+}
+
+# u10_report: medians of section 10, and sock's ratio to each.
+u10_report() {
+	[[ -n $U10_BLAST ]] || return 0
+	"${PY[@]}" -c '
+import statistics, sys
+runs = {}
+for line in open(sys.argv[1]):
+    f = line.rstrip("\n").split("\t")
+    if len(f) == 5 and f[0] in ("udp_rate", "udp_cpu"):
+        runs.setdefault(f[0], {}).setdefault(f[2], []).append(float(f[4]))
+print("\nUDP forwarding, %s senders, %s-byte datagrams, 32 in flight each:" % (sys.argv[2], sys.argv[3]))
+for key, title, fmt, better in (
+        ("udp_rate", "datagrams per second through it (both ways)", "{:9.0f}", "higher"),
+        ("udp_cpu", "forwarder CPU per datagram, microseconds", "{:9.2f}", "lower")):
+    if key not in runs:
+        continue
+    med = {t: statistics.median(v) for t, v in runs[key].items()}
+    n = max(len(v) for v in runs[key].values())
+    print("  %s (median of %d; %s is better):" % (title, n, better))
+    for t, m in med.items():
+        ratio = ""
+        if t != "sock" and "sock" in med and m > 0:
+            ratio = "  (sock is %.2fx)" % (med["sock"] / m)
+        print("    %-6s %s%s" % (t, fmt.format(m), ratio))
+' "$RAW" "$U10_NSRC" "$U10_SIZE"
+}
+
 # ------------------------------------------------------------------- main ---
 
 HAVE_HYPERFINE=0
@@ -2085,9 +2241,11 @@ printf 'ends: sock plain; nc.openbsd -N on the sending end; ncat --send-only/--r
 printf 'data: %s of zeros from /dev/zero in %s; start-up timed with %s\n' \
 	"$SIZE" "$WORK" "$( ((HAVE_HYPERFINE)) && echo hyperfine || echo a python loop)"
 
-note "writing the $SIZE data file"
-head -c "$BYTES" /dev/zero >"$DATA" || die "cannot write $DATA"
-[[ $(stat -c %s "$DATA") == "$BYTES" ]] || die "$DATA is short"
+if ((!UDP_ONLY)); then	# section 10 moves no file
+	note "writing the $SIZE data file"
+	head -c "$BYTES" /dev/zero >"$DATA" || die "cannot write $DATA"
+	[[ $(stat -c %s "$DATA") == "$BYTES" ]] || die "$DATA is short"
+fi
 
 FWD_TOOLS=(sock)
 for t in socat ncat; do
@@ -2158,7 +2316,20 @@ if ((${#P9_TOOLS[@]} > 0)); then
 	printf '\n'
 fi
 
+U10_SIZE=${BENCH_UDP_SIZE:-100}
+U10_NSRC=${BENCH_UDP_SENDERS:-4}
+U10_SECS=${BENCH_UDP_SECS:-$U10_SECS}
+u10_setup
 T_START=$SECONDS
+if ((UDP_ONLY)); then
+	for ((rnd = 1; rnd <= ROUNDS; rnd++)); do
+		u10_round "$rnd"
+	done
+	rm -f "$DATA"
+	u10_report
+	printf '\nraw per-run numbers: %s (%d s)\n' "$RAW" $((SECONDS - T_START))
+	exit 0
+fi
 if ((PEERS_ONLY)); then
 	if ((${#P9_TOOLS[@]} > 0)); then
 		for ((rnd = 1; rnd <= ROUNDS; rnd++)); do
@@ -2238,6 +2409,7 @@ for ((rnd = 1; rnd <= ROUNDS; rnd++)); do
 	done
 	tax_tls_round "$rnd"
 	((${#P9_TOOLS[@]} > 0)) && p9_round "$rnd"
+	u10_round "$rnd"
 done
 rm -f "$DATA"
 
@@ -2245,4 +2417,5 @@ rm -f "$DATA"
 forward_report
 tls_report
 ((${#P9_TOOLS[@]} > 0)) && p9_report
+u10_report
 printf '\nraw per-run numbers: %s (%d s)\n' "$RAW" $((SECONDS - T_START))

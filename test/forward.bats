@@ -237,8 +237,8 @@ bulk_both_ways() {
 	[[ "$output" == *"--forward cannot be used with --chat"* ]]
 	run -2 "$SOCK" -z 127.0.0.1 1 --forward 127.0.0.1:1
 	[[ "$output" == *"--forward cannot be used with -z"* ]]
-	run -2 "$SOCK" -u -l 0 --forward 127.0.0.1:1
-	[[ "$output" == *"--forward cannot be used with -u"* ]]
+	run -2 "$SOCK" -u -l 0 --forward unix:/tmp/x
+	[[ "$output" == *"a unix: --forward target cannot be used with -u: it forwards to a UDP port"* ]]
 	run -2 "$SOCK" -l 0 --forward 127.0.0.1:1 --proxy-server
 	[[ "$output" == *"--forward and --proxy-server cannot be used together"* ]]
 	run -2 "$SOCK" -l 0 --forward 127.0.0.1:1 -q 1

@@ -286,11 +286,11 @@ proxied_from() {
 
 @test "--max-conns-per-source: needs a server of many clients, counts IP addresses only, takes 1 or more" {
 	run -2 --separate-stderr "$SOCK" -l 0 --max-conns-per-source 2
-	[ "${stderr_lines[0]}" = "sock: --max-conns-per-source needs -k, --broker or --chat" ]
+	[ "${stderr_lines[0]}" = "sock: --max-conns-per-source needs -k, --broker, --chat or --forward" ]
 	run -2 --separate-stderr "$SOCK" -l -k -U "$T/s" --max-conns-per-source 2
 	[ "${stderr_lines[0]}" = "sock: --max-conns-per-source cannot be used with -U: it counts the connections of each IP address" ]
 	run -2 --separate-stderr "$SOCK" -l -k -u 0 --max-conns-per-source 2
-	[ "${stderr_lines[0]}" = "sock: --max-conns-per-source cannot be used with -u: it counts the connections of each IP address" ]
+	[ "${stderr_lines[0]}" = "sock: --max-conns-per-source cannot be used with -u (except with --forward)" ]
 	run -2 --separate-stderr "$SOCK" -l -k 0 --max-conns-per-source 0
 	[[ "${stderr_lines[0]}" == "sock: invalid --max-conns-per-source "* ]]
 }
