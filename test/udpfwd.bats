@@ -145,11 +145,8 @@ cpu_ticks() {
 	awk '{ print $14 + $15 }' "/proc/$1/stat"
 }
 
-@test "thousands of idle sessions cost a busy one nothing a datagram (epoll)" {
+@test "thousands of idle sessions: a busy one goes on beside them, at no more CPU a datagram with epoll" {
 	local c0 c1 c2 c3
-	# poll(2) (make PORTABLE=1) lists every descriptor in every wait.
-	"$SOCK" --version | grep -q '^waiting: epoll(7)' ||
-	    skip "this build waits with poll(2)"
 	echo_peer
 	forwarder 127.0.0.1 0 --forward "127.0.0.1:$ECHO_PORT"
 	c0=$(cpu_ticks "$LPID")
@@ -162,6 +159,10 @@ cpu_ticks() {
 	[ "$output" = "ok 2000" ]
 	c3=$(cpu_ticks "$LPID")
 	echo "2000 round trips took the forwarder $((c1 - c0)) ticks alone, $((c3 - c2)) beside 8000 idle sessions" >&2
+	# poll(2) (make PORTABLE=1) lists every descriptor in every wait:
+	# there the busy session is served, at a cost that grows with the
+	# idle ones (sock(1), "Forwarding datagrams").
+	"$SOCK" --version | grep -q '^waiting: epoll(7)' || return 0
 	# A loop that looked at every session each round took about 100
 	# microseconds more a round trip with 8000 of them: 2 to 4 times as
 	# much.
