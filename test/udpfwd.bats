@@ -146,23 +146,24 @@ cpu_ticks() {
 }
 
 @test "thousands of idle sessions: a busy one goes on beside them, at no more CPU a datagram with epoll" {
-	local c0 c1 c2 c3
+	local c0 c1 c2 c3 idle=8000 epoll=1
+	# poll(2) (make PORTABLE=1) lists every descriptor in every wait: there
+	# the busy session is served, at a cost that grows with the idle ones
+	# (sock(1), "Forwarding datagrams"), so fewer of them.
+	"$SOCK" --version | grep -q '^waiting: epoll(7)' || { idle=1000; epoll=; }
 	echo_peer
 	forwarder 127.0.0.1 0 --forward "127.0.0.1:$ECHO_PORT"
 	c0=$(cpu_ticks "$LPID")
 	run -0 timeout 60 python3 "$UDPPEER" pingpong "$PORT" 2000
 	c1=$(cpu_ticks "$LPID")
-	run -0 timeout 120 python3 "$UDPPEER" idle "$PORT" 8000
-	[ "$output" = "ok 8000" ]
+	run -0 timeout 120 python3 "$UDPPEER" idle "$PORT" "$idle"
+	[ "$output" = "ok $idle" ]
 	c2=$(cpu_ticks "$LPID")
 	run -0 timeout 60 python3 "$UDPPEER" pingpong "$PORT" 2000
 	[ "$output" = "ok 2000" ]
 	c3=$(cpu_ticks "$LPID")
-	echo "2000 round trips took the forwarder $((c1 - c0)) ticks alone, $((c3 - c2)) beside 8000 idle sessions" >&2
-	# poll(2) (make PORTABLE=1) lists every descriptor in every wait:
-	# there the busy session is served, at a cost that grows with the
-	# idle ones (sock(1), "Forwarding datagrams").
-	"$SOCK" --version | grep -q '^waiting: epoll(7)' || return 0
+	echo "2000 round trips took the forwarder $((c1 - c0)) ticks alone, $((c3 - c2)) beside $idle idle sessions" >&2
+	[ -n "$epoll" ] || return 0
 	# A loop that looked at every session each round took about 100
 	# microseconds more a round trip with 8000 of them: 2 to 4 times as
 	# much.
