@@ -41,6 +41,7 @@ sources() {
 	tls_pin | tls_alpn) echo "../tls.c ../util.c ../loop.c" ;;
 	proxyd_*) echo "../proxyd.c ../util.c ../loop.c" ;;
 	sources) echo "../sources.c" ;;
+	proxyhdr_parse) echo "../proxyhdr.c" ;;
 	*) echo "../util.c ../loop.c" ;;
 	esac
 }
