@@ -85,8 +85,8 @@ proxyhdr.o: proxyhdr.h
 relay.o: sock.h end.h loop.h net.h parse.h relay.h way.h hook.h
 rules.o: sock.h end.h net.h loop.h parse.h relay.h way.h
 scan.o: sock.h loop.h net.h parse.h proxy.h scan.h
-server.o: sock.h end.h loop.h net.h tls.h exec.h server.h sources.h \
-	relay.h way.h
+server.o: sock.h end.h loop.h net.h tls.h exec.h proxyhdr.h server.h \
+	sources.h relay.h way.h
 sources.o: sources.h
 term.o: term.h
 tls.o: sock.h end.h net.h loop.h tls.h tlsload.h
