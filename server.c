@@ -682,9 +682,10 @@ admit_client(const struct opts *o, int lfd, int nclients,
 		waiting_free(w);
 		return -1;
 	}
+	/* Bounded by --max-conns, so the doubling cannot overflow. */
 	if (pw->n == pw->room) {
-		if ((v = reallocarray(pw->v, pw->room > 0 ?
-		    (size_t)pw->room * 2 : 16, sizeof(*v))) == NULL) {
+		if ((v = realloc(pw->v, (pw->room > 0 ? (size_t)pw->room * 2 :
+		    16) * sizeof(*v))) == NULL) {
 			warn("client %s", w->name);
 			waiting_free(w);
 			return -1;
