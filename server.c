@@ -841,6 +841,15 @@ take_client(struct server *s, const struct conn *cn)
 	struct client *c;
 	int fd = conn.fd;
 
+	/* Clients whose header came late may find the table full. */
+	if (s->n >= s->room) {
+		if (s->o->verbose > 0)
+			warnx("refused %s: already %d clients (--max-conns)",
+			    conn.name, s->n);
+		sources_give(&s->held, (struct sockaddr *)&conn.peer);
+		close(fd);
+		return;
+	}
 	if ((c = calloc(1, sizeof(*c))) == NULL ||
 	    (s->o->chat && (c->line = calloc(1, sizeof(*c->line))) == NULL)) {
 		warn("client %s", conn.name);
