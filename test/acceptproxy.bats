@@ -319,3 +319,23 @@ send_raw() {
 	run -2 --separate-stderr "$SOCK" -z --accept-proxy 127.0.0.1 9
 	[ "${stderr_lines[0]}" = "sock: --accept-proxy needs -l: a PROXY header starts a stream a listener accepts" ]
 }
+
+@test "-k --tls and --forward -k --tls: the header comes off before each client's handshake" {
+	need python3
+	"$SOCK" --version | grep -q '^TLS: built' || skip "sock was built without TLS"
+	local cport
+	sock_listen /dev/null "$T/out" "$T/err" -k --tls --accept-proxy 127.0.0.1 0
+	cport=$(free_port)
+	printf 'k over tls\n' | timeout 5 "$SOCK" -q 0 --tls --tls-insecure --send-proxy-v2 -p "$cport" 127.0.0.1 "$PORT"
+	wait_for 5 has_text "$T/out" "k over tls"
+	has_line "$T/err" "sock: connection from 127.0.0.1 port $cport (tcp)"
+	common_teardown
+	peer_listen recv_all="$T/got"
+	sock_server FPORT FPID /dev/null "$T/fwd.out" "$T/fwd.err" -k --tls \
+	    --accept-proxy 127.0.0.1 0 --forward "127.0.0.1:$PPORT"
+	cport=$(free_port)
+	printf 'forwarded over tls\n' | timeout 5 "$SOCK" -q 0 --tls --tls-insecure --send-proxy -p "$cport" 127.0.0.1 "$FPORT"
+	peer_ok
+	[ "$(cat "$T/got")" = "forwarded over tls" ]
+	has_line "$T/fwd.err" "sock: connection from 127.0.0.1 port $cport (tcp)"
+}
