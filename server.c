@@ -525,14 +525,13 @@ admit_from(const struct opts *o, int fd, const struct sockaddr_storage *ss,
 	}
 	format_addr((const struct sockaddr *)peer, peerlen, from, sizeof(from));
 	if (info != NULL && o->verbose > 0) {
-		if (known)
+		if (known) {
 			format_addr((const struct sockaddr *)&info->dst,
 			    info->dstlen, to, sizeof(to));
-		if (known)
 			warnx("PROXY v%d header from %s: %s to %s",
 			    info->version, o->unix_domain ? o->path : sock,
 			    from, to);
-		else
+		} else
 			warnx("PROXY v%d header from %s: %s (its own addresses "
 			    "stand)", info->version, o->unix_domain ? o->path :
 			    sock, info->version == 1 ? "UNKNOWN" : "LOCAL");
@@ -708,15 +707,16 @@ proxied_new(void)
 	return pw;
 }
 
-/* Take waiting client i out of the table (the last moves into its slot). */
+/*
+ * Take waiting client i out of the table and close it (the last moves
+ * into its slot).
+ */
 static void
-proxied_remove(struct proxied *pw, int i, struct loop *l, bool close_it)
+proxied_remove(struct proxied *pw, int i, struct loop *l)
 {
 	struct waiting *w = pw->v[i];
 
 	loop_forget(l, w->fd);
-	if (!close_it)
-		w->fd = -1;
 	waiting_free(w);
 	pw->v[i] = pw->v[--pw->n];
 }
@@ -727,15 +727,9 @@ proxied_free(struct proxied *pw, struct loop *l)
 	if (pw == NULL)
 		return;
 	while (pw->n > 0)
-		proxied_remove(pw, 0, l, true);
+		proxied_remove(pw, 0, l);
 	free(pw->v);
 	free(pw);
-}
-
-int
-proxied_count(const struct proxied *pw)
-{
-	return pw != NULL ? pw->n : 0;
 }
 
 void
@@ -755,7 +749,7 @@ proxied_prepare(const struct opts *o, struct proxied *pw, struct loop *l)
 				warnx("refused %s: PROXY header: %s", w->name,
 				    w->have == 0 ? "none in time" :
 				    "not complete in time");
-			proxied_remove(pw, i, l, true);
+			proxied_remove(pw, i, l);
 			continue;
 		}
 		loop_watch(l, w->fd, false);
@@ -789,7 +783,7 @@ proxied_next(const struct opts *o, struct proxied *pw, struct loop *l,
 			if (o->verbose > 0)
 				warnx("refused %s: PROXY header: %s", w->name,
 				    why);
-			proxied_remove(pw, i, l, true);
+			proxied_remove(pw, i, l);
 			continue;
 		}
 		fd = w->fd;

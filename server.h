@@ -60,7 +60,6 @@ struct proxied *proxied_new(void);
 void	proxied_prepare(const struct opts *, struct proxied *, struct loop *);
 int	proxied_next(const struct opts *, struct proxied *, struct loop *,
 	    struct sources *held, struct conn *c);
-int	proxied_count(const struct proxied *);
 void	proxied_free(struct proxied *, struct loop *);
 
 /*
