@@ -339,3 +339,37 @@ send_raw() {
 	[ "$(cat "$T/got")" = "forwarded over tls" ]
 	has_line "$T/fwd.err" "sock: connection from 127.0.0.1 port $cport (tcp)"
 }
+
+@test "a bad header never reaches the target or the program" {
+	need python3
+	peer_listen no_client=3
+	sock_server FPORT FPID /dev/null "$T/fwd.out" "$T/fwd.err" -k \
+	    --accept-proxy 127.0.0.1 0 --forward "127.0.0.1:$PPORT"
+	send_raw "$FPORT" 'GET / HTTP/1.0\r\n\r\n'
+	send_raw "$FPORT" 'PROXY TCP4 192.0.2.1 192.0.2.2 01 2\r\nleading zero\n'
+	wait_for 5 has_text "$T/fwd.err" "PROXY header: v1 port not a number from 0 to 65535"
+	has_text "$T/fwd.err" "PROXY header: not a PROXY header"
+	peer_ok
+	common_teardown
+	sock_listen /dev/null "$T/out" "$T/err" -k --accept-proxy -c "touch $T/ran" 127.0.0.1 0
+	send_raw "$PORT" 'PROXY TCP4 192.0.2.1  192.0.2.2 1 2\r\n'
+	wait_for 5 has_text "$T/err" "PROXY header: v1 line with too many fields"
+	send_raw "$PORT" 'PROXY TCP4 192.0.2.1 192.0.2.2 1 2\r\n'
+	wait_for 5 test -e "$T/ran"
+	[ "$(grep -c 'program .* exited' "$T/err")" -eq 1 ]
+}
+
+@test "--max-conns counts the clients whose header is still coming" {
+	need python3
+	sock_listen /dev/null "$T/out" "$T/err" -k --max-conns 1 --accept-proxy 127.0.0.1 0
+	peer_connect "$PORT" sendstr=PROX touch="$T/held" await="$T/go"
+	wait_for 5 test -e "$T/held"
+	wait_for 5 grep -q 'sock: up to 1 connections' "$T/err"
+	send_raw "$PORT" 'PROXY TCP4 192.0.2.1 192.0.2.2 1 2\r\nturned away\n'
+	wait_for 5 grep -Eq '^sock: refused 127\.0\.0\.1 port [0-9]+: already 1 clients \(--max-conns\)$' "$T/err"
+	touch "$T/go"
+	peer_ok
+	send_raw "$PORT" 'PROXY TCP4 192.0.2.1 192.0.2.2 1 2\r\nwelcome\n'
+	wait_for 5 has_text "$T/out" welcome
+	run -1 grep -q 'turned away' "$T/out"
+}
