@@ -258,6 +258,17 @@ send_raw() {
 	[ "$(elapsed_ms "$start")" -lt 4000 ]
 	grep -Eq '^sock: PROXY header from 127\.0\.0\.1 port [0-9]+: Connection timed out$' "$T/err2"
 	peer_ok
+	# --forward without -k likewise.
+	sock_listen /dev/null "$T/out" "$T/err3" --accept-proxy --forward 127.0.0.1:9 127.0.0.1 0
+	send_raw "$PORT" '\x00PROXY\r\n'
+	wait_exit "$LPID" 5
+	[ "$EXIT_STATUS" -eq 1 ]
+	grep -Eq '^sock: PROXY header from 127\.0\.0\.1 port [0-9]+: not a PROXY header$' "$T/err3"
+	sock_listen /dev/null "$T/out" "$T/err4" -w 1 --accept-proxy --forward 127.0.0.1:9 127.0.0.1 0
+	peer_connect "$PORT" sendstr=PROXY closed_within=5
+	wait_exit "$LPID" 5
+	[ "$EXIT_STATUS" -eq 3 ]
+	peer_ok
 }
 
 @test "--broker and --chat: the header's address names the client" {
