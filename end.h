@@ -25,6 +25,11 @@ struct conn {
 	struct sockaddr_storage from;	/* the sender of the last datagram */
 	socklen_t	 fromlen;
 	char		 name[128];	/* the peer, for messages */
+	bool		 proxied;	/* --accept-proxy: peer is the address
+					   a PROXY header gave ... */
+	struct sockaddr_storage self;	/* ... and this the one the client
+					   reached (selflen 0: the socket's) */
+	socklen_t	 selflen;
 };
 
 /* How an endpoint waits before its operation can go on. */

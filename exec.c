@@ -161,24 +161,35 @@ become_terminal(int fd)
  * stderr too.
  */
 static void __attribute__((noreturn))
-run_child(const struct opts *o, int fd, int described, const sigset_t *mask,
-    bool tty)
+run_child(const struct opts *o, int fd, const struct conn *described,
+    const sigset_t *mask, bool tty)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
 	int type;
 	char *copy, *argv[MAX_EXEC_ARGS];
 
+	/* --accept-proxy: the addresses of the PROXY header stand. */
 	len = sizeof(ss);
-	if (getpeername(described, (struct sockaddr *)&ss, &len) == 0)
+	if (described->proxied) {
+		memcpy(&ss, &described->peer, described->peerlen);
+		export_addr("SOCK_REMOTE_ADDR", "SOCK_REMOTE_PORT",
+		    (struct sockaddr *)&ss, described->peerlen);
+	} else if (getpeername(described->fd, (struct sockaddr *)&ss,
+	    &len) == 0)
 		export_addr("SOCK_REMOTE_ADDR", "SOCK_REMOTE_PORT",
 		    (struct sockaddr *)&ss, len);
 	len = sizeof(ss);
-	if (getsockname(described, (struct sockaddr *)&ss, &len) == 0)
+	if (described->proxied && described->selflen > 0) {
+		memcpy(&ss, &described->self, described->selflen);
+		export_addr("SOCK_LOCAL_ADDR", "SOCK_LOCAL_PORT",
+		    (struct sockaddr *)&ss, described->selflen);
+	} else if (getsockname(described->fd, (struct sockaddr *)&ss,
+	    &len) == 0)
 		export_addr("SOCK_LOCAL_ADDR", "SOCK_LOCAL_PORT",
 		    (struct sockaddr *)&ss, len);
 	len = sizeof(type);
-	if (getsockopt(described, SOL_SOCKET, SO_TYPE, &type, &len) == -1)
+	if (getsockopt(described->fd, SOL_SOCKET, SO_TYPE, &type, &len) == -1)
 		type = SOCK_STREAM;
 	setenv("SOCK_PROTO", o->unix_domain ?
 	    (type == SOCK_DGRAM ? "unixgram" : "unix") :
@@ -215,14 +226,14 @@ run_child(const struct opts *o, int fd, int described, const sigset_t *mask,
 }
 
 pid_t
-spawn_program(const struct opts *o, int fd)
+spawn_program(const struct opts *o, const struct conn *c)
 {
-	return spawn_program_on(o, fd, fd);
+	return spawn_program_on(o, c->fd, c);
 }
 
 /* spawn_program_on, and with tty the program's terminal (--pty). */
 static pid_t
-spawn(const struct opts *o, int fd, int described, bool tty)
+spawn(const struct opts *o, int fd, const struct conn *described, bool tty)
 {
 	sigset_t all, old;
 	pid_t pid;
@@ -240,7 +251,7 @@ spawn(const struct opts *o, int fd, int described, bool tty)
 }
 
 pid_t
-spawn_program_on(const struct opts *o, int fd, int described)
+spawn_program_on(const struct opts *o, int fd, const struct conn *described)
 {
 	return spawn(o, fd, described, false);
 }
@@ -306,12 +317,13 @@ program_status(int wstatus)
 }
 
 int
-run_program(const struct opts *o, int fd, const char *name)
+run_program(const struct opts *o, const struct conn *c)
 {
+	const char *name = c->name;
 	pid_t pid;
-	int wstatus, status;
+	int wstatus, status, fd = c->fd;
 
-	if ((pid = spawn_program(o, fd)) == -1) {
+	if ((pid = spawn_program(o, c)) == -1) {
 		close(fd);
 		return EXIT_LOCAL;
 	}
@@ -361,7 +373,7 @@ run_program_relayed(const struct opts *o, struct conn *c, struct end *tls,
 		set_cloexec(sp[0]);
 		set_cloexec(sp[1]);
 	}
-	pid = spawn(o, sp[1], c->fd, o->pty);
+	pid = spawn(o, sp[1], c, o->pty);
 	/* The program's side is the program's alone: see end_pty. */
 	close(sp[1]);
 	if (pid == -1) {

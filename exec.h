@@ -22,11 +22,12 @@ struct relay_io;
 int	check_exec_args(const char *prog);
 
 /*
- * Start the -e/-c program with fd as its stdin and stdout and the
- * SOCK_* variables describing fd. Returns its pid, or -1 after saying why.
- * The caller still owns (and should close) fd.
+ * Start the -e/-c program with c's socket as its stdin and stdout and the
+ * SOCK_* variables describing c (its socket's addresses, or those of its
+ * PROXY header). Returns its pid, or -1 after saying why. The caller
+ * still owns (and should close) the socket.
  */
-pid_t	spawn_program(const struct opts *, int fd);
+pid_t	spawn_program(const struct opts *, const struct conn *c);
 
 /*
  * spawn_program with fd as the program's stdin and stdout and the SOCK_*
@@ -34,7 +35,8 @@ pid_t	spawn_program(const struct opts *, int fd);
  * fd is sock's own socket pair to a program that speaks through sock
  * (--tls).
  */
-pid_t	spawn_program_on(const struct opts *, int fd, int described);
+pid_t	spawn_program_on(const struct opts *, int fd,
+	    const struct conn *described);
 
 /*
  * -e/-c over TLS or with -w: the program speaks on a socket pair of
@@ -50,9 +52,9 @@ int	run_program_relayed(const struct opts *, struct conn *c, struct end *e,
 int	program_status(int wstatus);
 
 /*
- * Run the program on fd (closed here), wait for it and return
- * program_status; name is the peer, for -v.
+ * Run the program on c's socket (closed here), wait for it and return
+ * program_status.
  */
-int	run_program(const struct opts *, int fd, const char *name);
+int	run_program(const struct opts *, const struct conn *c);
 
 #endif /* EXEC_H */

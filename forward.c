@@ -144,6 +144,7 @@ struct fwd {
 	struct loop	 loop;
 	int		 spare;		/* a descriptor kept for EMFILE */
 	struct sources	 held;		/* clients per address */
+	struct proxied	*pw;		/* --accept-proxy -k: headers coming */
 	int		*lfds;
 	int		 nl;
 	int		 status;	/* of the last pair to end */
@@ -333,7 +334,11 @@ queue_header(const struct fwd *f, struct pair *p)
 	unsigned char hdr[PROXYHDR_MAX];
 	char *buf;
 
-	if (getsockname(p->client.fd, (struct sockaddr *)&here, &len) == -1)
+	/* A client's own PROXY header says where it came in: chained. */
+	if (p->client.selflen > 0)
+		memcpy(&here, &p->client.self, p->client.selflen);
+	else if (getsockname(p->client.fd, (struct sockaddr *)&here,
+	    &len) == -1)
 		here.ss_family = AF_UNSPEC;
 	p->hdrlen = proxyhdr_make(f->o->send_proxy,
 	    (struct sockaddr *)&p->client.peer, (struct sockaddr *)&here, hdr);
@@ -1092,8 +1097,9 @@ pair_step(struct fwd *f, int i, const struct loop *l)
 
 /*
  * Accept a client of lfd. Without -k the first one is all: the listeners
- * close. Returns 0, 1 if none was waiting, or -1 if accepting failed for
- * good.
+ * close (and its PROXY header, with --accept-proxy, is waited for here).
+ * Returns 0, 1 if none was waiting, or -1 if accepting failed for good
+ * (-4: the header did not come in time).
  */
 static int
 accept_one(struct fwd *f, int lfd)
@@ -1102,8 +1108,8 @@ accept_one(struct fwd *f, int lfd)
 	int fd, i;
 
 	if ((fd = admit_client(f->o, lfd, f->n + f->assocs, &f->held,
-	    &f->spare, &c)) == -2)
-		return -1;
+	    &f->spare, f->pw, &c)) == -2 || fd == -4)
+		return fd == -4 ? -4 : -1;
 	if (fd < 0)
 		return fd == -3 ? 1 : 0;
 	if (!f->o->keep_open) {
@@ -1130,19 +1136,21 @@ accept_burst(struct fwd *f, int lfd)
 	for (k = 0; k < ACCEPT_BURST && rv == 0 && f->nl > 0 &&
 	    loop_ready(&f->loop, lfd, false); k++)
 		rv = accept_one(f, lfd);
-	return rv == -1 ? -1 : 0;
+	return rv < 0 ? rv : 0;
 }
 
 static int
 forward_loop(struct fwd *f)
 {
 	struct loop *l = &f->loop;
-	int i;
+	struct conn c;
+	int i, rv;
 
 	for (;;) {
 		loop_begin(l);
 		for (i = 0; i < f->nl; i++)
 			loop_watch(l, f->lfds[i], false);
+		proxied_prepare(f->o, f->pw, l);
 		for (i = 0; i < f->n;)
 			if (pair_prepare(f, i, l) == 0)
 				i++;
@@ -1158,9 +1166,11 @@ forward_loop(struct fwd *f)
 		for (i = 0; i < f->n;)
 			if (pair_step(f, i, l) == 0)
 				i++;
+		while (proxied_next(f->o, f->pw, l, &f->held, &c) >= 0)
+			(void)pair_add(f, &c);
 		for (i = 0; i < f->nl; i++)
-			if (accept_burst(f, f->lfds[i]) == -1)
-				return EXIT_NET;
+			if ((rv = accept_burst(f, f->lfds[i])) < 0)
+				return rv == -4 ? EXIT_TIMEOUT : EXIT_NET;
 	}
 }
 
@@ -1248,6 +1258,9 @@ serve_forward(const struct opts *o, int *lfds, int nl, struct conn *first,
 	}
 	else if (first != NULL && pair_add(&f, first) == -1)
 		status = f.status != EXIT_OK ? f.status : EXIT_LOCAL;
+	else if (o->accept_proxy && o->keep_open && nl > 0 &&
+	    (f.pw = proxied_new()) == NULL)
+		status = EXIT_LOCAL;
 	else {
 		/* A dialer closes its copies of the pairs' sockets at once. */
 		loop_share(&f.loop, false);
@@ -1258,6 +1271,7 @@ serve_forward(const struct opts *o, int *lfds, int nl, struct conn *first,
 			say_capacity(o);
 		status = forward_loop(&f);
 	}
+	proxied_free(f.pw, &f.loop);
 	while (f.n > 0)
 		pair_free(&f, 0);
 	for (i = 0; i < f.nl; i++)

@@ -117,3 +117,256 @@ proxyhdr_make(int version, const struct sockaddr *src,
 	return version == 2 ? make_v2(&s, &d, known, buf) :
 	    make_v1(&s, &d, known, (char *)buf);
 }
+
+/*
+ * Reading
+ */
+
+#define V1_MAX		107	/* the longest line, CRLF included */
+#define V2_FIXED	16	/* signature, command, family, length */
+
+static enum proxyhdr_answer
+bad(struct proxyhdr_info *info, const char *why)
+{
+	info->why = why;
+	return PROXYHDR_BAD;
+}
+
+static enum proxyhdr_answer
+more(struct proxyhdr_info *info, size_t atleast)
+{
+	info->len = atleast;
+	return PROXYHDR_MORE;
+}
+
+/* A v1 port: 0 to 65535 in decimal, no sign, no leading zero. */
+static bool
+v1_port(const char *s, unsigned short *port)
+{
+	unsigned long v = 0;
+	size_t i, n = strlen(s);
+
+	if (n == 0 || n > 5 || (n > 1 && s[0] == '0'))
+		return false;
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		v = v * 10 + (unsigned long)(s[i] - '0');
+	}
+	if (v > 65535)
+		return false;
+	*port = (unsigned short)v;
+	return true;
+}
+
+/*
+ * A v1 address of family into ss with port: IPv4 exactly as inet_ntop
+ * writes it (dotted quad, no leading zeros), IPv6 as inet_pton takes it,
+ * of hex digits, colons and dots only (no scope).
+ */
+static bool
+v1_addr(int family, const char *s, unsigned short port,
+    struct sockaddr_storage *ss, socklen_t *sslen)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+	char back[INET_ADDRSTRLEN];
+	size_t i;
+
+	memset(ss, 0, sizeof(*ss));
+	if (family == AF_INET) {
+		if (inet_pton(AF_INET, s, &sin->sin_addr) != 1 ||
+		    inet_ntop(AF_INET, &sin->sin_addr, back,
+		    sizeof(back)) == NULL || strcmp(back, s) != 0)
+			return false;
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(port);
+		*sslen = sizeof(*sin);
+		return true;
+	}
+	for (i = 0; s[i] != '\0'; i++)
+		if (strchr("0123456789abcdefABCDEF:.", s[i]) == NULL)
+			return false;
+	if (i > INET6_ADDRSTRLEN - 1 ||
+	    inet_pton(AF_INET6, s, &sin6->sin6_addr) != 1)
+		return false;
+	sin6->sin6_family = AF_INET6;
+	sin6->sin6_port = htons(port);
+	*sslen = sizeof(*sin6);
+	return true;
+}
+
+/*
+ * A whole v1 line of n bytes (CRLF included): "PROXY UNKNOWN" and
+ * anything up to the CRLF, or "PROXY TCP4|TCP6 src dst sport dport".
+ */
+static enum proxyhdr_answer
+v1_line(const unsigned char *buf, size_t n, struct proxyhdr_info *info)
+{
+	char line[V1_MAX + 1], *field[6], *p;
+	unsigned short sport, dport;
+	int family, k;
+
+	memcpy(line, buf, n - 2);
+	line[n - 2] = '\0';
+	if (strncmp(line, "PROXY UNKNOWN", 13) == 0 &&
+	    (line[13] == '\0' || line[13] == ' ')) {
+		info->local = true;
+		info->len = n;
+		return PROXYHDR_DONE;
+	}
+	/* Exactly six fields, each between single spaces. */
+	for (k = 0, p = line; k < 6; k++) {
+		field[k] = p;
+		if ((p = strchr(p, ' ')) == NULL)
+			break;
+		*p++ = '\0';
+	}
+	if (k != 5)
+		return bad(info, k < 5 ? "v1 line with too few fields" :
+		    "v1 line with too many fields");
+	for (k = 0; k < 6; k++)
+		if (*field[k] == '\0')
+			return bad(info, "v1 line with an empty field");
+	if (strcmp(field[1], "TCP4") == 0)
+		family = AF_INET;
+	else if (strcmp(field[1], "TCP6") == 0)
+		family = AF_INET6;
+	else
+		return bad(info, "v1 protocol not TCP4, TCP6 or UNKNOWN");
+	if (!v1_port(field[4], &sport) || !v1_port(field[5], &dport))
+		return bad(info, "v1 port not a number from 0 to 65535");
+	if (!v1_addr(family, field[2], sport, &info->src, &info->srclen) ||
+	    !v1_addr(family, field[3], dport, &info->dst, &info->dstlen))
+		return bad(info, family == AF_INET ?
+		    "v1 address not an IPv4 address in dotted-quad form" :
+		    "v1 address not an IPv6 address");
+	info->len = n;
+	return PROXYHDR_DONE;
+}
+
+static enum proxyhdr_answer
+parse_v1(const unsigned char *buf, size_t len, struct proxyhdr_info *info)
+{
+	static const char start[] = "PROXY ";
+	size_t i, n = len < V1_MAX ? len : V1_MAX;
+
+	info->version = 1;
+	if (memcmp(buf, start, len < 6 ? len : 6) != 0)
+		return bad(info, "not a PROXY header");
+	for (i = 0; i < n; i++) {
+		if (i > 0 && buf[i - 1] == '\r') {
+			if (buf[i] != '\n')
+				return bad(info, "v1 line with a CR alone");
+			return v1_line(buf, i + 1, info);
+		}
+		if (buf[i] == '\n')
+			return bad(info, "v1 line with an LF alone");
+		if (buf[i] != '\r' && (buf[i] < 0x20 || buf[i] > 0x7e))
+			return bad(info, "v1 line with a control or non-ASCII "
+			    "byte");
+	}
+	if (n == V1_MAX)
+		return bad(info, "v1 line longer than 107 bytes");
+	return more(info, len + 1);
+}
+
+/* A v2 IPv4 or IPv6 address and port from a (an address block). */
+static void
+v2_addr(int family, const unsigned char *a, const unsigned char *port,
+    struct sockaddr_storage *ss, socklen_t *sslen)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (family == AF_INET) {
+		sin->sin_family = AF_INET;
+		memcpy(&sin->sin_addr, a, 4);
+		memcpy(&sin->sin_port, port, 2);
+		*sslen = sizeof(*sin);
+	} else {
+		sin6->sin6_family = AF_INET6;
+		memcpy(&sin6->sin6_addr, a, 16);
+		memcpy(&sin6->sin6_port, port, 2);
+		*sslen = sizeof(*sin6);
+	}
+}
+
+static enum proxyhdr_answer
+parse_v2(const unsigned char *buf, size_t len, struct proxyhdr_info *info)
+{
+	size_t alen, need, block = 0, at;
+	int cmd, fam, proto;
+
+	info->version = 2;
+	if (memcmp(buf, v2_sig, len < 12 ? len : 12) != 0)
+		return bad(info, "not a PROXY header");
+	if (len < 13)
+		return more(info, V2_FIXED);
+	if (buf[12] >> 4 != 2)
+		return bad(info, "v2 header of another version");
+	if ((cmd = buf[12] & 0x0f) > 1)
+		return bad(info, "v2 command neither LOCAL nor PROXY");
+	if (len < 14)
+		return more(info, V2_FIXED);
+	fam = buf[13] >> 4;
+	proto = buf[13] & 0x0f;
+	if (cmd == 1) {
+		/* PROXY: a stream, or nothing said of it. */
+		if (fam > 3 || proto > 2)
+			return bad(info, "v2 address family or protocol unknown");
+		if (proto == 2 || (proto == 0 && fam != 0) ||
+		    (proto != 0 && fam == 0))
+			return bad(info, "v2 header not for a stream");
+		block = fam == 1 ? 12 : fam == 2 ? 36 : fam == 3 ? 216 : 0;
+	}
+	if (len < V2_FIXED)
+		return more(info, V2_FIXED);
+	alen = (size_t)buf[14] << 8 | buf[15];
+	if (alen > PROXYHDR_IN_MAX - V2_FIXED)
+		return bad(info, "v2 header longer than 536 bytes");
+	if (alen < block)
+		return bad(info, "v2 length too short for its addresses");
+	need = V2_FIXED + alen;
+	if (len < need)
+		return more(info, need);
+	/* The TLVs after the addresses: type, length, value, to the end. */
+	for (at = V2_FIXED + block; at < need;) {
+		if (need - at < 3)
+			return bad(info, "v2 TLV cut short");
+		at += 3 + ((size_t)buf[at + 1] << 8 | buf[at + 2]);
+		if (at > need)
+			return bad(info, "v2 TLV longer than the header");
+	}
+	info->len = need;
+	if (cmd == 0 || fam == 0 || fam == 3) {
+		/* LOCAL, or not IP: the connection's own addresses. */
+		info->local = true;
+		return PROXYHDR_DONE;
+	}
+	if (fam == 1) {
+		v2_addr(AF_INET, buf + 16, buf + 24, &info->src, &info->srclen);
+		v2_addr(AF_INET, buf + 20, buf + 26, &info->dst, &info->dstlen);
+	} else {
+		v2_addr(AF_INET6, buf + 16, buf + 48, &info->src,
+		    &info->srclen);
+		v2_addr(AF_INET6, buf + 32, buf + 50, &info->dst,
+		    &info->dstlen);
+	}
+	return PROXYHDR_DONE;
+}
+
+enum proxyhdr_answer
+proxyhdr_parse(const unsigned char *buf, size_t len,
+    struct proxyhdr_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	if (len == 0)
+		return more(info, 1);
+	if (buf[0] == 'P')
+		return parse_v1(buf, len, info);
+	if (buf[0] == v2_sig[0])
+		return parse_v2(buf, len, info);
+	return bad(info, "not a PROXY header");
+}

@@ -30,6 +30,7 @@
 #include "net.h"
 #include "tls.h"
 #include "exec.h"
+#include "proxyhdr.h"
 #include "server.h"
 #include "sources.h"
 #include "relay.h"
@@ -106,6 +107,7 @@ struct server {
 	int		 spare;		/* a descriptor kept for EMFILE */
 	struct spares	 spares;	/* client queues' buffers to reuse */
 	struct sources	 held;		/* clients per address */
+	struct proxied	*pw;		/* --accept-proxy: headers coming */
 	struct end	 in;		/* stdin */
 	struct end	 stdout_end;
 	struct queue	 out;		/* bytes for stdout */
@@ -426,34 +428,119 @@ open_spare(void)
 	return open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
 
-int
-admit_client(const struct opts *o, int lfd, int nclients,
-    struct sources *held, int *spare, struct conn *c)
-{
-	struct sockaddr_storage ss;
-	socklen_t sslen = sizeof(ss);
-	char from[sizeof(c->name)];
-	int fd;
+/*
+ * --accept-proxy: a client accepted whose PROXY header is still coming.
+ */
+struct waiting {
+	int		 fd;
+	struct sockaddr_storage ss;	/* the socket's peer: the proxy */
+	socklen_t	 sslen;
+	char		 name[128];	/* ... for messages */
+	long long	 deadline;	/* the header must be in by then */
+	unsigned	 round;		/* the last round it was read in */
+	size_t		 have;		/* bytes of the header taken */
+	unsigned char	 buf[PROXYHDR_IN_MAX];
+	struct proxyhdr_info info;
+};
 
-	if ((fd = accept_conn(lfd, (struct sockaddr *)&ss, &sslen)) == -1) {
-		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
-		    errno == ENOMEM) {
-			refuse_for_descriptors(o, lfd, spare);
+struct proxied {
+	struct waiting	**v;
+	int		 n;
+	int		 room;
+	unsigned	 round;		/* proxied_prepare's count */
+};
+
+/*
+ * Read what has come of w's header off its socket, never a byte past its
+ * end: the bytes there are looked at (MSG_PEEK) and only the header's
+ * are taken, so what follows stays for the relay, a TLS handshake or a
+ * proxy request. Returns 1 once the header is in (w->info), 0 while more
+ * is to come, -1 when it is bad or the client left (*why says why).
+ */
+static int
+header_read(struct waiting *w, const char **why)
+{
+	enum proxyhdr_answer a;
+	size_t take;
+	ssize_t n;
+
+	for (;;) {
+		n = recv(w->fd, w->buf + w->have, sizeof(w->buf) - w->have,
+		    MSG_PEEK);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
+		if (n <= 0) {
+			*why = n == -1 ? strerror(errno) : w->have == 0 ?
+			    "closed without sending one" :
+			    "closed in the middle of it";
 			return -1;
 		}
-		if (errno == EAGAIN || errno == EWOULDBLOCK)
-			return -3;
-		if (errno == ECONNABORTED || errno == EINTR || errno == EPROTO)
+		a = proxyhdr_parse(w->buf, w->have + (size_t)n, &w->info);
+		if (a == PROXYHDR_BAD) {
+			*why = w->info.why;
 			return -1;
-		warn("accept");
-		return -2;
+		}
+		/* Short of the end, every byte there is the header's. */
+		take = a == PROXYHDR_DONE ? w->info.len - w->have : (size_t)n;
+		while (take > 0) {
+			if ((n = recv(w->fd, w->buf + w->have, take, 0)) == -1 &&
+			    errno == EINTR)
+				continue;
+			if (n <= 0) {
+				*why = n == -1 ? strerror(errno) :
+				    "closed in the middle of it";
+				return -1;
+			}
+			w->have += (size_t)n;
+			take -= (size_t)n;
+		}
+		if (a == PROXYHDR_DONE)
+			return 1;
 	}
-	format_addr((struct sockaddr *)&ss, sslen, from, sizeof(from));
-	if (!client_allowed(o, (struct sockaddr *)&ss, from)) {
+}
+
+/*
+ * The rest of admission, once the client's address is known: the
+ * socket's (ss), or with --accept-proxy the one its header gives (info,
+ * unless it is LOCAL or UNKNOWN): --allow/--deny, --max-conns (nclients;
+ * -1: checked at accept already), --max-conns-per-source, the -v line,
+ * and c filled in. Returns fd, or -1 (refused, fd closed).
+ */
+static int
+admit_from(const struct opts *o, int fd, const struct sockaddr_storage *ss,
+    socklen_t sslen, const struct proxyhdr_info *info, int nclients,
+    struct sources *held, struct conn *c)
+{
+	const struct sockaddr_storage *peer = ss;
+	socklen_t peerlen = sslen;
+	char from[sizeof(c->name)], sock[sizeof(c->name)], to[128];
+	bool known = info != NULL && !info->local;
+
+	format_addr((const struct sockaddr *)ss, sslen, sock, sizeof(sock));
+	if (known) {
+		peer = &info->src;
+		peerlen = info->srclen;
+	}
+	format_addr((const struct sockaddr *)peer, peerlen, from, sizeof(from));
+	if (info != NULL && o->verbose > 0) {
+		if (known) {
+			format_addr((const struct sockaddr *)&info->dst,
+			    info->dstlen, to, sizeof(to));
+			warnx("PROXY v%d header from %s: %s to %s",
+			    info->version, o->unix_domain ? o->path : sock,
+			    from, to);
+		} else
+			warnx("PROXY v%d header from %s: %s (its own addresses "
+			    "stand)", info->version, o->unix_domain ? o->path :
+			    sock, info->version == 1 ? "UNKNOWN" : "LOCAL");
+	}
+	if (!client_allowed(o, (const struct sockaddr *)peer, from)) {
 		close(fd);
 		return -1;
 	}
-	if (nclients >= o->max_conns) {
+	if (nclients >= 0 && nclients >= o->max_conns) {
 		if (o->verbose > 0)
 			warnx("refused %s: already %d clients (--max-conns)",
 			    from, nclients);
@@ -461,7 +548,7 @@ admit_client(const struct opts *o, int lfd, int nclients,
 		return -1;
 	}
 	if (held != NULL && o->max_per_source > 0 && sources_take(held,
-	    (struct sockaddr *)&ss, o->max_per_source) == -1 &&
+	    (const struct sockaddr *)peer, o->max_per_source) == -1 &&
 	    errno != EAFNOSUPPORT) {
 		if (o->verbose > 0 && errno == EBUSY)
 			warnx("refused %s: already %d connections from its "
@@ -478,12 +565,239 @@ admit_client(const struct opts *o, int lfd, int nclients,
 	memset(c, 0, sizeof(*c));
 	c->fd = fd;
 	c->connected = true;
-	memcpy(&c->peer, &ss, sslen);
-	c->peerlen = sslen;
+	memcpy(&c->peer, peer, peerlen);
+	c->peerlen = peerlen;
+	if (known) {
+		c->proxied = true;
+		memcpy(&c->self, &info->dst, info->dstlen);
+		c->selflen = info->dstlen;
+	}
 	/* Messages name the far end; a Unix client is rarely named. */
-	snprintf(c->name, sizeof(c->name), "%s", o->unix_domain ? o->path :
-	    from);
+	snprintf(c->name, sizeof(c->name), "%s", o->unix_domain && !known ?
+	    o->path : from);
 	return fd;
+}
+
+static void
+waiting_free(struct waiting *w)
+{
+	if (w->fd != -1)
+		close(w->fd);
+	free(w);
+}
+
+/*
+ * A client with nobody else to serve meanwhile (-l without -k): its
+ * header is waited for here, bounded as a TLS handshake is. Returns
+ * admit_from's answer, -2 for a bad header or -4 for one not complete in
+ * time (said).
+ */
+static int
+header_wait(const struct opts *o, struct waiting *w, struct conn *c)
+{
+	const char *why = NULL;
+	int r, fd;
+
+	while ((r = header_read(w, &why)) == 0)
+		if (wait_fd(w->fd, false, w->deadline) == -1) {
+			why = strerror(errno);
+			r = errno == ETIMEDOUT ? -4 : -2;
+			break;
+		}
+	if (r != 1) {
+		warnx("PROXY header from %s: %s", w->name, why);
+		waiting_free(w);
+		return r == -4 ? -4 : -2;
+	}
+	fd = admit_from(o, w->fd, &w->ss, w->sslen, &w->info, -1, NULL, c);
+	w->fd = -1;
+	waiting_free(w);
+	return fd;
+}
+
+int
+admit_client(const struct opts *o, int lfd, int nclients,
+    struct sources *held, int *spare, struct proxied *pw, struct conn *c)
+{
+	struct sockaddr_storage ss;
+	socklen_t sslen = sizeof(ss);
+	struct waiting *w, **v;
+	const char *why = NULL;
+	int fd, r;
+
+	if ((fd = accept_conn(lfd, (struct sockaddr *)&ss, &sslen)) == -1) {
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+		    errno == ENOMEM) {
+			refuse_for_descriptors(o, lfd, spare);
+			return -1;
+		}
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return -3;
+		if (errno == ECONNABORTED || errno == EINTR || errno == EPROTO)
+			return -1;
+		warn("accept");
+		return -2;
+	}
+	if (!o->accept_proxy)
+		return admit_from(o, fd, &ss, sslen, NULL, nclients, held, c);
+
+	/*
+	 * --accept-proxy: the address that counts is the header's, so
+	 * --allow/--deny and the rest wait for it; --max-conns counts the
+	 * clients whose header is still coming too.
+	 */
+	if ((w = calloc(1, sizeof(*w))) == NULL) {
+		warn("client");
+		close(fd);
+		return -1;
+	}
+	w->fd = fd;
+	memcpy(&w->ss, &ss, sslen);
+	w->sslen = sslen;
+	format_addr((struct sockaddr *)&ss, sslen, w->name, sizeof(w->name));
+	if (o->unix_domain)
+		snprintf(w->name, sizeof(w->name), "%s", o->path);
+	w->deadline = now_ms() + preamble_ms(o->timeout_ms);
+	if (pw == NULL)
+		return header_wait(o, w, c);
+	nclients += pw->n;
+	if (nclients >= o->max_conns) {
+		if (o->verbose > 0)
+			warnx("refused %s: already %d clients (--max-conns)",
+			    w->name, nclients);
+		waiting_free(w);
+		return -1;
+	}
+	/* The header has often come with the connection. */
+	if ((r = header_read(w, &why)) == 1) {
+		fd = admit_from(o, fd, &w->ss, w->sslen, &w->info, -1, held, c);
+		w->fd = -1;
+		waiting_free(w);
+		return fd;
+	}
+	if (r == -1) {
+		if (o->verbose > 0)
+			warnx("refused %s: PROXY header: %s", w->name, why);
+		waiting_free(w);
+		return -1;
+	}
+	/* Bounded by --max-conns, so the doubling cannot overflow. */
+	if (pw->n == pw->room) {
+		if ((v = realloc(pw->v, (pw->room > 0 ? (size_t)pw->room * 2 :
+		    16) * sizeof(*v))) == NULL) {
+			warn("client %s", w->name);
+			waiting_free(w);
+			return -1;
+		}
+		pw->v = v;
+		pw->room = pw->room > 0 ? pw->room * 2 : 16;
+	}
+	w->round = pw->round;
+	pw->v[pw->n++] = w;
+	return -1;
+}
+
+struct proxied *
+proxied_new(void)
+{
+	struct proxied *pw;
+
+	if ((pw = calloc(1, sizeof(*pw))) == NULL)
+		warn("malloc");
+	return pw;
+}
+
+/*
+ * Take waiting client i out of the table and close it (the last moves
+ * into its slot).
+ */
+static void
+proxied_remove(struct proxied *pw, int i, struct loop *l)
+{
+	struct waiting *w = pw->v[i];
+
+	loop_forget(l, w->fd);
+	waiting_free(w);
+	pw->v[i] = pw->v[--pw->n];
+}
+
+void
+proxied_free(struct proxied *pw, struct loop *l)
+{
+	if (pw == NULL)
+		return;
+	while (pw->n > 0)
+		proxied_remove(pw, 0, l);
+	free(pw->v);
+	free(pw);
+}
+
+void
+proxied_prepare(const struct opts *o, struct proxied *pw, struct loop *l)
+{
+	long long now = now_ms();
+	struct waiting *w;
+	int i;
+
+	if (pw == NULL)
+		return;
+	pw->round++;
+	for (i = 0; i < pw->n;) {
+		w = pw->v[i];
+		if (w->deadline <= now) {
+			if (o->verbose > 0)
+				warnx("refused %s: PROXY header: %s", w->name,
+				    w->have == 0 ? "none in time" :
+				    "not complete in time");
+			proxied_remove(pw, i, l);
+			continue;
+		}
+		loop_watch(l, w->fd, false);
+		loop_until(l, w->deadline);
+		i++;
+	}
+}
+
+int
+proxied_next(const struct opts *o, struct proxied *pw, struct loop *l,
+    struct sources *held, struct conn *c)
+{
+	struct waiting *w;
+	const char *why = NULL;
+	int i, r, fd;
+
+	if (pw == NULL)
+		return -1;
+	for (i = 0; i < pw->n;) {
+		w = pw->v[i];
+		if (w->round == pw->round || !loop_ready(l, w->fd, false)) {
+			i++;
+			continue;
+		}
+		w->round = pw->round;
+		if ((r = header_read(w, &why)) == 0) {
+			i++;
+			continue;
+		}
+		if (r == -1) {
+			if (o->verbose > 0)
+				warnx("refused %s: PROXY header: %s", w->name,
+				    why);
+			proxied_remove(pw, i, l);
+			continue;
+		}
+		fd = w->fd;
+		/* Admitted or not, it leaves the table (and the loop). */
+		loop_forget(l, fd);
+		w->fd = -1;
+		fd = admit_from(o, fd, &w->ss, w->sslen, &w->info, -1, held, c);
+		waiting_free(w);
+		pw->v[i] = pw->v[--pw->n];
+		if (fd >= 0)
+			return fd;
+		/* Refused: its socket is closed. */
+	}
+	return -1;
 }
 
 /*
@@ -513,29 +827,30 @@ step_handshake(struct server *s, struct client *c)
 	read_client_burst(s, c);
 }
 
-/*
- * Take a new client from lfd into the server. Returns 0, -1 if none was
- * waiting, or an exit status.
- */
-static int
-add_client(struct server *s, int lfd)
+/* Take a client admitted into the server (said why if it could not). */
+static void
+take_client(struct server *s, const struct conn *cn)
 {
+	struct conn conn = *cn;
 	struct client *c;
-	struct conn conn;
-	int fd;
+	int fd = conn.fd;
 
-	if ((fd = admit_client(s->o, lfd, clients_present(s), &s->held,
-	    &s->spare, &conn)) == -2)
-		return EXIT_NET;
-	if (fd < 0)
-		return fd == -3 ? -1 : 0;
+	/* Clients whose header came late may find the table full. */
+	if (s->n >= s->room) {
+		if (s->o->verbose > 0)
+			warnx("refused %s: already %d clients (--max-conns)",
+			    conn.name, s->n);
+		sources_give(&s->held, (struct sockaddr *)&conn.peer);
+		close(fd);
+		return;
+	}
 	if ((c = calloc(1, sizeof(*c))) == NULL ||
 	    (s->o->chat && (c->line = calloc(1, sizeof(*c->line))) == NULL)) {
 		warn("client %s", conn.name);
 		free(c);
 		sources_give(&s->held, (struct sockaddr *)&conn.peer);
 		close(fd);
-		return 0;
+		return;
 	}
 	c->conn = conn;
 	if (s->io->tls != NULL) {
@@ -547,7 +862,7 @@ add_client(struct server *s, int lfd)
 			close(fd);
 			free(c->line);
 			free(c);
-			return 0;
+			return;
 		}
 		c->handshaking = true;
 	} else
@@ -569,6 +884,24 @@ add_client(struct server *s, int lfd)
 		step_handshake(s, c);
 	else
 		read_client_burst(s, c);
+}
+
+/*
+ * Take a new client from lfd into the server. Returns 0, -1 if none was
+ * waiting, or an exit status.
+ */
+static int
+add_client(struct server *s, int lfd)
+{
+	struct conn conn;
+	int fd;
+
+	if ((fd = admit_client(s->o, lfd, clients_present(s), &s->held,
+	    &s->spare, s->pw, &conn)) == -2)
+		return EXIT_NET;
+	if (fd < 0)
+		return fd == -3 ? -1 : 0;
+	take_client(s, &conn);
 	return 0;
 }
 
@@ -869,6 +1202,7 @@ serve_loop(struct server *s)
 {
 	const struct opts *o = s->o;
 	struct loop *l = &s->loop;
+	struct conn conn;
 	long long now, t;
 	int i, rv;
 
@@ -898,6 +1232,7 @@ serve_loop(struct server *s)
 
 		for (i = 0; i < s->nl; i++)
 			loop_watch(l, s->lfds[i], false);
+		proxied_prepare(o, s->pw, l);
 		if (stdin_readable(s))
 			end_watch(&s->in, true, l);
 		if (s->out.len > 0)
@@ -942,6 +1277,8 @@ serve_loop(struct server *s)
 			    end_ready(&c->end, true, l))
 				read_client_burst(s, c);
 		}
+		while (proxied_next(o, s->pw, l, &s->held, &conn) >= 0)
+			take_client(s, &conn);
 		for (i = 0; i < s->nl; i++)
 			if ((rv = accept_burst(s, s->lfds[i])) != 0)
 				return rv;
@@ -989,6 +1326,7 @@ struct programs {
 	int		 room;		/* records v holds */
 	int		 running;
 	struct sources	 held;		/* programs running per address */
+	struct proxied	*pw;		/* --accept-proxy: headers coming */
 	struct loop	 loop;
 	int		 spare;		/* a descriptor kept for EMFILE */
 };
@@ -1106,27 +1444,21 @@ fork_relayed_program(const struct opts *o, int *lfds, int nl,
 	_exit(status);
 }
 
-/* Start a program for a client waiting on lfd. -1: none was waiting. */
-static int
-add_program(const struct opts *o, struct programs *progs, int *lfds, int nl,
-    int lfd, struct relay_io *io)
+/* Start a program for an admitted client, c. */
+static void
+start_program(const struct opts *o, struct programs *progs, int *lfds,
+    int nl, struct conn c, struct relay_io *io)
 {
-	struct conn c;
 	pid_t pid;
-	int fd;
+	int fd = c.fd;
 
-	if ((fd = admit_client(o, lfd, progs->running, &progs->held,
-	    &progs->spare, &c)) == -2)
-		return EXIT_NET;	/* sock exits: no free */
-	if (fd < 0)
-		return fd == -3 ? -1 : 0;
 	if (progs->n == progs->room ||
 	    (pid = program_relayed(o, io) ?
 	    fork_relayed_program(o, lfds, nl, &c, io) :
-	    spawn_program(o, fd)) == -1) {
+	    spawn_program(o, &c)) == -1) {
 		sources_give(&progs->held, (struct sockaddr *)&c.peer);
 		close(fd);
-		return 0;
+		return;
 	}
 	progs->v[progs->n].pid = pid;
 	if (program_relayed(o, io)) {
@@ -1138,6 +1470,22 @@ add_program(const struct opts *o, struct programs *progs, int *lfds, int nl,
 	end_socket(&progs->v[progs->n].end, &progs->v[progs->n].conn);
 	progs->n++;
 	progs->running++;
+}
+
+/* Start a program for a client waiting on lfd. -1: none was waiting. */
+static int
+add_program(const struct opts *o, struct programs *progs, int *lfds, int nl,
+    int lfd, struct relay_io *io)
+{
+	struct conn c;
+	int fd;
+
+	if ((fd = admit_client(o, lfd, progs->running, &progs->held,
+	    &progs->spare, progs->pw, &c)) == -2)
+		return EXIT_NET;	/* sock exits: no free */
+	if (fd < 0)
+		return fd == -3 ? -1 : 0;
+	start_program(o, progs, lfds, nl, c, io);
 	return 0;
 }
 
@@ -1146,6 +1494,7 @@ serve_programs(const struct opts *o, int *lfds, int nl, struct relay_io *io)
 {
 	struct programs *progs;
 	struct sigaction sa;
+	struct conn c;
 	struct loop *l;
 	char drain[64];
 	int i, k, rv;
@@ -1159,6 +1508,8 @@ serve_programs(const struct opts *o, int *lfds, int nl, struct relay_io *io)
 		return EXIT_LOCAL;	/* sock exits: no free */
 	}
 	l = &progs->loop;
+	if (o->accept_proxy && (progs->pw = proxied_new()) == NULL)
+		return EXIT_LOCAL;
 	progs->spare = open_spare();
 	for (i = 0; i < nl; i++)
 		(void)set_nonblock(lfds[i], true);
@@ -1183,6 +1534,7 @@ serve_programs(const struct opts *o, int *lfds, int nl, struct relay_io *io)
 		loop_watch(l, chld_pipe[0], false);
 		for (i = 0; i < nl; i++)
 			loop_watch(l, lfds[i], false);
+		proxied_prepare(o, progs->pw, l);
 		for (i = 0; i < progs->n; i++)
 			if (progs->v[i].pid == 0)
 				end_watch(&progs->v[i].end, true, l);
@@ -1198,6 +1550,8 @@ serve_programs(const struct opts *o, int *lfds, int nl, struct relay_io *io)
 				;
 			reap_children(o, progs);
 		}
+		while (proxied_next(o, progs->pw, l, &progs->held, &c) >= 0)
+			start_program(o, progs, lfds, nl, c, io);
 		for (i = 0; i < nl; i++)
 			for (k = 0; k < ACCEPT_BURST &&
 			    loop_ready(l, lfds[i], false); k++)
@@ -1231,6 +1585,13 @@ serve_clients(const struct opts *o, int *lfds, int nl, struct relay_io *io)
 		free(s);
 		return EXIT_LOCAL;
 	}
+	if (o->accept_proxy && (s->pw = proxied_new()) == NULL) {
+		loop_close(&s->loop);
+		free(s->out.buf);
+		free(s->clients);
+		free(s);
+		return EXIT_LOCAL;
+	}
 	s->spare = open_spare();
 	loop_share(&s->loop, false);	/* no children here */
 	for (i = 0; i < nl; i++)
@@ -1252,6 +1613,7 @@ serve_clients(const struct opts *o, int *lfds, int nl, struct relay_io *io)
 	sweep(s);
 	if (status == EXIT_OK)
 		status = s->status;
+	proxied_free(s->pw, &s->loop);
 	sources_free(&s->held);
 	while (s->spares.n > 0)
 		free(s->spares.bufs[--s->spares.n]);

@@ -16,6 +16,8 @@
 
 struct conn;
 struct end;
+struct loop;
+struct proxied;
 struct relay_io;
 struct sources;
 struct tls_ctx;
@@ -31,9 +33,34 @@ struct tls_ctx;
  * -2 (accept failed for good, said why) or -3 (none waiting: lfd is
  * non-blocking). Out of descriptors, the client waiting is closed with
  * the spare's help (spare: the caller's, or NULL to pause instead).
+ *
+ * With --accept-proxy the client's PROXY header is read first, and its
+ * address is the one these rules see (sock(1), "PROXY protocol"). With pw
+ * (the caller's table, proxied_new), a header not yet complete leaves
+ * the client in pw (-1 is returned) for proxied_next to admit later;
+ * --max-conns counts those too. Without, the header is waited for here,
+ * for -w but at most PREAMBLE_MS: a bad one returns -2, one not complete
+ * in time -4 (said why).
  */
 int	admit_client(const struct opts *, int lfd, int nclients,
-	    struct sources *held, int *spare, struct conn *c);
+	    struct sources *held, int *spare, struct proxied *pw,
+	    struct conn *c);
+
+/*
+ * --accept-proxy in a loop of many clients: the clients accepted whose
+ * header is still coming. proxied_new makes the table (NULL, said, when
+ * it cannot); each round, proxied_prepare drops those out of time (-v
+ * says so) and tells l to watch the rest and wake by the first deadline;
+ * after the wait, proxied_next reads those ready, drops the bad (-v) and
+ * returns the next admitted as admit_client does (its socket, c filled),
+ * or -1 when none is left this round. proxied_free closes those left.
+ * A NULL table is an empty one.
+ */
+struct proxied *proxied_new(void);
+void	proxied_prepare(const struct opts *, struct proxied *, struct loop *);
+int	proxied_next(const struct opts *, struct proxied *, struct loop *,
+	    struct sources *held, struct conn *c);
+void	proxied_free(struct proxied *, struct loop *);
 
 /*
  * A descriptor held back for EMFILE (admit_client's spare; -1: none):

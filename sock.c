@@ -135,6 +135,7 @@ enum optid {
 	OPT_LISTEN_FD,
 	OPT_SEND_PROXY,
 	OPT_SEND_PROXY_V2,
+	OPT_ACCEPT_PROXY,
 	OPT_PTY,
 	OPT_RAW,
 	OPT_COUNT
@@ -247,6 +248,7 @@ static const struct optdef options[OPT_COUNT] = {
 	[OPT_LISTEN_FD]	= { NULL,	"--listen-fd",	required_argument, "fd" },
 	[OPT_SEND_PROXY] = { NULL,	"--send-proxy",	no_argument,	NULL },
 	[OPT_SEND_PROXY_V2] = { NULL,	"--send-proxy-v2", no_argument,	NULL },
+	[OPT_ACCEPT_PROXY] = { NULL,	"--accept-proxy", no_argument,	NULL },
 	[OPT_PTY]	= { NULL,	"--pty",	no_argument,	NULL },
 	[OPT_RAW]	= { NULL,	"--raw",	no_argument,	NULL },
 };
@@ -317,6 +319,7 @@ static const struct rule rules[] = {
 	{ OPT_LISTEN_FD,	{ 0 },	{ OPT_PORT, OPT_SOURCE },	"it serves a socket that is bound already" },
 	{ OPT_SEND_PROXY,	{ 0 },	{ OPT_UDP, OPT_SCAN, OPT_SEND_PROXY_V2 },	NULL },
 	{ OPT_SEND_PROXY_V2,	{ 0 },	{ OPT_UDP, OPT_SCAN },	NULL },
+	{ OPT_ACCEPT_PROXY,	{ OPT_LISTEN },	{ OPT_UDP },	"a PROXY header starts a stream a listener accepts" },
 	{ OPT_RAW,		{ 0 },	{ OPT_KEEP_OPEN, OPT_SCAN, OPT_FORWARD, OPT_PROXY_SERVER, OPT_BROKER, OPT_CHAT, OPT_FDPASS },	NULL },
 	{ OPT_RAW,		{ 0 },	{ OPT_EXEC, OPT_SHELL, OPT_RECV_ONLY, OPT_CRLF, OPT_INTERVAL },	"it is for what is typed at a terminal" },
 };
@@ -391,6 +394,8 @@ usage(FILE *fp)
 "                   header with the client's address (connecting: ours)\n"
 "  --send-proxy-v2  the same in version 2 (binary)\n"
 "                   (with either: --tls for the clients, -x for the targets)\n"
+"  --accept-proxy   with -l: require a PROXY header (v1 or v2) first from each\n"
+"                   client; its address then stands for the client's\n"
 "Scanning:\n"
 "  -z               report which ports accept connections\n"
 "  -r               scan the ports in random order\n"
@@ -811,6 +816,9 @@ parse_option(enum optid id, struct opts *o, struct seen *seen)
 		break;
 	case OPT_SEND_PROXY_V2:
 		o->send_proxy = 2;
+		break;
+	case OPT_ACCEPT_PROXY:
+		o->accept_proxy = true;
 		break;
 	case OPT_LISTEN_FD:
 		if (*optarg == '\0')
@@ -1796,7 +1804,7 @@ serve(const struct opts *o, struct conn *c, struct relay_io *io)
 		return serve_tls(o, c, io);
 	if ((o->exec_prog != NULL || o->exec_shell != NULL) &&
 	    o->timeout_ms <= 0 && !o->pty)
-		return run_program(o, c->fd, c->name);
+		return run_program(o, c);
 	if (o->exec_prog != NULL || o->exec_shell != NULL) {
 		/*
 		 * -w: only a relay sees the program's connection go idle;
@@ -2362,9 +2370,15 @@ serve_streams(const struct opts *o, int *fds, int n, struct relay_io *io)
 	do {
 		if ((lfd = wait_listeners(fds, n)) == -1)
 			return EXIT_NET;
-		/* A client --allow/--deny refuses does not count. */
-		if ((fd = admit_client(o, lfd, 0, NULL, NULL, &c)) == -2)
+		/*
+		 * A client --allow/--deny refuses does not count; a bad
+		 * PROXY header (--accept-proxy) ends it, as a failed TLS
+		 * handshake would.
+		 */
+		if ((fd = admit_client(o, lfd, 0, NULL, NULL, NULL, &c)) == -2)
 			return EXIT_NET;
+		if (fd == -4)
+			return EXIT_TIMEOUT;
 	} while (fd == -1 || fd == -3);
 	close_all(fds, n);
 	return serve(o, &c, io);

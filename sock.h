@@ -184,6 +184,7 @@ struct opts {
 	const char	*listen_fd_arg;	/* --listen-fd, as given (or systemd's) */
 	int		 listen_fd;	/* ... the descriptor served; -1: none */
 	int		 send_proxy;	/* --send-proxy: 1, --send-proxy-v2: 2 */
+	bool		 accept_proxy;	/* --accept-proxy: a PROXY header first */
 	struct fwd_target forward_to;	/* and parsed */
 	bool		 proxy_server;	/* --proxy-server */
 	const char	*proxy_auth_user; /* --proxy-auth user; NULL: none */

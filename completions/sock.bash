@@ -13,7 +13,7 @@ _sock()
 	    -P -p -q -r -s -T -t -U -u -v -W -w -X -x -z --allow --allowfile
 	    --broker --chat --deny --denyfile --forward --help --hex-dump
 	    --keepalive --listen-fd --proxy-auth --proxy-server
-	    --send-proxy --send-proxy-v2
+	    --send-proxy --send-proxy-v2 --accept-proxy
 	    --limit-rate --max-conns --max-conns-per-source --mptcp
 	    --no-shutdown --nodelay --progress --pty --raw
 	    --recv-only --send-only --ssl --tls --tls-alpn --tls-ca --tls-cert

@@ -28,6 +28,7 @@ complete -c sock -l proxy-auth -x -d 'Require this user and SOCK_PROXY_PASSWORD 
 complete -c sock -l listen-fd -x -d 'With -l: serve this listening descriptor, or the LISTEN_FDS socket of this name'
 complete -c sock -l send-proxy -d 'A PROXY protocol v1 header first on each target connection'
 complete -c sock -l send-proxy-v2 -d 'A PROXY protocol v2 header first on each target connection'
+complete -c sock -l accept-proxy -d 'With -l: require a PROXY protocol header first from each client'
 complete -c sock -l pty -d 'Run the -e/-c program on a new terminal'
 complete -c sock -l raw -d 'A terminal stdin in raw mode; ~. at the start of a line ends'
 complete -c sock -l tls -d 'TLS over the connection, verified by default'

@@ -42,6 +42,7 @@ sources() {
 	proxyd_*) echo "../proxyd.c ../util.c ../loop.c" ;;
 	socks5_udp) echo "../socks5udp.c ../util.c ../loop.c" ;;
 	sources) echo "../sources.c" ;;
+	proxyhdr_parse) echo "../proxyhdr.c" ;;
 	*) echo "../util.c ../loop.c" ;;
 	esac
 }

@@ -280,6 +280,7 @@ they stand:
                      each, one a line, and FILE.data the bytes
   no_eof=SECS        check that nothing at all (no byte, no FIN) arrives for SECS
   eof_within=SECS    check that EOF arrives within SECS (data before it is dropped)
+  closed_within=SECS the same, but a reset counts as the close too
   shut_wr            shutdown(SHUT_WR): send our FIN
   rst                close with SO_LINGER 0: send a reset
   cut                shutdown(SHUT_RDWR) and close: under tls=, a FIN with
@@ -2022,6 +2023,17 @@ for act in acts:
                 pass
         except socket.timeout:
             fail("no EOF within %s s" % arg)
+        c.settimeout(None)
+    elif op == "closed_within":
+        # As eof_within, but a reset counts as closed too.
+        c.settimeout(float(arg))
+        try:
+            while c.recv(65536):
+                pass
+        except socket.timeout:
+            fail("not closed within %s s" % arg)
+        except ConnectionResetError:
+            pass
         c.settimeout(None)
     elif op == "shut_wr":
         c.shutdown(socket.SHUT_WR)
