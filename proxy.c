@@ -1025,13 +1025,41 @@ connect_first_hop(struct run *run)
 	return -1;
 }
 
+/*
+ * The target's port as a number (a service name looked up for proto,
+ * unless -n) and a host name any hop can carry: checked before anything
+ * is sent. Returns -1 (pe says why) if not.
+ */
+static int
+target_check(const struct opts *o, const char *host, const char *port,
+    const char *proto, int *num, struct proxy_error *pe)
+{
+	struct servent *se;
+
+	if (parse_port_number(port, num) == -1) {
+		if (o->numeric || (se = getservbyname(port, proto)) == NULL) {
+			pe->status = EXIT_NET;
+			snprintf(pe->msg, sizeof(pe->msg), "unknown service "
+			    "\"%s\"", port);
+			return -1;
+		}
+		*num = ntohs((uint16_t)se->s_port);
+	}
+	if (*host == '\0' || strlen(host) > PROXY_NAME_MAX) {
+		pe->status = EXIT_NET;
+		snprintf(pe->msg, sizeof(pe->msg), "host name for the proxy must "
+		    "be 1-%d bytes: %zu given", PROXY_NAME_MAX, strlen(host));
+		return -1;
+	}
+	return 0;
+}
+
 int
 proxy_connect(const struct opts *o, const char *host, const char *port,
     long long deadline_ms, struct proxy_error *pe)
 {
 	struct run run;
 	struct dest d;
-	struct servent *se;
 	size_t i;
 	int fd, num, rv;
 
@@ -1041,22 +1069,8 @@ proxy_connect(const struct opts *o, const char *host, const char *port,
 	run.deadline = deadline_ms;
 	run.pe = pe;
 	run.hop = &o->proxies[0];
-	if (parse_port_number(port, &num) == -1) {
-		if (o->numeric || (se = getservbyname(port, "tcp")) == NULL) {
-			pe->status = EXIT_NET;
-			snprintf(pe->msg, sizeof(pe->msg), "unknown service "
-			    "\"%s\"", port);
-			return -1;
-		}
-		num = ntohs((uint16_t)se->s_port);
-	}
-	/* Names no hop can carry fail before anything is sent. */
-	if (*host == '\0' || strlen(host) > PROXY_NAME_MAX) {
-		pe->status = EXIT_NET;
-		snprintf(pe->msg, sizeof(pe->msg), "host name for the proxy must "
-		    "be 1-%d bytes: %zu given", PROXY_NAME_MAX, strlen(host));
+	if (target_check(o, host, port, "tcp", &num, pe) == -1)
 		return -1;
-	}
 	for (i = 0; i < o->nproxies; i++) {
 		run.hop = &o->proxies[i];
 		dest_init(&d, i + 1 < o->nproxies ? o->proxies[i + 1].host :
@@ -1262,7 +1276,6 @@ proxy_udp_associate(const struct opts *o, const char *host, const char *port,
 {
 	struct run run;
 	struct dest d;
-	struct servent *se;
 	struct socks5_reply r;
 	char shown[ADDR_STRLEN + 16];
 	int num, fd = -1, ufd = -1, family = AF_INET;
@@ -1280,21 +1293,8 @@ proxy_udp_associate(const struct opts *o, const char *host, const char *port,
 	if (o->nproxies != 1 || run.hop->type != PROXY_SOCKS5)
 		return hop_fail(&run, EXIT_USAGE, "UDP goes through one SOCKS5 "
 		    "proxy only");
-	if (parse_port_number(port, &num) == -1) {
-		if (o->numeric || (se = getservbyname(port, "udp")) == NULL) {
-			pe->status = EXIT_NET;
-			snprintf(pe->msg, sizeof(pe->msg), "unknown service "
-			    "\"%s\"", port);
-			return -1;
-		}
-		num = ntohs((uint16_t)se->s_port);
-	}
-	if (*host == '\0' || strlen(host) > PROXY_NAME_MAX) {
-		pe->status = EXIT_NET;
-		snprintf(pe->msg, sizeof(pe->msg), "host name for the proxy must "
-		    "be 1-%d bytes: %zu given", PROXY_NAME_MAX, strlen(host));
+	if (target_check(o, host, port, "udp", &num, pe) == -1)
 		return -1;
-	}
 	if (udp_target(&run, host, num, pu) == -1)
 		return -1;
 	if ((fd = connect_first_hop(&run)) == -1)

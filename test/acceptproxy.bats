@@ -47,34 +47,6 @@ EOF
 	wait_for 5 is_listening "$HPORT"
 }
 
-# haproxy_receiver: haproxy taking the header (accept-proxy) on HPORT in
-# front of the backend on 127.0.0.1 PPORT, logging each connection's
-# client address (from the header) to $T/hap.log.
-haproxy_receiver() {
-	need haproxy
-	HPORT=$(free_port)
-	cat >"$T/hap.cfg" <<EOF
-global
-  nbthread 1
-  maxconn 100
-  log stdout format raw local0
-defaults
-  mode tcp
-  log global
-  log-format "client=%ci:%cp to=%fi:%fp"
-  timeout connect 5s
-  timeout client 5s
-  timeout server 5s
-frontend f
-  bind 127.0.0.1:$HPORT accept-proxy
-  default_backend b
-backend b
-  server s1 127.0.0.1:$PPORT
-EOF
-	bg haproxy -f "$T/hap.cfg" -db >"$T/hap.log" 2>"$T/hap.err"
-	wait_for 5 is_listening "$HPORT"
-}
-
 # send_raw PORT TEXT: connect to 127.0.0.1 PORT, send TEXT (printf %b)
 # and the FIN; whatever comes back is dropped.
 send_raw() {

@@ -58,15 +58,6 @@ teardown() {
 	fi
 }
 
-# need_tls: skip where sock was built without TLS or openssl is missing.
-need_tls() {
-	need openssl
-	if "$SOCK" --tls --tls-insecure 127.0.0.1 1 </dev/null 2>&1 |
-	    grep -q 'built without TLS'; then
-		skip "sock was built without TLS"
-	fi
-}
-
 # s_server ARGS...: openssl s_server -dtls1_2 on 127.0.0.1 (one client,
 # -quiet unless ARGS say -trace), stdin from $T/sin (made empty if
 # missing), stdout to $T/sout; sets SPORT.

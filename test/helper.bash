@@ -522,3 +522,56 @@ origin_start() {
 	OPORT=$(cat "$T/oport")
 }
 
+
+# haproxy_receiver: haproxy in the foreground taking the PROXY header
+# (accept-proxy) on HPORT in front of the backend on 127.0.0.1 PPORT,
+# logging each connection's client address (from the header) to
+# $T/hap.log.
+haproxy_receiver() {
+	need haproxy
+	HPORT=$(free_port tcp)
+	cat >"$T/hap.cfg" <<EOF
+global
+  nbthread 1
+  maxconn 100
+  log stdout format raw local0
+defaults
+  mode tcp
+  log global
+  log-format "client=%ci:%cp to=%fi:%fp"
+  timeout connect 5s
+  timeout client 5s
+  timeout server 5s
+frontend f
+  bind 127.0.0.1:$HPORT accept-proxy
+  default_backend b
+backend b
+  server s1 127.0.0.1:$PPORT
+EOF
+	bg haproxy -f "$T/hap.cfg" -db >"$T/hap.log" 2>"$T/hap.err"
+	wait_for 5 is_listening "$HPORT"
+}
+
+# usage_is FIRST ARGS...: "sock ARGS" is a usage error (exit 2, nothing on
+# stdout, the pointer to --help) whose first line is exactly FIRST.
+# shellcheck disable=SC2154 # stderr_lines is set by bats' run
+usage_is() {
+	local first=$1
+	shift
+	run -2 --separate-stderr timeout 10 "$SOCK" "$@" </dev/null
+	[ -z "$output" ]
+	if [ "${stderr_lines[0]}" != "$first" ]; then
+		printf 'expected: %s\ngot:      %s\n' "$first" "${stderr_lines[0]}" >&2
+		return 1
+	fi
+	[ "${stderr_lines[1]}" = "sock: see 'sock --help' for usage" ]
+}
+
+# need_tls: skip where sock was built without TLS or openssl is missing.
+need_tls() {
+	need openssl
+	if "$SOCK" --tls --tls-insecure 127.0.0.1 1 </dev/null 2>&1 |
+	    grep -q 'built without TLS'; then
+		skip "sock was built without TLS"
+	fi
+}

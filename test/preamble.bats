@@ -15,14 +15,6 @@ bats_require_minimum_version 1.5.0
 # 512 bytes, and the start of the handshake message), then nothing.
 STALLED_HELLO=160301020001
 
-need_tls() {
-	need openssl
-	if "$SOCK" --tls --tls-insecure 127.0.0.1 1 </dev/null 2>&1 |
-	    grep -q 'built without TLS'; then
-		skip "sock was built without TLS"
-	fi
-}
-
 # crowd N HEX SECS: N clients of PORT that send HEX and stall, held for
 # at most SECS; waits until all are connected. Its report (how many the
 # server closed, and when the last was) goes to CROWD_OUT ($T/crowd).

@@ -16,20 +16,6 @@ bats_require_minimum_version 1.5.0
 
 # ---------------------------------------------------------------- helpers
 
-# proxy_usage FIRST ARGS...: "sock ARGS" is a usage error (exit 2, nothing
-# on stdout, the pointer to --help) whose first line is exactly FIRST.
-proxy_usage() {
-	local first=$1
-	shift
-	run -2 --separate-stderr timeout 10 "$SOCK" "$@" </dev/null
-	[ -z "$output" ]
-	if [ "${stderr_lines[0]}" != "$first" ]; then
-		printf 'expected: %s\ngot:      %s\n' "$first" "${stderr_lines[0]}" >&2
-		return 1
-	fi
-	[ "${stderr_lines[1]}" = "sock: see 'sock --help' for usage" ]
-}
-
 # target [TEXT]: a sock listener on 127.0.0.1 that sends TEXT (default
 # "answer") and writes what it receives to $T/tout; sets PORT and LPID.
 target() {
@@ -120,53 +106,53 @@ EOF
 # ---------------------------------------------------------------- usage
 
 @test "-x with an unknown proxy type is a usage error" {
-	proxy_usage 'sock: invalid -x value "ftp://p": unknown proxy type "ftp": must be socks4, socks4a, socks5 or http' \
+	usage_is 'sock: invalid -x value "ftp://p": unknown proxy type "ftp": must be socks4, socks4a, socks5 or http' \
 	    -x ftp://p 127.0.0.1 80
 }
 
 @test "-x with an empty proxy address is a usage error" {
-	proxy_usage 'sock: invalid -x value "": empty proxy address' -x '' 127.0.0.1 80
-	proxy_usage 'sock: invalid -x value "socks5://": empty proxy address' -x socks5:// 127.0.0.1 80
-	proxy_usage 'sock: invalid -x value ":1080": empty proxy address' -x :1080 127.0.0.1 80
+	usage_is 'sock: invalid -x value "": empty proxy address' -x '' 127.0.0.1 80
+	usage_is 'sock: invalid -x value "socks5://": empty proxy address' -x socks5:// 127.0.0.1 80
+	usage_is 'sock: invalid -x value ":1080": empty proxy address' -x :1080 127.0.0.1 80
 }
 
 @test "-x with a bad proxy port is a usage error" {
 	local p
 	for p in 0 65536 http ''; do
-		proxy_usage "sock: invalid -x value \"proxy:$p\": invalid proxy port \"$p\": must be 1-65535" \
+		usage_is "sock: invalid -x value \"proxy:$p\": invalid proxy port \"$p\": must be 1-65535" \
 		    -x "proxy:$p" 127.0.0.1 80
 	done
 }
 
 @test "-x with an unclosed bracket or an unbracketed IPv6 address is a usage error" {
-	proxy_usage "sock: invalid -x value \"[::1:1080\": unclosed '[' in the address" -x '[::1:1080' 127.0.0.1 80
-	proxy_usage 'sock: invalid -x value "::1": an IPv6 address must be in brackets: [addr]:port' -x ::1 127.0.0.1 80
-	proxy_usage 'sock: invalid -x value "[proxy]:1080": "proxy" in brackets is not an IPv6 address' -x '[proxy]:1080' 127.0.0.1 80
-	proxy_usage "sock: invalid -x value \"[::1]x\": unexpected \"x\" after ']'" -x '[::1]x' 127.0.0.1 80
+	usage_is "sock: invalid -x value \"[::1:1080\": unclosed '[' in the address" -x '[::1:1080' 127.0.0.1 80
+	usage_is 'sock: invalid -x value "::1": an IPv6 address must be in brackets: [addr]:port' -x ::1 127.0.0.1 80
+	usage_is 'sock: invalid -x value "[proxy]:1080": "proxy" in brackets is not an IPv6 address' -x '[proxy]:1080' 127.0.0.1 80
+	usage_is "sock: invalid -x value \"[::1]x\": unexpected \"x\" after ']'" -x '[::1]x' 127.0.0.1 80
 }
 
 @test "-x with a user too long, an empty user or a password is a usage error" {
 	local long
 	long=$(printf 'u%.0s' $(seq 256))
-	proxy_usage 'sock: invalid -x value: user name too long (256 bytes, at most 255)' -x "$long@proxy" 127.0.0.1 80
-	proxy_usage 'sock: invalid -x value: empty user name' -x @proxy 127.0.0.1 80
+	usage_is 'sock: invalid -x value: user name too long (256 bytes, at most 255)' -x "$long@proxy" 127.0.0.1 80
+	usage_is 'sock: invalid -x value: empty user name' -x @proxy 127.0.0.1 80
 	# The password is refused, and not repeated in the message.
-	proxy_usage 'sock: invalid -x value: a password does not go on the command line: give the user only, and the password in SOCK_PROXY_PASSWORD' \
+	usage_is 'sock: invalid -x value: a password does not go on the command line: give the user only, and the password in SOCK_PROXY_PASSWORD' \
 	    -x 'alice:hunter2@proxy' 127.0.0.1 80
 	[[ $stderr != *hunter2* ]]
 }
 
 @test "-X with a bad type, and -X or -P without -x, are usage errors" {
-	proxy_usage 'sock: invalid -X value "6": must be 4, 4a, 5 or connect' -X 6 -x proxy 127.0.0.1 80
-	proxy_usage 'sock: -X needs -x' -X 5 127.0.0.1 80
-	proxy_usage 'sock: -P needs -x' -P alice 127.0.0.1 80
-	proxy_usage "sock: invalid -P value: must be 1-255 bytes, without ':' or control characters" \
+	usage_is 'sock: invalid -X value "6": must be 4, 4a, 5 or connect' -X 6 -x proxy 127.0.0.1 80
+	usage_is 'sock: -X needs -x' -X 5 127.0.0.1 80
+	usage_is 'sock: -P needs -x' -P alice 127.0.0.1 80
+	usage_is "sock: invalid -P value: must be 1-255 bytes, without ':' or control characters" \
 	    -P alice:pw -x proxy 127.0.0.1 80
 }
 
 @test "-x with -l or -U is a usage error" {
-	proxy_usage 'sock: -x cannot be used with -l (except with --forward or --proxy-server)' -x proxy -l 0
-	proxy_usage 'sock: -x cannot be used with -U' -x proxy -U "$T/s"
+	usage_is 'sock: -x cannot be used with -l (except with --forward or --proxy-server)' -x proxy -l 0
+	usage_is 'sock: -x cannot be used with -U' -x proxy -U "$T/s"
 }
 
 @test "more than 8 proxies are a usage error" {
@@ -174,18 +160,18 @@ EOF
 	for i in $(seq 9); do
 		args+=(-x "127.0.0.$i")
 	done
-	proxy_usage 'sock: too many proxies: at most 8 -x' "${args[@]}" 127.0.0.1 80
+	usage_is 'sock: too many proxies: at most 8 -x' "${args[@]}" 127.0.0.1 80
 }
 
 @test "-n needs numeric proxy addresses" {
-	proxy_usage 'sock: -n requires a numeric proxy address: "proxy.example"' -n -x proxy.example 127.0.0.1 80
+	usage_is 'sock: -n requires a numeric proxy address: "proxy.example"' -n -x proxy.example 127.0.0.1 80
 }
 
 @test "-F with -l, -z or a relay option is a usage error" {
-	proxy_usage 'sock: -F cannot be used with -l' -F -l 0
-	proxy_usage 'sock: -F cannot be used with -z' -F -z 127.0.0.1 80
-	proxy_usage 'sock: -F cannot be used with -u' -F -u 127.0.0.1 80
-	proxy_usage 'sock: -F cannot be used with -q: the socket goes to another program' \
+	usage_is 'sock: -F cannot be used with -l' -F -l 0
+	usage_is 'sock: -F cannot be used with -z' -F -z 127.0.0.1 80
+	usage_is 'sock: -F cannot be used with -u' -F -u 127.0.0.1 80
+	usage_is 'sock: -F cannot be used with -q: the socket goes to another program' \
 	    -F -q 1 127.0.0.1 80
 }
 

@@ -112,40 +112,12 @@ client_port() {
 	[ "${stderr_lines[0]}" = "sock: --send-proxy cannot be used with -l (except with --forward or --proxy-server)" ]
 }
 
-# haproxy_start CONFIG_TAIL: haproxy in the foreground with a frontend on
-# HPORT that takes the PROXY header, to the backend on 127.0.0.1 PPORT,
-# logging each connection's client address (from the header) to $T/hap.log.
-haproxy_start() {
-	need haproxy
-	HPORT=$(free_port)
-	cat >"$T/hap.cfg" <<EOF
-global
-  nbthread 1
-  maxconn 100
-  log stdout format raw local0
-defaults
-  mode tcp
-  log global
-  log-format "client=%ci:%cp to=%fi:%fp"
-  timeout connect 5s
-  timeout client 5s
-  timeout server 5s
-frontend f
-  bind 127.0.0.1:$HPORT accept-proxy
-  default_backend b
-backend b
-  server s1 127.0.0.1:$PPORT
-EOF
-	bg haproxy -f "$T/hap.cfg" -db >"$T/hap.log" 2>"$T/hap.err"
-	wait_for 5 python3 "$PEER_PY" can connect "$HPORT"
-}
-
 @test "haproxy's accept-proxy in front of a backend takes sock's v1 and v2 headers: its log has the client's address" {
 	need python3
 	local v cport
 	for v in --send-proxy --send-proxy-v2; do
 		peer_listen recv_all="$T/got"
-		haproxy_start
+		haproxy_receiver
 		fwd_start -k 127.0.0.1 0 --forward "127.0.0.1:$HPORT" "$v"
 		printf 'via haproxy\n' | timeout 5 "$SOCK" -q 0 127.0.0.1 "$FPORT"
 		peer_ok

@@ -16,19 +16,6 @@ bats_require_minimum_version 1.5.0
 
 # ---------------------------------------------------------------- helpers
 
-# usage_is FIRST ARGS...: "sock ARGS" is a usage error (exit 2, nothing on
-# stdout) whose first line is exactly FIRST.
-usage_is() {
-	local first=$1
-	shift
-	run -2 --separate-stderr timeout 10 "$SOCK" "$@" </dev/null
-	[ -z "$output" ]
-	if [ "${stderr_lines[0]}" != "$first" ]; then
-		printf 'expected: %s\ngot:      %s\n' "$first" "${stderr_lines[0]}" >&2
-		return 1
-	fi
-}
-
 # udp_target [ACTION...]: a python UDP peer on 127.0.0.1 (peer.py udp);
 # sets UPORT.
 udp_target() {

@@ -53,15 +53,6 @@ setup() {
 	C=$BATS_FILE_TMPDIR
 }
 
-# need_tls: skip where sock was built without TLS or openssl is missing.
-need_tls() {
-	need openssl
-	if "$SOCK" --tls --tls-insecure 127.0.0.1 1 </dev/null 2>&1 |
-	    grep -q 'built without TLS'; then
-		skip "sock was built without TLS"
-	fi
-}
-
 # s_server ARGS...: openssl s_server on 127.0.0.1 (one client, -quiet),
 # stdout to $T/sout, stdin from $T/sin if it exists; sets SPORT.
 s_server() {
