@@ -51,15 +51,18 @@ SOCK_CFLAGS   = -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes \
 SAN_FLAGS     = -fsanitize=address,undefined -fno-omit-frame-pointer \
 		-fno-sanitize-recover=all
 
-SRCS	= sock.c connect.c end.c exec.c forward.c hook.c loop.c proxy.c \
-	  proxyd.c proxyhdr.c relay.c rules.c scan.c server.c socks5udp.c \
-	  sources.c term.c tls.c tlsload.c udpassoc.c udpfwd.c util.c way.c
-HDRS	= sock.h connect.h end.h exec.h forward.h hook.h loop.h net.h parse.h \
-	  proxy.h proxyd.h proxyhdr.h relay.h scan.h server.h socks5udp.h \
-	  sources.h term.h tls.h tlsload.h udpassoc.h udpfwd.h way.h
-OBJS	= sock.o connect.o end.o exec.o forward.o hook.o loop.o proxy.o \
-	  proxyd.o proxyhdr.o relay.o rules.o scan.o server.o socks5udp.o \
-	  sources.o term.o tls.o tlsload.o udpassoc.o udpfwd.o util.o way.o
+SRCS	= sock.c admit.c connect.c end.c exec.c forward.c hook.c loop.c \
+	  proxy.c proxyd.c proxyhdr.c relay.c rules.c scan.c server.c \
+	  socks5udp.c sources.c term.c tls.c tlsload.c udpassoc.c udpfwd.c \
+	  util.c way.c
+HDRS	= sock.h admit.h connect.h end.h exec.h forward.h hook.h loop.h \
+	  net.h parse.h proxy.h proxyd.h proxyhdr.h relay.h scan.h server.h \
+	  socks5udp.h sources.h term.h tls.h tlsload.h udpassoc.h udpfwd.h \
+	  way.h
+OBJS	= sock.o admit.o connect.o end.o exec.o forward.o hook.o loop.o \
+	  proxy.o proxyd.o proxyhdr.o relay.o rules.o scan.o server.o \
+	  socks5udp.o sources.o term.o tls.o tlsload.o udpassoc.o udpfwd.o \
+	  util.o way.o
 
 all: sock
 
@@ -70,11 +73,13 @@ sock: $(OBJS)
 	$(CC) $(SOCK_CPPFLAGS) $(CPPFLAGS) $(SOCK_CFLAGS) $(CFLAGS) -c $<
 
 # Each object's headers, as its #include lines name them (cc -MM).
+admit.o: sock.h end.h loop.h net.h proxyhdr.h admit.h sources.h \
+ way.h
 connect.o: sock.h end.h net.h loop.h connect.h
 end.o: sock.h end.h loop.h
 exec.o: sock.h end.h net.h loop.h exec.h relay.h way.h
 forward.o: sock.h end.h loop.h net.h connect.h tls.h proxy.h \
- socks5udp.h proxyd.h proxyhdr.h server.h forward.h sources.h relay.h \
+ socks5udp.h proxyd.h proxyhdr.h admit.h forward.h sources.h relay.h \
  way.h udpassoc.h
 hook.o: sock.h end.h net.h loop.h parse.h relay.h way.h hook.h
 loop.o: sock.h loop.h
@@ -85,18 +90,18 @@ proxyhdr.o: proxyhdr.h
 relay.o: sock.h end.h loop.h net.h parse.h relay.h way.h hook.h
 rules.o: sock.h end.h net.h loop.h parse.h relay.h way.h
 scan.o: sock.h loop.h net.h parse.h proxy.h socks5udp.h scan.h
-server.o: sock.h end.h loop.h net.h tls.h exec.h server.h \
- sources.h relay.h way.h
+server.o: sock.h end.h loop.h net.h tls.h exec.h admit.h \
+ server.h sources.h relay.h way.h
 sock.o: sock.h end.h loop.h net.h parse.h connect.h tls.h proxy.h \
- socks5udp.h exec.h server.h proxyhdr.h forward.h udpfwd.h scan.h relay.h \
- way.h term.h
+ socks5udp.h exec.h admit.h server.h proxyhdr.h forward.h udpfwd.h scan.h \
+ relay.h way.h term.h
 socks5udp.o: sock.h end.h net.h loop.h proxy.h socks5udp.h
 sources.o: sources.h
 term.o: term.h
 tls.o: sock.h end.h net.h loop.h tls.h tlsload.h
 tlsload.o: sock.h tls.h tlsload.h
 udpassoc.o: sock.h loop.h net.h proxy.h socks5udp.h udpassoc.h
-udpfwd.o: sock.h end.h loop.h net.h parse.h server.h sources.h \
+udpfwd.o: sock.h end.h loop.h net.h parse.h admit.h sources.h \
  udpfwd.h
 util.o: sock.h loop.h net.h parse.h
 way.o: sock.h end.h way.h

@@ -47,7 +47,7 @@
 #include "proxy.h"
 #include "proxyd.h"
 #include "proxyhdr.h"
-#include "server.h"
+#include "admit.h"
 #include "forward.h"
 #include "sources.h"
 #include "relay.h"

@@ -38,6 +38,7 @@
 #include "tls.h"
 #include "proxy.h"
 #include "exec.h"
+#include "admit.h"
 #include "server.h"
 #include "proxyhdr.h"
 #include "forward.h"

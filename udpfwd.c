@@ -40,7 +40,7 @@
 #include "loop.h"
 #include "net.h"
 #include "parse.h"
-#include "server.h"
+#include "admit.h"
 #include "sources.h"
 #include "udpfwd.h"
 
