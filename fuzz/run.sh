@@ -32,11 +32,12 @@ flags="-g -O1 -std=c11 -D_GNU_SOURCE -fno-omit-frame-pointer
 # The sources each harness links besides itself.
 sources() {
 	case $1 in
-	# scan.c probes through proxies too (scan_proxied).
+	# scan.c probes through proxies too (scan_proxied); proxy.c asks
+	# for UDP associations (socks5udp.c).
 	parse_port_list)
-		echo "../scan.c ../proxy.c ../connect.c ../util.c ../loop.c" ;;
+		echo "../scan.c ../proxy.c ../socks5udp.c ../connect.c ../util.c ../loop.c" ;;
 	socks4_reply | socks5_reply | http_reply | proxy_url)
-		echo "../proxy.c ../connect.c ../util.c ../loop.c" ;;
+		echo "../proxy.c ../socks5udp.c ../connect.c ../util.c ../loop.c" ;;
 	# The parsers alone: tls.c built without HAVE_TLS needs no OpenSSL.
 	tls_pin | tls_alpn) echo "../tls.c ../util.c ../loop.c" ;;
 	proxyd_*) echo "../proxyd.c ../util.c ../loop.c" ;;
