@@ -23,7 +23,7 @@ CFLAGS	?= -O2 -g
 TLS	?= yes
 
 # PORTABLE=1 builds every portable fallback instead of the Linux-only
-# calls, as a BSD or macOS build takes them (sock.h, HAVE_LINUX_CALLS).
+# calls, as a BSD or macOS build takes them (opts.h, HAVE_LINUX_CALLS).
 PORTABLE_CPPFLAGS_1 = -DSOCK_PORTABLE
 
 # TLS=yes: OpenSSL 3, found by pkg-config when the commands run.
@@ -56,9 +56,9 @@ SRCS	= sock.c admit.c connect.c end.c exec.c forward.c hook.c loop.c \
 	  socks5udp.c sources.c term.c tls.c tlsload.c udpassoc.c udpfwd.c \
 	  util.c way.c
 HDRS	= sock.h admit.h connect.h end.h exec.h forward.h hook.h loop.h \
-	  net.h parse.h proxy.h proxyd.h proxyhdr.h relay.h scan.h server.h \
-	  socks5udp.h sources.h term.h tls.h tlsload.h udpassoc.h udpfwd.h \
-	  way.h
+	  net.h opts.h parse.h proxy.h proxyd.h proxyhdr.h relay.h \
+	  rules.h scan.h server.h socks.h socks5udp.h sources.h term.h \
+	  tls.h tlsload.h udpassoc.h udpfwd.h way.h
 OBJS	= sock.o admit.o connect.o end.o exec.o forward.o hook.o loop.o \
 	  proxy.o proxyd.o proxyhdr.o relay.o rules.o scan.o server.o \
 	  socks5udp.o sources.o term.o tls.o tlsload.o udpassoc.o udpfwd.o \
@@ -73,38 +73,42 @@ sock: $(OBJS)
 	$(CC) $(SOCK_CPPFLAGS) $(CPPFLAGS) $(SOCK_CFLAGS) $(CFLAGS) -c $<
 
 # Each object's headers, as its #include lines name them (cc -MM).
-admit.o: sock.h end.h loop.h net.h proxyhdr.h admit.h sources.h \
+admit.o: opts.h end.h loop.h net.h proxyhdr.h admit.h sources.h \
  way.h
-connect.o: sock.h end.h net.h loop.h connect.h
-end.o: sock.h end.h loop.h
-exec.o: sock.h end.h net.h loop.h exec.h relay.h way.h
-forward.o: sock.h end.h loop.h net.h connect.h tls.h proxy.h \
- socks5udp.h proxyd.h proxyhdr.h admit.h forward.h sources.h relay.h \
- way.h udpassoc.h
-hook.o: sock.h end.h net.h loop.h parse.h relay.h way.h hook.h
-loop.o: sock.h loop.h
-proxy.o: sock.h end.h net.h loop.h parse.h connect.h proxy.h \
- socks5udp.h
-proxyd.o: sock.h parse.h proxy.h socks5udp.h proxyd.h
+connect.o: opts.h end.h net.h loop.h connect.h
+end.o: opts.h end.h loop.h
+exec.o: opts.h end.h net.h loop.h exec.h relay.h way.h rules.h \
+ hook.h parse.h
+forward.o: opts.h end.h loop.h net.h connect.h tls.h proxy.h \
+ socks.h socks5udp.h proxyd.h proxyhdr.h admit.h forward.h sources.h \
+ relay.h way.h rules.h hook.h parse.h udpassoc.h
+hook.o: opts.h end.h net.h loop.h parse.h rules.h hook.h way.h
+loop.o: opts.h loop.h
+proxy.o: opts.h end.h net.h loop.h parse.h connect.h proxy.h \
+ socks.h socks5udp.h
+proxyd.o: opts.h parse.h proxy.h socks.h socks5udp.h proxyd.h
 proxyhdr.o: proxyhdr.h
-relay.o: sock.h end.h loop.h net.h parse.h relay.h way.h hook.h
-rules.o: sock.h end.h net.h loop.h parse.h relay.h way.h
-scan.o: sock.h loop.h net.h parse.h proxy.h socks5udp.h scan.h
-server.o: sock.h end.h loop.h net.h tls.h exec.h admit.h \
- server.h sources.h relay.h way.h
-sock.o: sock.h end.h loop.h net.h parse.h connect.h tls.h proxy.h \
- socks5udp.h exec.h admit.h server.h proxyhdr.h forward.h udpfwd.h scan.h \
- relay.h way.h term.h
-socks5udp.o: sock.h end.h net.h loop.h proxy.h socks5udp.h
+relay.o: opts.h end.h loop.h net.h parse.h relay.h way.h rules.h \
+ hook.h
+rules.o: opts.h end.h net.h loop.h parse.h rules.h
+scan.o: opts.h loop.h net.h parse.h proxy.h socks.h socks5udp.h \
+ scan.h
+server.o: opts.h end.h loop.h net.h tls.h exec.h admit.h \
+ server.h sources.h relay.h way.h rules.h hook.h parse.h
+sock.o: sock.h opts.h end.h loop.h net.h parse.h connect.h tls.h \
+ proxy.h socks.h socks5udp.h exec.h admit.h server.h proxyhdr.h forward.h \
+ udpfwd.h scan.h relay.h way.h rules.h hook.h term.h
+socks5udp.o: opts.h end.h net.h loop.h socks.h socks5udp.h
 sources.o: sources.h
 term.o: term.h
-tls.o: sock.h end.h net.h loop.h tls.h tlsload.h
-tlsload.o: sock.h tls.h tlsload.h
-udpassoc.o: sock.h loop.h net.h proxy.h socks5udp.h udpassoc.h
-udpfwd.o: sock.h end.h loop.h net.h parse.h admit.h sources.h \
+tls.o: opts.h end.h net.h loop.h tls.h tlsload.h
+tlsload.o: tlsload.h
+udpassoc.o: opts.h loop.h net.h proxy.h socks.h socks5udp.h \
+ udpassoc.h
+udpfwd.o: opts.h end.h loop.h net.h parse.h admit.h sources.h \
  udpfwd.h
-util.o: sock.h loop.h net.h parse.h
-way.o: sock.h end.h way.h
+util.o: opts.h loop.h net.h parse.h
+way.o: opts.h end.h way.h
 $(OBJS): .check-tls-$(TLS) .check-cc
 sock.o: VERSION
 
@@ -140,7 +144,7 @@ test: sock test/relay-pair
 
 # A test-only program: the relay between two sockets (test/pair.bats).
 RELAY_PAIR_OBJS = end.o hook.o loop.o relay.o rules.o util.o way.o
-test/relay-pair: test/relay-pair.c $(RELAY_PAIR_OBJS) sock.h end.h net.h loop.h relay.h way.h
+test/relay-pair: test/relay-pair.c $(RELAY_PAIR_OBJS) opts.h end.h net.h loop.h relay.h rules.h hook.h way.h
 	$(CC) $(SOCK_CPPFLAGS) $(CPPFLAGS) $(SOCK_CFLAGS) $(CFLAGS) \
 	    $(LDFLAGS) -o $@ test/relay-pair.c $(RELAY_PAIR_OBJS) $(LDLIBS)
 

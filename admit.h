@@ -14,7 +14,7 @@
 
 #include <stdbool.h>
 
-#include "sock.h"
+#include "opts.h"
 
 struct conn;
 struct loop;

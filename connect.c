@@ -15,7 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "sock.h"
+#include "opts.h"
 #include "end.h"
 #include "net.h"
 #include "connect.h"

@@ -12,7 +12,7 @@
 
 #include <stdbool.h>
 
-#include "sock.h"
+#include "opts.h"
 #include "net.h"
 
 struct conn;

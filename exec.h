@@ -9,7 +9,7 @@
 
 #include <sys/types.h>
 
-#include "sock.h"
+#include "opts.h"
 
 struct conn;
 struct end;

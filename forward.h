@@ -7,7 +7,7 @@
 #ifndef FORWARD_H
 #define FORWARD_H
 
-#include "sock.h"
+#include "opts.h"
 
 struct conn;
 struct tls_ctx;

@@ -17,11 +17,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "sock.h"
+#include "opts.h"
 #include "end.h"
 #include "net.h"
 #include "parse.h"
-#include "relay.h"
+#include "rules.h"
 #include "hook.h"
 
 #define CRLF_RAW_MAX	(64 * 1024)	/* -C: one read, before CRs are added */
@@ -414,7 +414,7 @@ dump_bytes(struct relay_io *io, int dir, const char *p, size_t n)
 	size_t take;
 
 	if (io->dump_len > 0 && io->dump_dir != dir)
-		relay_dump_flush(io);
+		hook_dump_flush(io);
 	io->dump_dir = dir;
 	while (n > 0) {
 		take = sizeof(io->dump_line) - io->dump_len;
@@ -425,12 +425,12 @@ dump_bytes(struct relay_io *io, int dir, const char *p, size_t n)
 		p += take;
 		n -= take;
 		if (io->dump_len == sizeof(io->dump_line))
-			relay_dump_flush(io);
+			hook_dump_flush(io);
 	}
 }
 
 void
-relay_dump_flush(struct relay_io *io)
+hook_dump_flush(struct relay_io *io)
 {
 	char line[HEXLINE_MAX];
 	size_t len;

@@ -16,14 +16,34 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "sock.h"
+#include "opts.h"
 #include "parse.h"
+#include "way.h"
 
 struct acl;
 struct conn;
 struct end;
-struct relay_io;
 struct relay_rules;
+struct tls_ctx;
+
+/*
+ * The relay's state that outlives one connection: stdin's kind, the dump
+ * (most of it, and the hooks write it), the TLS context and the pool.
+ */
+struct relay_io {
+	bool		 stdin_tty;	/* stdin is a terminal: done when the peer is */
+	FILE		*hexdump;	/* -o, or NULL */
+	unsigned long long dump_off[2];	/* bytes dumped: sent, received */
+	unsigned char	 dump_line[16];	/* a line not yet complete ... */
+	size_t		 dump_len;
+	int		 dump_dir;	/* ... and its direction */
+	bool		 dump_failed;	/* a write to the dump failed (said) */
+	struct tls_ctx	*tls;		/* --tls: made once at start, or NULL */
+	struct way_pool	 pool;		/* the sessions' pipes and buffers */
+};
+
+/* Write out the hex dump's last, incomplete line. */
+void	hook_dump_flush(struct relay_io *);
 
 /* --progress and the -v summary. */
 struct meter {

@@ -16,7 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "sock.h"
+#include "opts.h"
 #include "loop.h"
 
 #ifdef HAVE_LINUX_CALLS

@@ -14,7 +14,7 @@
 
 #include <stdbool.h>
 
-#include "sock.h"
+#include "opts.h"
 #include "loop.h"
 
 struct addrinfo;

@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "sock.h"
+#include "opts.h"
 
 /*
  * Option values

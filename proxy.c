@@ -36,7 +36,7 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include "sock.h"
+#include "opts.h"
 #include "end.h"
 #include "net.h"
 #include "parse.h"

@@ -11,7 +11,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "sock.h"
+#include "opts.h"
+#include "socks.h"
 #include "socks5udp.h"
 
 /* How a reply parser judged the bytes it was given. */
@@ -24,33 +25,6 @@ enum {
 
 #define PROXY_WHY_MAX	160	/* room for a parser's reason */
 #define PROXY_HTTP_MAX	16384	/* an HTTP reply head, 1xx answers included */
-
-/*
- * SOCKS4 (no RFC; the protocol's own text) and SOCKS5 (RFC 1928, 1929),
- * for the client here and the server in proxyd.c.
- */
-#define SOCKS4_REPLY_LEN 8
-enum {
-	SOCKS4_GRANTED = 90,
-	SOCKS4_REJECTED = 91,
-	SOCKS4_NO_IDENTD = 92,
-	SOCKS4_BAD_USER = 93,
-	SOCKS5_NO_AUTH = 0x00,
-	SOCKS5_USERPASS = 0x02,
-	SOCKS5_NO_METHOD = 0xff,
-	SOCKS5_ATYP_IPV4 = 1,
-	SOCKS5_ATYP_DOMAIN = 3,
-	SOCKS5_ATYP_IPV6 = 4,
-	SOCKS5_OK = 0x00,
-	SOCKS5_FAILURE = 0x01,
-	SOCKS5_NOT_ALLOWED = 0x02,
-	SOCKS5_NET_UNREACH = 0x03,
-	SOCKS5_HOST_UNREACH = 0x04,
-	SOCKS5_REFUSED = 0x05,
-	SOCKS5_TTL_EXPIRED = 0x06,
-	SOCKS5_BAD_COMMAND = 0x07,
-	SOCKS5_BAD_ATYP = 0x08
-};
 
 /* A SOCKS5 reply to CONNECT, as socks5_reply_parse reads it. */
 struct socks5_reply {

@@ -21,7 +21,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "sock.h"
+#include "opts.h"
 #include "parse.h"
 #include "proxy.h"
 #include "proxyd.h"

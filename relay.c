@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sock.h"
+#include "opts.h"
 #include "end.h"
 #include "loop.h"
 #include "net.h"

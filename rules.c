@@ -12,11 +12,11 @@
 #include <errno.h>
 #include <string.h>
 
-#include "sock.h"
+#include "opts.h"
 #include "end.h"
 #include "net.h"
 #include "parse.h"
-#include "relay.h"
+#include "rules.h"
 
 #define DGRAM_QUIET_MS	1000	/* sock(1) "Datagrams": quiet before exit */
 #define SEND_ONLY_QUIET_MS 200	/* --send-only without TIOCOUTQ: peer quiet */

@@ -30,7 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "sock.h"
+#include "opts.h"
 #include "loop.h"
 #include "net.h"
 #include "parse.h"

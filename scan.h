@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "sock.h"
+#include "opts.h"
 
 /*
  * Parse a -z port list ("22", "20-25", "22,80,8000-8100", service names

@@ -8,7 +8,7 @@
 #ifndef SERVER_H
 #define SERVER_H
 
-#include "sock.h"
+#include "opts.h"
 
 struct conn;
 struct end;

@@ -62,121 +62,14 @@ static char	cleanup_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 static char	cleanup_dir[sizeof(cleanup_path)];
 
 /*
- * The options, named by meaning. OPT_NONE ends a list in rules[]; every
- * other id has a row in options[] and a case in parse_option.
- */
-enum optid {
-	OPT_NONE,
-	OPT_IPV4,
-	OPT_IPV6,
-	OPT_BROADCAST,
-	OPT_CRLF,
-	OPT_SHELL,
-	OPT_RECV_ONLY,
-	OPT_EXEC,
-	OPT_HELP,
-	OPT_RCVBUF,
-	OPT_INTERVAL,
-	OPT_KEEP_OPEN,
-	OPT_LISTEN,
-	OPT_TTL,
-	OPT_FORCE_FIN,
-	OPT_NUMERIC,
-	OPT_SNDBUF,
-	OPT_HEXDUMP,
-	OPT_PORT,
-	OPT_QUIT,
-	OPT_RANDOM,
-	OPT_SOURCE,
-	OPT_TOS,
-	OPT_TELNET,
-	OPT_UNIX,
-	OPT_UDP,
-	OPT_VERBOSE,
-	OPT_TIMEOUT,
-	OPT_SCAN,
-	OPT_ALLOW,
-	OPT_ALLOWFILE,
-	OPT_BROKER,
-	OPT_CHAT,
-	OPT_DENY,
-	OPT_DENYFILE,
-	OPT_KEEPALIVE,
-	OPT_MAX_CONNS,
-	OPT_MAX_PER_SOURCE,
-	OPT_NO_SHUTDOWN,
-	OPT_NODELAY,
-	OPT_PROGRESS,
-	OPT_SEND_ONLY,
-	OPT_VERSION,
-	OPT_WAIT,
-	OPT_DEBUG,
-	OPT_FDPASS,
-	OPT_MINTTL,
-	OPT_PROXY_USER,
-	OPT_RECV_LIMIT,
-	OPT_PROXY_TYPE,
-	OPT_PROXY,
-	OPT_LIMIT_RATE,
-	OPT_MPTCP,
-	OPT_TLS,
-	OPT_SSL,
-	OPT_TLS_ALPN,
-	OPT_TLS_CA,
-	OPT_TLS_CERT,
-	OPT_TLS_INSECURE,
-	OPT_TLS_KEY,
-	OPT_TLS_MIN,
-	OPT_TLS_PIN,
-	OPT_TLS_SERVERNAME,
-	OPT_TLS_VERIFY_CLIENT,
-	OPT_FORWARD,
-	OPT_PROXY_SERVER,
-	OPT_PROXY_AUTH,
-	OPT_LISTEN_FD,
-	OPT_SEND_PROXY,
-	OPT_SEND_PROXY_V2,
-	OPT_ACCEPT_PROXY,
-	OPT_PTY,
-	OPT_RAW,
-	OPT_COUNT
-};
-
-/* How an option is spelled, and the value it takes. */
-struct optdef {
-	const char	*short_name;	/* "-d", or NULL */
-	const char	*long_name;	/* "--recv-only", or NULL */
-	int		 has_arg;	/* no_, required_ or optional_argument */
-	const char	*value;		/* its name, as usage() says it, or NULL */
-};
-
-/*
- * A conflict rule, socat's option groups as data: when option is given,
- * at least one of requires (if it lists any) must be given too, and none
- * of excludes may be. Lists end at the first OPT_NONE. When two options
- * exclude each other, the message is "A and B cannot be used together",
- * in the order the user typed them; else "A cannot be used with B". why,
- * if not NULL, follows the message after a colon.
- */
-#define RULE_REQUIRES	4
-#define RULE_EXCLUDES	12
-
-struct rule {
-	enum optid	 option;
-	enum optid	 requires[RULE_REQUIRES];
-	enum optid	 excludes[RULE_EXCLUDES];
-	const char	*why;
-};
-
-/*
  * BEGIN OPTION TABLE. test/options.bats reads options[] and rules[] from
  * between these markers, so keep one row a line (however long) and this
  * form. It checks that every rule holds and that usage(), man/sock.1 and
  * completions/ name exactly these options.
  *
- * To add an option: an id in enum optid, a row in options[], its case in
- * parse_option, its rules in rules[], and its line in usage(), man/sock.1
- * and each file in completions/.
+ * To add an option: an id in enum optid (sock.h), a row in options[],
+ * its case in parse_option, its rules in rules[], and its line in
+ * usage(), man/sock.1 and each file in completions/.
  */
 static const struct optdef options[OPT_COUNT] = {
 	/* id		   short	long		value taken	its name */
@@ -2496,7 +2389,7 @@ close_io(struct relay_io *io)
 
 	if (io->hexdump == NULL)
 		return EXIT_OK;
-	relay_dump_flush(io);
+	hook_dump_flush(io);
 	errno = EIO;	/* ferror() keeps the flag of a write, not errno */
 	failed = ferror(io->hexdump) != 0;
 	if (fclose(io->hexdump) == EOF)
@@ -2520,7 +2413,7 @@ open_tls(const struct opts *o, struct relay_io *io)
 	char buf[512];
 
 	/* Without the library --tls cannot be used, as if not built in. */
-	if (tls_load(buf, sizeof(buf)) == -1)
+	if (tls_ready(buf, sizeof(buf)) == -1)
 		errx(EXIT_USAGE, "%s", buf);
 	if ((io->tls = tls_ctx_new(o, buf, sizeof(buf))) == NULL)
 		errx(EXIT_NET, "%s", buf);

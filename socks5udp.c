@@ -20,10 +20,10 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "sock.h"
+#include "opts.h"
 #include "end.h"
 #include "net.h"
-#include "proxy.h"
+#include "socks.h"
 #include "socks5udp.h"
 
 #define DGRAM_MAX	65536	/* the most a datagram can hold */

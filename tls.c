@@ -23,7 +23,7 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "sock.h"
+#include "opts.h"
 #include "end.h"
 #include "net.h"
 #include "tls.h"
@@ -116,6 +116,13 @@ tls_parse_alpn(const char *s, unsigned char *out, size_t *len,
 
 #ifndef HAVE_TLS
 
+int
+tls_ready(char *why, size_t whylen)
+{
+	(void)why, (void)whylen;
+	return 0;
+}
+
 struct tls_ctx *
 tls_ctx_new(const struct opts *o, char *why, size_t whylen)
 {
@@ -207,6 +214,12 @@ tls_describe_ktls(const struct end *e, char *buf, size_t len)
 #if OPENSSL_VERSION_NUMBER < 0x30000000L
 #error "sock's TLS needs OpenSSL 3; build with make TLS=no without it"
 #endif
+
+int
+tls_ready(char *why, size_t whylen)
+{
+	return tls_load(why, whylen);
+}
 
 /* What one read(2) of a TLS socket may bring: eight full records. */
 #define TLS_READ_AHEAD	(8 * (16384 + 256))

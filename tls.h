@@ -11,16 +11,17 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "sock.h"
+#include "opts.h"
 
 struct end;
 
 /*
- * tlsload.c: make OpenSSL usable, once, before tls_ctx_new (a build with
- * TLS_LINK=dlopen opens libssl.so.3 here; other builds have nothing to
- * do). Returns 0, or -1 with why naming the library and the reason.
+ * Make OpenSSL usable, once, before tls_ctx_new (a build with
+ * TLS_LINK=dlopen opens libssl.so.3 here: tlsload.c; other builds have
+ * nothing to do). Returns 0, or -1 with why naming the library and the
+ * reason.
  */
-int	tls_load(char *why, size_t whylen);
+int	tls_ready(char *why, size_t whylen);
 
 /* Room for "SHA256:AB:CD:...:EF" (32 bytes) and its NUL. */
 #define TLS_FP_TEXT	103

@@ -1,19 +1,14 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * sock - a netcat that never loses a byte.
- *
- * tls_load: OpenSSL at run time (tlsload.h says why). With TLS=no, or
- * with TLS_LINK=direct (the static build, and systems without dlopen),
- * the libraries are linked as usual and there is nothing to load.
+ * tlsload.c: tls_load, OpenSSL at run time (tlsload.h says why). With
+ * TLS_LINK=direct (the static build, and systems without dlopen) the
+ * libraries are linked as usual and there is nothing to load.
  *
  * dlopen rather than a static OpenSSL: a distribution's sock must get
  * OpenSSL's security fixes with the library's package, without a rebuild.
  */
 #include <stddef.h>
 #include <stdio.h>
-
-#include "sock.h"
-#include "tls.h"
 
 #if defined(HAVE_TLS) && defined(TLS_DLOPEN)
 
@@ -72,6 +67,8 @@ tls_load(char *why, size_t whylen)
 }
 
 #else
+
+#include "tlsload.h"
 
 int
 tls_load(char *why, size_t whylen)

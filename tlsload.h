@@ -1,7 +1,5 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * sock - a netcat that never loses a byte.
- *
  * tlsload.h: OpenSSL loaded at run time (make TLS_LINK=dlopen, the
  * default). sock is not linked with libssl and libcrypto, so that an
  * invocation without --tls pays nothing for them at start-up: neither the
@@ -17,6 +15,15 @@
  */
 #ifndef TLSLOAD_H
 #define TLSLOAD_H
+
+#include <stddef.h>
+
+/*
+ * Make OpenSSL usable, once, before anything of it is called (a build
+ * with TLS_LINK=dlopen opens libssl.so.3 here; other builds have nothing
+ * to do). Returns 0, or -1 with why naming the library and the reason.
+ */
+int	tls_load(char *why, size_t whylen);
 
 #ifdef TLS_DLOPEN
 

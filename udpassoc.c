@@ -22,7 +22,7 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "sock.h"
+#include "opts.h"
 #include "loop.h"
 #include "net.h"
 #include "proxy.h"

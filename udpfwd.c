@@ -35,7 +35,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "sock.h"
+#include "opts.h"
 #include "end.h"
 #include "loop.h"
 #include "net.h"

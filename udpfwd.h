@@ -7,7 +7,7 @@
 #ifndef UDPFWD_H
 #define UDPFWD_H
 
-#include "sock.h"
+#include "opts.h"
 
 struct conn;
 

@@ -32,7 +32,7 @@
 #include <sys/syscall.h>
 #endif
 
-#include "sock.h"
+#include "opts.h"
 #include "loop.h"
 #include "net.h"
 #include "parse.h"

@@ -16,7 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "sock.h"
+#include "opts.h"
 #include "end.h"
 #include "way.h"
 

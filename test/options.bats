@@ -529,7 +529,7 @@ same_set() {
 @test "the table is read whole: every option in enum optid has a row" {
 	local n
 	read_table
-	n=$(sed -n '/^enum optid {/,/^};/p' "$SRC/sock.c" |
+	n=$(sed -n '/^enum optid {/,/^};/p' "$SRC/sock.h" |
 	    grep -cE '^[[:space:]]+OPT_[A-Z0-9_]+,?$')
 	# OPT_NONE and OPT_COUNT have no row.
 	[ "$n" -eq $(( ${#IDS[@]} + 2 )) ]

@@ -20,7 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../sock.h"
+#include "../opts.h"
 #include "../end.h"
 #include "../net.h"
 #include "../relay.h"
