@@ -247,11 +247,12 @@ static void
 say_tunnel(const struct fwd *f, const struct pair *p)
 {
 	unsigned long long up = 0, down = 0;
+	int error;
 
 	if (f->o->verbose == 0)
 		return;
 	if (p->s != NULL)
-		relay_counts(p->s, &up, &down);
+		(void)relay_result(p->s, &up, &down, &error);
 	/* An HTTP request's head, and what came with it, went on first. */
 	up += p->to_target.off > p->hdrlen ? p->to_target.off - p->hdrlen : 0;
 	warnx("tunnel %s to %s: %llu bytes up, %llu bytes down",
@@ -269,11 +270,12 @@ pair_end(struct fwd *f, int i, int status)
 {
 	struct pair *p = f->pairs[i];
 	const struct end *failed = NULL;
+	unsigned long long up, down;
 	int error;
 
 	say_tunnel(f, p);
 	if (p->s != NULL)
-		failed = relay_failed(p->s, &error);
+		failed = relay_result(p->s, &up, &down, &error);
 	if (status == EXIT_NET) {
 		if (failed != &p->ec)
 			(void)end_abort(&p->ec);

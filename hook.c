@@ -246,7 +246,8 @@ rate_chunk(const struct hook *h)
 	return burst < RATE_CHUNK ? burst : RATE_CHUNK;
 }
 
-void
+/* --limit-rate: bring the credit up to now. */
+static void
 hook_refill(struct hook *h, long long now)
 {
 	double burst;
@@ -260,6 +261,16 @@ hook_refill(struct hook *h, long long now)
 	if (h->credit > burst)
 		h->credit = burst;
 	h->credit_at = now;
+}
+
+void
+hooks_tick(struct hook *up, struct hook *down, struct meter *m, long long now,
+    unsigned long long sent, unsigned long long received)
+{
+	hook_refill(up, now);
+	hook_refill(down, now);
+	if (meter_next(m) >= 0 && now >= meter_next(m))
+		meter_report(m, sent, received, false);
 }
 
 static bool

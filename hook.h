@@ -121,8 +121,13 @@ void	hooks_open(struct hook *up, struct hook *down,
 /* Must the direction's bytes go through its buffer to be seen? */
 bool	hook_sees(const struct hook *);
 
-/* --limit-rate: bring the credit up to now. */
-void	hook_refill(struct hook *, long long now);
+/*
+ * Each round, before the wait: --limit-rate's credit both ways brought up
+ * to now, and --progress drawn when due (sent and received so far).
+ */
+void	hooks_tick(struct hook *up, struct hook *down, struct meter *,
+	    long long now, unsigned long long sent,
+	    unsigned long long received);
 
 /* May the source be read at all now (--limit-rate, -W)? */
 bool	hook_may_read(const struct hook *);

@@ -57,6 +57,12 @@ void	lower_fd_limit(long long was);
 /* Close every descriptor from 3 up but keep. */
 void	close_others(int keep);
 
+/*
+ * Does errno say the call may simply be made again: interrupted (EINTR),
+ * or it would have blocked (EAGAIN, EWOULDBLOCK)?
+ */
+bool	try_again(void);
+
 /* Write all of buf to fd, retrying EINTR and waiting out EAGAIN. */
 ssize_t	write_all(int fd, const void *buf, size_t len);
 

@@ -17,14 +17,10 @@
 #include "end.h"
 #include "loop.h"
 #include "net.h"
-#include "parse.h"
 #include "relay.h"
 #include "way.h"
 #include "hook.h"
 
-#define DGRAM_BUFSIZE	65536
-#define STDIN_DGRAM_MAX	16384	/* one stdin read becomes one datagram */
-#define SENDFILE_CHUNK	(4 * 1024 * 1024) /* one sendfile(2) at most */
 #define QUIT_DRAIN_READS 64	/* reads of what already arrived at -q */
 #define UNSENT_POLL_MS	10	/* how often --send-only looks at its queue */
 
@@ -57,10 +53,8 @@ struct relay_session {
 	struct dir	 up;
 	struct dir	 down;
 	struct meter	 meter;		/* --progress, the -v summary */
-	bool		 dgram;		/* the connection carries datagrams */
-	bool		 fin_sent;
+	struct session_state st;	/* where it stands, for the rules */
 	bool		 fin_waits;	/* the FIN's shutdown must be retried */
-	bool		 local_closed;	/* the peer's end passed on locally */
 	long long	 last_activity;	/* anything moved, for -w */
 	long long	 last_recv;	/* anything arrived, for -q */
 	long long	 stdin_done_at;	/* stdin ended and was sent; -1 */
@@ -82,12 +76,6 @@ dir_done(const struct dir *d)
 	return d->eof && dir_waiting(d) == 0;
 }
 
-static bool
-again(void)
-{
-	return errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK;
-}
-
 /* How much the source may be read now. A datagram waits alone. */
 static size_t
 dir_room(const struct relay_session *s, const struct dir *d)
@@ -96,7 +84,7 @@ dir_room(const struct relay_session *s, const struct dir *d)
 		return 0;
 	if (way_piping(&d->way))
 		return hook_room(&d->hook, way_room(&d->way));
-	if (s->dgram)
+	if (s->st.dgram)
 		/* A datagram is read whole: the credit may go below zero. */
 		return d->len > 0 ? 0 : d->cap;
 	return hook_room(&d->hook, d->cap - d->off - d->len);
@@ -110,25 +98,18 @@ dir_ready(const struct dir *d)
 	    d->eof || d->off + d->len == d->cap);
 }
 
-/* Report a failure of e on a line of its own, and remember it. */
+/*
+ * e failed (errno): remember it, and say it once on a line of its own; a
+ * write by write_failed's rules (a reader gone from stdout is quiet).
+ */
 static int
-end_failed(struct relay_session *s, const char *verb, const struct end *e)
+end_failed(struct relay_session *s, const struct end *e, bool writing)
 {
 	s->failed = e;
 	s->failed_errno = errno;
 	meter_clear(&s->meter);
-	return say_end_failed(e, verb);
-}
-
-static int
-write_error(struct relay_session *s, const struct dir *d)
-{
-	/* A reader downstream that left ends sock quietly (EXIT STATUS). */
-	if (d->sink->fail_status != EXIT_LOCAL || errno != EPIPE)
-		return end_failed(s, "write to", d->sink);
-	s->failed = d->sink;
-	s->failed_errno = errno;
-	return EXIT_PIPE;
+	errno = s->failed_errno;
+	return writing ? write_failed(e) : say_end_failed(e, "read from");
 }
 
 /*
@@ -145,7 +126,7 @@ took(struct relay_session *s, struct dir *d, char *p, size_t n)
 		s->received += n;
 	}
 	/* An empty datagram is a datagram, not the end. */
-	if (n == 0 && !(d->inbound && s->dgram)) {
+	if (n == 0 && !(d->inbound && s->st.dgram)) {
 		d->eof = true;
 		if (d->inbound) {
 			meter_clear(&s->meter);
@@ -169,7 +150,7 @@ fill(struct relay_session *s, struct dir *d)
 
 	if (way_pipe_next(&d->way, d->len)) {
 		if ((n = way_splice_in(&d->way, d->src, dir_room(s, d))) == -1)
-			return again() ? 0 : end_failed(s, "read from", d->src);
+			return try_again() ? 0 : end_failed(s, d->src, false);
 		(void)took(s, d, NULL, (size_t)n);
 		return 0;
 	}
@@ -189,7 +170,7 @@ fill(struct relay_session *s, struct dir *d)
 		return 0;
 	}
 	if ((n = hook_read(&d->hook, d->src, p, room)) == -1)
-		return again() ? 0 : end_failed(s, "read from", d->src);
+		return try_again() ? 0 : end_failed(s, d->src, false);
 	if (!hook_admits(&d->hook))
 		return 0;
 	d->len += took(s, d, p, (size_t)n);
@@ -217,7 +198,7 @@ drain(struct relay_session *s, struct dir *d)
 		if (d->way.inpipe == 0)
 			return 0;
 		if ((n = way_splice_out(&d->way, d->sink)) == -1)
-			return again() ? 0 : write_error(s, d);
+			return try_again() ? 0 : end_failed(s, d->sink, true);
 		gave(s, d, (size_t)n);
 		way_idle(&d->way);
 		return 0;
@@ -226,7 +207,7 @@ drain(struct relay_session *s, struct dir *d)
 		return 0;
 	p = d->buf + d->off;
 	if ((n = d->sink->ops->write(d->sink, p, want)) == -1)
-		return again() ? 0 : write_error(s, d);
+		return try_again() ? 0 : end_failed(s, d->sink, true);
 	if (d->whole)
 		n = (ssize_t)want;	/* a datagram goes whole or not */
 	d->len -= (size_t)n;
@@ -295,12 +276,12 @@ close_local(struct relay_session *s)
 	struct end *e = s->local_out;
 
 	/* A -k datagram listener's stdout outlives any one sender. */
-	if (s->local_closed || !dir_done(&s->down) ||
-	    (s->r->keep_open && s->dgram))
+	if (s->st.local_closed || !dir_done(&s->down) ||
+	    (s->r->keep_open && s->st.dgram))
 		return 0;
 	if (e->ops->shutdown(e) == -1)
-		return again() ? 0 : end_failed(s, "write to", e);
-	s->local_closed = true;
+		return try_again() ? 0 : end_failed(s, e, true);
+	s->st.local_closed = true;
 	return 0;
 }
 
@@ -314,18 +295,17 @@ static int
 maybe_send_fin(struct relay_session *s)
 {
 	s->fin_waits = false;
-	if (s->fin_sent || !dir_done(&s->up) || s->dgram ||
+	if (s->st.fin_sent || !dir_done(&s->up) || s->st.dgram ||
 	    !fin_due(s->r, s->up.bytes > 0))
 		return 0;
-	if (s->remote->ops->shutdown(s->remote) == -1) {
-		if (errno != EAGAIN && errno != EINTR)
-			return end_failed(s, "write to", s->remote);
+	meter_clear(&s->meter);
+	if (send_fin(s->r, s->remote) == -1) {
+		if (!try_again())
+			return end_failed(s, s->remote, true);
 		s->fin_waits = true;
 		return 0;
 	}
-	s->fin_sent = true;
-	meter_clear(&s->meter);
-	say_fin_sent(s->r, s->remote->name);
+	s->st.fin_sent = true;
 	return 0;
 }
 
@@ -336,16 +316,17 @@ maybe_send_fin(struct relay_session *s)
 static long long
 next_deadline(const struct relay_session *s, int *status)
 {
-	long long deadline, w[4];
+	long long deadline, w[4] = {
+		hook_wakeup(&s->up.hook, s->up.len > 0, s->up.eof),
+		hook_wakeup(&s->down.hook, s->down.len > 0, s->down.eof),
+		meter_next(&s->meter),
+		/* --send-only: nothing signals the last acknowledgement; poll. */
+		s->r->send_only && s->st.fin_sent ? now_ms() + UNSENT_POLL_MS : -1
+	};
 	int i;
 
-	deadline = end_deadline(s->r, s->dgram, s->stdin_done_at, s->last_recv,
+	deadline = end_deadline(s->r, s->st.dgram, s->stdin_done_at, s->last_recv,
 	    s->last_activity, status);
-	w[0] = hook_wakeup(&s->up.hook, s->up.len > 0, s->up.eof);
-	w[1] = hook_wakeup(&s->down.hook, s->down.len > 0, s->down.eof);
-	w[2] = meter_next(&s->meter);
-	/* --send-only: nothing signals the last acknowledgement; poll. */
-	w[3] = s->r->send_only && s->fin_sent ? now_ms() + UNSENT_POLL_MS : -1;
 	for (i = 0; i < 4; i++)
 		if (w[i] >= 0 && (deadline < 0 || w[i] < deadline)) {
 			deadline = w[i];
@@ -356,33 +337,17 @@ next_deadline(const struct relay_session *s, int *status)
 
 /* Is the session over by the rules? */
 static bool
-finished(const struct relay_session *s)
+finished(struct relay_session *s)
 {
-	const struct relay_rules *r = s->r;
-
-	/* -W: the datagrams asked for have come and are written out. */
-	if (hook_quota_met(&s->down.hook) && dir_waiting(&s->down) == 0)
-		return true;
-	/* ~. typed (--raw): once what came before it is sent. */
-	if (hook_quit(&s->up.hook) && dir_waiting(&s->up) == 0)
-		return true;
-	/*
-	 * --pty: a terminal nobody holds any more can take no input; its
-	 * program's last words are out, so the session is over.
-	 */
-	if (r->local_pty && dir_done(&s->up))
-		return true;
-	if (r->send_only)
-		return dir_done(&s->up) && (s->dgram || s->fin_sent) &&
-		    send_only_over(s->remote, s->dgram, s->last_recv >
-		    s->stdin_done_at ? s->last_recv : s->stdin_done_at);
-	if (!dir_done(&s->down) || (!(r->keep_open && s->dgram) &&
-	    !s->local_closed))
-		return false;
-	/* An interactive user is done when the peer is (a terminal stdin). */
-	if (s->io->stdin_tty || r->recv_only)
-		return true;
-	return dir_done(&s->up);
+	s->st.up_done = dir_done(&s->up);
+	s->st.down_done = dir_done(&s->down);
+	s->st.up_empty = dir_waiting(&s->up) == 0;
+	s->st.down_empty = dir_waiting(&s->down) == 0;
+	s->st.quota_met = hook_quota_met(&s->down.hook);
+	s->st.escaped = hook_quit(&s->up.hook);
+	s->st.quiet_since = s->last_recv > s->stdin_done_at ? s->last_recv :
+	    s->stdin_done_at;
+	return session_over(s->r, s->remote, &s->st);
 }
 
 /* Watch d's source while it has room, its sink while bytes may go. */
@@ -434,8 +399,8 @@ move(struct relay_session *s, struct dir *d, const struct loop *l)
 		if (!hook_may_read(&d->hook) || !end_ready(d->sink, false, l))
 			return 0;
 		if ((n = way_send_file(&d->way, d->src, d->sink,
-		    hook_room(&d->hook, SENDFILE_CHUNK))) == -1)
-			return again() ? 0 : write_error(s, d);
+		    hook_room(&d->hook, WAY_SENDFILE_CHUNK))) == -1)
+			return try_again() ? 0 : end_failed(s, d->sink, true);
 		d->eof = n == 0;
 		hook_spent(&d->hook, (size_t)n);
 		gave(s, d, (size_t)n);
@@ -470,16 +435,13 @@ relay_prepare(struct relay_session *s, struct loop *l)
 		return EXIT_OK;
 
 	now = now_ms();
-	hook_refill(&s->up.hook, now);
-	hook_refill(&s->down.hook, now);
-	if (meter_next(&s->meter) >= 0 && now >= meter_next(&s->meter))
-		meter_report(&s->meter, s->up.bytes, s->received, false);
+	hooks_tick(&s->up.hook, &s->down.hook, &s->meter, now, s->up.bytes,
+	    s->received);
 	t = next_deadline(s, &status);
 	if (t >= 0 && t <= now_ms()) {
 		if (status == EXIT_TIMEOUT) {
 			meter_clear(&s->meter);
-			say_idle_timeout(s->r, s->remote->name);
-			return EXIT_TIMEOUT;
+			return idle_timeout(s->r, s->remote->name);
 		}
 		if (status == EXIT_OK)
 			return flush_down(s, QUIT_DRAIN_READS);
@@ -500,25 +462,19 @@ relay_prepare(struct relay_session *s, struct loop *l)
 int
 relay_step(struct relay_session *s, const struct loop *l)
 {
-	int rv;
+	int rv = move(s, &s->up, l);
 
-	if ((rv = move(s, &s->up, l)) != 0 ||
-	    (rv = move(s, &s->down, l)) != 0)
-		return rv;
-	return -1;
-}
-
-void
-relay_counts(const struct relay_session *s, unsigned long long *up,
-    unsigned long long *down)
-{
-	*up = s->up.bytes;
-	*down = s->down.bytes;
+	if (rv == 0)
+		rv = move(s, &s->down, l);
+	return rv == 0 ? -1 : rv;
 }
 
 const struct end *
-relay_failed(const struct relay_session *s, int *error)
+relay_result(const struct relay_session *s, unsigned long long *up,
+    unsigned long long *down, int *error)
 {
+	*up = s->up.bytes;
+	*down = s->down.bytes;
 	*error = s->failed_errno;
 	return s->failed;
 }
@@ -531,15 +487,13 @@ relay_loop(struct relay_session *s)
 	int rv;
 
 	(void)loop_open(&l, LOOP_FEW);
-	for (;;) {
+	do {
 		loop_begin(&l);
-		if ((rv = relay_prepare(s, &l)) != -1)
-			return rv;
-		if ((rv = wait_ready(s, &l)) != 0)
-			return rv;
-		if ((rv = relay_step(s, &l)) != -1)
-			return rv;
-	}
+		if ((rv = relay_prepare(s, &l)) == -1 &&
+		    (rv = wait_ready(s, &l)) == 0)
+			rv = relay_step(s, &l);
+	} while (rv == -1);
+	return rv;
 }
 
 /* The loop cannot watch every descriptor (select: FD_SETSIZE and up). */
@@ -561,10 +515,10 @@ dir_init(struct relay_session *s, struct dir *d, struct end *src,
 	d->src = src;
 	d->sink = sink;
 	d->inbound = inbound;
-	d->whole = s->dgram && !inbound;
-	d->cap = !s->dgram ? WAY_BUFSIZE : inbound ? DGRAM_BUFSIZE :
-	    STDIN_DGRAM_MAX;
-	way_choose(&d->way, src, sink, s->dgram || hook_sees(&d->hook),
+	d->whole = s->st.dgram && !inbound;
+	d->cap = !s->st.dgram ? WAY_BUFSIZE : inbound ? WAY_DGRAM_MAX :
+	    WAY_STDIN_DGRAM;
+	way_choose(&d->way, src, sink, s->st.dgram || hook_sees(&d->hook),
 	    &s->io->pool);
 }
 
@@ -583,20 +537,21 @@ relay_open(const struct relay_rules *r, struct end *local_in,
 	s->io = io;
 	s->remote = remote;
 	s->local_out = local_out;
-	s->dgram = c != NULL && c->dgram;
+	s->st.dgram = c != NULL && c->dgram;
+	s->st.stdin_tty = io->stdin_tty;
 	s->last_activity = s->last_recv = now_ms();
 	s->stdin_done_at = -1;
 	meter_open(&s->meter, r->progress, local_in->socket ? -1 :
 	    local_in->rfd, s->last_activity);
 	hooks_open(&s->up.hook, &s->down.hook, r, io, &s->meter, c, remote,
-	    &s->fin_sent);
+	    &s->st.fin_sent);
 	dir_init(s, &s->up, local_in, remote, false);
 	dir_init(s, &s->down, remote, local_out, true);
 	if (r->recv_only)
 		s->up.eof = true;	/* -d: stdin is never read */
-	if (!s->dgram && !local_in->socket)
+	if (!s->st.dgram && !local_in->socket)
 		way_widen(local_in->rfd);
-	if (!s->dgram && !local_out->socket)
+	if (!s->st.dgram && !local_out->socket)
 		way_widen(local_out->wfd);
 	return s;
 }
@@ -630,14 +585,12 @@ relay_ends(const struct relay_rules *r, struct end *local_in,
 	 * A FIN held back for an empty stdin goes at the end, as close(2)
 	 * would send it: over TLS, no close_notify would look like a cut.
 	 */
-	if (status == EXIT_OK && !s->fin_sent && !s->dgram)
+	if (status == EXIT_OK && !s->st.fin_sent && !s->st.dgram)
 		(void)s->remote->ops->shutdown(s->remote);
 	/* What had arrived before a failure is still delivered. */
 	if ((status == EXIT_NET || status == EXIT_TIMEOUT) &&
 	    (rv = flush_down(s, 0)) != 0)
 		status = rv;
-	way_end(&s->up.way);
-	way_end(&s->down.way);
 	if (meter_end(&s->meter, io, r->verbose, s->up.bytes, s->received) &&
 	    status == EXIT_OK)
 		status = EXIT_LOCAL;

@@ -54,11 +54,12 @@ int	relay_prepare(struct relay_session *, struct loop *);
 int	relay_step(struct relay_session *, const struct loop *);
 void	relay_close(struct relay_session *);
 
-/* Bytes delivered so far: up (local side to remote) and down. */
-void	relay_counts(const struct relay_session *, unsigned long long *up,
-	    unsigned long long *down);
-
-/* The end whose read or write failed (NULL: none), and *error its errno. */
-const struct end *relay_failed(const struct relay_session *, int *error);
+/*
+ * How the session went: bytes delivered up (the local side to the remote)
+ * and down, and the end whose read or write failed (NULL: none), *error
+ * its errno.
+ */
+const struct end *relay_result(const struct relay_session *,
+	    unsigned long long *up, unsigned long long *down, int *error);
 
 #endif

@@ -2,9 +2,11 @@
 /*
  * rules.c: the end-of-stream rules of sock(1), "Data flow and end of
  * stream": the relay's rules read from the options (the one place the
- * relay's behaviour comes from struct opts), the predicates the relay and
- * the servers share, and the -v lines that report them. Prints only
- * those lines; never exits.
+ * relay's behaviour comes from struct opts), the predicates, and the
+ * engine that carries them out for the relay (relay.c) and the servers
+ * (server.c) alike: the FIN, -w's end, the last flush, a reader gone from
+ * stdout. It touches only the ends it is given, prints only the lines
+ * that report the rules and the failures they meet, and never exits.
  */
 #include <sys/types.h>
 
@@ -15,6 +17,7 @@
 #include "opts.h"
 #include "end.h"
 #include "net.h"
+#include "loop.h"
 #include "parse.h"
 #include "rules.h"
 
@@ -104,6 +107,81 @@ send_only_over(const struct end *remote, bool dgram, long long quiet_since)
 	if (dgram || (unacked = end_unacked(remote)) == 0)
 		return true;
 	return unacked < 0 && now_ms() - quiet_since >= SEND_ONLY_QUIET_MS;
+}
+
+bool
+session_over(const struct relay_rules *r, const struct end *remote,
+    const struct session_state *st)
+{
+	/* -W: the datagrams asked for have come and are written out. */
+	if (st->quota_met && st->down_empty)
+		return true;
+	/* ~. typed (--raw): once what came before it is sent. */
+	if (st->escaped && st->up_empty)
+		return true;
+	/*
+	 * --pty: a terminal nobody holds any more can take no input; its
+	 * program's last words are out, so the session is over.
+	 */
+	if (r->local_pty && st->up_done)
+		return true;
+	if (r->send_only)
+		return st->up_done && (st->dgram || st->fin_sent) &&
+		    send_only_over(remote, st->dgram, st->quiet_since);
+	if (!st->down_done || (!(r->keep_open && st->dgram) &&
+	    !st->local_closed))
+		return false;
+	/* An interactive user is done when the peer is (a terminal stdin). */
+	if (st->stdin_tty || r->recv_only)
+		return true;
+	return st->up_done;
+}
+
+int
+send_fin(const struct relay_rules *r, struct end *e)
+{
+	if (e->ops->shutdown(e) == -1)
+		return -1;
+	say_fin_sent(r, e->name);
+	return 0;
+}
+
+int
+idle_timeout(const struct relay_rules *r, const char *peer)
+{
+	say_idle_timeout(r, peer);
+	return EXIT_TIMEOUT;
+}
+
+int
+write_failed(const struct end *e)
+{
+	if (e->fail_status == EXIT_LOCAL && errno == EPIPE)
+		return EXIT_PIPE;
+	return say_end_failed(e, "write to");
+}
+
+int
+flush_out(struct end *e, const char *p, size_t n)
+{
+	struct loop l;
+	ssize_t k;
+
+	(void)loop_open(&l, LOOP_FEW);
+	while (n > 0) {
+		loop_begin(&l);
+		end_watch(e, false, &l);
+		if (loop_wait(&l) == -1 && errno != EINTR)
+			return EXIT_LOCAL;
+		if ((k = e->ops->write(e, p, n)) == -1) {
+			if (try_again())
+				continue;
+			return write_failed(e);
+		}
+		p += k;
+		n -= (size_t)k;
+	}
+	return 0;
 }
 
 void

@@ -2,13 +2,15 @@
 /*
  * rules.h: the end-of-stream rules of sock(1), "Data flow and end of
  * stream" (rules.c): what a session obeys, read from the options once;
- * the predicates the relay and the servers share; the -v lines that
- * report them.
+ * the predicates; the engine that carries them out (the FIN, -w, the last
+ * flush, a reader gone from stdout) for the relay and the servers alike;
+ * the -v lines that report them.
  */
 #ifndef RULES_H
 #define RULES_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "opts.h"
 
@@ -82,6 +84,53 @@ long long end_deadline(const struct relay_rules *, bool dgram,
  */
 bool	send_only_over(const struct end *remote, bool dgram,
 	    long long quiet_since);
+
+/* Where a session stands, as session_over reads it. */
+struct session_state {
+	bool		 up_done;	/* the local side ended, all of it sent */
+	bool		 down_done;	/* the peer ended, all of it delivered */
+	bool		 up_empty;	/* nothing waits to go up */
+	bool		 down_empty;	/* nothing waits to go down */
+	bool		 quota_met;	/* -W: the datagrams asked for came */
+	bool		 escaped;	/* --raw: ~. was typed */
+	bool		 dgram;		/* the connection carries datagrams */
+	bool		 fin_sent;
+	bool		 local_closed;	/* the peer's end was passed on locally */
+	bool		 stdin_tty;	/* an interactive user */
+	long long	 quiet_since;	/* --send-only: the peer quiet since */
+};
+
+/* Is a session that stands at st over by the rules, with remote its peer? */
+bool	session_over(const struct relay_rules *, const struct end *remote,
+	    const struct session_state *st);
+
+/*
+ * The engine: each rule carried out in one place.
+ *
+ * The FIN to e, once fin_due says so: shut e's writing down and say it
+ * with -v. Returns 0, or -1 with errno (EAGAIN or EINTR: again once e is
+ * writable; anything else, a failure for write_failed).
+ */
+int	send_fin(const struct relay_rules *, struct end *e);
+
+/*
+ * -w ran out for peer: say so; returns EXIT_TIMEOUT, the status of a
+ * session that ends by it.
+ */
+int	idle_timeout(const struct relay_rules *, const char *peer);
+
+/*
+ * A write to e failed (errno): returns the exit status. A reader of
+ * stdout that went away (EPIPE on a local end) ends sock quietly with
+ * EXIT_PIPE (sock(1), EXIT STATUS); anything else is said.
+ */
+int	write_failed(const struct end *e);
+
+/*
+ * Before leaving: write the n bytes at p out to e, waiting as long as it
+ * takes. Returns 0 or an exit status.
+ */
+int	flush_out(struct end *e, const char *p, size_t n);
 
 /* The -v event lines, each format in one place (sock(1), DIAGNOSTICS). */
 void	say_fin_sent(const struct relay_rules *, const char *peer);

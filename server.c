@@ -482,7 +482,7 @@ read_stdin(struct server *s)
 	ssize_t n;
 
 	if ((n = s->in.ops->read(&s->in, raw, want)) == -1) {
-		if (errno == EINTR || errno == EAGAIN)
+		if (try_again())
 			return 0;
 		return say_end_failed(&s->in, "read from");
 	}
@@ -514,7 +514,7 @@ read_client(struct server *s, struct client *c)
 	n = c->end.ops->read(&c->end, raw, s->o->chat ? CHAT_CHUNK :
 	    READ_CHUNK);
 	if (n == -1) {
-		if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
+		if (try_again())
 			return false;
 		note_failure(s, say_end_failed(&c->end, "read from"));
 		kill_client(c, NULL);
@@ -562,9 +562,9 @@ write_client(struct server *s, struct client *c)
 
 	n = c->end.ops->write(&c->end, c->out.buf + c->out.off, c->out.len);
 	if (n == -1) {
-		if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
+		if (try_again())
 			return;
-		note_failure(s, say_end_failed(&c->end, "write to"));
+		note_failure(s, write_failed(&c->end));
 		kill_client(c, NULL);
 		return;
 	}
@@ -580,11 +580,9 @@ write_stdout(struct server *s)
 	n = s->stdout_end.ops->write(&s->stdout_end, s->out.buf + s->out.off,
 	    s->out.len);
 	if (n == -1) {
-		if (errno == EINTR || errno == EAGAIN)
+		if (try_again())
 			return 0;
-		if (errno == EPIPE)
-			return EXIT_PIPE;	/* quietly, as EXIT STATUS says */
-		return say_end_failed(&s->stdout_end, "write to");
+		return write_failed(&s->stdout_end);
 	}
 	queue_consume(&s->out, (size_t)n);
 	return 0;
@@ -646,15 +644,14 @@ finish_clients(struct server *s)
 			continue;
 		if (s->stdin_eof && !c->fin_sent && !chatty(o) &&
 		    fin_due(&s->rules, c->got_stdin)) {
-			if (c->end.ops->shutdown(&c->end) == -1) {
-				if (errno == EAGAIN || errno == EINTR)
+			if (send_fin(&s->rules, &c->end) == -1) {
+				if (try_again())
 					continue;
-				note_failure(s, say_end_failed(&c->end, "write to"));
+				note_failure(s, write_failed(&c->end));
 				kill_client(c, NULL);
 				continue;
 			}
 			c->fin_sent = true;
-			say_fin_sent(&s->rules, c->conn.name);
 		}
 		if (c->eof && (stdin_over || chatty(o)))
 			kill_client(c, NULL);
@@ -702,8 +699,7 @@ expire_idle(struct server *s, long long now)
 			    strerror(ETIMEDOUT));
 			kill_client(c, NULL);
 		} else {
-			say_idle_timeout(&s->rules, c->conn.name);
-			note_failure(s, EXIT_TIMEOUT);
+			note_failure(s, idle_timeout(&s->rules, c->conn.name));
 			kill_client(c, NULL);
 		}
 	}
@@ -714,19 +710,7 @@ expire_idle(struct server *s, long long now)
 static int
 flush_stdout(struct server *s)
 {
-	struct loop l;
-	int rv;
-
-	(void)loop_open(&l, LOOP_FEW);
-	while (s->out.len > 0) {
-		loop_begin(&l);
-		end_watch(&s->stdout_end, false, &l);
-		if (loop_wait(&l) == -1 && errno != EINTR)
-			return EXIT_LOCAL;
-		if ((rv = write_stdout(s)) != 0)
-			return rv;
-	}
-	return 0;
+	return flush_out(&s->stdout_end, s->out.buf + s->out.off, s->out.len);
 }
 
 /*

@@ -902,6 +902,12 @@ format_addr(const struct sockaddr *sa, socklen_t salen, char *buf,
 		snprintf(buf, len, "%s port %d", host, port);
 }
 
+bool
+try_again(void)
+{
+	return errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK;
+}
+
 ssize_t
 write_all(int fd, const void *buf, size_t len)
 {

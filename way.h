@@ -20,6 +20,9 @@
 struct end;
 
 #define WAY_BUFSIZE	(128 * 1024)	/* a direction's buffer */
+#define WAY_DGRAM_MAX	65536		/* ... for datagrams that come in */
+#define WAY_STDIN_DGRAM	16384		/* one stdin read, one datagram */
+#define WAY_SENDFILE_CHUNK (4 * 1024 * 1024) /* one sendfile(2) at most */
 #define WAY_SPARES	8		/* pipes and buffers kept for reuse */
 
 /*
