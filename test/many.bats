@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # SPDX-License-Identifier: ISC
-# Ten thousand connections (issue 26; sock(1), "Many connections"): the
+# Ten thousand connections (sock(1), "Many connections"): the
 # modes that serve many clients at once (-k, --broker, --forward,
 # --proxy-server) hold thousands of them with no FD_SETSIZE ceiling, as
 # many as the descriptor limit serves (sock raises its soft limit to the
