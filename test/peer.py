@@ -615,7 +615,7 @@ def term(*args):
     for step in steps:
         what, _, arg = step.partition(":")
         if what == "expect":
-            deadline = time.time() + 10
+            deadline = time.time() + 20
             while arg.encode() not in out[seen:]:
                 if time.time() > deadline or p.poll() is not None:
                     pump(0.2)
@@ -629,14 +629,14 @@ def term(*args):
             os.write(master, arg.encode().decode("unicode_escape").encode(
                 "latin-1"))
         elif what == "raw":
-            deadline = time.time() + 10
+            deadline = time.time() + 20
             while not is_raw():
                 if time.time() > deadline or p.poll() is not None:
                     sys.stdout.write(out.decode("latin-1"))
                     fail("the terminal never went raw")
                 pump(0.02)
         elif what == "stopped":
-            deadline = time.time() + 10
+            deadline = time.time() + 20
             while open("/proc/%d/stat" % p.pid).read().rsplit(
                     ")", 1)[1].split()[0] != "T":
                 if time.time() > deadline:
@@ -648,12 +648,12 @@ def term(*args):
             p.send_signal(getattr(signal, "SIG" + arg))
         else:
             fail("unknown step %r" % step)
-    deadline = time.time() + 10
+    deadline = time.time() + 20
     while p.poll() is None:
         if time.time() > deadline:
             p.kill()
             sys.stdout.write(out.decode("latin-1"))
-            fail("%s still running after 10 s" % cmd[0])
+            fail("%s still running after 20 s" % cmd[0])
         pump(0.05)
     while pump(0.05):
         pass

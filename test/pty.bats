@@ -25,7 +25,9 @@ setup() {
 # term STEP... -- CMD...: peer.py term (its docstring lists the steps),
 # bounded; output in $output.
 term() {
-	run timeout 60 python3 "$PEER_PY" term "$@"
+	run timeout 90 python3 "$PEER_PY" term "$@"
+	# Shown only if the test fails: what the terminal saw, and why.
+	printf '%s\n' "$output"
 }
 
 # shell_server [ARGS...]: a --pty shell listener on 127.0.0.1 (PORT, LPID),
