@@ -413,20 +413,7 @@ drop_nth() {
 	need_tls
 	need python3
 	sock_listen /dev/null "$T/lout" "$T/lerr" -u --tls -w 5 127.0.0.1 0
-	python3 -c '
-import os, socket, struct, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-a = ("127.0.0.1", int(sys.argv[1]))
-s.sendto(b"not a record\n", a)
-for i in range(300):
-    n = int.from_bytes(os.urandom(2), "big") % 1400
-    # A DTLS handshake record header (length right or wrong), a
-    # ClientHello header, then random bytes.
-    hdr = bytes([22, 0xfe, 0xfd if i % 2 else 0xff, 0, 0]) + os.urandom(6) + \
-        struct.pack(">H", n + 12 if i % 3 else n + 99)
-    s.sendto(hdr + bytes([1]) + os.urandom(11) + os.urandom(n), a)
-print(s.getsockname()[1])
-' "$PORT" >"$T/junkport"
+	python3 "$PEER_PY" dtls-junk "$PORT" >"$T/junkport"
 	printf 'after the junk\n' >"$T/msg"
 	run -0 --separate-stderr timeout 10 "$SOCK" -v -u --tls --tls-insecure 127.0.0.1 "$PORT" <"$T/msg"
 	wait_exit "$LPID" 10

@@ -36,6 +36,11 @@ python).
                                         "W\n" per W, then exit
     peer.py udp-send PORT WORD...       send "WORD\n" to 127.0.0.1 PORT,
                                         one datagram per WORD
+    peer.py dtls-junk PORT              send 127.0.0.1 PORT a plain line and
+                                        300 datagrams that look like DTLS
+                                        ClientHellos (lengths right or
+                                        wrong, the rest random), from one
+                                        socket; print its port
     peer.py socks5-udp-proxy PORTFILE [ACTION...]
                                         a SOCKS5 proxy on 127.0.0.1 port 0
                                         (port to PORTFILE) for one client's
@@ -661,6 +666,20 @@ def term(*args):
     sys.stdout.write(out.decode("latin-1"))
     print("\nMODE", "restored" if after == before else "changed")
     print("EXIT", p.returncode)
+
+
+def dtls_junk(port):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    a = ("127.0.0.1", int(port))
+    s.sendto(b"not a record\n", a)
+    for i in range(300):
+        n = int.from_bytes(os.urandom(2), "big") % 1400
+        # A DTLS handshake record header (length right or wrong), a
+        # ClientHello header, then random bytes.
+        hdr = bytes([22, 0xfe, 0xfd if i % 2 else 0xff, 0, 0]) + \
+            os.urandom(6) + struct.pack(">H", n + 12 if i % 3 else n + 99)
+        s.sendto(hdr + bytes([1]) + os.urandom(11) + os.urandom(n), a)
+    print(s.getsockname()[1])
 
 
 def line_wait(sock):
@@ -1763,7 +1782,8 @@ def socks5_udp(port, tport, *acts):
 # The subcommands besides listen and connect, by name.
 TOOLS = {
     "bound": bound,
-    "window": window, "udp": udp, "udp-send": udp_send, "origin": origin,
+    "window": window, "udp": udp, "udp-send": udp_send,
+    "dtls-junk": dtls_junk, "origin": origin,
     "raw": raw, "many": many, "recv-fd": recv_fd, "pty": pty_run,
     "line-wait": line_wait, "slow-read": slow_read, "can": can,
     "hexdump": hexdump, "parse-dump": parse_dump, "tty-lines": tty_lines,
