@@ -26,24 +26,8 @@ setup_file() {
 	local d=$BATS_FILE_TMPDIR
 	NETNS_SKIP=$(netns_reason)
 	export NETNS_SKIP
-	command -v openssl >/dev/null || return 0
-	"${SOCK:-$BATS_TEST_DIRNAME/../sock}" --tls --tls-insecure 127.0.0.1 1 \
-	    </dev/null 2>&1 | grep -q 'built without TLS' && return 0
-	cert() {	# name subject signer
-		openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-		    -keyout "$d/$1.key" -out "$d/$1.csr" -subj "$2" 2>/dev/null
-		printf 'subjectAltName=DNS:localhost,IP:127.0.0.1,IP:10.231.0.2\n' >"$d/ext"
-		openssl x509 -req -in "$d/$1.csr" -CA "$d/$3.pem" \
-		    -CAkey "$d/$3.key" -CAcreateserial -out "$d/$1.pem" \
-		    -days 30 -extfile "$d/ext" 2>/dev/null
-	}
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-	    -keyout "$d/ca.key" -out "$d/ca.pem" -days 30 -subj /CN=sock-test-ca 2>/dev/null
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-	    -keyout "$d/other.key" -out "$d/other.pem" -days 30 -subj /CN=other-ca 2>/dev/null
-	cert server /CN=localhost ca
-	cert client /CN=sock-client ca
-	cert stranger /CN=localhost other
+	# 10.231.0.2: the server's address on the loss tests' veth pair.
+	test_pki "$d" IP:10.231.0.2
 }
 
 setup() {

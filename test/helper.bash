@@ -568,6 +568,49 @@ usage_is() {
 }
 
 # need_tls: skip where sock was built without TLS or openssl is missing.
+# test_pki DIR [SAN...]: a throwaway PKI in DIR for the TLS tests: a CA
+# (ca.pem, ca.key), another one (other), and certificates with their
+# keys: server (CN=localhost) and client (CN=sock-client) signed by the
+# CA, stranger (CN=localhost) by the other; each names localhost and
+# 127.0.0.1 and each extra SAN (IP:10.231.0.2). DIR/ext keeps that
+# extension for more. Nothing without openssl or with a sock built
+# without TLS (need_tls then skips the tests that need it).
+test_pki() {
+	local d=$1 san=DNS:localhost,IP:127.0.0.1 s
+	shift
+	command -v openssl >/dev/null || return 0
+	"${SOCK:-$BATS_TEST_DIRNAME/../sock}" --tls --tls-insecure 127.0.0.1 1 \
+	    </dev/null 2>&1 | grep -q 'built without TLS' && return 0
+	for s in "$@"; do
+		san=$san,$s
+	done
+	printf 'subjectAltName=%s\n' "$san" >"$d/ext"
+	for s in ca:sock-test-ca other:other-ca; do
+		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
+		    -nodes -keyout "$d/${s%%:*}.key" -out "$d/${s%%:*}.pem" \
+		    -days 30 -subj "/CN=${s#*:}" 2>/dev/null
+	done
+	test_cert "$d" server /CN=localhost ca
+	test_cert "$d" client /CN=sock-client ca
+	test_cert "$d" stranger /CN=localhost other
+}
+
+# test_cert DIR NAME SUBJECT SIGNER [X509 OPTIONS...]: DIR/NAME.pem and
+# its key, signed by DIR/SIGNER for 30 days (unless the options say
+# otherwise), with DIR/ext's names.
+test_cert() {
+	local d=$1 name=$2 subj=$3 signer=$4
+	shift 4
+	if [ $# -eq 0 ]; then
+		set -- -days 30
+	fi
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	    -keyout "$d/$name.key" -out "$d/$name.csr" -subj "$subj" 2>/dev/null
+	openssl x509 -req -in "$d/$name.csr" -CA "$d/$signer.pem" \
+	    -CAkey "$d/$signer.key" -CAcreateserial -out "$d/$name.pem" \
+	    -extfile "$d/ext" "$@" 2>/dev/null
+}
+
 need_tls() {
 	need openssl
 	if "$SOCK" --tls --tls-insecure 127.0.0.1 1 </dev/null 2>&1 |

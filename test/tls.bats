@@ -18,34 +18,12 @@ bats_require_minimum_version 1.5.0
 # certificate, and a certificate signed by nobody we know.
 setup_file() {
 	local d=$BATS_FILE_TMPDIR
-	command -v openssl >/dev/null || return 0
-	"${SOCK:-$BATS_TEST_DIRNAME/../sock}" --tls --tls-insecure 127.0.0.1 1 \
-	    </dev/null 2>&1 | grep -q 'built without TLS' && return 0
-	cert() {	# name subject signer [days] [x509 options...]
-		local name=$1 subj=$2 signer=$3 days=${4:-30}
-		shift 4 || shift $#
-		openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-		    -keyout "$d/$name.key" -out "$d/$name.csr" -subj "$subj" 2>/dev/null
-		printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' >"$d/ext"
-		openssl x509 -req -in "$d/$name.csr" -CA "$d/$signer.pem" \
-		    -CAkey "$d/$signer.key" -CAcreateserial -out "$d/$name.pem" \
-		    -days "$days" -extfile "$d/ext" "$@" 2>/dev/null
-	}
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-	    -keyout "$d/ca.key" -out "$d/ca.pem" -days 30 -subj /CN=sock-test-ca 2>/dev/null
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-	    -keyout "$d/other.key" -out "$d/other.pem" -days 30 -subj /CN=other-ca 2>/dev/null
-	cert server /CN=localhost ca
-	cert client /CN=sock-client ca
-	cert stranger /CN=localhost other
+	test_pki "$d"
+	[ -f "$d/ca.pem" ] || return 0
 	# Valid yesterday only: notAfter in the past.
-	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-	    -keyout "$d/expired.key" -out "$d/expired.csr" -subj /CN=localhost 2>/dev/null
-	openssl x509 -req -in "$d/expired.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" \
-	    -CAcreateserial -out "$d/expired.pem" -extfile "$d/ext" \
-	    -not_before 20200101000000Z -not_after 20200102000000Z 2>/dev/null ||
-	openssl x509 -req -in "$d/expired.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" \
-	    -CAcreateserial -out "$d/expired.pem" -extfile "$d/ext" -days -1 2>/dev/null
+	test_cert "$d" expired /CN=localhost ca -not_before 20200101000000Z \
+	    -not_after 20200102000000Z ||
+	    test_cert "$d" expired /CN=localhost ca -days -1
 }
 
 setup() {
