@@ -1930,7 +1930,8 @@ say_assoc_drop(const char *why)
 
 /*
  * -u -x: the relay (or the program) through the SOCKS5 UDP association
- * (sock(1), "Proxies"), which ends with the control connection.
+ * (sock(1), "Connecting through proxies"), which ends with the control
+ * connection.
  */
 static int
 run_associated(const struct opts *o, struct relay_io *io)

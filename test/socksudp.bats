@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # SPDX-License-Identifier: ISC
-# SOCKS5 UDP ASSOCIATE both ways (sock(1), "Proxies" and "Proxy server"):
+# SOCKS5 UDP ASSOCIATE both ways (sock(1), "Connecting through proxies", "Proxy server"):
 # sock -u -x through a real dante-server and through a scripted proxy that
 # also sends what must be dropped (test/peer.py socks5-udp-proxy); and
 # --proxy-server's associations driven by a python SOCKS5 UDP client
