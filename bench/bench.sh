@@ -40,7 +40,9 @@
 # tables show medians and ratios to nc.openbsd.  The raw per-run numbers are
 # written to ${TMPDIR:-/tmp}/sock-bench-*.tsv.
 #
-# Environment: SOCK (default ./sock), BENCH_DIR (where the data files go;
+# Environment: SOCK (default ./sock), SOCK_BASE (another sock binary, say
+# an earlier commit's, run beside SOCK in the bulk shapes as "sock-base",
+# for a before-and-after in one run), BENCH_DIR (where the data files go;
 # default /dev/shm when it has room, else ${TMPDIR:-/tmp}), TMPDIR.
 
 set -uo pipefail
@@ -70,9 +72,11 @@ latency, start-up time, peak RSS and connections per second.
                 per datagram, sock -u --forward beside socat and nginx
   -h, --help    this text
 
-Environment: SOCK (the binary, default ./sock), BENCH_DIR (directory for the
-data files, default /dev/shm if it has room, else ${TMPDIR:-/tmp}), TMPDIR
-(where the raw results file is written).
+Environment: SOCK (the binary, default ./sock), SOCK_BASE (another sock
+binary run beside it in the bulk shapes as sock-base: before and after in
+one run), BENCH_DIR (directory for the data files, default /dev/shm if it
+has room, else ${TMPDIR:-/tmp}), TMPDIR (where the raw results file is
+written).
 EOF
 }
 
@@ -226,6 +230,11 @@ else
 fi
 NOTLS=()
 [[ -n $SOCK_NOTLS ]] && NOTLS=(sock-notls)
+BASE=()
+if [[ -n ${SOCK_BASE:-} ]]; then
+	[[ -x $SOCK_BASE ]] || die "SOCK_BASE: $SOCK_BASE is not an executable"
+	BASE=(sock-base)
+fi
 TAX_TOOLS=(sock "${NOTLS[@]}")
 [[ " ${TOOLS[*]} " == *" nc.openbsd "* ]] && TAX_TOOLS+=(nc.openbsd)
 
@@ -691,6 +700,12 @@ cmd_for() { # ROLE TOOL PORT
 	sock-notls:*)
 		s=$SOCK
 		SOCK=$SOCK_NOTLS
+		cmd_for "$1" sock "$port"
+		SOCK=$s
+		;;
+	sock-base:*)
+		s=$SOCK
+		SOCK=$SOCK_BASE
 		cmd_for "$1" sock "$port"
 		SOCK=$s
 		;;
@@ -2384,8 +2399,8 @@ for ((rnd = 1; rnd <= ROUNDS; rnd++)); do
 		forward_conns "$t" "$rnd"
 	done
 	for shape in a b c d; do
-		note "round $rnd/$ROUNDS: bulk $shape (${TOOLS[*]})"
-		for t in "${TOOLS[@]}"; do
+		note "round $rnd/$ROUNDS: bulk $shape (${TOOLS[*]} ${BASE[*]})"
+		for t in "${TOOLS[@]}" "${BASE[@]}"; do
 			bulk "$shape" "$t" "$rnd"
 		done
 	done
@@ -2413,7 +2428,7 @@ for ((rnd = 1; rnd <= ROUNDS; rnd++)); do
 done
 rm -f "$DATA"
 
-"${PY[@]}" "$WORK/report.py" "$RAW" "$ROUNDS" "$SIZE" "${TOOLS[*]}" || die "report failed"
+"${PY[@]}" "$WORK/report.py" "$RAW" "$ROUNDS" "$SIZE" "${TOOLS[*]} ${BASE[*]}" || die "report failed"
 forward_report
 tls_report
 ((${#P9_TOOLS[@]} > 0)) && p9_report
