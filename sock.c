@@ -938,6 +938,35 @@ check_rules(const struct seen *seen)
 }
 
 /*
+ * --tls -u is DTLS (tls: the option as typed): one conversation, over
+ * UDP, DTLS 1.2 only.
+ */
+static void
+check_dtls(const struct opts *o, const struct seen *seen, const char *tls)
+{
+	if (seen->typed[OPT_KEEP_OPEN] != NULL)
+		usage_error("%s %s cannot be used with %s: DTLS serves "
+		    "one conversation", tls, seen->typed[OPT_UDP],
+		    seen->typed[OPT_KEEP_OPEN]);
+	if (seen->typed[OPT_FORWARD] != NULL)
+		usage_error("%s %s cannot be used with %s: DTLS serves "
+		    "one conversation", tls, seen->typed[OPT_UDP],
+		    seen->typed[OPT_FORWARD]);
+	if (seen->typed[OPT_UNIX] != NULL)
+		usage_error("%s %s cannot be used with %s: DTLS runs "
+		    "over UDP only", tls, seen->typed[OPT_UDP],
+		    seen->typed[OPT_UNIX]);
+	if (seen->typed[OPT_PROXY] != NULL)
+		usage_error("%s %s cannot be used with %s: DTLS does "
+		    "not run through a proxy's UDP relay", tls,
+		    seen->typed[OPT_UDP], seen->typed[OPT_PROXY]);
+	if (o->tls.min_version == 13)
+		usage_error("%s 1.3 cannot be used with %s: OpenSSL "
+		    "has no DTLS 1.3", seen->typed[OPT_TLS_MIN],
+		    seen->typed[OPT_UDP]);
+}
+
+/*
  * The checks that are not a pair of options, run after rules[] holds:
  * what depends on a third option (-k conflicts only on a stream socket,
  * -e/-c only with both -k and -u) or on a value (-e's word count).
@@ -992,29 +1021,8 @@ check_combinations(const struct opts *o, const struct seen *seen)
 		usage_error("%s with -U needs --tls-servername, --tls-pin or "
 		    "--tls-insecure: a socket path is no name to verify", tls);
 
-	/* --tls -u is DTLS: one conversation, over UDP, DTLS 1.2 only. */
-	if (tls != NULL && seen->typed[OPT_UDP] != NULL) {
-		if (seen->typed[OPT_KEEP_OPEN] != NULL)
-			usage_error("%s %s cannot be used with %s: DTLS serves "
-			    "one conversation", tls, seen->typed[OPT_UDP],
-			    seen->typed[OPT_KEEP_OPEN]);
-		if (seen->typed[OPT_FORWARD] != NULL)
-			usage_error("%s %s cannot be used with %s: DTLS serves "
-			    "one conversation", tls, seen->typed[OPT_UDP],
-			    seen->typed[OPT_FORWARD]);
-		if (seen->typed[OPT_UNIX] != NULL)
-			usage_error("%s %s cannot be used with %s: DTLS runs "
-			    "over UDP only", tls, seen->typed[OPT_UDP],
-			    seen->typed[OPT_UNIX]);
-		if (seen->typed[OPT_PROXY] != NULL)
-			usage_error("%s %s cannot be used with %s: DTLS does "
-			    "not run through a proxy's UDP relay", tls,
-			    seen->typed[OPT_UDP], seen->typed[OPT_PROXY]);
-		if (o->tls.min_version == 13)
-			usage_error("%s 1.3 cannot be used with %s: OpenSSL "
-			    "has no DTLS 1.3", seen->typed[OPT_TLS_MIN],
-			    seen->typed[OPT_UDP]);
-	}
+	if (tls != NULL && seen->typed[OPT_UDP] != NULL)
+		check_dtls(o, seen, tls);
 
 	if (exec != NULL && seen->typed[OPT_KEEP_OPEN] != NULL &&
 	    seen->typed[OPT_UDP] != NULL)
