@@ -2,8 +2,9 @@
 /*
  * term.c: --raw (term.h). The local terminal in raw mode for the session,
  * as ssh and socat's raw,echo=0 leave it, and its mode given back however
- * the session ends: by the caller at the end, and by term_restore_signal
- * from sock's signal handlers and atexit. Mechanism only: touches the
+ * the session ends: by the caller at the end, by term_restore_signal
+ * from sock's signal handlers and atexit, and by its own handler when
+ * sock crashes. Mechanism only: touches the
  * terminal it is given, never prints or exits.
  */
 #include <sys/types.h>
@@ -58,9 +59,32 @@ on_stop(int sig)
 	errno = saved_errno;
 }
 
+/*
+ * A crash, a fault or an abort: the terminal's mode first, then the
+ * signal's default action, which ends sock as it would have (a core
+ * where the limits allow one). A fault's instruction runs again on
+ * return and meets the default action; the raised signal is delivered
+ * once the handler returns.
+ */
+static void
+on_crash(int sig)
+{
+	struct sigaction sa;
+
+	term_restore_signal();
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	sigemptyset(&sa.sa_mask);
+	(void)sigaction(sig, &sa, NULL);
+	(void)raise(sig);
+}
+
 int
 term_raw(struct term *t, int fd)
 {
+	static const int crashes[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE,
+	    SIGABRT };
+	size_t i;
 	struct sigaction sa;
 	struct termios raw;
 
@@ -94,6 +118,10 @@ term_raw(struct term *t, int fd)
 	if (sigaction(SIGTSTP, NULL, &t->old_tstp) == 0 &&
 	    t->old_tstp.sa_handler != SIG_IGN)
 		(void)sigaction(SIGTSTP, &sa, NULL);
+	sa.sa_handler = on_crash;
+	sa.sa_flags = 0;
+	for (i = 0; i < sizeof(crashes) / sizeof(crashes[0]); i++)
+		(void)sigaction(crashes[i], &sa, NULL);
 	return 0;
 }
 

@@ -25,7 +25,9 @@ struct term {
  * Put the terminal fd in raw mode, remembering its mode in t (and for
  * term_restore_signal). Until term_restore, a SIGTSTP (sent by another
  * process: ^Z is a byte now) gives the terminal its mode back while sock
- * is stopped, and raw mode again once it is continued. Returns 0, or -1
+ * is stopped, and raw mode again once it is continued; a crash (SIGSEGV,
+ * SIGBUS, SIGILL, SIGFPE, SIGABRT) gives it back before sock dies of it
+ * (the default action, from then on). Returns 0, or -1
  * with errno (ENOTTY: fd is not a terminal; t is then left not raw).
  */
 int	term_raw(struct term *t, int fd);

@@ -267,6 +267,15 @@ shell_server() {
 	[[ $output == *"MODE restored"* ]]
 }
 
+@test "--raw: the terminal's mode is restored when sock crashes, and sock dies of the signal" {
+	shell_server
+	term 'expect:SH> ' mode 'kill:SEGV' -- "$SOCK" --raw 127.0.0.1 "$PORT"
+	[ "$status" -eq 0 ]
+	[[ $output == *"MODE raw"* ]]
+	[[ $output == *"MODE restored"* ]]
+	[[ $output == *"EXIT -11"* ]]
+}
+
 @test "--raw with a stdin that is not a terminal changes nothing, and -v says so" {
 	sock_listen /dev/null "$T/got" "$T/serr" 127.0.0.1 0
 	printf 'a\n~.\n~~\n' >"$T/in"
