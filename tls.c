@@ -227,9 +227,9 @@ tls_ready(char *why, size_t whylen)
  * (glibc). The buffer is freed each time it is drained, so that an idle
  * session holds none (SSL_MODE_RELEASE_BUFFERS), and musl's malloc maps
  * and unmaps a block that large each time: there OpenSSL's least buffer,
- * a little over one record, costs less (issue 24, the static build, 512
- * MiB over loopback: CPU per GiB 2.38 -> 1.64 s up, 2.22 -> 1.62 s down;
- * the receiving end's system time about half of what it was).
+ * a little over one record, costs less (the static build, 512 MiB over
+ * loopback: CPU per GiB 2.38 -> 1.64 s up, 2.22 -> 1.62 s down; the
+ * receiving end's system time about half of what it was).
  */
 #ifdef __GLIBC__
 #define TLS_READ_AHEAD	(8 * (16384 + 256))

@@ -21,10 +21,10 @@
 #      connections per second through sock -> FORWARDER -> sock, the
 #      forwarder being sock --forward, socat TCP-LISTEN:P,fork TCP:... or
 #      ncat -k -c 'ncat ...'.
-#   8. the tax of TLS on everything else (issue 24): start-up of sock beside
+#   8. the tax of TLS on everything else: start-up of sock beside
 #      a TLS=no build of the same sources (made here) and /bin/true, client
 #      RSS and connections per second beside that build and nc.openbsd.
-#   9. the real peers of forwarding and proxy serving (issue 26 item 7):
+#   9. the real peers of forwarding and proxy serving:
 #      sock --forward beside haproxy (no splice, splice-auto, splice-request
 #      and -response), nginx's stream module, rinetd, socat and ncat -c;
 #      sock --proxy-server beside dante and microsocks (SOCKS5) and ncat's
@@ -33,7 +33,7 @@
 #      connections held at once (how many echo 1 KiB, the peer's peak RSS
 #      and RSS per connection), and a table of the goals against haproxy,
 #      nginx, dante and microsocks.
-#  10. UDP forwarding (issue 27 item 7): datagrams per second through
+#  10. UDP forwarding: datagrams per second through
 #      sock -u --forward, socat UDP-RECVFROM,fork and nginx's stream module
 #      (listen udp), and the forwarder's CPU per datagram.
 # The tools are interleaved (A B C D A B C D ...) over several rounds; the
@@ -1198,7 +1198,7 @@ tax_startup() {
 	done
 }
 
-# tax_tls_round ROUND: the figures of issue 24 that the rest of a run
+# tax_tls_round ROUND: the TLS figures that the rest of a run
 # does not take: TLS down, handshakes, one TLS client, client RSS.
 tax_tls_round() {
 	local rnd=$1 t
@@ -1967,7 +1967,7 @@ p9_round() {
 }
 
 # p9report.py RAW ROUNDS SIZE FORWARDERS PROXIES NOTE: the tables of
-# section 9 and the goals of issue 26 item 7.
+# section 9 and its goals (against haproxy, nginx, dante, microsocks).
 cat >"$WORK/p9report.py" <<'EOF' || die "cannot write $WORK/p9report.py"
 import statistics, sys
 raw, rounds, size, fwd, prx, note = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4].split(), sys.argv[5].split(), sys.argv[6]
@@ -2044,7 +2044,7 @@ def best(m, s, tools, higher):
         return None
     return (max if higher else min)(xs)[1]
 def goals(me, peers, label):
-    print(f"\n9c. Goals (issue 26 item 7): {label}")
+    print(f"\n9c. Goals: {label}")
     for peer_set in peers:
         lines = []
         def line(what, m, s, goal, higher, unit, fmt):
