@@ -2103,7 +2103,7 @@ p9_report() {
 }
 
 # ------------------------------------------------------ 10. UDP forwarding ---
-# Issue 27 item 7: datagrams per second through a UDP forwarder, and its
+# Datagrams per second through a UDP forwarder, and its
 # CPU per datagram, for sock -u --forward beside socat UDP-RECVFROM,fork
 # (a process per datagram: socat's way to serve every sender) and nginx's
 # stream module (listen udp, proxy_responses 1: a session per request).
