@@ -22,7 +22,6 @@
 #include "hook.h"
 
 #define QUIT_DRAIN_READS 64	/* reads of what already arrived at -q */
-#define UNSENT_POLL_MS	10	/* how often --send-only looks at its queue */
 
 /*
  * One direction. Bytes read from src wait in buf (from off, len bytes) or
@@ -53,7 +52,7 @@ struct relay_session {
 	struct dir	 up;
 	struct dir	 down;
 	struct meter	 meter;		/* --progress, the -v summary */
-	struct session_state st;	/* where it stands, for the rules */
+	struct session_state st;	/* kept; finished adds the rest */
 	bool		 fin_waits;	/* the FIN's shutdown must be retried */
 	long long	 last_activity;	/* anything moved, for -w */
 	long long	 last_recv;	/* anything arrived, for -q */
@@ -320,13 +319,12 @@ next_deadline(const struct relay_session *s, int *status)
 		hook_wakeup(&s->up.hook, s->up.len > 0, s->up.eof),
 		hook_wakeup(&s->down.hook, s->down.len > 0, s->down.eof),
 		meter_next(&s->meter),
-		/* --send-only: nothing signals the last acknowledgement; poll. */
-		s->r->send_only && s->st.fin_sent ? now_ms() + UNSENT_POLL_MS : -1
+		send_only_wakeup(s->r, s->st.fin_sent)
 	};
 	int i;
 
-	deadline = end_deadline(s->r, s->st.dgram, s->stdin_done_at, s->last_recv,
-	    s->last_activity, status);
+	deadline = end_deadline(s->r, s->st.dgram, s->stdin_done_at,
+	    s->last_recv, s->last_activity, status);
 	for (i = 0; i < 4; i++)
 		if (w[i] >= 0 && (deadline < 0 || w[i] < deadline)) {
 			deadline = w[i];
@@ -337,17 +335,19 @@ next_deadline(const struct relay_session *s, int *status)
 
 /* Is the session over by the rules? */
 static bool
-finished(struct relay_session *s)
+finished(const struct relay_session *s)
 {
-	s->st.up_done = dir_done(&s->up);
-	s->st.down_done = dir_done(&s->down);
-	s->st.up_empty = dir_waiting(&s->up) == 0;
-	s->st.down_empty = dir_waiting(&s->down) == 0;
-	s->st.quota_met = hook_quota_met(&s->down.hook);
-	s->st.escaped = hook_quit(&s->up.hook);
-	s->st.quiet_since = s->last_recv > s->stdin_done_at ? s->last_recv :
+	struct session_state st = s->st;
+
+	st.up_done = dir_done(&s->up);
+	st.down_done = dir_done(&s->down);
+	st.up_empty = dir_waiting(&s->up) == 0;
+	st.down_empty = dir_waiting(&s->down) == 0;
+	st.quota_met = hook_quota_met(&s->down.hook);
+	st.escaped = hook_quit(&s->up.hook);
+	st.quiet_since = s->last_recv > s->stdin_done_at ? s->last_recv :
 	    s->stdin_done_at;
-	return session_over(s->r, s->remote, &s->st);
+	return session_over(s->r, s->remote, &st);
 }
 
 /* Watch d's source while it has room, its sink while bytes may go. */

@@ -23,6 +23,7 @@
 
 #define DGRAM_QUIET_MS	1000	/* sock(1) "Datagrams": quiet before exit */
 #define SEND_ONLY_QUIET_MS 200	/* --send-only without TIOCOUTQ: peer quiet */
+#define SEND_ONLY_POLL_MS 10	/* how often --send-only looks at its queue */
 
 void
 relay_rules_from_opts(const struct opts *o, struct relay_rules *r)
@@ -107,6 +108,12 @@ send_only_over(const struct end *remote, bool dgram, long long quiet_since)
 	if (dgram || (unacked = end_unacked(remote)) == 0)
 		return true;
 	return unacked < 0 && now_ms() - quiet_since >= SEND_ONLY_QUIET_MS;
+}
+
+long long
+send_only_wakeup(const struct relay_rules *r, bool fin_sent)
+{
+	return r->send_only && fin_sent ? now_ms() + SEND_ONLY_POLL_MS : -1;
 }
 
 bool

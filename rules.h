@@ -85,6 +85,12 @@ long long end_deadline(const struct relay_rules *, bool dgram,
 bool	send_only_over(const struct end *remote, bool dgram,
 	    long long quiet_since);
 
+/*
+ * --send-only, its FIN sent (fin_sent): when to look again whether all is
+ * acknowledged, which nothing signals; -1: no need.
+ */
+long long send_only_wakeup(const struct relay_rules *, bool fin_sent);
+
 /* Where a session stands, as session_over reads it. */
 struct session_state {
 	bool		 up_done;	/* the local side ended, all of it sent */

@@ -944,14 +944,12 @@ check_rules(const struct seen *seen)
 static void
 check_dtls(const struct opts *o, const struct seen *seen, const char *tls)
 {
-	if (seen->typed[OPT_KEEP_OPEN] != NULL)
+	const char *many = seen->typed[OPT_KEEP_OPEN] != NULL ?
+	    seen->typed[OPT_KEEP_OPEN] : seen->typed[OPT_FORWARD];
+
+	if (many != NULL)
 		usage_error("%s %s cannot be used with %s: DTLS serves "
-		    "one conversation", tls, seen->typed[OPT_UDP],
-		    seen->typed[OPT_KEEP_OPEN]);
-	if (seen->typed[OPT_FORWARD] != NULL)
-		usage_error("%s %s cannot be used with %s: DTLS serves "
-		    "one conversation", tls, seen->typed[OPT_UDP],
-		    seen->typed[OPT_FORWARD]);
+		    "one conversation", tls, seen->typed[OPT_UDP], many);
 	if (seen->typed[OPT_UNIX] != NULL)
 		usage_error("%s %s cannot be used with %s: DTLS runs "
 		    "over UDP only", tls, seen->typed[OPT_UDP],
